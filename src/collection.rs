@@ -1,0 +1,89 @@
+//! A handle bound to one collection.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::store::{KvStore, TtlEntry};
+use crate::{Result, names};
+
+/// A store bound to one collection, so callers don't repeat it on every call.
+///
+/// Built with [`KvStoreExt::collection`](crate::KvStoreExt::collection) (borrowing) or
+/// [`Collection::new`] (owning, e.g. an `Arc<S>`).
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStoreExt, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemoryStore::new(100);
+/// let users = store.collection("users")?;
+/// users.put("ada", Bytes::from_static(b"1815"), None).await?;
+/// assert_eq!(users.get("ada").await?.as_deref(), Some(&b"1815"[..]));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Collection<S> {
+    store: S,
+    name: String,
+}
+
+impl<S: KvStore> Collection<S> {
+    /// Binds `store` to `name`, checking the name now.
+    pub fn new(store: S, name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        names::check_name(&name)?;
+        Ok(Self { store, name })
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// See [`KvStore::get`].
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        self.store.get(&self.name, key).await
+    }
+
+    /// See [`KvStore::put`].
+    pub async fn put(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.store.put(&self.name, key, value, ttl).await
+    }
+
+    /// See [`KvStore::delete`].
+    pub async fn delete(&self, key: &str) -> Result<bool> {
+        self.store.delete(&self.name, key).await
+    }
+
+    /// See [`KvStore::ttl`].
+    pub async fn ttl(&self, key: &str) -> Result<Option<TtlEntry>> {
+        self.store.ttl(&self.name, key).await
+    }
+
+    /// See [`KvStore::get_many`].
+    pub async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        self.store.get_many(&self.name, keys).await
+    }
+
+    /// See [`KvStore::put_many`].
+    pub async fn put_many(&self, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<()> {
+        self.store.put_many(&self.name, entries, ttl).await
+    }
+
+    /// See [`KvStore::delete_many`].
+    pub async fn delete_many(&self, keys: &[&str]) -> Result<usize> {
+        self.store.delete_many(&self.name, keys).await
+    }
+
+    /// See [`KvStore::ttl_many`].
+    pub async fn ttl_many(&self, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        self.store.ttl_many(&self.name, keys).await
+    }
+}

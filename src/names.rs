@@ -1,0 +1,95 @@
+//! Name and TTL rules shared by every store, and the stable digest stores use to map
+//! names onto what a backend accepts.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// The longest collection or key name, in bytes, a caller may pass.
+pub const MAX_NAME_LEN: usize = 4096;
+
+/// The longest TTL accepted: 50 years. Longer TTLs are an [`Error::InvalidTtl`]
+/// (they cannot be represented by every backend's clock).
+pub const MAX_TTL: Duration = Duration::from_secs(50 * 365 * 24 * 3600);
+
+/// Checks one name: non-empty and at most [`MAX_NAME_LEN`] bytes.
+///
+/// ```
+/// use kv_store_adapter::names::check_name;
+/// assert!(check_name("users").is_ok());
+/// assert!(check_name("").is_err());
+/// ```
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid_key("names must not be empty"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(Error::invalid_key(format!(
+            "name of {} bytes is over the limit of {MAX_NAME_LEN} bytes",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a collection and a key.
+pub fn check(collection: &str, key: &str) -> Result<()> {
+    check_name(collection)?;
+    check_name(key)
+}
+
+/// Checks a collection and every key of a batch.
+pub fn check_all<'a>(collection: &str, keys: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    check_name(collection)?;
+    keys.into_iter().try_for_each(check_name)
+}
+
+/// Checks a TTL: `None` or a non-zero duration up to [`MAX_TTL`].
+///
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::names::check_ttl;
+/// assert!(check_ttl(Some(Duration::from_millis(300))).is_ok());
+/// assert!(check_ttl(Some(Duration::ZERO)).is_err());
+/// ```
+pub fn check_ttl(ttl: Option<Duration>) -> Result<()> {
+    match ttl {
+        Some(ttl) if ttl.is_zero() => Err(Error::InvalidTtl {
+            ttl,
+            reason: "a TTL must be longer than zero",
+        }),
+        Some(ttl) if ttl > MAX_TTL => Err(Error::InvalidTtl {
+            ttl,
+            reason: "a TTL must be at most 50 years",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A stable, collision-resistant digest of a sequence of names, as 32 lower-case hex
+/// characters (the first 128 bits of SHA-256 over the length-prefixed parts).
+///
+/// Stores fold it into names they must shorten or escape, so that the mapped form keeps a
+/// hash of the *whole* original name.
+///
+/// ```
+/// use kv_store_adapter::names::digest;
+/// assert_ne!(digest(&["a::b", "c"]), digest(&["a", "b::c"]));
+/// assert_eq!(digest(&["x"]).len(), 32);
+/// ```
+pub fn digest(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let hash = hasher.finalize();
+    let mut out = String::with_capacity(32);
+    for byte in &hash[..16] {
+        out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+    }
+    out
+}

@@ -1,0 +1,508 @@
+//! `DiskStore`: one redb file, one table per collection.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    TableError, TableHandle,
+};
+
+use crate::store::{
+    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+};
+use crate::{Error, Result};
+
+/// Tables holding collections are named `kv:{collection}`.
+const TABLE_PREFIX: &str = "kv:";
+/// The table for store metadata (never a collection: it lacks the prefix).
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+
+/// A durable store in one [redb](https://docs.rs/redb) file.
+///
+/// Each entry is kept as a 9-byte header (format byte, expiry in milliseconds since the
+/// Unix epoch) followed by the value. Commits are durable by default: a `put` returns
+/// after the data is on disk, and reopening the file gives back everything that was
+/// acknowledged. redb calls block, so they run on tokio's blocking threads; batches
+/// run in one transaction. Expired entries are invisible at once; [`Cull::cull`]
+/// reclaims their space.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::DiskStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = DiskStore::open(dir.path().join("kv.redb"))?;
+/// store.put("c", "k", Bytes::from_static(b"v"), None).await?;
+/// drop(store);
+/// let reopened = DiskStore::open(dir.path().join("kv.redb"))?;
+/// assert_eq!(reopened.get("c", "k").await?.as_deref(), Some(&b"v"[..]));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct DiskStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    path: PathBuf,
+    durable: bool,
+}
+
+impl fmt::Debug for DiskStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DiskStore")
+            .field("path", &self.inner.path)
+            .field("durable", &self.inner.durable)
+            .finish()
+    }
+}
+
+/// Options for opening a [`DiskStore`].
+///
+/// ```
+/// use kv_store_adapter::stores::DiskStore;
+/// let dir = tempfile::tempdir().unwrap();
+/// let cache = DiskStore::builder(dir.path().join("cache.redb"))
+///     .durable(false)
+///     .cache_size(64 << 20)
+///     .open()
+///     .unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct DiskStoreBuilder {
+    path: PathBuf,
+    durable: bool,
+    cache_size: Option<usize>,
+}
+
+impl DiskStoreBuilder {
+    /// Whether each commit waits for the disk (default `true`). With `false`, commits are
+    /// not flushed: a crash may lose recent writes (or, with no later durable commit,
+    /// all of them). Only for caches that can be rebuilt.
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
+    }
+
+    /// redb's page cache size in bytes.
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size = Some(bytes);
+        self
+    }
+
+    /// Opens the file, creating it if missing. This does blocking file I/O: call it at
+    /// start-up, or inside `spawn_blocking`.
+    pub fn open(self) -> Result<DiskStore> {
+        let mut builder = Database::builder();
+        if let Some(bytes) = self.cache_size {
+            builder.set_cache_size(bytes);
+        }
+        let db = builder
+            .create(&self.path)
+            .map_err(|e| Error::setup(format!("cannot open {}", self.path.display()), e))?;
+        Ok(DiskStore {
+            inner: Arc::new(Inner {
+                db,
+                path: self.path,
+                durable: self.durable,
+            }),
+        })
+    }
+}
+
+impl DiskStore {
+    /// Opens (or creates) a durable store at `path`. Blocking: see [`DiskStoreBuilder::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::builder(path).open()
+    }
+
+    /// Options for opening a store at `path`.
+    pub fn builder(path: impl AsRef<Path>) -> DiskStoreBuilder {
+        DiskStoreBuilder {
+            path: path.as_ref().to_owned(),
+            durable: true,
+            cache_size: None,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs a blocking redb closure off the async runtime threads.
+    async fn blocking<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle
+                .spawn_blocking(move || f(&inner))
+                .await
+                .map_err(|e| Error::backend("the redb task failed", e))?,
+            // Not on a tokio runtime: there is no executor thread to keep free.
+            Err(_) => f(&inner),
+        }
+    }
+
+    /// Reads a metadata string (used by `MultiDiskStore` to remember a file's collection).
+    pub(crate) fn read_meta_blocking(&self, name: &str) -> Result<Option<String>> {
+        let txn = self.inner.db.begin_read().map_err(db_err)?;
+        let table = match txn.open_table(META) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(table
+            .get(name)
+            .map_err(db_err)?
+            .map(|v| v.value().to_owned()))
+    }
+
+    /// Writes a metadata string durably.
+    pub(crate) fn write_meta_blocking(&self, name: &str, value: &str) -> Result<()> {
+        self.inner.write(|txn| {
+            txn.open_table(META)
+                .map_err(db_err)?
+                .insert(name, value)
+                .map_err(db_err)?;
+            Ok(())
+        })
+    }
+}
+
+impl Inner {
+    /// Runs `f` in one write transaction and commits it with the store's durability.
+    fn write<R>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<R>) -> Result<R> {
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        if !self.durable {
+            txn.set_durability(Durability::None).map_err(db_err)?;
+        }
+        let out = f(&txn)?;
+        txn.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Runs `f` over the collection's table, or answers `absent` if it has none.
+    fn read<R>(
+        &self,
+        collection: &str,
+        absent: R,
+        f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R>,
+    ) -> Result<R> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let name = table_name(collection);
+        match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
+            Ok(table) => f(&table),
+            Err(TableError::TableDoesNotExist(_)) => Ok(absent),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+}
+
+fn table_name(collection: &str) -> String {
+    format!("{TABLE_PREFIX}{collection}")
+}
+
+fn db_err(e: impl Into<redb::Error>) -> Error {
+    let e: redb::Error = e.into();
+    Error::backend(format!("redb: {e}"), e)
+}
+
+/// The stored form: `[FORMAT, expires_at_ms: u64 LE (0 = never)] ++ value`.
+mod format {
+    use super::*;
+
+    pub const FORMAT: u8 = 0xD1;
+    pub const HEADER: usize = 9;
+
+    fn now() -> Duration {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+    }
+
+    pub fn encode(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
+        let expires_ms = ttl.map_or(0, |ttl| {
+            let at = (now() + ttl).as_millis();
+            u64::try_from(at).unwrap_or(u64::MAX).max(1)
+        });
+        let mut out = Vec::with_capacity(HEADER + value.len());
+        out.push(FORMAT);
+        out.extend_from_slice(&expires_ms.to_le_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// `Ok(None)` if expired, else the value and its remaining time.
+    pub fn decode<'a>(
+        collection: &str,
+        key: &str,
+        raw: &'a [u8],
+    ) -> Result<Option<(&'a [u8], Option<Duration>)>> {
+        let (header, value) = match raw.split_first_chunk::<HEADER>() {
+            Some((header, value)) if header[0] == FORMAT => (header, value),
+            Some(_) => return Err(Error::corrupt(collection, key, "unknown format byte")),
+            None => {
+                return Err(Error::corrupt(
+                    collection,
+                    key,
+                    "entry shorter than its header",
+                ));
+            }
+        };
+        let mut ms = [0u8; 8];
+        ms.copy_from_slice(&header[1..]);
+        match u64::from_le_bytes(ms) {
+            0 => Ok(Some((value, None))),
+            ms => {
+                let left = Duration::from_millis(ms).saturating_sub(now());
+                Ok((!left.is_zero()).then_some((value, Some(left))))
+            }
+        }
+    }
+
+    pub fn is_live(raw: &[u8]) -> Option<bool> {
+        decode("", "", raw).ok().map(|entry| entry.is_some())
+    }
+}
+
+fn get_live(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    collection: &str,
+    key: &str,
+) -> Result<Option<TtlEntry>> {
+    let Some(guard) = table.get(key).map_err(db_err)? else {
+        return Ok(None);
+    };
+    let raw = guard.value();
+    Ok(format::decode(collection, key, raw)?
+        .map(|(value, left)| (Bytes::copy_from_slice(value), left)))
+}
+
+fn owned(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| (*k).to_owned()).collect()
+}
+
+impl KvStore for DiskStore {
+    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.raw_ttl(collection, key).await?.map(|(value, _)| value))
+    }
+
+    async fn raw_put(
+        &self,
+        collection: &str,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.raw_put_many(collection, &[(key, value)], ttl).await
+    }
+
+    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
+        Ok(self.raw_delete_many(collection, &[key]).await? == 1)
+    }
+
+    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
+        let (c, k) = (collection.to_owned(), key.to_owned());
+        self.blocking(move |inner| inner.read(&c, None, |table| get_live(table, &c, &k)))
+            .await
+    }
+
+    async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let found = self.raw_ttl_many(collection, keys).await?;
+        Ok(found
+            .into_iter()
+            .map(|e| e.map(|(value, _)| value))
+            .collect())
+    }
+
+    async fn raw_ttl_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let (c, ks) = (collection.to_owned(), owned(keys));
+        self.blocking(move |inner| {
+            inner.read(&c, vec![None; ks.len()], |table| {
+                ks.iter().map(|k| get_live(table, &c, k)).collect()
+            })
+        })
+        .await
+    }
+
+    async fn raw_put_many(
+        &self,
+        collection: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let c = collection.to_owned();
+        let rows: Vec<(String, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), format::encode(v, ttl)))
+            .collect();
+        self.blocking(move |inner| {
+            inner.write(|txn| {
+                let name = table_name(&c);
+                let mut table = txn
+                    .open_table(TableDefinition::<&str, &[u8]>::new(&name))
+                    .map_err(db_err)?;
+                for (k, v) in &rows {
+                    table.insert(k.as_str(), v.as_slice()).map_err(db_err)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn raw_delete_many(&self, collection: &str, keys: &[&str]) -> Result<usize> {
+        let (c, ks) = (collection.to_owned(), owned(keys));
+        self.blocking(move |inner| {
+            inner.write(|txn| {
+                let name = table_name(&c);
+                let mut table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
+                    Ok(table) => table,
+                    Err(e) => return Err(db_err(e)),
+                };
+                let mut removed = 0;
+                for k in &ks {
+                    if let Some(old) = table.remove(k.as_str()).map_err(db_err)? {
+                        // An expired or unreadable entry did not "exist" for callers.
+                        removed += usize::from(format::is_live(old.value()) == Some(true));
+                    }
+                }
+                Ok(removed)
+            })
+        })
+        .await
+    }
+}
+
+impl EnumerateKeys for DiskStore {
+    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+        let c = collection.to_owned();
+        self.blocking(move |inner| {
+            inner.read(&c, Vec::new(), |table| {
+                let mut out = Vec::new();
+                for row in table.iter().map_err(db_err)? {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    let (k, v) = row.map_err(db_err)?;
+                    if format::decode(&c, k.value(), v.value())?.is_some() {
+                        out.push(k.value().to_owned());
+                    }
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+}
+
+impl DiskStore {
+    /// Every collection with a table, whether or not it holds live entries.
+    fn table_collections(inner: &Inner) -> Result<Vec<String>> {
+        let txn = inner.db.begin_read().map_err(db_err)?;
+        Ok(txn
+            .list_tables()
+            .map_err(db_err)?
+            .filter_map(|t| t.name().strip_prefix(TABLE_PREFIX).map(str::to_owned))
+            .collect())
+    }
+
+    fn has_live(inner: &Inner, collection: &str) -> Result<bool> {
+        inner.read(collection, false, |table| {
+            for row in table.iter().map_err(db_err)? {
+                let (_, v) = row.map_err(db_err)?;
+                if format::is_live(v.value()) != Some(false) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+}
+
+impl EnumerateCollections for DiskStore {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        self.blocking(move |inner| {
+            let mut out = Vec::new();
+            for c in Self::table_collections(inner)? {
+                if out.len() >= limit {
+                    break;
+                }
+                if Self::has_live(inner, &c)? {
+                    out.push(c);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+impl DestroyCollection for DiskStore {
+    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+        let c = collection.to_owned();
+        self.blocking(move |inner| {
+            inner.write(|txn| {
+                let name = table_name(&c);
+                txn.delete_table(TableDefinition::<&str, &[u8]>::new(&name))
+                    .map_err(db_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+impl DestroyStore for DiskStore {
+    async fn destroy(&self) -> Result<()> {
+        self.blocking(move |inner| {
+            let collections = Self::table_collections(inner)?;
+            inner.write(|txn| {
+                for c in &collections {
+                    let name = table_name(c);
+                    txn.delete_table(TableDefinition::<&str, &[u8]>::new(&name))
+                        .map_err(db_err)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+impl Cull for DiskStore {
+    async fn cull(&self) -> Result<()> {
+        self.blocking(move |inner| {
+            let collections = Self::table_collections(inner)?;
+            inner.write(|txn| {
+                for c in &collections {
+                    let name = table_name(c);
+                    let mut table = txn
+                        .open_table(TableDefinition::<&str, &[u8]>::new(&name))
+                        .map_err(db_err)?;
+                    // Keep what cannot be decoded: never delete data we do not understand.
+                    table
+                        .retain(|_, v| format::is_live(v) != Some(false))
+                        .map_err(db_err)?;
+                    if table.is_empty().map_err(db_err)? {
+                        drop(table);
+                        txn.delete_table(TableDefinition::<&str, &[u8]>::new(&name))
+                            .map_err(db_err)?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}

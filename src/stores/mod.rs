@@ -1,0 +1,52 @@
+//! The stores: embedded ones here, server backends behind their Cargo features.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+#[cfg(feature = "disk")]
+mod disk;
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "disk")]
+mod multi_disk;
+mod null;
+mod simple;
+
+#[cfg(feature = "disk")]
+pub use disk::{DiskStore, DiskStoreBuilder};
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+#[cfg(feature = "disk")]
+pub use multi_disk::MultiDiskStore;
+pub use null::NullStore;
+pub use simple::{SimpleEntry, SimpleStore};
+
+/// A value with its deadline on the monotonic clock, as the in-process stores keep it.
+#[derive(Debug, Clone)]
+struct Entry {
+    value: Bytes,
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn new(value: Bytes, ttl: Option<Duration>) -> Self {
+        // `ttl` was checked against `MAX_TTL`, so the addition cannot overflow in
+        // practice; should it, the entry simply never expires.
+        let expires_at = ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+        Self { value, expires_at }
+    }
+
+    /// `None` once expired, else the remaining time (`Some(None)`: never expires).
+    fn remaining(&self, now: Instant) -> Option<Option<Duration>> {
+        match self.expires_at {
+            None => Some(None),
+            Some(at) if at > now => Some(Some(at - now)),
+            Some(_) => None,
+        }
+    }
+
+    fn is_live(&self, now: Instant) -> bool {
+        self.remaining(now).is_some()
+    }
+}

@@ -1,0 +1,200 @@
+//! `SimpleStore`: a plain map whose raw contents tests can inspect.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::Entry;
+use crate::Result;
+use crate::store::{
+    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+};
+
+type Map = BTreeMap<String, BTreeMap<String, Entry>>;
+
+/// An unbounded, ordered map behind a lock: slow-ish and simple, for tests that want to
+/// look at exactly what a wrapper wrote ([`SimpleStore::entries`]). Cloning shares it.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::SimpleStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = SimpleStore::new();
+/// store.put("c", "k", Bytes::from_static(b"v"), None).await?;
+/// let raw = store.entries();
+/// assert_eq!((raw[0].collection.as_str(), raw[0].key.as_str()), ("c", "k"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SimpleStore {
+    map: Arc<RwLock<Map>>,
+}
+
+/// One raw entry of a [`SimpleStore`], as [`SimpleStore::entries`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleEntry {
+    /// The collection as stored.
+    pub collection: String,
+    /// The key as stored.
+    pub key: String,
+    /// The value as stored.
+    pub value: Bytes,
+    /// Time left to live, `None` if it never expires.
+    pub ttl: Option<Duration>,
+}
+
+impl SimpleStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every live entry, ordered by collection then key.
+    pub fn entries(&self) -> Vec<SimpleEntry> {
+        let now = Instant::now();
+        let map = self.read();
+        map.iter()
+            .flat_map(|(c, keys)| keys.iter().map(move |(k, e)| (c, k, e)))
+            .filter_map(|(c, k, e)| {
+                e.remaining(now).map(|ttl| SimpleEntry {
+                    collection: c.clone(),
+                    key: k.clone(),
+                    value: e.value.clone(),
+                    ttl,
+                })
+            })
+            .collect()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Map> {
+        self.map
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Map> {
+        self.map
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn live(&self, collection: &str, key: &str) -> Option<TtlEntry> {
+        let map = self.read();
+        let entry = map.get(collection)?.get(key)?;
+        entry
+            .remaining(Instant::now())
+            .map(|left| (entry.value.clone(), left))
+    }
+}
+
+impl KvStore for SimpleStore {
+    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.live(collection, key).map(|(value, _)| value))
+    }
+
+    async fn raw_put(
+        &self,
+        collection: &str,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.raw_put_many(collection, &[(key, value)], ttl).await
+    }
+
+    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
+        Ok(self.raw_delete_many(collection, &[key]).await? == 1)
+    }
+
+    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
+        Ok(self.live(collection, key))
+    }
+
+    async fn raw_put_many(
+        &self,
+        collection: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let mut map = self.write();
+        let keys = map.entry(collection.to_owned()).or_default();
+        for (key, value) in entries {
+            keys.insert((*key).to_owned(), Entry::new(value.clone(), ttl));
+        }
+        Ok(())
+    }
+
+    async fn raw_delete_many(&self, collection: &str, keys: &[&str]) -> Result<usize> {
+        let now = Instant::now();
+        let mut map = self.write();
+        let Some(entries) = map.get_mut(collection) else {
+            return Ok(0);
+        };
+        let removed = keys
+            .iter()
+            .filter_map(|key| entries.remove(*key))
+            .filter(|e| e.is_live(now))
+            .count();
+        if entries.is_empty() {
+            map.remove(collection);
+        }
+        Ok(removed)
+    }
+}
+
+impl EnumerateKeys for SimpleStore {
+    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+        let now = Instant::now();
+        let map = self.read();
+        Ok(map
+            .get(collection)
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e.is_live(now))
+            .map(|(k, _)| k.clone())
+            .take(limit)
+            .collect())
+    }
+}
+
+impl EnumerateCollections for SimpleStore {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        let now = Instant::now();
+        let map = self.read();
+        Ok(map
+            .iter()
+            .filter(|(_, keys)| keys.values().any(|e| e.is_live(now)))
+            .map(|(c, _)| c.clone())
+            .take(limit)
+            .collect())
+    }
+}
+
+impl DestroyCollection for SimpleStore {
+    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+        self.write().remove(collection);
+        Ok(())
+    }
+}
+
+impl DestroyStore for SimpleStore {
+    async fn destroy(&self) -> Result<()> {
+        self.write().clear();
+        Ok(())
+    }
+}
+
+impl Cull for SimpleStore {
+    async fn cull(&self) -> Result<()> {
+        let now = Instant::now();
+        let mut map = self.write();
+        for keys in map.values_mut() {
+            keys.retain(|_, e| e.is_live(now));
+        }
+        map.retain(|_, keys| !keys.is_empty());
+        Ok(())
+    }
+}

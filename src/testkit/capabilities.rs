@@ -1,0 +1,199 @@
+//! Rules for the capability traits, one module per capability.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{b, hostile_names, unique};
+
+const SHORT_TTL: Duration = Duration::from_millis(300);
+const MARGIN: Duration = Duration::from_millis(150);
+
+/// Rules of [`EnumerateKeys`](crate::EnumerateKeys).
+pub mod keys {
+    use super::*;
+    use crate::EnumerateKeys;
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    /// 2,500 entries listed with a limit of 10,000: all 2,500, complete.
+    pub async fn keys_lists_every_live_key<S: EnumerateKeys>(store: &S) {
+        let c = unique("keys");
+        let names: Vec<String> = (0..2500).map(|i| format!("k{i:05}")).collect();
+        let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
+        store.put_many(&c, &entries, None).await.unwrap();
+        assert_eq!(sorted(store.keys(&c, 10_000).await.unwrap()), names);
+    }
+
+    /// No more than `limit` keys come back, each a real key.
+    pub async fn keys_respects_the_limit<S: EnumerateKeys>(store: &S) {
+        let c = unique("keylimit");
+        let names: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
+        let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
+        store.put_many(&c, &entries, None).await.unwrap();
+        let some = store.keys(&c, 10).await.unwrap();
+        assert_eq!(some.len(), 10);
+        assert!(some.iter().all(|k| names.contains(k)));
+        assert!(store.keys(&c, 0).await.unwrap().is_empty());
+    }
+
+    /// Keys come back exactly as written, whatever characters they hold.
+    pub async fn keys_gives_back_hostile_names<S: EnumerateKeys>(store: &S) {
+        let c = unique("keynames");
+        let names = hostile_names();
+        let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
+        store.put_many(&c, &entries, None).await.unwrap();
+        assert_eq!(
+            sorted(store.keys(&c, 1000).await.unwrap()),
+            sorted(names.clone())
+        );
+        // A hostile collection name enumerates too.
+        for name in names.iter().take(8) {
+            let key = unique("k");
+            store.put(name, &key, b("v"), None).await.unwrap();
+            assert!(store.keys(name, 100_000).await.unwrap().contains(&key));
+            store.delete(name, &key).await.unwrap();
+        }
+    }
+
+    /// Expired entries are gone from `keys()` at once.
+    pub async fn keys_hides_expired_entries<S: EnumerateKeys>(store: &S) {
+        let c = unique("keyexpiry");
+        store
+            .put(&c, "short", b("v"), Some(SHORT_TTL))
+            .await
+            .unwrap();
+        store.put(&c, "long", b("v"), None).await.unwrap();
+        assert_eq!(sorted(store.keys(&c, 10).await.unwrap()), ["long", "short"]);
+        tokio::time::sleep(SHORT_TTL + MARGIN).await;
+        assert_eq!(store.keys(&c, 10).await.unwrap(), ["long"]);
+    }
+
+    /// A collection never written lists no keys; neither does one emptied by deletes.
+    pub async fn keys_of_an_unknown_collection_is_empty<S: EnumerateKeys>(store: &S) {
+        let c = unique("nokeys");
+        assert!(store.keys(&c, 10).await.unwrap().is_empty());
+        store.put(&c, "k", b("v"), None).await.unwrap();
+        store.delete(&c, "k").await.unwrap();
+        assert!(store.keys(&c, 10).await.unwrap().is_empty());
+    }
+}
+
+/// Rules of [`EnumerateCollections`](crate::EnumerateCollections).
+pub mod collections {
+    use super::*;
+    use crate::EnumerateCollections;
+
+    /// Every collection holding an entry is listed.
+    pub async fn collections_lists_written_collections<S: EnumerateCollections>(store: &S) {
+        let (c1, c2) = (unique("coll-a"), unique("coll-b"));
+        store.put(&c1, "k", b("v"), None).await.unwrap();
+        store.put(&c2, "k", b("v"), None).await.unwrap();
+        let all = store.collections(100_000).await.unwrap();
+        assert!(all.contains(&c1) && all.contains(&c2), "{all:?}");
+        assert!(store.collections(1).await.unwrap().len() <= 1);
+    }
+
+    /// Collection names come back exactly as written.
+    pub async fn collections_gives_back_hostile_names<S: EnumerateCollections>(store: &S) {
+        let key = unique("k");
+        let names = hostile_names();
+        for name in &names {
+            store.put(name, &key, b("v"), None).await.unwrap();
+        }
+        let all = store.collections(100_000).await.unwrap();
+        for name in &names {
+            assert!(all.contains(name), "{name:?} missing from collections()");
+        }
+        for name in &names {
+            store.delete(name, &key).await.unwrap();
+        }
+    }
+}
+
+/// Rules of [`DestroyCollection`](crate::DestroyCollection).
+pub mod destroy_collection {
+    use super::*;
+    use crate::DestroyCollection;
+
+    /// Destroying a collection removes all of it and nothing of any other.
+    pub async fn destroy_collection_removes_exactly_that_collection<S: DestroyCollection>(
+        store: &S,
+    ) {
+        let (gone, kept) = (unique("doomed"), unique("kept"));
+        let entries = [("a", b("1")), ("b", b("2"))];
+        store.put_many(&gone, &entries, None).await.unwrap();
+        store.put_many(&kept, &entries, None).await.unwrap();
+        store.destroy_collection(&gone).await.unwrap();
+        assert_eq!(
+            store.get_many(&gone, &["a", "b"]).await.unwrap(),
+            vec![None, None]
+        );
+        assert_eq!(
+            store.get_many(&kept, &["a", "b"]).await.unwrap(),
+            vec![Some(b("1")), Some(b("2"))]
+        );
+        // Destroying a collection that does not exist is fine.
+        store.destroy_collection(&unique("never")).await.unwrap();
+    }
+
+    /// A destroyed collection takes writes again at once.
+    pub async fn destroyed_collection_is_usable_again<S: DestroyCollection>(store: &S) {
+        let c = unique("reuse");
+        store.put(&c, "k", b("old"), None).await.unwrap();
+        store.destroy_collection(&c).await.unwrap();
+        store.put(&c, "k", b("new"), None).await.unwrap();
+        assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("new")));
+    }
+}
+
+/// Rules of [`DestroyStore`](crate::DestroyStore). The store must be this test's own.
+pub mod destroy {
+    use super::*;
+    use crate::DestroyStore;
+
+    /// `destroy()` removes every entry, and the store takes writes again.
+    pub async fn destroy_removes_everything<S: DestroyStore>(store: &S) {
+        let (c1, c2) = (unique("d1"), unique("d2"));
+        store.put(&c1, "k", b("v"), None).await.unwrap();
+        store
+            .put(&c2, "k", b("v"), Some(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        store.destroy().await.unwrap();
+        assert_eq!(store.get(&c1, "k").await.unwrap(), None);
+        assert_eq!(store.get(&c2, "k").await.unwrap(), None);
+        store.put(&c1, "k", b("again"), None).await.unwrap();
+        assert_eq!(store.get(&c1, "k").await.unwrap(), Some(b("again")));
+    }
+}
+
+/// Rules of [`Cull`](crate::Cull).
+pub mod cull {
+    use super::*;
+    use crate::Cull;
+
+    /// Culling keeps live entries and drops expired ones.
+    pub async fn cull_keeps_live_entries<S: Cull>(store: &S) {
+        let c = unique("cull");
+        store
+            .put(&c, "short", b("v"), Some(SHORT_TTL))
+            .await
+            .unwrap();
+        store
+            .put(&c, "long", b("v"), Some(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        store.put(&c, "forever", b("v"), None).await.unwrap();
+        tokio::time::sleep(SHORT_TTL + MARGIN).await;
+        store.cull().await.unwrap();
+        let got = store
+            .get_many(&c, &["short", "long", "forever"])
+            .await
+            .unwrap();
+        assert_eq!(got, vec![None, Some(b("v")), Some(b("v"))]);
+    }
+}

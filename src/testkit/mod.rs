@@ -1,0 +1,260 @@
+//! The conformance suite: one async test per rule of the store contract, generic over
+//! the store, grouped by capability.
+//!
+//! Run it on a store with [`conformance_suite!`](crate::conformance_suite), naming the
+//! groups the store supports:
+//!
+//! ```ignore
+//! use kv_store_adapter::stores::MemoryStore;
+//! kv_store_adapter::conformance_suite!(store = MemoryStore::new(100_000);
+//!     core, keys, collections, destroy_collection, destroy, cull);
+//! ```
+//!
+//! Each rule becomes a `#[tokio::test]` (so the calling crate needs `tokio` with the
+//! `macros` and `rt-multi-thread` features) in a module named after its group. A store
+//! that needs a guard kept alive (a temporary directory) uses `fixture = EXPR`, where
+//! `EXPR` gives `(store, guard)`. Every rule uses fresh collection names, so one
+//! server can serve every test at once.
+//!
+//! The rule functions are public too ([`core`], [`keys`], …), for stores whose tests
+//! need their own set-up, and [`corrupt_entry_is_a_typed_error`] checks a store's
+//! handling of foreign bytes written under one of its keys.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::{ErrorKind, KvStore, Result};
+
+pub mod capabilities;
+pub mod core;
+
+pub use capabilities::{collections, cull, destroy, destroy_collection, keys};
+
+/// Names that stress every store's name mapping: separators, path pieces, wildcards,
+/// white space, quotes, emoji and a 4 KiB name.
+pub fn hostile_names() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "::",
+        "a::b",
+        "/",
+        "a/b",
+        "\\",
+        "..",
+        "../..",
+        "$",
+        "$set",
+        "*",
+        "?",
+        "[a]",
+        ".",
+        "#",
+        "%",
+        "%2F",
+        " ",
+        "a b",
+        "\t",
+        "line\nbreak",
+        "\r\n",
+        "'",
+        "\"",
+        "`",
+        "😀",
+        "ü",
+        "{}",
+        "_id",
+        "-",
+        "CAPS",
+        "caps",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    names.push("k".repeat(crate::names::MAX_NAME_LEN));
+    names
+}
+
+/// A collection name no other test (or earlier run against the same server) uses.
+pub fn unique(label: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{label}-{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// `Bytes` from a string.
+pub fn b(value: &str) -> Bytes {
+    Bytes::copy_from_slice(value.as_bytes())
+}
+
+/// Asserts that `result` failed with `kind`.
+#[track_caller]
+pub fn assert_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind) {
+    match result {
+        Err(e) => assert_eq!(e.kind(), kind, "expected a {kind:?} error, got {e:?}"),
+        Ok(v) => panic!("expected a {kind:?} error, got Ok({v:?})"),
+    }
+}
+
+/// Polls `check` until it is true or `within` has passed; answers the final result.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Checks a store holding bytes that are not in its format under `collection`/`key`
+/// (written there by the backend's raw client): every read answers the typed
+/// corrupt-data (or decryption) error, never a panic, a miss or a wrong value.
+pub async fn corrupt_entry_is_a_typed_error<S: KvStore>(store: &S, collection: &str, key: &str) {
+    fn typed<T>(result: Result<T>) -> bool {
+        result
+            .err()
+            .is_some_and(|e| matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::Decryption))
+    }
+    assert!(
+        typed(store.get(collection, key).await),
+        "get of a corrupt entry"
+    );
+    assert!(
+        typed(store.ttl(collection, key).await),
+        "ttl of a corrupt entry"
+    );
+    assert!(
+        typed(store.get_many(collection, &[key]).await),
+        "get_many of a corrupt entry"
+    );
+    assert!(
+        typed(store.ttl_many(collection, &[key]).await),
+        "ttl_many of a corrupt entry"
+    );
+    // A corrupt entry can still be replaced.
+    store.put(collection, key, b("fresh"), None).await.unwrap();
+    assert_eq!(store.get(collection, key).await.unwrap(), Some(b("fresh")));
+}
+
+/// Runs the conformance suite's groups against a store.
+///
+/// `store = EXPR` builds the store for each test; `fixture = EXPR` builds a
+/// `(store, guard)` pair and keeps the guard alive for the test. The groups are
+/// `core`, `keys`, `collections`, `destroy_collection`, `destroy` and `cull`.
+#[macro_export]
+macro_rules! conformance_suite {
+    (store = $make:expr; $($group:ident),+ $(,)?) => {
+        $( $crate::__conformance_group!($group, store, { let store = $make; (store, ()) }); )+
+    };
+    (fixture = $make:expr; $($group:ident),+ $(,)?) => {
+        $( $crate::__conformance_group!($group, store, $make); )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_group {
+    (core, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(
+            core,
+            $store,
+            $make,
+            [
+                get_of_missing_key_is_none,
+                put_then_get_round_trips,
+                put_overwrites_the_value,
+                delete_answers_whether_the_entry_existed,
+                collections_do_not_share_keys,
+                get_many_answers_in_request_order,
+                put_many_duplicate_keys_last_wins,
+                delete_many_counts_distinct_existing_entries,
+                empty_batches_are_no_ops,
+                batches_of_10000_keys_work,
+                ttl_reports_remaining_time_within_bounds,
+                expired_entries_are_invisible_at_once,
+                sub_second_ttl_is_honoured,
+                put_many_applies_its_ttl,
+                zero_ttl_is_rejected_and_writes_nothing,
+                put_without_ttl_clears_expiry,
+                hostile_names_round_trip,
+                empty_and_over_long_names_are_rejected,
+                separator_collisions_stay_distinct,
+                zero_length_value_is_a_value,
+                one_mib_value_round_trips,
+                racing_tasks_read_only_whole_values,
+                tasks_on_distinct_keys_do_not_interfere,
+            ]
+        );
+    };
+    (keys, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(
+            keys,
+            $store,
+            $make,
+            [
+                keys_lists_every_live_key,
+                keys_respects_the_limit,
+                keys_gives_back_hostile_names,
+                keys_hides_expired_entries,
+                keys_of_an_unknown_collection_is_empty,
+            ]
+        );
+    };
+    (collections, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(
+            collections,
+            $store,
+            $make,
+            [
+                collections_lists_written_collections,
+                collections_gives_back_hostile_names,
+            ]
+        );
+    };
+    (destroy_collection, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(
+            destroy_collection,
+            $store,
+            $make,
+            [
+                destroy_collection_removes_exactly_that_collection,
+                destroyed_collection_is_usable_again,
+            ]
+        );
+    };
+    (destroy, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(destroy, $store, $make, [destroy_removes_everything,]);
+    };
+    (cull, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(cull, $store, $make, [cull_keeps_live_entries,]);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($group:ident, $store:ident, $make:expr, [$($rule:ident),+ $(,)?]) => {
+        mod $group {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $rule() {
+                    let ($store, _guard) = $make;
+                    $crate::testkit::$group::$rule(&$store).await;
+                }
+            )+
+        }
+    };
+}

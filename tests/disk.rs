@@ -1,0 +1,57 @@
+//! DiskStore: the whole conformance suite, plus durability and foreign bytes.
+
+use kv_store_adapter::KvStore;
+use kv_store_adapter::stores::DiskStore;
+use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error};
+use redb::{Database, TableDefinition};
+
+fn fixture() -> (DiskStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DiskStore::open(dir.path().join("kv.redb")).unwrap();
+    (store, dir)
+}
+
+kv_store_adapter::conformance_suite!(fixture = fixture();
+    core, keys, collections, destroy_collection, destroy, cull);
+
+#[tokio::test]
+async fn reopening_gives_back_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.redb");
+    let store = DiskStore::open(&path).unwrap();
+    let entries: Vec<(String, bytes::Bytes)> = (0..100)
+        .map(|i| (format!("k{i}"), b(&format!("v{i}"))))
+        .collect();
+    for (k, v) in &entries {
+        store.put("c", k, v.clone(), None).await.unwrap();
+    }
+    drop(store);
+    let reopened = DiskStore::open(&path).unwrap();
+    for (k, v) in &entries {
+        assert_eq!(reopened.get("c", k).await.unwrap().as_ref(), Some(v));
+    }
+}
+
+#[tokio::test]
+async fn foreign_bytes_are_corrupt_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.redb");
+    {
+        // The raw client writes garbage where the store keeps its entries.
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn
+                .open_table(TableDefinition::<&str, &[u8]>::new("kv:c"))
+                .unwrap();
+            table.insert("short", &[0xD1, 1, 2][..]).unwrap();
+            table.insert("wrong-format", &[7u8; 20][..]).unwrap();
+            table.insert("empty", &[][..]).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = DiskStore::open(&path).unwrap();
+    for key in ["short", "wrong-format", "empty"] {
+        corrupt_entry_is_a_typed_error(&store, "c", key).await;
+    }
+}

@@ -1,0 +1,61 @@
+//! MultiDiskStore: the whole conformance suite, plus its file layout.
+
+use kv_store_adapter::stores::MultiDiskStore;
+use kv_store_adapter::testkit::{b, hostile_names};
+use kv_store_adapter::{EnumerateCollections, KvStore};
+
+fn fixture() -> (MultiDiskStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MultiDiskStore::open(dir.path()).unwrap();
+    (store, dir)
+}
+
+kv_store_adapter::conformance_suite!(fixture = fixture();
+    core, keys, collections, destroy_collection, destroy, cull);
+
+#[tokio::test]
+async fn files_stay_inside_the_base_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let base = root.path().join("base");
+    let store = MultiDiskStore::open(&base).unwrap();
+    let names = hostile_names();
+    for name in &names {
+        store.put(name, "k", b("v"), None).await.unwrap();
+    }
+    // Exactly one file per collection, all directly in the base directory.
+    let files: Vec<_> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    assert_eq!(files.len(), names.len());
+    assert!(files.iter().all(|f| f.file_type().unwrap().is_file()));
+    let outside: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+    assert_eq!(
+        outside.len(),
+        1,
+        "nothing was created beside the base directory"
+    );
+}
+
+#[tokio::test]
+async fn collections_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MultiDiskStore::open(dir.path()).unwrap();
+    store.put("a/../b", "k", b("1"), None).await.unwrap();
+    store.put("Ünïcode ✓", "k", b("2"), None).await.unwrap();
+    drop(store);
+    let reopened = MultiDiskStore::open(dir.path()).unwrap();
+    let mut names = reopened.collections(10).await.unwrap();
+    names.sort();
+    assert_eq!(names, ["a/../b", "Ünïcode ✓"]);
+    assert_eq!(reopened.get("Ünïcode ✓", "k").await.unwrap(), Some(b("2")));
+}
+
+#[test]
+fn file_names_are_injective_for_case_and_punctuation() {
+    let a = MultiDiskStore::file_name("Users");
+    let b = MultiDiskStore::file_name("users");
+    let c = MultiDiskStore::file_name("users!");
+    assert!(a != b && b != c && a != c);
+    assert!(MultiDiskStore::file_name(&"x".repeat(4096)).len() < 100);
+}

@@ -1,1 +1,102 @@
-fn main() {}
+//! MemoryStore against the raw moka cache it is built on (and mini-moka, which lacks
+//! per-entry expiry), same keys, same run.
+
+mod common;
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use common::{Pair, report};
+use criterion::Criterion;
+use kv_store_adapter::KvStore;
+use kv_store_adapter::stores::MemoryStore;
+
+const KEYS: usize = 10_000;
+
+fn keys() -> Vec<String> {
+    (0..KEYS).map(|i| format!("user:{i:08}")).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let keys = keys();
+    let value = Bytes::from(vec![7u8; 100]);
+
+    let store = MemoryStore::new(100_000);
+    let raw: moka::sync::Cache<String, Bytes> = moka::sync::Cache::new(100_000);
+    let mini: mini_moka::sync::Cache<String, Bytes> = mini_moka::sync::Cache::new(100_000);
+    for k in &keys {
+        rt.block_on(store.put("users", k, value.clone(), None)).unwrap();
+        raw.insert(k.clone(), value.clone());
+        mini.insert(k.clone(), value.clone());
+    }
+
+    let mut g = c.benchmark_group("memory");
+    let mut i = 0usize;
+    let mut next = move || {
+        i = (i + 7919) % KEYS;
+        i
+    };
+    g.bench_function("store_get_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            async { black_box(store.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("moka_get_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            async { black_box(raw.get(k.as_str())) }
+        })
+    });
+    g.bench_function("mini_moka_get_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            async { black_box(mini.get(k)) }
+        })
+    });
+    // Many distinct absent keys: one fixed key would measure one probe length.
+    let absent: Vec<String> = (0..KEYS).map(|i| format!("absent:{i:08}")).collect();
+    g.bench_function("store_get_miss", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &absent[next()];
+            async { black_box(store.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("moka_get_miss", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &absent[next()];
+            async { black_box(raw.get(k.as_str())) }
+        })
+    });
+    g.bench_function("store_put", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            let (store, v) = (&store, value.clone());
+            async move { store.put("users", k, v, None).await.unwrap() }
+        })
+    });
+    g.bench_function("moka_put", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            let (raw, v) = (&raw, value.clone());
+            async move { raw.insert(k.clone(), v) }
+        })
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = common::criterion();
+    bench(&mut c);
+    c.final_summary();
+    report(
+        "memory",
+        &[
+            Pair { workload: "get hit (vs moka)", ours: "store_get_hit", raw: "moka_get_hit", target: 0.85 },
+            Pair { workload: "get miss (vs moka)", ours: "store_get_miss", raw: "moka_get_miss", target: 0.85 },
+            Pair { workload: "put (vs moka)", ours: "store_put", raw: "moka_put", target: 0.8 },
+            Pair { workload: "raw moka get vs raw mini-moka get", ours: "moka_get_hit", raw: "mini_moka_get_hit", target: 0.0 },
+        ],
+    );
+}

@@ -114,52 +114,34 @@ impl<S: KvStore> DynKvStore for S {
 }
 
 impl KvStore for dyn DynKvStore + '_ {
-    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        async move { self.dyn_get(c, k).await }
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        self.dyn_get(c, k).await
     }
-    fn raw_put(
-        &self,
-        c: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move { self.dyn_put(c, k, v, ttl).await }
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.dyn_put(c, k, v, ttl).await
     }
-    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        async move { self.dyn_delete(c, k).await }
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        self.dyn_delete(c, k).await
     }
-    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        async move { self.dyn_ttl(c, k).await }
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        self.dyn_ttl(c, k).await
     }
-    fn raw_get_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
-        async move { self.dyn_get_many(c, keys).await }
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        self.dyn_get_many(c, keys).await
     }
-    fn raw_put_many(
+    async fn raw_put_many(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move { self.dyn_put_many(c, entries, ttl).await }
+    ) -> Result<()> {
+        self.dyn_put_many(c, entries, ttl).await
     }
-    fn raw_delete_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<usize>> + Send {
-        async move { self.dyn_delete_many(c, keys).await }
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        self.dyn_delete_many(c, keys).await
     }
-    fn raw_ttl_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        async move { self.dyn_ttl_many(c, keys).await }
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        self.dyn_ttl_many(c, keys).await
     }
 }
 
@@ -350,52 +332,34 @@ impl<S: KvStore + 'static> BoxStoreBuilder<S> {
 }
 
 impl KvStore for BoxStore {
-    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        async move { self.core.dyn_get(c, k).await }
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        self.core.dyn_get(c, k).await
     }
-    fn raw_put(
-        &self,
-        c: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move { self.core.dyn_put(c, k, v, ttl).await }
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.core.dyn_put(c, k, v, ttl).await
     }
-    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        async move { self.core.dyn_delete(c, k).await }
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        self.core.dyn_delete(c, k).await
     }
-    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        async move { self.core.dyn_ttl(c, k).await }
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        self.core.dyn_ttl(c, k).await
     }
-    fn raw_get_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
-        async move { self.core.dyn_get_many(c, keys).await }
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        self.core.dyn_get_many(c, keys).await
     }
-    fn raw_put_many(
+    async fn raw_put_many(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move { self.core.dyn_put_many(c, entries, ttl).await }
+    ) -> Result<()> {
+        self.core.dyn_put_many(c, entries, ttl).await
     }
-    fn raw_delete_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<usize>> + Send {
-        async move { self.core.dyn_delete_many(c, keys).await }
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        self.core.dyn_delete_many(c, keys).await
     }
-    fn raw_ttl_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        async move { self.core.dyn_ttl_many(c, keys).await }
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        self.core.dyn_ttl_many(c, keys).await
     }
 }
 

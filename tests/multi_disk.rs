@@ -59,3 +59,27 @@ fn file_names_are_injective_for_case_and_punctuation() {
     assert!(a != b && b != c && a != c);
     assert!(MultiDiskStore::file_name(&"x".repeat(4096)).len() < 100);
 }
+
+#[tokio::test]
+async fn foreign_bytes_are_corrupt_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MultiDiskStore::open(dir.path()).unwrap();
+    store.put("c", "k", b("v"), None).await.unwrap();
+    drop(store);
+    {
+        // The raw client writes garbage where the store keeps the entry.
+        let path = dir.path().join(MultiDiskStore::file_name("c"));
+        let db = redb::Database::open(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def = redb::TableDefinition::<&str, &[u8]>::new("kv:c");
+            txn.open_table(def)
+                .unwrap()
+                .insert("k", &[9u8, 9, 9][..])
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = MultiDiskStore::open(dir.path()).unwrap();
+    kv_store_adapter::testkit::corrupt_entry_is_a_typed_error(&store, "c", "k").await;
+}

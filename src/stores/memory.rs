@@ -1,8 +1,6 @@
 //! `MemoryStore`: a bounded in-process cache (moka) with per-entry TTL.
 
-use std::borrow::Borrow;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -37,7 +35,7 @@ use crate::store::{
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
-    cache: Cache<MemKey, Entry>,
+    cache: Cache<MemKey, Entry, foldhash::fast::RandomState>,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -55,7 +53,9 @@ impl MemoryStore {
         let cache = Cache::builder()
             .max_capacity(max_entries)
             .expire_after(EntryExpiry)
-            .build();
+            // foldhash (randomly seeded per cache) hashes short keys several times
+            // faster than SipHash; keys are injective encodings, so probing stays cheap.
+            .build_with_hasher(foldhash::fast::RandomState::default());
         Self { cache }
     }
 
@@ -90,79 +90,51 @@ impl Expiry<MemKey, Entry> for EntryExpiry {
     }
 }
 
-/// `(collection, key)` in one allocation; looked up without allocating through
-/// `dyn Pair`, which `(&str, &str)` also implements.
-struct MemKey {
-    joined: Box<str>,
-    split: usize,
+/// `(collection, key)` encoded injectively as `len(collection) as u32 LE ‖ collection ‖ key`.
+///
+/// Plain byte slices keep moka's hashing and probing as cheap as for a single string
+/// key; lookups encode into a reused thread-local buffer, so reads do not allocate.
+type MemKey = Box<[u8]>;
+
+fn encode_into(buf: &mut Vec<u8>, collection: &str, key: &str) {
+    buf.clear();
+    // Collections are at most a few KiB (names are checked), so the length fits.
+    buf.extend_from_slice(&(collection.len() as u32).to_le_bytes());
+    buf.extend_from_slice(collection.as_bytes());
+    buf.extend_from_slice(key.as_bytes());
 }
 
-impl MemKey {
-    fn new(collection: &str, key: &str) -> Self {
-        let mut joined = String::with_capacity(collection.len() + key.len());
-        joined.push_str(collection);
-        joined.push_str(key);
-        Self {
-            joined: joined.into_boxed_str(),
-            split: collection.len(),
+fn encode(collection: &str, key: &str) -> MemKey {
+    let mut buf = Vec::with_capacity(4 + collection.len() + key.len());
+    encode_into(&mut buf, collection, key);
+    buf.into_boxed_slice()
+}
+
+/// The `(collection, key)` of an encoded key.
+fn decode(key: &[u8]) -> Option<(&str, &str)> {
+    let (len, rest) = key.split_first_chunk::<4>()?;
+    let (c, k) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+    Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
+}
+
+thread_local! {
+    static LOOKUP: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the encoded key, without allocating on the usual path.
+fn with_key<R>(collection: &str, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    LOOKUP.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            encode_into(&mut buf, collection, key);
+            f(&buf)
         }
-    }
-}
-
-trait Pair {
-    fn parts(&self) -> (&str, &str);
-}
-
-impl Pair for MemKey {
-    fn parts(&self) -> (&str, &str) {
-        self.joined.split_at(self.split)
-    }
-}
-
-impl Pair for (&str, &str) {
-    fn parts(&self) -> (&str, &str) {
-        (self.0, self.1)
-    }
-}
-
-impl Hash for dyn Pair + '_ {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parts().hash(state);
-    }
-}
-
-impl PartialEq for dyn Pair + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for dyn Pair + '_ {}
-
-impl Hash for MemKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (self as &dyn Pair).hash(state);
-    }
-}
-
-impl PartialEq for MemKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for MemKey {}
-
-impl<'a> Borrow<dyn Pair + 'a> for MemKey {
-    fn borrow(&self) -> &(dyn Pair + 'a) {
-        self
-    }
+        Err(_) => f(&encode(collection, key)),
+    })
 }
 
 impl KvStore for MemoryStore {
     async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        let lookup: &dyn Pair = &(collection, key);
-        Ok(self.cache.get(lookup).map(|entry| entry.value))
+        Ok(with_key(collection, key, |k| self.cache.get(k)).map(|entry| entry.value))
     }
 
     async fn raw_put(
@@ -173,23 +145,19 @@ impl KvStore for MemoryStore {
         ttl: Option<Duration>,
     ) -> Result<()> {
         self.cache
-            .insert(MemKey::new(collection, key), Entry::new(value, ttl));
+            .insert(encode(collection, key), Entry::new(value, ttl));
         Ok(())
     }
 
     async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
-        let lookup: &dyn Pair = &(collection, key);
-        let now = Instant::now();
-        Ok(self.cache.remove(lookup).is_some_and(|e| e.is_live(now)))
+        let removed = with_key(collection, key, |k| self.cache.remove(k));
+        Ok(removed.is_some_and(|e| e.is_live(Instant::now())))
     }
 
     async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
-        let lookup: &dyn Pair = &(collection, key);
+        let found = with_key(collection, key, |k| self.cache.get(k));
         let now = Instant::now();
-        Ok(self
-            .cache
-            .get(lookup)
-            .and_then(|e| e.remaining(now).map(|left| (e.value, left))))
+        Ok(found.and_then(|e| e.remaining(now).map(|left| (e.value, left))))
     }
 
     async fn raw_put_many(
@@ -200,7 +168,7 @@ impl KvStore for MemoryStore {
     ) -> Result<()> {
         for (key, value) in entries {
             self.cache
-                .insert(MemKey::new(collection, key), Entry::new(value.clone(), ttl));
+                .insert(encode(collection, key), Entry::new(value.clone(), ttl));
         }
         Ok(())
     }
@@ -210,9 +178,9 @@ impl EnumerateKeys for MemoryStore {
     async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
         Ok(self
             .live_entries()
-            .filter_map(|(k, _)| {
-                let (c, key) = k.parts();
-                (c == collection).then(|| key.to_owned())
+            .filter_map(|(k, _)| match decode(&k) {
+                Some((c, key)) if c == collection => Some(key.to_owned()),
+                _ => None,
             })
             .take(limit)
             .collect())
@@ -226,8 +194,11 @@ impl EnumerateCollections for MemoryStore {
             if seen.len() >= limit {
                 break;
             }
-            if !seen.contains(k.parts().0) {
-                seen.insert(k.parts().0.to_owned());
+            match decode(&k) {
+                Some((c, _)) if !seen.contains(c) => {
+                    seen.insert(c.to_owned());
+                }
+                _ => {}
             }
         }
         Ok(seen.into_iter().collect())
@@ -237,7 +208,7 @@ impl EnumerateCollections for MemoryStore {
 impl DestroyCollection for MemoryStore {
     async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
         for (k, _) in self.cache.iter() {
-            if k.parts().0 == collection {
+            if decode(&k).is_some_and(|(c, _)| c == collection) {
                 self.cache.invalidate(&*k);
             }
         }

@@ -1,0 +1,69 @@
+//! Shared by the benchmarks: criterion settings and the ratio table printed after a run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::Criterion;
+
+/// Short but stable settings: the suite runs on a 2-core shared machine.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+        .configure_from_args()
+}
+
+/// One line of the report: this library's benchmark against the raw client's.
+pub struct Pair {
+    pub workload: &'static str,
+    pub ours: &'static str,
+    pub raw: &'static str,
+    /// The lowest acceptable ratio of our throughput to the raw client's.
+    pub target: f64,
+}
+
+fn criterion_dir() -> PathBuf {
+    if let Ok(home) = std::env::var("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("criterion")
+}
+
+/// The median time per iteration, in nanoseconds, of the run that just finished.
+fn median_ns(group: &str, id: &str) -> Option<f64> {
+    let path = criterion_dir().join(group).join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+/// Prints, for each pair measured in this run, both throughputs, their ratio and
+/// whether it meets the target.
+pub fn report(group: &str, pairs: &[Pair]) {
+    println!("\n{group}: this library vs the raw client, same run (medians)");
+    println!(
+        "{:<34} {:>12} {:>12} {:>7} {:>7}  result",
+        "workload", "ours op/s", "raw op/s", "ratio", "target"
+    );
+    for pair in pairs {
+        let (Some(ours), Some(raw)) = (median_ns(group, pair.ours), median_ns(group, pair.raw))
+        else {
+            println!("{:<34} not measured in this run", pair.workload);
+            continue;
+        };
+        let ratio = raw / ours;
+        let verdict = if ratio >= pair.target { "pass" } else { "FAIL" };
+        println!(
+            "{:<34} {:>12.0} {:>12.0} {:>7.3} {:>7.2}  {verdict}",
+            pair.workload,
+            1e9 / ours,
+            1e9 / raw,
+            ratio,
+            pair.target
+        );
+    }
+}

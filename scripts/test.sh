@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The one command that runs the whole test suite: it starts every test server the
+# suite needs (the embedded stores need none), then checks formatting and lints and
+# runs every test, doc test and example. `.ci/run` calls exactly this.
+#
+# With KV_REQUIRE_SERVERS=1 (as CI sets it), a store test whose server does not
+# answer fails instead of being skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all -- --check
+cargo clippy --all-features --all-targets -- -D warnings
+cargo test --all-features
+cargo run --quiet --example quickstart > /dev/null

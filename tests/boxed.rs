@@ -1,0 +1,47 @@
+//! The run-time escape hatch: boxed stores pass the suite and report what they lack.
+
+use std::sync::Arc;
+
+use kv_store_adapter::stores::{DiskStore, MemoryStore};
+use kv_store_adapter::testkit::{self, assert_kind, b};
+use kv_store_adapter::{
+    BoxStore, DestroyStore, DynKvStore, EnumerateKeys, ErrorKind, KvStore, KvStoreExt,
+};
+
+kv_store_adapter::conformance_suite!(
+    store = BoxStore::builder(MemoryStore::new(100_000)).all().build();
+    core, keys, collections, destroy_collection, destroy, cull);
+
+/// `Arc<dyn DynKvStore>` is a store too (core trait only).
+mod arc_dyn {
+    use super::*;
+    kv_store_adapter::conformance_suite!(
+        store = Arc::new(MemoryStore::new(100_000)) as Arc<dyn DynKvStore>;
+        core);
+}
+
+#[tokio::test]
+async fn missing_capabilities_answer_unsupported() {
+    let store = MemoryStore::new(10).boxed();
+    assert!(!store.has_keys());
+    assert_kind(store.keys("c", 10).await, ErrorKind::Unsupported);
+    assert_kind(store.destroy().await, ErrorKind::Unsupported);
+    // The core still works, and still checks names.
+    store.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
+    testkit::core::empty_and_over_long_names_are_rejected(&store).await;
+}
+
+#[tokio::test]
+async fn stores_of_different_types_share_one_type_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = DiskStore::open(dir.path().join("kv.redb")).unwrap();
+    let stores: Vec<BoxStore> = vec![
+        BoxStore::builder(MemoryStore::new(10)).keys().build(),
+        BoxStore::builder(disk).keys().build(),
+    ];
+    for store in &stores {
+        store.put("c", "k", b("v"), None).await.unwrap();
+        assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
+    }
+}

@@ -1,1 +1,133 @@
-fn main() {}
+//! DiskStore against raw redb doing the same reads and durable writes, same run.
+//!
+//! Raw redb is measured twice: called inline on the async runtime thread (what a naive
+//! async caller does, blocking the executor) and through `spawn_blocking` (what the
+//! store does, and any async caller must, to keep the executor free).
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::{Pair, report};
+use criterion::Criterion;
+use kv_store_adapter::KvStore;
+use kv_store_adapter::stores::DiskStore;
+use redb::{Database, ReadableDatabase, TableDefinition};
+
+const KEYS: usize = 10_000;
+const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+
+fn raw_get(db: &Database, key: &str) -> Option<Bytes> {
+    let txn = db.begin_read().unwrap();
+    let table = txn.open_table(TABLE).unwrap();
+    let got = table.get(key).unwrap();
+    got.map(|v| Bytes::copy_from_slice(v.value()))
+}
+
+fn raw_put(db: &Database, key: &str, value: &[u8]) {
+    let txn = db.begin_write().unwrap();
+    txn.open_table(TABLE).unwrap().insert(key, value).unwrap();
+    txn.commit().unwrap();
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|i| format!("user:{i:08}")).collect());
+    let value = Bytes::from(vec![7u8; 100]);
+
+    let store = DiskStore::open(dir.path().join("store.redb")).unwrap();
+    let db = Arc::new(Database::create(dir.path().join("raw.redb")).unwrap());
+    let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (k.as_str(), value.clone())).collect();
+    rt.block_on(store.put_many("users", &entries, None))
+        .unwrap();
+    {
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(TABLE).unwrap();
+            for k in keys.iter() {
+                table.insert(k.as_str(), &value[..]).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+
+    let mut g = c.benchmark_group("disk");
+    let mut i = 0usize;
+    let mut next = move || {
+        i = (i + 7919) % KEYS;
+        i
+    };
+    g.bench_function("store_get", |b| {
+        b.to_async(&rt).iter(|| {
+            let (store, k) = (&store, &keys[next()]);
+            async move { black_box(store.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("redb_get_inline", |b| {
+        b.to_async(&rt).iter(|| {
+            let (db, k) = (&db, &keys[next()]);
+            async move { black_box(raw_get(db, k)) }
+        })
+    });
+    g.bench_function("redb_get_spawn_blocking", |b| {
+        b.to_async(&rt).iter(|| {
+            let (db, keys, n) = (db.clone(), keys.clone(), next());
+            async move {
+                let got = tokio::task::spawn_blocking(move || raw_get(&db, &keys[n]));
+                black_box(got.await.unwrap())
+            }
+        })
+    });
+    g.bench_function("store_put_durable", |b| {
+        b.to_async(&rt).iter(|| {
+            let (store, k, v) = (&store, &keys[next()], value.clone());
+            async move { store.put("users", k, v, None).await.unwrap() }
+        })
+    });
+    g.bench_function("redb_put_durable_spawn_blocking", |b| {
+        b.to_async(&rt).iter(|| {
+            let (db, keys, n, v) = (db.clone(), keys.clone(), next(), value.clone());
+            async move {
+                let put = tokio::task::spawn_blocking(move || raw_put(&db, &keys[n], &v));
+                put.await.unwrap()
+            }
+        })
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = common::criterion();
+    bench(&mut c);
+    c.final_summary();
+    report(
+        "disk",
+        &[
+            Pair {
+                workload: "get (vs redb via spawn_blocking)",
+                ours: "store_get",
+                raw: "redb_get_spawn_blocking",
+                target: 0.8,
+            },
+            Pair {
+                workload: "get (vs redb inline, blocking)",
+                ours: "store_get",
+                raw: "redb_get_inline",
+                target: 0.8,
+            },
+            Pair {
+                workload: "durable put (vs redb txn per put)",
+                ours: "store_put_durable",
+                raw: "redb_put_durable_spawn_blocking",
+                target: 0.8,
+            },
+        ],
+    );
+}

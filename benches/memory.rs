@@ -18,7 +18,10 @@ fn keys() -> Vec<String> {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let keys = keys();
     let value = Bytes::from(vec![7u8; 100]);
 
@@ -26,7 +29,8 @@ fn bench(c: &mut Criterion) {
     let raw: moka::sync::Cache<String, Bytes> = moka::sync::Cache::new(100_000);
     let mini: mini_moka::sync::Cache<String, Bytes> = mini_moka::sync::Cache::new(100_000);
     for k in &keys {
-        rt.block_on(store.put("users", k, value.clone(), None)).unwrap();
+        rt.block_on(store.put("users", k, value.clone(), None))
+            .unwrap();
         raw.insert(k.clone(), value.clone());
         mini.insert(k.clone(), value.clone());
     }
@@ -93,10 +97,30 @@ fn main() {
     report(
         "memory",
         &[
-            Pair { workload: "get hit (vs moka)", ours: "store_get_hit", raw: "moka_get_hit", target: 0.85 },
-            Pair { workload: "get miss (vs moka)", ours: "store_get_miss", raw: "moka_get_miss", target: 0.85 },
-            Pair { workload: "put (vs moka)", ours: "store_put", raw: "moka_put", target: 0.8 },
-            Pair { workload: "raw moka get vs raw mini-moka get", ours: "moka_get_hit", raw: "mini_moka_get_hit", target: 0.0 },
+            Pair {
+                workload: "get hit (vs moka)",
+                ours: "store_get_hit",
+                raw: "moka_get_hit",
+                target: 0.85,
+            },
+            Pair {
+                workload: "get miss (vs moka)",
+                ours: "store_get_miss",
+                raw: "moka_get_miss",
+                target: 0.85,
+            },
+            Pair {
+                workload: "put (vs moka)",
+                ours: "store_put",
+                raw: "moka_put",
+                target: 0.8,
+            },
+            Pair {
+                workload: "raw moka get vs raw mini-moka get",
+                ours: "moka_get_hit",
+                raw: "mini_moka_get_hit",
+                target: 0.0,
+            },
         ],
     );
 }

@@ -88,3 +88,8 @@ pub trait KvStoreExt: KvStore + Sized {
 }
 
 impl<S: KvStore> KvStoreExt for S {}
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -35,7 +35,10 @@ fn criterion_dir() -> PathBuf {
 
 /// The median time per iteration, in nanoseconds, of the run that just finished.
 fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = criterion_dir().join(group).join(id).join("new/estimates.json");
+    let path = criterion_dir()
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()

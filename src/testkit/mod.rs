@@ -4,10 +4,11 @@
 //! Run it on a store with [`conformance_suite!`](crate::conformance_suite), naming the
 //! groups the store supports:
 //!
-//! ```ignore
+//! ```no_run
 //! use kv_store_adapter::stores::MemoryStore;
 //! kv_store_adapter::conformance_suite!(store = MemoryStore::new(100_000);
 //!     core, keys, collections, destroy_collection, destroy, cull);
+//! # fn main() {}
 //! ```
 //!
 //! Each rule becomes a `#[tokio::test]` (so the calling crate needs `tokio` with the

@@ -226,6 +226,7 @@ impl fmt::Debug for BoxStore {
 }
 
 /// Builds a [`BoxStore`], declaring the capabilities the store has.
+#[derive(Debug)]
 pub struct BoxStoreBuilder<S> {
     store: Arc<S>,
     boxed: BoxStore,

@@ -22,7 +22,7 @@
 //!
 //! The behaviour every store honours is checked by the conformance suite in
 //! [`testkit`] (feature `testkit`), which third-party stores can run too.
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
 
 mod boxed;
 pub mod codec;

@@ -93,7 +93,7 @@ impl Expiry<MemKey, Entry> for EntryExpiry {
 /// `(collection, key)` encoded injectively as `len(collection) as u32 LE ‖ collection ‖ key`.
 ///
 /// Plain byte slices keep moka's hashing and probing as cheap as for a single string
-/// key; lookups encode into a reused thread-local buffer, so reads do not allocate.
+/// key; lookups of short keys encode on the stack, so reads do not allocate.
 type MemKey = Box<[u8]>;
 
 fn encode_into(buf: &mut Vec<u8>, collection: &str, key: &str) {
@@ -117,19 +117,21 @@ fn decode(key: &[u8]) -> Option<(&str, &str)> {
     Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
 }
 
-thread_local! {
-    static LOOKUP: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// Encoded keys up to this size are built on the stack for lookups.
+const STACK_KEY: usize = 128;
 
-/// Runs `f` with the encoded key, without allocating on the usual path.
+/// Runs `f` with the encoded key; short keys (the usual case) do not allocate.
 fn with_key<R>(collection: &str, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
-    LOOKUP.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            encode_into(&mut buf, collection, key);
-            f(&buf)
-        }
-        Err(_) => f(&encode(collection, key)),
-    })
+    let len = 4 + collection.len() + key.len();
+    if len > STACK_KEY {
+        return f(&encode(collection, key));
+    }
+    let mut buf = [0u8; STACK_KEY];
+    let (c_end, k_end) = (4 + collection.len(), len);
+    buf[..4].copy_from_slice(&(collection.len() as u32).to_le_bytes());
+    buf[4..c_end].copy_from_slice(collection.as_bytes());
+    buf[c_end..k_end].copy_from_slice(key.as_bytes());
+    f(&buf[..len])
 }
 
 impl KvStore for MemoryStore {

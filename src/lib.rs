@@ -24,10 +24,13 @@
 //! [`testkit`] (feature `testkit`), which third-party stores can run too.
 #![warn(missing_docs, missing_debug_implementations)]
 
+#[macro_use]
+pub mod wrappers;
 mod boxed;
 pub mod codec;
 mod collection;
 mod error;
+mod ext;
 pub mod names;
 mod store;
 pub mod stores;
@@ -38,56 +41,11 @@ mod typed;
 pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynKvStore};
 pub use collection::Collection;
 pub use error::{BoxError, Error, ErrorKind, Result};
+pub use ext::KvStoreExt;
 pub use store::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
 };
 pub use typed::TypedStore;
-
-/// Fluent helpers on every store, like iterator adapters.
-///
-/// ```
-/// use serde::{Deserialize, Serialize};
-/// use kv_store_adapter::{KvStoreExt, stores::MemoryStore};
-///
-/// #[derive(Serialize, Deserialize)]
-/// struct Point { x: i32, y: i32 }
-///
-/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(100);
-/// let points = store.typed::<Point>("points")?;
-/// points.put("origin", &Point { x: 0, y: 0 }, None).await?;
-/// assert_eq!(points.get("origin").await?.map(|p| p.x), Some(0));
-/// # Ok(()) }
-/// ```
-pub trait KvStoreExt: KvStore + Sized {
-    /// A handle bound to `collection`, borrowing this store.
-    fn collection(&self, collection: impl Into<String>) -> Result<Collection<&Self>> {
-        Collection::new(self, collection)
-    }
-
-    /// A handle bound to `collection`, owning this store.
-    fn into_collection(self, collection: impl Into<String>) -> Result<Collection<Self>> {
-        Collection::new(self, collection)
-    }
-
-    /// Typed access to `collection` with the default (postcard) codec, borrowing this store.
-    fn typed<T>(&self, collection: impl Into<String>) -> Result<TypedStore<&Self, T>>
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync,
-    {
-        TypedStore::new(self, collection)
-    }
-
-    /// Boxes this store (core trait only) for stacks chosen at run time.
-    fn boxed(self) -> BoxStore
-    where
-        Self: 'static,
-    {
-        BoxStore::new(self)
-    }
-}
-
-impl<S: KvStore> KvStoreExt for S {}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

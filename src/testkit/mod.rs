@@ -30,8 +30,10 @@ use crate::{ErrorKind, KvStore, Result};
 
 pub mod capabilities;
 pub mod core;
+mod faults;
 
 pub use capabilities::{collections, cull, destroy, destroy_collection, keys};
+pub use faults::Faulty;
 
 /// Names that stress every store's name mapping: separators, path pieces, wildcards,
 /// white space, quotes, emoji and a 4 KiB name.

@@ -1,0 +1,90 @@
+//! `ClampTtl`: bound the TTLs written.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{Error, KvStore, Result, names};
+
+/// Clamps every TTL written into `[min, max]`; a write without TTL gets `missing`
+/// (if set) or stays without expiry. Reads are forwarded unchanged.
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let hour = Duration::from_secs(3600);
+/// let store = MemoryStore::new(100).clamp_ttl(Duration::from_secs(1), hour, Some(hour))?;
+/// store.put("c", "k", Bytes::new(), None).await?;
+/// assert!(store.ttl("c", "k").await?.unwrap().1.unwrap() <= hour);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClampTtl<S> {
+    inner: S,
+    min: Duration,
+    max: Duration,
+    missing: Option<Duration>,
+}
+
+impl<S> ClampTtl<S> {
+    /// Clamps TTLs into `[min, max]` and gives writes without one `missing`.
+    /// `max` (and `missing`) must be valid TTLs and `min ≤ max`.
+    pub fn new(inner: S, min: Duration, max: Duration, missing: Option<Duration>) -> Result<Self> {
+        names::check_ttl(Some(max))?;
+        names::check_ttl(missing)?;
+        if min > max {
+            return Err(Error::Setup {
+                message: format!("TTL clamp minimum {min:?} is above its maximum {max:?}"),
+                source: None,
+            });
+        }
+        Ok(Self {
+            inner,
+            min,
+            max,
+            missing,
+        })
+    }
+
+    fn clamp(&self, ttl: Option<Duration>) -> Option<Duration> {
+        match ttl {
+            Some(ttl) => Some(ttl.clamp(self.min, self.max)),
+            None => self.missing,
+        }
+    }
+}
+
+impl<S: KvStore> KvStore for ClampTtl<S> {
+    forward_core!(
+        raw_get,
+        raw_delete,
+        raw_ttl,
+        raw_get_many,
+        raw_delete_many,
+        raw_ttl_many
+    );
+
+    fn raw_put(
+        &self,
+        c: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.raw_put(c, k, v, self.clamp(ttl))
+    }
+
+    fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.raw_put_many(c, entries, self.clamp(ttl))
+    }
+}
+
+forward_capabilities!(ClampTtl: keys, collections, destroy_collection, destroy, cull);

@@ -1,0 +1,150 @@
+//! `Compress`: lz4-compress values above a threshold.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::{Error, KvStore, Result, TtlEntry};
+
+/// The value follows as is.
+const PLAIN: u8 = 0x00;
+/// `u32 LE` uncompressed length, `u32 LE` CRC-32 of the uncompressed value, then an
+/// lz4 block (lz4 blocks carry no checksum: without ours, a flipped bit in a literal
+/// would decompress to a wrong value).
+const LZ4: u8 = 0x01;
+/// The largest value `Compress` will inflate (a guard against hostile length fields).
+const MAX_INFLATED: usize = 256 << 20;
+
+/// Compresses values of at least `threshold` bytes with lz4 (pure Rust `lz4_flex`,
+/// chosen for speed: it compresses at hundreds of MB/s, so it pays even for cache
+/// entries). Every stored value starts with a format byte — plain or lz4 — so
+/// compressed and plain values coexist and the threshold can change at any time; a
+/// value that does not shrink is stored plain. Bytes that are not in this format, or
+/// do not decompress to a value matching its CRC-32, are a [`Corrupt`](Error::Corrupt)
+/// error.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::SimpleStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let inner = SimpleStore::new();
+/// let store = inner.clone().compress(256);
+/// let page = Bytes::from("<p>hello</p>".repeat(100));
+/// store.put("pages", "home", page.clone(), None).await?;
+/// assert!(inner.entries()[0].value.len() < page.len() / 4);
+/// assert_eq!(store.get("pages", "home").await?, Some(page));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Compress<S> {
+    inner: S,
+    threshold: usize,
+}
+
+impl<S> Compress<S> {
+    /// Compresses values of `threshold` bytes or more.
+    pub fn new(inner: S, threshold: usize) -> Self {
+        Self { inner, threshold }
+    }
+
+    /// The stored form of `value`.
+    pub fn encode(&self, value: &[u8]) -> Bytes {
+        if value.len() >= self.threshold {
+            let packed = lz4_flex::block::compress(value);
+            if packed.len() + 8 < value.len() {
+                let mut out = BytesMut::with_capacity(9 + packed.len());
+                out.put_u8(LZ4);
+                out.put_u32_le(value.len() as u32);
+                out.put_u32_le(crc32fast::hash(value));
+                out.put_slice(&packed);
+                return out.freeze();
+            }
+        }
+        let mut out = BytesMut::with_capacity(1 + value.len());
+        out.put_u8(PLAIN);
+        out.put_slice(value);
+        out.freeze()
+    }
+
+    /// The value of a stored form.
+    pub fn decode(collection: &str, key: &str, stored: Bytes) -> Result<Bytes> {
+        let corrupt =
+            |why: &str| Error::corrupt(collection, key, format!("compressed value: {why}"));
+        match stored.first() {
+            Some(&PLAIN) => Ok(stored.slice(1..)),
+            Some(&LZ4) => {
+                let (header, block) = stored[1..]
+                    .split_first_chunk::<8>()
+                    .ok_or_else(|| corrupt("truncated header"))?;
+                let [l0, l1, l2, l3, c0, c1, c2, c3] = *header;
+                let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+                let crc = u32::from_le_bytes([c0, c1, c2, c3]);
+                if len > MAX_INFLATED {
+                    return Err(corrupt("declared length too large"));
+                }
+                let mut out = vec![0; len];
+                match lz4_flex::block::decompress_into(block, &mut out) {
+                    Ok(n) if n == len && crc32fast::hash(&out) == crc => Ok(out.into()),
+                    Ok(n) if n == len => Err(corrupt("checksum mismatch")),
+                    Ok(_) => Err(corrupt("length mismatch")),
+                    Err(e) => Err(corrupt(&e.to_string())),
+                }
+            }
+            Some(_) => Err(corrupt("unknown format byte")),
+            None => Err(corrupt("empty")),
+        }
+    }
+}
+
+impl<S: KvStore> KvStore for Compress<S> {
+    forward_core!(raw_delete, raw_delete_many);
+
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        let stored = self.inner.raw_get(c, k).await?;
+        stored.map(|v| Self::decode(c, k, v)).transpose()
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.inner.raw_put(c, k, self.encode(&v), ttl).await
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        let stored = self.inner.raw_ttl(c, k).await?;
+        stored
+            .map(|(v, ttl)| Ok((Self::decode(c, k, v)?, ttl)))
+            .transpose()
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let stored = self.inner.raw_get_many(c, keys).await?;
+        keys.iter()
+            .zip(stored)
+            .map(|(k, v)| v.map(|v| Self::decode(c, k, v)).transpose())
+            .collect()
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let encoded: Vec<(&str, Bytes)> =
+            entries.iter().map(|(k, v)| (*k, self.encode(v))).collect();
+        self.inner.raw_put_many(c, &encoded, ttl).await
+    }
+
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let stored = self.inner.raw_ttl_many(c, keys).await?;
+        keys.iter()
+            .zip(stored)
+            .map(|(k, e)| {
+                e.map(|(v, ttl)| Ok((Self::decode(c, k, v)?, ttl)))
+                    .transpose()
+            })
+            .collect()
+    }
+}
+
+forward_capabilities!(Compress: keys, collections, destroy_collection, destroy, cull);

@@ -1,0 +1,211 @@
+//! `Encrypt`: authenticated encryption of every value.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+use crate::{Error, KvStore, Result, TtlEntry};
+
+/// Format byte of an encrypted value: `[FORMAT, key id: u32 LE, nonce: 24, ciphertext+tag]`.
+const FORMAT: u8 = 0xE1;
+const NONCE: usize = 24;
+const HEADER: usize = 1 + 4 + NONCE;
+
+/// A 256-bit key with the id stored beside each value it encrypts. Its bytes never
+/// appear in `Debug` output.
+///
+/// ```
+/// use kv_store_adapter::wrappers::EncryptionKey;
+/// let key = EncryptionKey::new(1, [7u8; 32]);
+/// assert_eq!(format!("{key:?}"), "EncryptionKey { id: 1, key: <redacted> }");
+/// ```
+#[derive(Clone)]
+pub struct EncryptionKey {
+    id: u32,
+    cipher: XChaCha20Poly1305,
+}
+
+impl EncryptionKey {
+    /// A key from 32 bytes of key material.
+    pub fn new(id: u32, key: [u8; 32]) -> Self {
+        Self {
+            id,
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        }
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EncryptionKey {{ id: {}, key: <redacted> }}", self.id)
+    }
+}
+
+/// Encrypts every value with XChaCha20-Poly1305 (RustCrypto): a random 192-bit nonce
+/// per value, so random nonces never repeat in practice. The collection and key are
+/// bound as associated data, so a ciphertext copied under another name fails to
+/// decrypt. Each value carries its key's id: several keys can read while one writes,
+/// which is how keys are rotated. Tampering is a [`Decryption`](Error::Decryption)
+/// error; bytes not in this format are [`Corrupt`](Error::Corrupt).
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::SimpleStore, wrappers::EncryptionKey};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let inner = SimpleStore::new();
+/// let store = inner.clone().encrypt(EncryptionKey::new(1, [42; 32]), []);
+/// store.put("secrets", "token", Bytes::from_static(b"hunter2"), None).await?;
+/// assert!(!inner.entries()[0].value.windows(7).any(|w| w == b"hunter2"));
+/// assert_eq!(store.get("secrets", "token").await?.as_deref(), Some(&b"hunter2"[..]));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Encrypt<S> {
+    inner: S,
+    keys: Arc<Keys>,
+}
+
+#[derive(Debug)]
+struct Keys {
+    write: EncryptionKey,
+    read: Vec<EncryptionKey>,
+}
+
+impl<S> Encrypt<S> {
+    /// Encrypts with `write`; decrypts values made with `write` or any of `read`.
+    pub fn new(
+        inner: S,
+        write: EncryptionKey,
+        read: impl IntoIterator<Item = EncryptionKey>,
+    ) -> Self {
+        let read = read.into_iter().collect();
+        Self {
+            inner,
+            keys: Arc::new(Keys { write, read }),
+        }
+    }
+
+    fn key(&self, id: u32) -> Option<&EncryptionKey> {
+        std::iter::once(&self.keys.write)
+            .chain(&self.keys.read)
+            .find(|k| k.id == id)
+    }
+
+    /// The stored form of `value` under `collection`/`key`.
+    fn seal(&self, collection: &str, key: &str, value: &[u8]) -> Result<Bytes> {
+        let mut nonce = [0u8; NONCE];
+        getrandom::fill(&mut nonce).map_err(|e| Error::backend("no randomness for a nonce", e))?;
+        let aad = associated_data(collection, key);
+        let write = &self.keys.write;
+        let sealed = write
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: value,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| Error::backend("encryption failed", "aead error"))?;
+        let mut out = BytesMut::with_capacity(HEADER + sealed.len());
+        out.put_u8(FORMAT);
+        out.put_u32_le(write.id);
+        out.put_slice(&nonce);
+        out.put_slice(&sealed);
+        Ok(out.freeze())
+    }
+
+    /// The value of a stored form.
+    fn open(&self, collection: &str, key: &str, stored: &[u8]) -> Result<Bytes> {
+        if stored.len() < HEADER + 16 || stored[0] != FORMAT {
+            return Err(Error::corrupt(collection, key, "not an encrypted value"));
+        }
+        let id = u32::from_le_bytes([stored[1], stored[2], stored[3], stored[4]]);
+        let nonce = XNonce::from_slice(&stored[5..HEADER]);
+        let failed = || Error::Decryption {
+            collection: collection.to_owned(),
+            key: key.to_owned(),
+        };
+        let cipher = &self.key(id).ok_or_else(failed)?.cipher;
+        let aad = associated_data(collection, key);
+        let msg = &stored[HEADER..];
+        cipher
+            .decrypt(nonce, Payload { msg, aad: &aad })
+            .map(Bytes::from)
+            .map_err(|_| failed())
+    }
+}
+
+/// `(collection, key)`, length-prefixed so the binding is injective.
+fn associated_data(collection: &str, key: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(8 + collection.len() + key.len());
+    aad.extend_from_slice(&(collection.len() as u64).to_le_bytes());
+    aad.extend_from_slice(collection.as_bytes());
+    aad.extend_from_slice(key.as_bytes());
+    aad
+}
+
+impl<S: KvStore> KvStore for Encrypt<S> {
+    forward_core!(raw_delete, raw_delete_many);
+
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        let stored = self.inner.raw_get(c, k).await?;
+        stored.map(|v| self.open(c, k, &v)).transpose()
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let sealed = self.seal(c, k, &v)?;
+        self.inner.raw_put(c, k, sealed, ttl).await
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        let stored = self.inner.raw_ttl(c, k).await?;
+        stored
+            .map(|(v, ttl)| Ok((self.open(c, k, &v)?, ttl)))
+            .transpose()
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let stored = self.inner.raw_get_many(c, keys).await?;
+        keys.iter()
+            .zip(stored)
+            .map(|(k, v)| v.map(|v| self.open(c, k, &v)).transpose())
+            .collect()
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let sealed = entries
+            .iter()
+            .map(|(k, v)| Ok((*k, self.seal(c, k, v)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.inner.raw_put_many(c, &sealed, ttl).await
+    }
+
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let stored = self.inner.raw_ttl_many(c, keys).await?;
+        keys.iter()
+            .zip(stored)
+            .map(|(k, e)| {
+                e.map(|(v, ttl)| Ok((self.open(c, k, &v)?, ttl)))
+                    .transpose()
+            })
+            .collect()
+    }
+}
+
+forward_capabilities!(Encrypt: keys, collections, destroy_collection, destroy, cull);

@@ -1,0 +1,105 @@
+//! `LimitSize`: refuse values outside a size range.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{Error, KvStore, Result};
+
+/// Refuses values shorter than `min` or longer than `max` bytes, before anything is
+/// written. A batch with one offending value writes nothing — or, built with
+/// [`LimitSize::skipping`], writes only the values within the limits.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() {
+/// let store = MemoryStore::new(10).limit_size(0, 4);
+/// let err = store.put("c", "k", Bytes::from_static(b"too long"), None).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::TooLarge);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LimitSize<S> {
+    inner: S,
+    min: usize,
+    max: usize,
+    skip: bool,
+}
+
+impl<S> LimitSize<S> {
+    /// Values must be `min..=max` bytes long; an offending batch writes nothing.
+    pub fn new(inner: S, min: usize, max: usize) -> Self {
+        Self {
+            inner,
+            min,
+            max,
+            skip: false,
+        }
+    }
+
+    /// Values must be `min..=max` bytes long; batches skip the offenders.
+    pub fn skipping(inner: S, min: usize, max: usize) -> Self {
+        Self {
+            skip: true,
+            ..Self::new(inner, min, max)
+        }
+    }
+
+    fn check(&self, value: &[u8]) -> Result<()> {
+        let size = value.len();
+        if size > self.max {
+            Err(Error::TooLarge {
+                size,
+                limit: self.max,
+            })
+        } else if size < self.min {
+            Err(Error::TooSmall {
+                size,
+                limit: self.min,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<S: KvStore> KvStore for LimitSize<S> {
+    forward_core!(
+        raw_get,
+        raw_delete,
+        raw_ttl,
+        raw_get_many,
+        raw_delete_many,
+        raw_ttl_many
+    );
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.check(&v)?;
+        self.inner.raw_put(c, k, v, ttl).await
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        if !self.skip {
+            entries.iter().try_for_each(|(_, v)| self.check(v))?;
+            return self.inner.raw_put_many(c, entries, ttl).await;
+        }
+        let within: Vec<(&str, Bytes)> = entries
+            .iter()
+            .filter(|(_, v)| self.check(v).is_ok())
+            .cloned()
+            .collect();
+        if within.is_empty() {
+            return Ok(());
+        }
+        self.inner.raw_put_many(c, &within, ttl).await
+    }
+}
+
+forward_capabilities!(LimitSize: keys, collections, destroy_collection, destroy, cull);

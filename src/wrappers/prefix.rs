@@ -1,0 +1,329 @@
+//! `PrefixKeys` and `PrefixCollections`: namespaces inside a shared store.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{
+    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Error, KvStore,
+    Result, TtlEntry,
+};
+
+/// Separates a prefix from the name it prefixes. Prefixes may not contain it, so the
+/// first separator ends the prefix and `prefix ␟ name` is injective.
+const SEP: char = '\u{1F}';
+
+#[derive(Debug, Clone)]
+struct Prefix {
+    /// The prefix followed by [`SEP`].
+    head: String,
+}
+
+impl Prefix {
+    fn new(prefix: &str) -> Result<Self> {
+        if prefix.is_empty() || prefix.contains(SEP) {
+            return Err(Error::Setup {
+                message: format!("a prefix must be non-empty and free of U+001F: {prefix:?}"),
+                source: None,
+            });
+        }
+        Ok(Self {
+            head: format!("{prefix}{SEP}"),
+        })
+    }
+
+    fn apply(&self, name: &str) -> String {
+        let mut out = String::with_capacity(self.head.len() + name.len());
+        out.push_str(&self.head);
+        out.push_str(name);
+        out
+    }
+
+    fn strip<'a>(&self, name: &'a str) -> Option<&'a str> {
+        name.strip_prefix(self.head.as_str())
+    }
+
+    /// Prefixes every name into one buffer, answering the buffer's string and the
+    /// names' end offsets (two allocations per batch, whatever its size).
+    fn apply_all<'a>(&self, names: impl Iterator<Item = &'a str> + Clone) -> (String, Vec<usize>) {
+        let len = names.clone().map(|n| self.head.len() + n.len()).sum();
+        let mut buf = String::with_capacity(len);
+        let ends = names
+            .map(|n| {
+                buf.push_str(&self.head);
+                buf.push_str(n);
+                buf.len()
+            })
+            .collect();
+        (buf, ends)
+    }
+}
+
+fn split<'a>(buf: &'a str, ends: &[usize]) -> Vec<&'a str> {
+    let mut start = 0;
+    ends.iter()
+        .map(|&end| {
+            let name = &buf[start..end];
+            start = end;
+            name
+        })
+        .collect()
+}
+
+/// Prefixes every key, so several users share one collection without meeting.
+///
+/// `keys()` strips the prefix and hides keys without it; `destroy_collection` and
+/// `destroy` remove only prefixed keys.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::SimpleStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let shared = SimpleStore::new();
+/// let tenant = shared.clone().prefix_keys("tenant-a")?;
+/// tenant.put("users", "ada", Bytes::new(), None).await?;
+/// assert_eq!(shared.entries()[0].key, "tenant-a\u{1f}ada");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PrefixKeys<S> {
+    inner: S,
+    prefix: Prefix,
+}
+
+impl<S> PrefixKeys<S> {
+    /// Prefixes keys with `prefix` (non-empty, without U+001F).
+    pub fn new(inner: S, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            inner,
+            prefix: Prefix::new(prefix)?,
+        })
+    }
+}
+
+impl<S: KvStore> KvStore for PrefixKeys<S> {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        self.inner.raw_get(c, &self.prefix.apply(k)).await
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.inner.raw_put(c, &self.prefix.apply(k), v, ttl).await
+    }
+
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        self.inner.raw_delete(c, &self.prefix.apply(k)).await
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        self.inner.raw_ttl(c, &self.prefix.apply(k)).await
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
+        self.inner.raw_get_many(c, &split(&buf, &ends)).await
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let (buf, ends) = self.prefix.apply_all(entries.iter().map(|(k, _)| *k));
+        let keys = split(&buf, &ends);
+        let renamed: Vec<(&str, Bytes)> = keys
+            .into_iter()
+            .zip(entries)
+            .map(|(k, (_, v))| (k, v.clone()))
+            .collect();
+        self.inner.raw_put_many(c, &renamed, ttl).await
+    }
+
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
+        self.inner.raw_delete_many(c, &split(&buf, &ends)).await
+    }
+
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
+        self.inner.raw_ttl_many(c, &split(&buf, &ends)).await
+    }
+}
+
+impl<S: EnumerateKeys> PrefixKeys<S> {
+    /// Every prefixed key of `c`, as the inner store names it.
+    async fn own_keys(&self, c: &str) -> Result<Vec<String>> {
+        let mut keys = self.inner.raw_keys(c, usize::MAX).await?;
+        keys.retain(|k| self.prefix.strip(k).is_some());
+        Ok(keys)
+    }
+}
+
+impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
+    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+        let keys = self.inner.raw_keys(c, usize::MAX).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| self.prefix.strip(k))
+            .take(limit)
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+/// Collections that hold at least one of this prefix's keys.
+impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKeys<S> {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for c in self.inner.collections(usize::MAX).await? {
+            if out.len() >= limit {
+                break;
+            }
+            if !self.own_keys(&c).await?.is_empty() {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<S: EnumerateKeys> DestroyCollection for PrefixKeys<S> {
+    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+        let keys = self.own_keys(c).await?;
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        for chunk in keys.chunks(1000) {
+            self.inner.raw_delete_many(c, chunk).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: EnumerateKeys + EnumerateCollections> DestroyStore for PrefixKeys<S> {
+    async fn destroy(&self) -> Result<()> {
+        for c in self.inner.collections(usize::MAX).await? {
+            self.raw_destroy_collection(&c).await?;
+        }
+        Ok(())
+    }
+}
+
+forward_capabilities!(PrefixKeys: cull);
+
+/// Prefixes every collection, so several users share one store without meeting.
+///
+/// `collections()` strips the prefix and hides collections without it; `destroy`
+/// removes only prefixed collections.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::SimpleStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let shared = SimpleStore::new();
+/// let app = shared.clone().prefix_collections("app")?;
+/// app.put("users", "ada", Bytes::new(), None).await?;
+/// assert_eq!(shared.entries()[0].collection, "app\u{1f}users");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PrefixCollections<S> {
+    inner: S,
+    prefix: Prefix,
+}
+
+impl<S> PrefixCollections<S> {
+    /// Prefixes collections with `prefix` (non-empty, without U+001F).
+    pub fn new(inner: S, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            inner,
+            prefix: Prefix::new(prefix)?,
+        })
+    }
+}
+
+impl<S: KvStore> KvStore for PrefixCollections<S> {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        self.inner.raw_get(&self.prefix.apply(c), k).await
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.inner.raw_put(&self.prefix.apply(c), k, v, ttl).await
+    }
+
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        self.inner.raw_delete(&self.prefix.apply(c), k).await
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        self.inner.raw_ttl(&self.prefix.apply(c), k).await
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        self.inner.raw_get_many(&self.prefix.apply(c), keys).await
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.inner
+            .raw_put_many(&self.prefix.apply(c), entries, ttl)
+            .await
+    }
+
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        self.inner
+            .raw_delete_many(&self.prefix.apply(c), keys)
+            .await
+    }
+
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        self.inner.raw_ttl_many(&self.prefix.apply(c), keys).await
+    }
+}
+
+impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
+    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+        self.inner.raw_keys(&self.prefix.apply(c), limit).await
+    }
+}
+
+impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        let all = self.inner.collections(usize::MAX).await?;
+        Ok(all
+            .iter()
+            .filter_map(|c| self.prefix.strip(c))
+            .take(limit)
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+impl<S: DestroyCollection> DestroyCollection for PrefixCollections<S> {
+    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+        self.inner
+            .raw_destroy_collection(&self.prefix.apply(c))
+            .await
+    }
+}
+
+impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollections<S> {
+    async fn destroy(&self) -> Result<()> {
+        for c in self.inner.collections(usize::MAX).await? {
+            if self.prefix.strip(&c).is_some() {
+                self.inner.raw_destroy_collection(&c).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Cull> Cull for PrefixCollections<S> {
+    fn cull(&self) -> impl Future<Output = Result<()>> + Send {
+        self.inner.cull()
+    }
+}

@@ -1,0 +1,182 @@
+//! `Retry`: retry transient failures with exponential backoff and jitter.
+
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{
+    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
+    TtlEntry,
+};
+
+/// How [`Retry`] retries.
+///
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::wrappers::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .max_attempts(5)
+///     .base_delay(Duration::from_millis(20))
+///     .max_delay(Duration::from_secs(1));
+/// assert_eq!(policy.attempts(), 5);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, backoff from 10 ms doubling up to 1 s, with full jitter.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Total attempts, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff before the second attempt; it doubles each time.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest backoff.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Total attempts.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The wait after failed attempt `n` (1-based): uniformly random in
+    /// `[0, min(max_delay, base_delay · 2^(n-1))]` ("full jitter"), so clients that
+    /// failed together do not retry together.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max_delay);
+        let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+        exp.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+/// Retries calls that fail with a transient error ([`Error::is_transient`]:
+/// connection errors and timeouts) according to its [`RetryPolicy`]. Invalid input,
+/// too-large values and corrupt data fail at once: retrying cannot help.
+///
+/// ```
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore, wrappers::RetryPolicy};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemoryStore::new(10).retry(RetryPolicy::default().max_attempts(4));
+/// assert_eq!(store.get("c", "k").await?, None);
+/// # Ok(()) }
+/// ```
+///
+/// [`Error::is_transient`]: crate::Error::is_transient
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: RetryPolicy,
+}
+
+impl<S> Retry<S> {
+    /// Retries `inner`'s transient failures per `policy`.
+    pub fn new(inner: S, policy: RetryPolicy) -> Self {
+        Self { inner, policy }
+    }
+
+    async fn run<T, F, Fut>(&self, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Err(e) if e.is_transient() && attempt < self.policy.max_attempts => {
+                    tracing::debug!(attempt, error = %e, "retrying a transient failure");
+                    tokio::time::sleep(self.policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+impl<S: KvStore> KvStore for Retry<S> {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        self.run(|| self.inner.raw_get(c, k)).await
+    }
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.run(|| self.inner.raw_put(c, k, v.clone(), ttl)).await
+    }
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        self.run(|| self.inner.raw_delete(c, k)).await
+    }
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        self.run(|| self.inner.raw_ttl(c, k)).await
+    }
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        self.run(|| self.inner.raw_get_many(c, keys)).await
+    }
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.run(|| self.inner.raw_put_many(c, entries, ttl)).await
+    }
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        self.run(|| self.inner.raw_delete_many(c, keys)).await
+    }
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        self.run(|| self.inner.raw_ttl_many(c, keys)).await
+    }
+}
+
+impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
+    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+        self.run(|| self.inner.raw_keys(c, limit)).await
+    }
+}
+impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        self.run(|| self.inner.collections(limit)).await
+    }
+}
+impl<S: DestroyCollection> DestroyCollection for Retry<S> {
+    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+        self.run(|| self.inner.raw_destroy_collection(c)).await
+    }
+}
+impl<S: DestroyStore> DestroyStore for Retry<S> {
+    async fn destroy(&self) -> Result<()> {
+        self.run(|| self.inner.destroy()).await
+    }
+}
+impl<S: Cull> Cull for Retry<S> {
+    async fn cull(&self) -> Result<()> {
+        self.run(|| self.inner.cull()).await
+    }
+}

@@ -1,0 +1,36 @@
+use bytes::Bytes;
+use kv_store_adapter::testkit::{assert_kind, b};
+use kv_store_adapter::wrappers::LimitSize;
+use kv_store_adapter::{Error, ErrorKind, KvStore, KvStoreExt};
+
+use super::*;
+
+kv_store_adapter::conformance_suite!(store = memory().limit_size(0, 2 << 20);
+    core, keys, collections, destroy_collection, destroy, cull);
+
+#[tokio::test]
+async fn an_offending_value_fails_with_both_sizes_and_writes_nothing() {
+    let store = memory().limit_size(2, 8);
+    match store.put("c", "k", Bytes::from(vec![0; 9]), None).await {
+        Err(Error::TooLarge { size: 9, limit: 8 }) => {}
+        other => panic!("expected TooLarge {{ 9, 8 }}, got {other:?}"),
+    }
+    assert_kind(store.put("c", "k", b("x"), None).await, ErrorKind::TooLarge);
+    let batch = [("ok", b("fine")), ("big", Bytes::from(vec![0; 100]))];
+    assert_kind(store.put_many("c", &batch, None).await, ErrorKind::TooLarge);
+    assert_eq!(
+        store.get_many("c", &["ok", "big"]).await.unwrap(),
+        vec![None, None]
+    );
+}
+
+#[tokio::test]
+async fn skipping_mode_writes_only_what_fits() {
+    let store = LimitSize::skipping(memory(), 0, 8);
+    let batch = [("ok", b("fine")), ("big", Bytes::from(vec![0; 100]))];
+    store.put_many("c", &batch, None).await.unwrap();
+    assert_eq!(
+        store.get_many("c", &["ok", "big"]).await.unwrap(),
+        vec![Some(b("fine")), None]
+    );
+}

@@ -115,18 +115,21 @@ fn main() {
                 ours: "store_get",
                 raw: "redb_get_spawn_blocking",
                 target: 0.8,
+                interleaved: None,
             },
             Pair {
                 workload: "get (vs redb inline, blocking)",
                 ours: "store_get",
                 raw: "redb_get_inline",
                 target: 0.8,
+                interleaved: None,
             },
             Pair {
                 workload: "durable put (vs redb txn per put)",
                 ours: "store_put_durable",
                 raw: "redb_put_durable_spawn_blocking",
                 target: 0.8,
+                interleaved: None,
             },
         ],
     );

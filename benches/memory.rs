@@ -4,9 +4,10 @@
 mod common;
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use bytes::Bytes;
-use common::{Pair, report};
+use common::{Pair, interleaved, report};
 use criterion::Criterion;
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MemoryStore;
@@ -90,10 +91,71 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Interleaved same-work ratios (store vs raw moka) for get hit, get miss and put.
+fn interleaved_ratios() -> [f64; 3] {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (keys, absent) = (
+        keys(),
+        (0..KEYS)
+            .map(|i| format!("absent:{i:08}"))
+            .collect::<Vec<_>>(),
+    );
+    let value = Bytes::from(vec![7u8; 100]);
+    let store = MemoryStore::new(100_000);
+    let raw: moka::sync::Cache<String, Bytes> = moka::sync::Cache::new(100_000);
+    for k in &keys {
+        rt.block_on(store.put("users", k, value.clone(), None))
+            .unwrap();
+        raw.insert(k.clone(), value.clone());
+    }
+    const BLOCK: usize = 2_000;
+    let time_store = |set: &[String], put: bool| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..BLOCK {
+                let k = &set[(i * 7919) % KEYS];
+                if put {
+                    store.put("users", k, value.clone(), None).await.unwrap();
+                } else {
+                    black_box(store.get("users", k).await.unwrap());
+                }
+            }
+            start.elapsed()
+        })
+    };
+    let time_raw = |set: &[String], put: bool| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..BLOCK {
+                let k = &set[(i * 7919) % KEYS];
+                if put {
+                    raw.insert(k.clone(), value.clone());
+                } else {
+                    black_box(raw.get(k.as_str()));
+                }
+            }
+            start.elapsed()
+        })
+    };
+    [
+        interleaved(101, || time_store(&keys, false), || time_raw(&keys, false)),
+        interleaved(
+            101,
+            || time_store(&absent, false),
+            || time_raw(&absent, false),
+        ),
+        interleaved(101, || time_store(&keys, true), || time_raw(&keys, true)),
+    ]
+}
+
 fn main() {
     let mut c = common::criterion();
     bench(&mut c);
     c.final_summary();
+    let [hit, miss, put] = interleaved_ratios();
     report(
         "memory",
         &[
@@ -102,24 +164,28 @@ fn main() {
                 ours: "store_get_hit",
                 raw: "moka_get_hit",
                 target: 0.85,
+                interleaved: Some(hit),
             },
             Pair {
                 workload: "get miss (vs moka)",
                 ours: "store_get_miss",
                 raw: "moka_get_miss",
                 target: 0.85,
+                interleaved: Some(miss),
             },
             Pair {
                 workload: "put (vs moka)",
                 ours: "store_put",
                 raw: "moka_put",
                 target: 0.8,
+                interleaved: Some(put),
             },
             Pair {
                 workload: "raw moka get vs raw mini-moka get",
                 ours: "moka_get_hit",
                 raw: "mini_moka_get_hit",
                 target: 0.0,
+                interleaved: None,
             },
         ],
     );

@@ -51,14 +51,16 @@ impl<S> Compress<S> {
     /// The stored form of `value`.
     pub fn encode(&self, value: &[u8]) -> Bytes {
         if value.len() >= self.threshold {
-            let packed = lz4_flex::block::compress(value);
-            if packed.len() + 8 < value.len() {
-                let mut out = BytesMut::with_capacity(9 + packed.len());
-                out.put_u8(LZ4);
-                out.put_u32_le(value.len() as u32);
-                out.put_u32_le(crc32fast::hash(value));
-                out.put_slice(&packed);
-                return out.freeze();
+            // Compress straight behind the header: no second copy of the output.
+            let mut out = vec![0; 9 + lz4_flex::block::get_maximum_output_size(value.len())];
+            if let Ok(packed) = lz4_flex::block::compress_into(value, &mut out[9..])
+                && packed + 8 < value.len()
+            {
+                out[0] = LZ4;
+                out[1..5].copy_from_slice(&(value.len() as u32).to_le_bytes());
+                out[5..9].copy_from_slice(&crc32fast::hash(value).to_le_bytes());
+                out.truncate(9 + packed);
+                return out.into();
             }
         }
         let mut out = BytesMut::with_capacity(1 + value.len());
@@ -83,10 +85,9 @@ impl<S> Compress<S> {
                 if len > MAX_INFLATED {
                     return Err(corrupt("declared length too large"));
                 }
-                let mut out = vec![0; len];
-                match lz4_flex::block::decompress_into(block, &mut out) {
-                    Ok(n) if n == len && crc32fast::hash(&out) == crc => Ok(out.into()),
-                    Ok(n) if n == len => Err(corrupt("checksum mismatch")),
+                match lz4_flex::block::decompress(block, len) {
+                    Ok(out) if out.len() == len && crc32fast::hash(&out) == crc => Ok(out.into()),
+                    Ok(out) if out.len() == len => Err(corrupt("checksum mismatch")),
                     Ok(_) => Err(corrupt("length mismatch")),
                     Err(e) => Err(corrupt(&e.to_string())),
                 }

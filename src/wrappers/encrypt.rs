@@ -102,7 +102,7 @@ impl<S> Encrypt<S> {
     }
 
     /// The stored form of `value` under `collection`/`key`.
-    fn seal(&self, collection: &str, key: &str, value: &[u8]) -> Result<Bytes> {
+    pub fn seal(&self, collection: &str, key: &str, value: &[u8]) -> Result<Bytes> {
         let mut nonce = [0u8; NONCE];
         getrandom::fill(&mut nonce).map_err(|e| Error::backend("no randomness for a nonce", e))?;
         let aad = associated_data(collection, key);
@@ -125,8 +125,8 @@ impl<S> Encrypt<S> {
         Ok(out.freeze())
     }
 
-    /// The value of a stored form.
-    fn open(&self, collection: &str, key: &str, stored: &[u8]) -> Result<Bytes> {
+    /// The value of a stored form read under `collection`/`key`.
+    pub fn open(&self, collection: &str, key: &str, stored: &[u8]) -> Result<Bytes> {
         if stored.len() < HEADER + 16 || stored[0] != FORMAT {
             return Err(Error::corrupt(collection, key, "not an encrypted value"));
         }

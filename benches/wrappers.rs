@@ -1,0 +1,276 @@
+//! What wrappers cost: a three-wrapper stack against the bare MemoryStore, and
+//! Compress / Encrypt throughput against raw lz4 / raw XChaCha20-Poly1305, same run.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use common::{Pair, interleaved, report};
+use criterion::{Criterion, Throughput};
+use kv_store_adapter::stores::{MemoryStore, NullStore};
+use kv_store_adapter::wrappers::{ClampTtl, Compress, EncryptionKey, PrefixKeys, Stats};
+use kv_store_adapter::{KvStore, KvStoreExt};
+
+const KEYS: usize = 10_000;
+
+/// The bare store and `Stats<PrefixKeys<ClampTtl<MemoryStore>>>`.
+fn stores() -> (MemoryStore, Stats<PrefixKeys<ClampTtl<MemoryStore>>>) {
+    let stacked = MemoryStore::new(100_000)
+        .clamp_ttl(Duration::from_millis(1), Duration::from_secs(86_400), None)
+        .unwrap()
+        .prefix_keys("tenant")
+        .unwrap()
+        .with_stats();
+    (MemoryStore::new(100_000), stacked)
+}
+
+fn stack(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("user:{i:08}")).collect();
+    let value = Bytes::from(vec![7u8; 100]);
+    let (bare, stacked) = stores();
+    for k in &keys {
+        rt.block_on(bare.put("users", k, value.clone(), None))
+            .unwrap();
+        rt.block_on(stacked.put("users", k, value.clone(), None))
+            .unwrap();
+    }
+    let mut g = c.benchmark_group("stack");
+    let mut i = 0usize;
+    let mut next = move || {
+        i = (i + 7919) % KEYS;
+        i
+    };
+    g.bench_function("bare_get", |b| {
+        b.to_async(&rt).iter(|| {
+            let (s, k) = (&bare, &keys[next()]);
+            async move { black_box(s.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("stack_get", |b| {
+        b.to_async(&rt).iter(|| {
+            let (s, k) = (&stacked, &keys[next()]);
+            async move { black_box(s.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("bare_put", |b| {
+        b.to_async(&rt).iter(|| {
+            let (s, k, v) = (&bare, &keys[next()], value.clone());
+            async move { s.put("users", k, v, None).await.unwrap() }
+        })
+    });
+    g.bench_function("stack_put", |b| {
+        b.to_async(&rt).iter(|| {
+            let (s, k, v) = (&stacked, &keys[next()], value.clone());
+            async move { s.put("users", k, v, None).await.unwrap() }
+        })
+    });
+    g.finish();
+}
+
+fn codecs(c: &mut Criterion) {
+    let key = [42u8; 32];
+    let encrypt = NullStore.encrypt(EncryptionKey::new(1, key), []);
+    let raw_cipher = XChaCha20Poly1305::new(&key.into());
+    let compress = Compress::new(NullStore, 0);
+    for (name, size) in [("1k", 1024usize), ("64k", 64 * 1024)] {
+        // JSON-like records: compressible, as cached API responses are.
+        let record = |i: usize| {
+            format!(r#"{{"id":{i},"name":"user-{i}","email":"u{i}@example.org","active":true}},"#)
+        };
+        let mut value: Vec<u8> = (0..)
+            .map(record)
+            .flat_map(String::into_bytes)
+            .take(size)
+            .collect();
+        value.truncate(size);
+        assert_eq!(compress.encode(&value)[0], 1, "the sample compresses");
+        let sealed = encrypt.seal("c", "k", &value).unwrap();
+        let packed = compress.encode(&value);
+        let raw_packed = lz4_flex::block::compress(&value);
+        let mut g = c.benchmark_group(format!("codec_{name}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function("compress", |b| {
+            b.iter(|| black_box(compress.encode(black_box(&value))))
+        });
+        g.bench_function("lz4_compress", |b| {
+            b.iter(|| black_box(lz4_flex::block::compress(black_box(&value))))
+        });
+        // The same work as Compress's encode: a CRC-32 of the value, then deflate.
+        g.bench_function("lz4_compress_crc", |b| {
+            b.iter(|| {
+                black_box(crc32fast::hash(&value));
+                black_box(lz4_flex::block::compress(&value))
+            })
+        });
+        g.bench_function("decompress", |b| {
+            b.iter(|| {
+                black_box(
+                    Compress::<NullStore>::decode("c", "k", black_box(packed.clone())).unwrap(),
+                )
+            })
+        });
+        g.bench_function("lz4_decompress", |b| {
+            b.iter(|| black_box(lz4_flex::block::decompress(black_box(&raw_packed), size).unwrap()))
+        });
+        // The same work as Compress's decode: inflate, then verify a CRC-32.
+        g.bench_function("lz4_decompress_crc", |b| {
+            b.iter(|| {
+                let out = lz4_flex::block::decompress(black_box(&raw_packed), size).unwrap();
+                black_box(crc32fast::hash(&out));
+                black_box(out)
+            })
+        });
+        g.bench_function("encrypt", |b| {
+            b.iter(|| black_box(encrypt.seal("c", "k", &value).unwrap()))
+        });
+        g.bench_function("xchacha_encrypt", |b| {
+            let nonce = XNonce::from_slice(&[3u8; 24]);
+            b.iter(|| {
+                black_box(
+                    raw_cipher
+                        .encrypt(
+                            nonce,
+                            Payload {
+                                msg: &value,
+                                aad: b"ck",
+                            },
+                        )
+                        .unwrap(),
+                )
+            })
+        });
+        g.bench_function("decrypt", |b| {
+            b.iter(|| black_box(encrypt.open("c", "k", black_box(&sealed)).unwrap()))
+        });
+        g.finish();
+    }
+}
+
+/// Interleaved ratios of the stack to the bare store: [get, put].
+fn interleaved_stack() -> [f64; 2] {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("user:{i:08}")).collect();
+    let value = Bytes::from(vec![7u8; 100]);
+    let (bare, stacked) = stores();
+    for k in &keys {
+        rt.block_on(bare.put("users", k, value.clone(), None))
+            .unwrap();
+        rt.block_on(stacked.put("users", k, value.clone(), None))
+            .unwrap();
+    }
+    const BLOCK: usize = 2_000;
+    fn time<S: KvStore>(
+        rt: &tokio::runtime::Runtime,
+        s: &S,
+        keys: &[String],
+        v: &Bytes,
+        put: bool,
+    ) -> Duration {
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..BLOCK {
+                let k = &keys[(i * 7919) % KEYS];
+                if put {
+                    s.put("users", k, v.clone(), None).await.unwrap();
+                } else {
+                    black_box(s.get("users", k).await.unwrap());
+                }
+            }
+            start.elapsed()
+        })
+    }
+    [false, true].map(|put| {
+        interleaved(
+            101,
+            || time(&rt, &stacked, &keys, &value, put),
+            || time(&rt, &bare, &keys, &value, put),
+        )
+    })
+}
+
+fn main() {
+    let mut c = common::criterion();
+    stack(&mut c);
+    codecs(&mut c);
+    c.final_summary();
+    let [get, put] = interleaved_stack();
+    report(
+        "stack",
+        &[
+            Pair {
+                workload: "3-wrapper stack get (vs bare)",
+                ours: "stack_get",
+                raw: "bare_get",
+                target: 0.95,
+                interleaved: Some(get),
+            },
+            Pair {
+                workload: "3-wrapper stack put (vs bare)",
+                ours: "stack_put",
+                raw: "bare_put",
+                target: 0.95,
+                interleaved: Some(put),
+            },
+        ],
+    );
+    for (group, size) in [("codec_1k", 1024.0), ("codec_64k", 65536.0)] {
+        let pair = |workload, ours, raw, target| Pair {
+            workload,
+            ours,
+            raw,
+            target,
+            interleaved: None,
+        };
+        report(
+            group,
+            &[
+                pair(
+                    "Compress encode (vs lz4 + CRC-32)",
+                    "compress",
+                    "lz4_compress_crc",
+                    0.8,
+                ),
+                pair(
+                    "Compress encode (vs lz4, no check)",
+                    "compress",
+                    "lz4_compress",
+                    0.0,
+                ),
+                pair(
+                    "Compress decode (vs lz4 + CRC-32)",
+                    "decompress",
+                    "lz4_decompress_crc",
+                    0.8,
+                ),
+                pair(
+                    "Compress decode (vs lz4, no check)",
+                    "decompress",
+                    "lz4_decompress",
+                    0.0,
+                ),
+                pair(
+                    "Encrypt seal (vs XChaCha20-Poly1305)",
+                    "encrypt",
+                    "xchacha_encrypt",
+                    0.8,
+                ),
+            ],
+        );
+        common::throughput(
+            group,
+            size,
+            &["compress", "decompress", "encrypt", "decrypt"],
+        );
+    }
+}

@@ -112,6 +112,45 @@ macro_rules! forward_capabilities {
     };
 }
 
+/// A name joined from parts: on the stack when short (no allocation on the usual
+/// path), on the heap otherwise. Renaming wrappers build their inner names with it.
+pub(crate) struct Joined {
+    buf: [u8; Joined::STACK],
+    len: usize,
+    heap: Option<String>,
+}
+
+impl Joined {
+    const STACK: usize = 160;
+
+    pub(crate) fn new(parts: &[&str]) -> Self {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut joined = Self {
+            buf: [0; Self::STACK],
+            len,
+            heap: None,
+        };
+        if len > Self::STACK {
+            joined.heap = Some(parts.concat());
+        } else {
+            let mut at = 0;
+            for part in parts {
+                joined.buf[at..at + part.len()].copy_from_slice(part.as_bytes());
+                at += part.len();
+            }
+        }
+        joined
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match &self.heap {
+            Some(name) => name,
+            // Concatenated `str`s are valid UTF-8, so this never falls back.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
 mod clamp_ttl;
 #[cfg(feature = "compress")]
 mod compress;

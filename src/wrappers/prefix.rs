@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::Joined;
 use crate::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Error, KvStore,
     Result, TtlEntry,
@@ -32,11 +33,8 @@ impl Prefix {
         })
     }
 
-    fn apply(&self, name: &str) -> String {
-        let mut out = String::with_capacity(self.head.len() + name.len());
-        out.push_str(&self.head);
-        out.push_str(name);
-        out
+    fn apply(&self, name: &str) -> Joined {
+        Joined::new(&[&self.head, name])
     }
 
     fn strip<'a>(&self, name: &'a str) -> Option<&'a str> {
@@ -104,19 +102,23 @@ impl<S> PrefixKeys<S> {
 
 impl<S: KvStore> KvStore for PrefixKeys<S> {
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.inner.raw_get(c, &self.prefix.apply(k)).await
+        self.inner.raw_get(c, self.prefix.apply(k).as_str()).await
     }
 
     async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.inner.raw_put(c, &self.prefix.apply(k), v, ttl).await
+        self.inner
+            .raw_put(c, self.prefix.apply(k).as_str(), v, ttl)
+            .await
     }
 
     async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.inner.raw_delete(c, &self.prefix.apply(k)).await
+        self.inner
+            .raw_delete(c, self.prefix.apply(k).as_str())
+            .await
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.inner.raw_ttl(c, &self.prefix.apply(k)).await
+        self.inner.raw_ttl(c, self.prefix.apply(k).as_str()).await
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
@@ -244,23 +246,29 @@ impl<S> PrefixCollections<S> {
 
 impl<S: KvStore> KvStore for PrefixCollections<S> {
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.inner.raw_get(&self.prefix.apply(c), k).await
+        self.inner.raw_get(self.prefix.apply(c).as_str(), k).await
     }
 
     async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.inner.raw_put(&self.prefix.apply(c), k, v, ttl).await
+        self.inner
+            .raw_put(self.prefix.apply(c).as_str(), k, v, ttl)
+            .await
     }
 
     async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.inner.raw_delete(&self.prefix.apply(c), k).await
+        self.inner
+            .raw_delete(self.prefix.apply(c).as_str(), k)
+            .await
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.inner.raw_ttl(&self.prefix.apply(c), k).await
+        self.inner.raw_ttl(self.prefix.apply(c).as_str(), k).await
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        self.inner.raw_get_many(&self.prefix.apply(c), keys).await
+        self.inner
+            .raw_get_many(self.prefix.apply(c).as_str(), keys)
+            .await
     }
 
     async fn raw_put_many(
@@ -270,24 +278,28 @@ impl<S: KvStore> KvStore for PrefixCollections<S> {
         ttl: Option<Duration>,
     ) -> Result<()> {
         self.inner
-            .raw_put_many(&self.prefix.apply(c), entries, ttl)
+            .raw_put_many(self.prefix.apply(c).as_str(), entries, ttl)
             .await
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
         self.inner
-            .raw_delete_many(&self.prefix.apply(c), keys)
+            .raw_delete_many(self.prefix.apply(c).as_str(), keys)
             .await
     }
 
     async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        self.inner.raw_ttl_many(&self.prefix.apply(c), keys).await
+        self.inner
+            .raw_ttl_many(self.prefix.apply(c).as_str(), keys)
+            .await
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
     async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
-        self.inner.raw_keys(&self.prefix.apply(c), limit).await
+        self.inner
+            .raw_keys(self.prefix.apply(c).as_str(), limit)
+            .await
     }
 }
 
@@ -306,7 +318,7 @@ impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
 impl<S: DestroyCollection> DestroyCollection for PrefixCollections<S> {
     async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
         self.inner
-            .raw_destroy_collection(&self.prefix.apply(c))
+            .raw_destroy_collection(self.prefix.apply(c).as_str())
             .await
     }
 }

@@ -1,11 +1,11 @@
 //! `Stats`: per-collection operation counters.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 
 use crate::{KvStore, Result, TtlEntry};
@@ -13,9 +13,9 @@ use crate::{KvStore, Result, TtlEntry};
 /// Counts, per collection, what callers asked and what they got: get/ttl hits and
 /// misses, puts, delete hits and misses, and errors. Batch calls count per key.
 ///
-/// Counters are atomics reached through a lock-free snapshot of the collection map
-/// (`arc-swap`), so the hot path takes no lock; only the first call on a new
-/// collection copies the map. Clones share the counters.
+/// Counters are atomics found through a lock-free, append-only table of write-once
+/// slots, so the hot path takes no lock and touches no reference count. Clones share
+/// the counters.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -109,32 +109,84 @@ impl Counters {
     }
 }
 
-#[derive(Debug, Default)]
+/// Collection → counters: an append-only, lock-free open-addressing table of
+/// write-once slots (`OnceLock`), so a lookup is one hash and an acquire load or two —
+/// no lock, no reference count. Entries are never removed (a snapshot lists every
+/// collection ever counted); past `SLOTS` collections the rest share a mutex-guarded
+/// overflow map.
+#[derive(Debug)]
 struct Registry {
-    map: ArcSwap<HashMap<Box<str>, Arc<Counters>>>,
-    grow: Mutex<()>,
+    hasher: foldhash::fast::FixedState,
+    slots: Box<[OnceLock<Box<Named>>]>,
+    overflow: Mutex<HashMap<Box<str>, Arc<Counters>>>,
+}
+
+#[derive(Debug)]
+struct Named {
+    name: Box<str>,
+    counters: Arc<Counters>,
+}
+
+const SLOTS: usize = 1024;
+/// How far a lookup probes before giving up on the table.
+const PROBES: usize = 32;
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            hasher: foldhash::fast::FixedState::default(),
+            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+            overflow: Mutex::default(),
+        }
+    }
 }
 
 impl Registry {
-    /// Runs `f` on the collection's counters: lock-free unless the collection is new.
+    /// Runs `f` on the collection's counters: lock-free unless the table is full.
     fn with(&self, collection: &str, f: impl FnOnce(&Counters)) {
-        if let Some(counters) = self.map.load().get(collection) {
-            return f(counters);
+        let start = self.hasher.hash_one(collection) as usize;
+        for probe in 0..PROBES {
+            let slot = &self.slots[(start + probe) % SLOTS];
+            let named = match slot.get() {
+                Some(named) => named,
+                None => slot.get_or_init(|| {
+                    Box::new(Named {
+                        name: collection.into(),
+                        counters: Arc::default(),
+                    })
+                }),
+            };
+            if *named.name == *collection {
+                return f(&named.counters);
+            }
         }
-        f(&self.insert(collection))
+        let counters = self
+            .overflow
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(collection.into())
+            .or_default()
+            .clone();
+        f(&counters)
     }
 
-    fn insert(&self, collection: &str) -> Arc<Counters> {
-        let _grow = self.grow.lock().unwrap_or_else(|e| e.into_inner());
-        let current = self.map.load_full();
-        if let Some(counters) = current.get(collection) {
-            return counters.clone();
-        }
-        let mut map = HashMap::clone(&current);
-        let counters = Arc::new(Counters::default());
-        map.insert(collection.into(), counters.clone());
-        self.map.store(Arc::new(map));
-        counters
+    fn find(&self, collection: &str) -> Option<Arc<Counters>> {
+        self.all()
+            .into_iter()
+            .find(|(name, _)| name == collection)
+            .map(|(_, c)| c)
+    }
+
+    fn all(&self) -> Vec<(String, Arc<Counters>)> {
+        let mut all: Vec<_> = self
+            .slots
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|n| (n.name.to_string(), n.counters.clone()))
+            .collect();
+        let overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+        all.extend(overflow.iter().map(|(n, c)| (n.to_string(), c.clone())));
+        all
     }
 }
 
@@ -150,9 +202,7 @@ impl<S> Stats<S> {
     /// One collection's counters.
     pub fn collection_stats(&self, collection: &str) -> CollectionStats {
         self.counters
-            .map
-            .load()
-            .get(collection)
+            .find(collection)
             .map(|c| c.snapshot())
             .unwrap_or_default()
     }
@@ -160,10 +210,9 @@ impl<S> Stats<S> {
     /// Every collection's counters.
     pub fn snapshot(&self) -> BTreeMap<String, CollectionStats> {
         self.counters
-            .map
-            .load()
-            .iter()
-            .map(|(name, c)| (name.to_string(), c.snapshot()))
+            .all()
+            .into_iter()
+            .map(|(name, c)| (name, c.snapshot()))
             .collect()
     }
 
@@ -186,7 +235,7 @@ impl<S> Stats<S> {
 
     /// Sets every counter back to zero.
     pub fn reset(&self) {
-        self.counters.map.load().values().for_each(|c| c.reset());
+        self.counters.all().iter().for_each(|(_, c)| c.reset());
     }
 
     /// The wrapped store.

@@ -11,7 +11,13 @@ mod memory;
 #[cfg(feature = "disk")]
 mod multi_disk;
 mod null;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+mod redis_cluster;
 mod simple;
+#[cfg(feature = "valkey")]
+mod valkey;
 
 #[cfg(feature = "disk")]
 pub use disk::{DiskStore, DiskStoreBuilder};
@@ -20,7 +26,13 @@ pub use memory::MemoryStore;
 #[cfg(feature = "disk")]
 pub use multi_disk::MultiDiskStore;
 pub use null::NullStore;
+#[cfg(feature = "redis")]
+pub use redis::{RedisConnection, RedisStore};
+#[cfg(feature = "redis")]
+pub use redis_cluster::RedisClusterStore;
 pub use simple::{SimpleEntry, SimpleStore};
+#[cfg(feature = "valkey")]
+pub use valkey::ValkeyStore;
 
 /// A value with its deadline on the monotonic clock, as the in-process stores keep it.
 #[derive(Debug, Clone)]

@@ -88,6 +88,37 @@ pub fn unique(label: &str) -> String {
     format!("{label}-{}-{nanos:x}-{n}", std::process::id())
 }
 
+/// The server URL in the environment variable `var`, or `None` when it is unset, so
+/// the test can skip — unless `KV_REQUIRE_SERVERS=1` (as CI sets it), when a missing
+/// server fails the test instead of passing silently.
+///
+/// ```
+/// use kv_store_adapter::testkit::server_url;
+/// // Unset here, and servers not required: the test would skip.
+/// # if std::env::var_os("KV_REQUIRE_SERVERS").is_none() {
+/// assert_eq!(server_url("KV_SURELY_UNSET_URL"), None);
+/// # }
+/// ```
+pub fn server_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("KV_REQUIRE_SERVERS").is_ok_and(|v| v == "1") => {
+            panic!(
+                "{var} is not set and KV_REQUIRE_SERVERS=1: start the servers with scripts/servers.sh"
+            )
+        }
+        _ => {
+            eprintln!("skipped: {var} is not set (run scripts/servers.sh)");
+            None
+        }
+    }
+}
+
+/// A namespace (or key prefix) no other test uses: ASCII letters, digits and `-`.
+pub fn unique_namespace() -> String {
+    unique("t").replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
+}
+
 /// `Bytes` from a string.
 pub fn b(value: &str) -> Bytes {
     Bytes::copy_from_slice(value.as_bytes())

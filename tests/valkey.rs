@@ -1,0 +1,39 @@
+//! ValkeyStore against a real valkey-server (scripts/servers.sh starts one).
+
+use kv_store_adapter::KvStore;
+use kv_store_adapter::stores::ValkeyStore;
+use kv_store_adapter::testkit::{b, server_url, unique_namespace};
+
+async fn connect() -> Option<ValkeyStore> {
+    let url = server_url("KV_VALKEY_URL")?;
+    let store = ValkeyStore::open(&url).await.expect("valkey answers");
+    Some(store.with_namespace(&unique_namespace()).unwrap())
+}
+
+kv_store_adapter::conformance_suite!(
+    store = match connect().await { Some(store) => store, None => return };
+    core, keys, collections, destroy_collection, destroy);
+
+#[tokio::test]
+async fn the_server_is_valkey_and_valkey_urls_work() {
+    let Some(url) = server_url("KV_VALKEY_URL") else {
+        return;
+    };
+    let valkey_url = url.replacen("redis://", "valkey://", 1);
+    let store = ValkeyStore::open(&valkey_url)
+        .await
+        .unwrap()
+        .with_namespace(&unique_namespace())
+        .unwrap();
+    store.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut store.connection().clone())
+        .await
+        .unwrap();
+    assert!(
+        info.contains("valkey_version") || info.contains("server_name:valkey"),
+        "{info}"
+    );
+}

@@ -6,6 +6,8 @@ use bytes::Bytes;
 
 #[cfg(feature = "disk")]
 mod disk;
+#[cfg(feature = "memcached")]
+mod memcached;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "disk")]
@@ -21,6 +23,8 @@ mod valkey;
 
 #[cfg(feature = "disk")]
 pub use disk::{DiskStore, DiskStoreBuilder};
+#[cfg(feature = "memcached")]
+pub use memcached::MemcachedStore;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 #[cfg(feature = "disk")]

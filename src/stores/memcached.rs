@@ -1,0 +1,440 @@
+//! `MemcachedStore`: memcached through async-memcached's meta protocol.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_memcached::{Client, MetaProtocol, MetaValue};
+use bytes::Bytes;
+use tokio::sync::Mutex;
+
+use crate::store::{DestroyStore, KvStore, TtlEntry};
+use crate::{Error, Result, names};
+
+/// Client flags marking a value this store wrote ("KV" + format 1).
+const FLAGS: u32 = 0x4B56_0001;
+/// The value header: expiry in ms since the Unix epoch (0: never), little-endian.
+const HEADER: usize = 8;
+/// memcached reads exptimes above 30 days as absolute Unix times.
+const RELATIVE_LIMIT: u64 = 30 * 24 * 3600;
+/// Per-item room the server needs beyond the value (item header, key, suffix).
+const ITEM_OVERHEAD: usize = 512;
+/// Keys per multi-get / multi-set round trip.
+const CHUNK: usize = 500;
+
+/// A store on a memcached server: a small pool of connections (no single connection
+/// behind one lock), one round trip per call, multi-gets for batches.
+///
+/// Names are mapped onto memcached's keys (at most 250 bytes of printable ASCII, no
+/// spaces): `{ns}:{generation}:{len}:{collection}{key}` when that fits, otherwise
+/// `{ns}:{generation}:#{hash}` with a 128-bit hash of the whole `(collection, key)` —
+/// injective either way. TTLs are sent in whole seconds rounded up (never 0, which
+/// means "forever"), as absolute times past 30 days; each value also carries its exact
+/// deadline, so an entry is invisible the very millisecond it expires and `ttl()`
+/// answers to the millisecond. Values over the server's item size fail with
+/// [`Error::TooLarge`] before anything is sent.
+///
+/// Memcached cannot enumerate, so the store implements neither key nor collection
+/// enumeration. `destroy()` does not flush the server: it bumps this namespace's
+/// generation (a counter folded into every key), which orphans every entry the store
+/// wrote; memcached's LRU reclaims them. Other clients of the same namespace notice
+/// a new generation within `generation_refresh` (1 s by default).
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::MemcachedStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemcachedStore::open("memcached://127.0.0.1:11211").await?.with_namespace("app")?;
+/// store.put("pages", "home", Bytes::from_static(b"<html>"), None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MemcachedStore {
+    inner: Arc<Inner>,
+    namespace: Arc<str>,
+}
+
+struct Inner {
+    address: String,
+    pool: Vec<Mutex<Option<Client>>>,
+    next: AtomicUsize,
+    item_limit: usize,
+    /// Each namespace's generation and when it was read.
+    generations: std::sync::Mutex<HashMap<Arc<str>, (u64, Instant)>>,
+    refresh: Duration,
+}
+
+impl fmt::Debug for MemcachedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemcachedStore")
+            .field("address", &self.inner.address)
+            .field("namespace", &self.namespace)
+            .field("connections", &self.inner.pool.len())
+            .field("item_limit", &self.inner.item_limit)
+            .finish()
+    }
+}
+
+fn mc_error(e: async_memcached::Error) -> Error {
+    match e {
+        async_memcached::Error::Connect(_)
+        | async_memcached::Error::Io(_)
+        | async_memcached::Error::ConnectionClosed => Error::connection("memcached: connection", e),
+        e => Error::backend(format!("memcached: {e}"), e),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl MemcachedStore {
+    /// Connects to `memcached://host:port` (or `host:port`) with 4 connections and the
+    /// namespace `kv`, and reads the server's item size limit.
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::with_pool(url, 4).await
+    }
+
+    /// Connects with `connections` pooled connections.
+    pub async fn with_pool(url: &str, connections: usize) -> Result<Self> {
+        let address = url.strip_prefix("memcached://").unwrap_or(url);
+        let address = address.trim_end_matches('/').to_owned();
+        let first = Client::new(format!("tcp://{address}"))
+            .await
+            .map_err(|e| Error::setup(format!("cannot connect to memcached at {address}"), e))?;
+        let item_size_max = item_size_max(&address).await?;
+        let mut pool = vec![Mutex::new(Some(first))];
+        pool.extend((1..connections.max(1)).map(|_| Mutex::new(None)));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                address,
+                pool,
+                next: AtomicUsize::new(0),
+                item_limit: item_size_max.saturating_sub(ITEM_OVERHEAD + HEADER),
+                generations: std::sync::Mutex::new(HashMap::new()),
+                refresh: Duration::from_secs(1),
+            }),
+            namespace: "kv".into(),
+        })
+    }
+
+    /// Uses `namespace` (1-64 of `[A-Za-z0-9_.-]`) for every key.
+    pub fn with_namespace(mut self, namespace: &str) -> Result<Self> {
+        let valid = !namespace.is_empty()
+            && namespace.len() <= 64
+            && namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !valid {
+            return Err(Error::Setup {
+                message: format!("invalid namespace {namespace:?}: use 1-64 of [A-Za-z0-9_.-]"),
+                source: None,
+            });
+        }
+        self.namespace = namespace.into();
+        Ok(self)
+    }
+
+    /// The largest value the server takes, in bytes.
+    pub fn item_limit(&self) -> usize {
+        self.inner.item_limit
+    }
+
+    /// Runs `f` on one pooled connection (round robin), reconnecting if it was closed.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        F: AsyncFnOnce(&mut Client) -> std::result::Result<T, async_memcached::Error>,
+    {
+        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
+        let mut slot = self.inner.pool[i].lock().await;
+        if slot.as_ref().is_none_or(Client::is_closed) {
+            let dsn = format!("tcp://{}", self.inner.address);
+            *slot = Some(Client::new(dsn).await.map_err(mc_error)?);
+        }
+        let Some(client) = slot.as_mut() else {
+            return Err(Error::Unsupported("a closed memcached connection"));
+        };
+        let result = f(client).await;
+        if let Err(e) = &result
+            && !matches!(e, async_memcached::Error::Protocol(_))
+        {
+            *slot = None;
+        }
+        result.map_err(mc_error)
+    }
+
+    fn generation_key(&self) -> String {
+        format!("{}:generation", self.namespace)
+    }
+
+    /// This namespace's generation, read at most every `refresh`.
+    async fn generation(&self) -> Result<u64> {
+        if let Some((generation, at)) = self.generations().get(&self.namespace)
+            && at.elapsed() < self.inner.refresh
+        {
+            return Ok(*generation);
+        }
+        let key = self.generation_key();
+        let found = self
+            .with_conn(async |c| c.meta_get(&key, false, None, Some(&["v"])).await)
+            .await?;
+        let generation = match found.and_then(|v| v.data) {
+            Some(data) => std::str::from_utf8(&data)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| Error::corrupt("<namespace>", &key, "generation is not a number"))?,
+            None => 0,
+        };
+        self.generations()
+            .insert(self.namespace.clone(), (generation, Instant::now()));
+        Ok(generation)
+    }
+
+    fn generations(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, (u64, Instant)>> {
+        self.inner
+            .generations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The memcached key of `collection`/`key` in `generation`.
+    fn mc_key(&self, generation: u64, collection: &str, key: &str) -> String {
+        let head = format!("{}:{generation}:", self.namespace);
+        let printable = |s: &str| s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        let readable = format!("{}:{collection}{key}", collection.len());
+        if head.len() + readable.len() <= 250 && printable(collection) && printable(key) {
+            head + &readable
+        } else {
+            format!("{head}#{}", names::digest(&[collection, key]))
+        }
+    }
+
+    fn check_size(&self, value: &[u8]) -> Result<()> {
+        if value.len() > self.inner.item_limit {
+            return Err(Error::TooLarge {
+                size: value.len(),
+                limit: self.inner.item_limit,
+            });
+        }
+        Ok(())
+    }
+
+    fn decode(c: &str, k: &str, found: MetaValue) -> Result<Option<TtlEntry>> {
+        if found.flags != Some(FLAGS) {
+            return Err(Error::corrupt(c, k, "not written by this store (flags)"));
+        }
+        let data = found.data.unwrap_or_default();
+        let Some((deadline, _)) = data.split_first_chunk::<HEADER>() else {
+            return Err(Error::corrupt(c, k, "shorter than its header"));
+        };
+        let deadline = u64::from_le_bytes(*deadline);
+        let left = match deadline {
+            0 => None,
+            at => match at.checked_sub(now_ms()) {
+                Some(left) if left > 0 => Some(Duration::from_millis(left)),
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some((Bytes::from(data).slice(HEADER..), left)))
+    }
+}
+
+/// The server's `item_size_max`, from `stats settings` (which async-memcached does not
+/// expose: asked over a short-lived plain connection).
+async fn item_size_max(address: &str) -> Result<usize> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io = |e: std::io::Error| Error::setup(format!("cannot read settings of {address}"), e);
+    let mut conn = tokio::net::TcpStream::connect(address).await.map_err(io)?;
+    conn.write_all(b"stats settings\r\n").await.map_err(io)?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !reply.ends_with(b"END\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .map_err(|_| Error::Timeout(Duration::from_secs(5)))?
+            .map_err(io)?;
+        if n == 0 || reply.len() > 1 << 20 {
+            break;
+        }
+        reply.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&reply)
+        .lines()
+        .find_map(|line| line.strip_prefix("STAT item_size_max "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| Error::Setup {
+            message: format!("{address} did not report item_size_max"),
+            source: None,
+        })
+}
+
+/// The exptime flag for `ttl`: whole seconds rounded up, absolute past 30 days.
+fn exptime(ttl: Option<Duration>) -> Option<String> {
+    let ttl = ttl?;
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    if secs > RELATIVE_LIMIT {
+        Some(format!("T{}", now_ms() / 1000 + secs))
+    } else {
+        Some(format!("T{secs}"))
+    }
+}
+
+fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
+    let deadline = ttl.map_or(0, |ttl| now_ms() + ttl.as_millis().max(1) as u64);
+    let mut out = Vec::with_capacity(HEADER + value.len());
+    out.extend_from_slice(&deadline.to_le_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+impl KvStore for MemcachedStore {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        self.check_size(&v)?;
+        let key = self.mc_key(self.generation().await?, c, k);
+        let data = framed(&v, ttl);
+        let flags = format!("F{FLAGS}");
+        let mut meta: Vec<&str> = vec![&flags];
+        let exp = exptime(ttl);
+        meta.extend(exp.as_deref());
+        self.with_conn(async |conn| {
+            conn.meta_set(&key, data.as_slice(), false, None, Some(&meta))
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        Ok(self.raw_delete_many(c, &[k]).await? == 1)
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        let key = self.mc_key(self.generation().await?, c, k);
+        let found = self
+            .with_conn(async |conn| conn.meta_get(&key, false, None, Some(&["v", "f"])).await)
+            .await?;
+        match found {
+            Some(found) => Self::decode(c, k, found),
+            None => Ok(None),
+        }
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let found = self.raw_ttl_many(c, keys).await?;
+        Ok(found.into_iter().map(|e| e.map(|(v, _)| v)).collect())
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        entries.iter().try_for_each(|(_, v)| self.check_size(v))?;
+        let generation = self.generation().await?;
+        let flags = format!("F{FLAGS}");
+        let mut meta: Vec<&str> = vec![&flags];
+        let exp = exptime(ttl);
+        meta.extend(exp.as_deref());
+        for chunk in entries.chunks(CHUNK) {
+            let items: Vec<(String, Vec<u8>)> = chunk
+                .iter()
+                .map(|(k, v)| (self.mc_key(generation, c, k), framed(v, ttl)))
+                .collect();
+            let items: Vec<(&str, &[u8])> = items
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .collect();
+            let refused = self
+                .with_conn(async |conn| conn.meta_set_multi(&items, Some(&meta)).await)
+                .await?;
+            if let Some(item) = refused.first() {
+                return Err(Error::backend(
+                    format!("memcached refused a set: {:?}", item.status),
+                    "meta set",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        let mut distinct: Vec<&str> = keys.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // Only live entries count, and memcached keeps an entry up to a second past
+        // its millisecond deadline: look before deleting.
+        let live = self.raw_ttl_many(c, &distinct).await?;
+        let generation = self.generation().await?;
+        let mut removed = 0;
+        for (k, entry) in distinct.iter().zip(live) {
+            let key = self.mc_key(generation, c, k);
+            let deleted = self
+                .with_conn(async |conn| conn.meta_delete(&key, false, None, None).await)
+                .await;
+            match deleted {
+                Ok(_) => removed += usize::from(entry.is_some()),
+                Err(Error::Backend { .. }) => {} // NF: already gone
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let generation = self.generation().await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let mc_keys: Vec<String> = chunk
+                .iter()
+                .map(|k| self.mc_key(generation, c, k))
+                .collect();
+            let found = self
+                .with_conn(async |conn| conn.meta_get_multi(&mc_keys, Some(&["v", "f"])).await)
+                .await?;
+            let mut by_key: HashMap<Vec<u8>, MetaValue> = found
+                .into_iter()
+                .filter_map(|v| Some((v.key.clone()?, v)))
+                .collect();
+            for (k, mc_key) in chunk.iter().zip(&mc_keys) {
+                // A key asked twice is answered twice: clone for repeats.
+                let entry = match by_key.get(mc_key.as_bytes()) {
+                    Some(found) if chunk.iter().filter(|x| *x == k).count() > 1 => {
+                        Self::decode(c, k, found.clone())?
+                    }
+                    Some(_) => match by_key.remove(mc_key.as_bytes()) {
+                        Some(found) => Self::decode(c, k, found)?,
+                        None => None,
+                    },
+                    None => None,
+                };
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl DestroyStore for MemcachedStore {
+    /// Orphans every entry of this namespace by moving to a new generation.
+    async fn destroy(&self) -> Result<()> {
+        let key = self.generation_key();
+        let current = self.generation().await?;
+        let next = (current + 1).to_string();
+        self.with_conn(async |conn| conn.meta_set(&key, next.as_str(), false, None, None).await)
+            .await?;
+        self.generations()
+            .insert(self.namespace.clone(), (current + 1, Instant::now()));
+        Ok(())
+    }
+}

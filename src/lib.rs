@@ -32,6 +32,7 @@ mod collection;
 mod error;
 mod ext;
 pub mod names;
+mod open;
 mod store;
 pub mod stores;
 #[cfg(feature = "testkit")]
@@ -42,6 +43,7 @@ pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynKvStore};
 pub use collection::Collection;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::KvStoreExt;
+pub use open::open;
 pub use store::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
 };

@@ -215,8 +215,8 @@ impl<C: RedisConnection> RedisStore<C> {
         let mut out = Vec::with_capacity(self.namespace.len() + collection.len() + 16);
         out.extend_from_slice(self.namespace.as_bytes());
         out.extend_from_slice(b":{");
-        out.extend_from_slice(collection.len().to_string().as_bytes());
-        out.push(b':');
+        // Digits without a temporary String.
+        let _ = std::io::Write::write_fmt(&mut out, format_args!("{}:", collection.len()));
         out.extend_from_slice(collection.as_bytes());
         out.push(b'}');
         out
@@ -227,6 +227,22 @@ impl<C: RedisConnection> RedisStore<C> {
         let mut out = self.head(collection);
         out.extend_from_slice(key.as_bytes());
         out
+    }
+
+    /// The Redis keys of a batch: the collection's prefix is built once.
+    fn redis_keys<'a>(
+        &self,
+        collection: &str,
+        keys: impl Iterator<Item = &'a str>,
+    ) -> Vec<Vec<u8>> {
+        let head = self.head(collection);
+        keys.map(|k| {
+            let mut out = Vec::with_capacity(head.len() + k.len());
+            out.extend_from_slice(&head);
+            out.extend_from_slice(k.as_bytes());
+            out
+        })
+        .collect()
     }
 
     /// Splits a Redis key of this namespace back into `(collection, key)`.
@@ -265,7 +281,12 @@ impl<C: RedisConnection> RedisStore<C> {
     fn decode_value(c: &str, k: &str, raw: Option<Vec<u8>>) -> Result<Option<Bytes>> {
         match raw {
             None => Ok(None),
-            Some(raw) if raw.first() == Some(&FORMAT) => Ok(Some(Bytes::from(raw).slice(1..))),
+            Some(raw) if raw.first() == Some(&FORMAT) => {
+                // `advance` moves the start without the allocation `slice` would make.
+                let mut value = Bytes::from(raw);
+                bytes::Buf::advance(&mut value, 1);
+                Ok(Some(value))
+            }
             Some(_) => Err(Error::corrupt(
                 c,
                 k,
@@ -345,7 +366,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
-            let redis_keys: Vec<Vec<u8>> = chunk.iter().map(|k| self.redis_key(c, k)).collect();
+            let redis_keys = self.redis_keys(c, chunk.iter().copied());
             let raw: Vec<Option<Vec<u8>>> = self.query(redis::cmd("MGET").arg(&redis_keys)).await?;
             for (k, v) in chunk.iter().zip(raw) {
                 out.push(Self::decode_value(c, k, v)?);
@@ -362,9 +383,10 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
     ) -> Result<()> {
         for chunk in entries.chunks(CHUNK) {
             let mut pipe = redis::pipe();
-            for (k, v) in chunk {
+            let redis_keys = self.redis_keys(c, chunk.iter().map(|(k, _)| *k));
+            for (key, (_, v)) in redis_keys.into_iter().zip(chunk) {
                 let mut cmd = redis::cmd("SET");
-                Self::set(&mut cmd, self.redis_key(c, k), v, ttl);
+                Self::set(&mut cmd, key, v, ttl);
                 pipe.add_command(cmd).ignore();
             }
             pipe.query_async::<()>(&mut self.conn.clone())
@@ -375,14 +397,14 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let redis_keys: Vec<Vec<u8>> = keys.iter().map(|k| self.redis_key(c, k)).collect();
+        let redis_keys = self.redis_keys(c, keys.iter().copied());
         self.unlink(&redis_keys).await
     }
 
     async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
-            let redis_keys: Vec<Vec<u8>> = chunk.iter().map(|k| self.redis_key(c, k)).collect();
+            let redis_keys = self.redis_keys(c, chunk.iter().copied());
             let mut pipe = redis::pipe();
             pipe.cmd("MGET").arg(&redis_keys);
             for key in &redis_keys {

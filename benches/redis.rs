@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{Pair, interleaved, report};
-use criterion::Criterion;
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::RedisStore;
 use redis::aio::ConnectionManager;

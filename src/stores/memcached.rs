@@ -202,6 +202,11 @@ impl MemcachedStore {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The memcached key under which `collection`/`key` is stored now.
+    pub async fn memcached_key(&self, collection: &str, key: &str) -> Result<String> {
+        Ok(self.mc_key(self.generation().await?, collection, key))
+    }
+
     /// The memcached key of `collection`/`key` in `generation`.
     fn mc_key(&self, generation: u64, collection: &str, key: &str) -> String {
         let head = format!("{}:{generation}:", self.namespace);

@@ -1,6 +1,6 @@
 //! RedisStore against a real redis-server (scripts/servers.sh starts one).
 
-use kv_store_adapter::stores::RedisStore;
+use kv_store_adapter::stores::{RedisOptions, RedisStore};
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
 use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
 use redis::AsyncCommands;
@@ -109,4 +109,42 @@ async fn passwords_never_show() {
 
 fn store_conn(store: &RedisStore) -> redis::aio::ConnectionManager {
     store.connection().clone()
+}
+
+#[tokio::test]
+async fn connects_from_host_port_and_db_options() {
+    let Some(url) = server_url("KV_REDIS_URL") else {
+        return;
+    };
+    let port: u16 = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let options = RedisOptions {
+        db: 2,
+        ..RedisOptions::new("127.0.0.1", port)
+    };
+    let store = RedisStore::open_with(&options)
+        .await
+        .unwrap()
+        .with_namespace(&unique_namespace())
+        .unwrap();
+    store.put("c", "k", b("in db 2"), None).await.unwrap();
+    let mut db2 = redis::Client::open(format!("{url}2"))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let raw: Option<Vec<u8>> = db2.get(store.redis_key("c", "k")).await.unwrap();
+    assert_eq!(raw.as_deref(), Some(&b"\x01in db 2"[..]));
+    // A password the server refuses: a clear error that does not repeat it.
+    let wrong = RedisOptions {
+        password: Some("hunter2".into()),
+        ..options
+    };
+    let err = RedisStore::open_with(&wrong).await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }

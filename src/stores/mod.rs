@@ -31,7 +31,7 @@ pub use memory::MemoryStore;
 pub use multi_disk::MultiDiskStore;
 pub use null::NullStore;
 #[cfg(feature = "redis")]
-pub use redis::{RedisConnection, RedisStore};
+pub use redis::{RedisConnection, RedisOptions, RedisStore};
 #[cfg(feature = "redis")]
 pub use redis_cluster::RedisClusterStore;
 pub use simple::{SimpleEntry, SimpleStore};

@@ -155,11 +155,90 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
     }
 }
 
+/// Where and how to connect, for [`RedisStore::open_with`]. The password never appears
+/// in `Debug`.
+///
+/// ```
+/// use kv_store_adapter::stores::RedisOptions;
+/// let options = RedisOptions { password: Some("hunter2".into()), ..RedisOptions::new("127.0.0.1", 6379) };
+/// assert!(!format!("{options:?}").contains("hunter2"));
+/// ```
+#[derive(Clone, Default)]
+pub struct RedisOptions {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database number.
+    pub db: i64,
+    /// ACL user name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Connect over TLS (rustls).
+    pub tls: bool,
+}
+
+impl RedisOptions {
+    /// Plain TCP to `host:port`, database 0, no credentials.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            ..Self::default()
+        }
+    }
+}
+
+impl fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("db", &self.db)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
 impl RedisStore {
     /// Connects to `url` (`redis://`, `rediss://` over rustls, `valkey://`, with user,
     /// password and database), with the namespace `kv`.
     pub async fn open(url: &str) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|e| setup_error(url, e))?;
+        Self::with_client(client, url).await
+    }
+
+    /// Connects with explicit options, with the namespace `kv`.
+    pub async fn open_with(options: &RedisOptions) -> Result<Self> {
+        let addr = if options.tls {
+            redis::ConnectionAddr::TcpTls {
+                host: options.host.clone(),
+                port: options.port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            redis::ConnectionAddr::Tcp(options.host.clone(), options.port)
+        };
+        let mut settings = redis::RedisConnectionInfo::default().set_db(options.db);
+        if let Some(user) = &options.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &options.password {
+            settings = settings.set_password(password);
+        }
+        let shown = format!("redis://{}:{}/{}", options.host, options.port, options.db);
+        let info = redis::IntoConnectionInfo::into_connection_info(addr)
+            .map_err(|e| setup_error(&shown, e))?
+            .set_redis_settings(settings);
+        let client = redis::Client::open(info).map_err(|e| setup_error(&shown, e))?;
+        Self::with_client(client, &shown).await
+    }
+
+    async fn with_client(client: redis::Client, url: &str) -> Result<Self> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(5)))

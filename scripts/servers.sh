@@ -2,6 +2,8 @@
 # Installs what is missing and starts every server the test suite needs, bound to
 # 127.0.0.1 on fixed ports, idempotently: a server already answering is left alone.
 # Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
+# Servers: Redis, a 3-node Redis Cluster, Valkey, Memcached, a MongoDB-wire server
+# and an OpenSearch-API server.
 #
 #   scripts/servers.sh         start everything
 #   scripts/servers.sh stop    stop what this script started
@@ -19,6 +21,8 @@ REDIS_PORT=16379
 VALKEY_PORT=16380
 CLUSTER_PORTS=(17000 17001 17002)
 MEMCACHED_PORT=11311
+MONGO_PORT=27117
+SEARCH_PORT=19200
 
 log() { printf '[servers] %s\n' "$*" >&2; }
 
@@ -85,7 +89,9 @@ stop_all() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
   done
   pkill -f "memcached -d -l 127.0.0.1 -p $MEMCACHED_PORT" 2>/dev/null || true
-  rm -rf "$STATE"/redis-*
+  pkill -f "secantusd-py --host 127.0.0.1 --port $MONGO_PORT" 2>/dev/null || true
+  pkill -f "osmem-server -addr 127.0.0.1:$SEARCH_PORT" 2>/dev/null || true
+  rm -rf "$STATE"/redis-* "$STATE"/mongo "$STATE"/search
 }
 
 if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
@@ -129,6 +135,34 @@ export_url KV_REDIS_CLUSTER_URLS "${urls%,}"
 # Memcached, with 2 MiB items so the contract's 1 MiB values fit.
 start memcached "$MEMCACHED_PORT" memcached -d -l 127.0.0.1 -p "$MEMCACHED_PORT" -u root -m 256 -I 2m
 export_url KV_MEMCACHED_URL "memcached://127.0.0.1:$MEMCACHED_PORT"
+
+# A MongoDB-wire server (SecantusDB, on WiredTiger) and an OpenSearch-API server
+# (osmem-server), from PyPI into one venv. No real mongod or Elasticsearch can be
+# installed from the registries this project reaches; the stores use the official
+# drivers, which speak to real MongoDB and Elasticsearch the same way.
+if ! answers "$MONGO_PORT" || ! answers "$SEARCH_PORT"; then
+  docs_venv=$(venv_ensure docs SecantusDB==0.7.0b3 osmem-server==0.1.6)
+fi
+if ! answers "$MONGO_PORT"; then
+  mkdir -p "$STATE/mongo"
+  log "starting secantusd on 127.0.0.1:$MONGO_PORT"
+  nohup "$docs_venv/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" \
+    --storage-path "$STATE/mongo" > "$STATE/mongo.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/mongo/pid"
+  wait_for "$MONGO_PORT" secantusd
+fi
+export_url KV_MONGO_URL "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
+if ! answers "$SEARCH_PORT"; then
+  osmem=$(find "$docs_venv" -path '*osmem_server/bin/osmem-server' -type f | head -n 1)
+  chmod +x "$osmem"
+  mkdir -p "$STATE/search"
+  log "starting osmem-server on 127.0.0.1:$SEARCH_PORT"
+  nohup "$osmem" -addr "127.0.0.1:$SEARCH_PORT" -no-stdin-watch \
+    > "$STATE/search.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/search/pid"
+  wait_for "$SEARCH_PORT" osmem-server
+fi
+export_url KV_ELASTICSEARCH_URL "http://127.0.0.1:$SEARCH_PORT"
 
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 log "servers ready; URLs in $ENV_FILE"

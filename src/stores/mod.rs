@@ -10,6 +10,8 @@ mod disk;
 mod memcached;
 #[cfg(feature = "memory")]
 mod memory;
+#[cfg(feature = "mongodb")]
+mod mongodb;
 #[cfg(feature = "disk")]
 mod multi_disk;
 mod null;
@@ -27,6 +29,8 @@ pub use disk::{DiskStore, DiskStoreBuilder};
 pub use memcached::MemcachedStore;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
+#[cfg(feature = "mongodb")]
+pub use mongodb::MongoStore;
 #[cfg(feature = "disk")]
 pub use multi_disk::MultiDiskStore;
 pub use null::NullStore;

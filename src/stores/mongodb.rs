@@ -1,0 +1,459 @@
+//! `MongoStore`: MongoDB through the official driver.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
+use mongodb::{Client, Collection, Database, IndexModel};
+
+use crate::store::{
+    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+};
+use crate::{Error, Result, names};
+
+/// Keys longer than this are stored under a binary hash `_id`.
+const MAX_ID: usize = 512;
+/// Documents per `update` / `$in` batch.
+const CHUNK: usize = 1_000;
+/// Collection names readable as themselves: at most this long, of `[A-Za-z0-9_-]`.
+const READABLE: usize = 64;
+
+/// A store in a MongoDB database: one Mongo collection per KV collection.
+///
+/// A KV collection maps to `{prefix}.c.{name}` when its name is short and of
+/// `[A-Za-z0-9_-]`, else to `{prefix}.h.{hash}` (a 128-bit hash of the whole name) —
+/// injective, within Mongo's naming rules — and a `{prefix}.meta` document keeps the
+/// original name for `collections()`. Each entry is one document: `_id` (the key, or a
+/// binary hash for keys over 512 bytes), `k` (the original key), `v` (the value as
+/// BSON binary) and `x` (the expiry as a BSON date, absent for entries that never
+/// expire). A TTL index on `x` reclaims space; reads check `x` themselves, since the
+/// server removes late. `put` replaces the whole document, so a put without TTL drops
+/// `x`. Batches use `$in` finds and one `update` command with many upserts.
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::MongoStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MongoStore::open("mongodb://127.0.0.1:27017", "app").await?;
+/// store.put("users", "ada", Bytes::from_static(b"1815"), None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MongoStore {
+    db: Database,
+    prefix: Arc<str>,
+    /// Mongo collections known to exist with their TTL index and meta document.
+    ready: Arc<Mutex<HashSet<String>>>,
+    shown: Arc<str>,
+}
+
+impl fmt::Debug for MongoStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoStore")
+            .field("url", &self.shown)
+            .field("database", &self.db.name())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+fn mongo_error(e: mongodb::error::Error) -> Error {
+    use mongodb::error::ErrorKind as K;
+    let transient = matches!(
+        *e.kind,
+        K::Io(_)
+            | K::ConnectionPoolCleared { .. }
+            | K::ServerSelection { .. }
+            | K::DnsResolve { .. }
+    ) || e.contains_label("RetryableWriteError")
+        || e.contains_label("TransientTransactionError");
+    if transient {
+        Error::connection("mongodb: connection", e)
+    } else {
+        Error::backend("mongodb: operation failed", e)
+    }
+}
+
+impl MongoStore {
+    /// Connects to `url` and uses `database`, with the collection prefix `kv`.
+    pub async fn open(url: &str, database: &str) -> Result<Self> {
+        let shown = crate::open::redact(url);
+        let client = Client::with_uri_str(url)
+            .await
+            .map_err(|e| Error::setup(format!("cannot connect to {shown}"), e))?;
+        let store = Self::from_client(&client, database, &shown)?;
+        store
+            .db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|e| Error::setup(format!("{shown} does not answer"), e))?;
+        Ok(store)
+    }
+
+    /// Uses an existing client; `shown` names it in `Debug`.
+    pub fn from_client(client: &Client, database: &str, shown: &str) -> Result<Self> {
+        if database.is_empty() || database.contains(['/', '\\', '.', ' ', '"', '$', '\0']) {
+            return Err(Error::Setup {
+                message: format!("invalid MongoDB database name {database:?}"),
+                source: None,
+            });
+        }
+        Ok(Self {
+            db: client.database(database),
+            prefix: "kv".into(),
+            ready: Arc::default(),
+            shown: crate::open::redact(shown).into(),
+        })
+    }
+
+    /// Uses `prefix` (1-32 of `[A-Za-z0-9_-]`) for every Mongo collection it creates.
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
+        let valid = !prefix.is_empty()
+            && prefix.len() <= 32
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+        if !valid {
+            return Err(Error::Setup {
+                message: format!("invalid collection prefix {prefix:?}: use 1-32 of [A-Za-z0-9_-]"),
+                source: None,
+            });
+        }
+        self.prefix = prefix.into();
+        self.ready = Arc::default();
+        Ok(self)
+    }
+
+    /// The Mongo collection name holding KV collection `name`.
+    pub fn mongo_collection_name(&self, name: &str) -> String {
+        let readable = name.len() <= READABLE
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+        if readable {
+            format!("{}.c.{name}", self.prefix)
+        } else {
+            format!("{}.h.{}", self.prefix, names::digest(&[name]))
+        }
+    }
+
+    fn meta(&self) -> Collection<Document> {
+        self.db.collection(&format!("{}.meta", self.prefix))
+    }
+
+    fn collection(&self, name: &str) -> Collection<Document> {
+        self.db.collection(&self.mongo_collection_name(name))
+    }
+
+    /// Before the first write to `name`: its TTL index and its meta document.
+    async fn prepare(&self, name: &str) -> Result<Collection<Document>> {
+        let mapped = self.mongo_collection_name(name);
+        let coll = self.db.collection::<Document>(&mapped);
+        let known = self
+            .ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&mapped);
+        if !known {
+            self.meta()
+                .replace_one(
+                    doc! { "_id": &mapped },
+                    doc! { "_id": &mapped, "name": name },
+                )
+                .upsert(true)
+                .await
+                .map_err(mongo_error)?;
+            let ttl = mongodb::options::IndexOptions::builder()
+                .expire_after(Duration::ZERO)
+                .build();
+            let index = IndexModel::builder()
+                .keys(doc! { "x": 1 })
+                .options(ttl)
+                .build();
+            coll.create_index(index).await.map_err(mongo_error)?;
+            self.ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(mapped);
+        }
+        Ok(coll)
+    }
+
+    fn forget(&self, mapped: &str) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(mapped);
+    }
+}
+
+/// The `_id` of `key`: the key itself, or a binary hash (never equal to a string).
+fn id(key: &str) -> Bson {
+    if key.len() <= MAX_ID {
+        Bson::String(key.to_owned())
+    } else {
+        Bson::Binary(Binary {
+            subtype: BinarySubtype::Generic,
+            bytes: names::digest(&[key]).into_bytes(),
+        })
+    }
+}
+
+fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
+    let mut doc = doc! {
+        "_id": id(key),
+        "k": key,
+        "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() },
+    };
+    if let Some(ttl) = ttl {
+        let at = SystemTime::now() + ttl;
+        doc.insert("x", DateTime::from_system_time(at));
+    }
+    doc
+}
+
+/// The value and remaining time of a stored document; `None` if it has expired.
+fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry>> {
+    let value = match doc.get("v") {
+        Some(Bson::Binary(b)) => Bytes::copy_from_slice(&b.bytes),
+        _ => return Err(Error::corrupt(c, k, "document has no binary `v`")),
+    };
+    let left = match doc.get("x") {
+        None | Some(Bson::Null) => None,
+        Some(Bson::DateTime(at)) => match at.to_system_time().duration_since(SystemTime::now()) {
+            Ok(left) if !left.is_zero() => Some(left),
+            _ => return Ok(None),
+        },
+        Some(_) => return Err(Error::corrupt(c, k, "`x` is not a date")),
+    };
+    Ok(Some((value, left)))
+}
+
+/// The original key of a document (for `keys()`).
+fn key_of(doc: &Document) -> Option<String> {
+    doc.get_str("k").ok().map(str::to_owned)
+}
+
+impl MongoStore {
+    async fn find_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let coll = self.collection(c);
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
+            let mut cursor = coll
+                .find(doc! { "_id": { "$in": ids } })
+                .await
+                .map_err(mongo_error)?;
+            let mut found: HashMap<String, Document> = HashMap::new();
+            while cursor.advance().await.map_err(mongo_error)? {
+                let doc = cursor.deserialize_current().map_err(mongo_error)?;
+                match key_of(&doc) {
+                    Some(k) => found.insert(k, doc),
+                    None => return Err(Error::corrupt(c, "?", "document has no string `k`")),
+                };
+            }
+            for k in chunk {
+                out.push(match found.get(*k) {
+                    Some(doc) => decode(c, k, doc)?,
+                    None => None,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl KvStore for MongoStore {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let coll = self.prepare(c).await?;
+        coll.replace_one(doc! { "_id": id(k) }, document(k, &v, ttl))
+            .upsert(true)
+            .await
+            .map_err(mongo_error)
+            .map(drop)
+    }
+
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        let old = self
+            .collection(c)
+            .find_one_and_delete(doc! { "_id": id(k) })
+            .await
+            .map_err(mongo_error)?;
+        Ok(match old {
+            Some(doc) => decode(c, k, &doc).map(|e| e.is_some()).unwrap_or(false),
+            None => false,
+        })
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        let found = self
+            .collection(c)
+            .find_one(doc! { "_id": id(k) })
+            .await
+            .map_err(mongo_error)?;
+        match found {
+            Some(doc) => decode(c, k, &doc),
+            None => Ok(None),
+        }
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let found = self.find_many(c, keys).await?;
+        Ok(found.into_iter().map(|e| e.map(|(v, _)| v)).collect())
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let coll = self.prepare(c).await?;
+        for chunk in entries.chunks(CHUNK) {
+            let updates: Vec<Document> = chunk
+                .iter()
+                .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })
+                .collect();
+            let reply = self
+                .db
+                .run_command(doc! { "update": coll.name(), "updates": updates, "ordered": true })
+                .await
+                .map_err(mongo_error)?;
+            if let Ok(errors) = reply.get_array("writeErrors")
+                && !errors.is_empty()
+            {
+                return Err(Error::Backend {
+                    message: format!(
+                        "mongodb refused {} of the writes: {:?}",
+                        errors.len(),
+                        errors.first()
+                    ),
+                    source: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        let mut distinct: Vec<&str> = keys.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let live = self.find_many(c, &distinct).await?;
+        let removed = live.iter().filter(|e| e.is_some()).count();
+        let coll = self.collection(c);
+        for chunk in distinct.chunks(CHUNK) {
+            let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
+            coll.delete_many(doc! { "_id": { "$in": ids } })
+                .await
+                .map_err(mongo_error)?;
+        }
+        Ok(removed)
+    }
+
+    fn raw_ttl_many(
+        &self,
+        c: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
+        self.find_many(c, keys)
+    }
+}
+
+impl EnumerateKeys for MongoStore {
+    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+        let now = DateTime::now();
+        let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
+        let mut cursor = self
+            .collection(c)
+            .find(live)
+            .projection(doc! { "k": 1, "_id": 0 })
+            .await
+            .map_err(mongo_error)?;
+        let mut out = Vec::new();
+        while out.len() < limit && cursor.advance().await.map_err(mongo_error)? {
+            let doc = cursor.deserialize_current().map_err(mongo_error)?;
+            out.push(key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?);
+        }
+        Ok(out)
+    }
+}
+
+impl MongoStore {
+    /// `(mapped name, original name)` of every collection this store created.
+    async fn own_collections(&self) -> Result<Vec<(String, String)>> {
+        let mut cursor = self.meta().find(doc! {}).await.map_err(mongo_error)?;
+        let mut out = Vec::new();
+        while cursor.advance().await.map_err(mongo_error)? {
+            let doc = cursor.deserialize_current().map_err(mongo_error)?;
+            if let (Ok(mapped), Ok(name)) = (doc.get_str("_id"), doc.get_str("name")) {
+                out.push((mapped.to_owned(), name.to_owned()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl EnumerateCollections for MongoStore {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        let now = DateTime::now();
+        let mut out = Vec::new();
+        for (mapped, name) in self.own_collections().await? {
+            if out.len() >= limit {
+                break;
+            }
+            let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
+            let any = self
+                .db
+                .collection::<Document>(&mapped)
+                .find_one(live)
+                .await
+                .map_err(mongo_error)?;
+            if any.is_some() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl DestroyCollection for MongoStore {
+    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+        let mapped = self.mongo_collection_name(c);
+        self.forget(&mapped);
+        self.db
+            .collection::<Document>(&mapped)
+            .drop()
+            .await
+            .map_err(mongo_error)?;
+        self.meta()
+            .delete_one(doc! { "_id": &mapped })
+            .await
+            .map_err(mongo_error)
+            .map(drop)
+    }
+}
+
+impl DestroyStore for MongoStore {
+    /// Drops every collection this store created (and its meta collection), nothing else.
+    async fn destroy(&self) -> Result<()> {
+        for (mapped, _) in self.own_collections().await? {
+            self.forget(&mapped);
+            self.db
+                .collection::<Document>(&mapped)
+                .drop()
+                .await
+                .map_err(mongo_error)?;
+        }
+        self.meta().drop().await.map_err(mongo_error)
+    }
+}

@@ -1,0 +1,131 @@
+//! MongoStore against a MongoDB-wire server (SecantusDB, started by scripts/servers.sh).
+
+use kv_store_adapter::stores::MongoStore;
+use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
+use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
+use mongodb::bson::{Document, doc};
+
+async fn connect() -> Option<MongoStore> {
+    let url = server_url("KV_MONGO_URL")?;
+    let store = MongoStore::open(&url, "kvtest")
+        .await
+        .expect("the server answers");
+    Some(store.with_prefix(&unique_namespace()).unwrap())
+}
+
+kv_store_adapter::conformance_suite!(
+    store = match connect().await { Some(store) => store, None => return };
+    core, keys, collections, destroy_collection, destroy);
+
+async fn raw_db() -> Option<mongodb::Database> {
+    let url = server_url("KV_MONGO_URL")?;
+    Some(
+        mongodb::Client::with_uri_str(url)
+            .await
+            .unwrap()
+            .database("kvtest"),
+    )
+}
+
+#[tokio::test]
+async fn documents_have_the_documented_shape_and_a_ttl_index() {
+    let (Some(store), Some(db)) = (connect().await, raw_db().await) else {
+        return;
+    };
+    store
+        .put(
+            "users",
+            "ada",
+            b("1815"),
+            Some(std::time::Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    store.put("users", "ada", b("1815"), None).await.unwrap();
+    let coll = db.collection::<Document>(&store.mongo_collection_name("users"));
+    let doc = coll.find_one(doc! {}).await.unwrap().unwrap();
+    assert_eq!(doc.get_str("_id").unwrap(), "ada");
+    assert_eq!(doc.get_str("k").unwrap(), "ada");
+    assert!(
+        doc.get("x").is_none(),
+        "a put without TTL removes the expiry: {doc:?}"
+    );
+    let names: Vec<String> = coll.list_index_names().await.unwrap();
+    assert!(names.iter().any(|n| n.starts_with("x")), "{names:?}");
+}
+
+#[tokio::test]
+async fn names_map_onto_mongo_rules_injectively() {
+    let Some(store) = connect().await else { return };
+    let long = "n".repeat(4096);
+    let names = [
+        "plain",
+        "with.dot",
+        "$dollar",
+        "sp ace",
+        "ÜTF",
+        long.as_str(),
+        "system.x",
+    ];
+    let mapped: std::collections::HashSet<String> = names
+        .iter()
+        .map(|n| store.mongo_collection_name(n))
+        .collect();
+    assert_eq!(mapped.len(), names.len());
+    for m in &mapped {
+        assert!(
+            m.len() < 120 && !m.contains('$') && !m.starts_with("system."),
+            "{m}"
+        );
+    }
+    for n in names {
+        store.put(n, "k", b(n), None).await.unwrap();
+    }
+    let mut found = store.collections(100).await.unwrap();
+    found.sort();
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+#[tokio::test]
+async fn destroy_drops_only_this_stores_collections() {
+    let (Some(store), Some(db)) = (connect().await, raw_db().await) else {
+        return;
+    };
+    let foreign = format!("foreign-{}", unique_namespace());
+    db.collection::<Document>(&foreign)
+        .insert_one(doc! { "keep": true })
+        .await
+        .unwrap();
+    store.put("c", "k", b("v"), None).await.unwrap();
+    store.destroy().await.unwrap();
+    assert!(store.collections(10).await.unwrap().is_empty());
+    assert_eq!(
+        db.collection::<Document>(&foreign)
+            .count_documents(doc! {})
+            .await
+            .unwrap(),
+        1
+    );
+    db.collection::<Document>(&foreign).drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn foreign_documents_are_corrupt_data() {
+    let (Some(store), Some(db)) = (connect().await, raw_db().await) else {
+        return;
+    };
+    store.put("c", "seed", b("v"), None).await.unwrap();
+    let coll = db.collection::<Document>(&store.mongo_collection_name("c"));
+    coll.insert_one(doc! { "_id": "text", "k": "text", "v": "a string, not binary" })
+        .await
+        .unwrap();
+    coll.insert_one(doc! { "_id": "nov", "k": "nov" })
+        .await
+        .unwrap();
+    coll.insert_one(doc! { "_id": "badx", "k": "badx", "v": mongodb::bson::Binary { subtype: mongodb::bson::spec::BinarySubtype::Generic, bytes: vec![1] }, "x": "soon" }).await.unwrap();
+    for key in ["text", "nov", "badx"] {
+        corrupt_entry_is_a_typed_error(&store, "c", key).await;
+    }
+}

@@ -6,6 +6,8 @@ use bytes::Bytes;
 
 #[cfg(feature = "disk")]
 mod disk;
+#[cfg(feature = "elasticsearch")]
+mod elasticsearch;
 #[cfg(feature = "memcached")]
 mod memcached;
 #[cfg(feature = "memory")]
@@ -25,6 +27,8 @@ mod valkey;
 
 #[cfg(feature = "disk")]
 pub use disk::{DiskStore, DiskStoreBuilder};
+#[cfg(feature = "elasticsearch")]
+pub use elasticsearch::{ElasticsearchOptions, ElasticsearchStore, Refresh};
 #[cfg(feature = "memcached")]
 pub use memcached::MemcachedStore;
 #[cfg(feature = "memory")]

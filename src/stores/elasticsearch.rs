@@ -1,0 +1,712 @@
+//! `ElasticsearchStore`: Elasticsearch (or OpenSearch) through the official client.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use elasticsearch::Elasticsearch;
+use elasticsearch::auth::Credentials;
+use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::http::{Method, StatusCode, Url};
+use serde_json::{Value, json};
+
+use crate::store::{
+    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+};
+use crate::{Error, Result, names};
+
+/// Documents per `_mget` / `_bulk` request and per search page.
+const CHUNK: usize = 1_000;
+/// Elasticsearch's `_id` limit in bytes.
+const MAX_ID: usize = 512;
+
+/// How writes wait for search visibility (Elasticsearch's `refresh` parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Refresh {
+    /// Return once the write is visible to searches (`keys()`): `wait_for` (default).
+    #[default]
+    WaitFor,
+    /// Refresh at once (`true`): visible sooner, costlier for the cluster.
+    Immediate,
+    /// Do not wait (`false`): fastest; `keys()` may miss writes for a second.
+    None,
+}
+
+impl Refresh {
+    fn param(self) -> &'static str {
+        match self {
+            Refresh::WaitFor => "wait_for",
+            Refresh::Immediate => "true",
+            Refresh::None => "false",
+        }
+    }
+}
+
+/// Where and how to connect, for [`ElasticsearchStore::connect`]. Secrets never appear
+/// in `Debug`.
+#[derive(Clone, Default)]
+pub struct ElasticsearchOptions {
+    /// `http://` or `https://` (rustls) URL of a node.
+    pub url: String,
+    /// An API key as `(id, secret)`.
+    pub api_key: Option<(String, String)>,
+    /// Basic authentication as `(user, password)`.
+    pub basic: Option<(String, String)>,
+}
+
+impl fmt::Debug for ElasticsearchOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElasticsearchOptions")
+            .field("url", &crate::open::redact(&self.url))
+            .field(
+                "api_key",
+                &self.api_key.as_ref().map(|(id, _)| (id, "<redacted>")),
+            )
+            .field(
+                "basic",
+                &self.basic.as_ref().map(|(user, _)| (user, "<redacted>")),
+            )
+            .finish()
+    }
+}
+
+/// A store in Elasticsearch (or OpenSearch): one index per KV collection.
+///
+/// A collection maps to the index `{prefix}-c-{name}` when its name is short and of
+/// `[a-z0-9_]`, else `{prefix}-h-{hash}` (128 bits of the whole name) — lower-case,
+/// injective, within the index-name rules — and a `{prefix}-meta` index keeps the
+/// original names. Indices are created with a strict mapping: `v` binary (not
+/// indexed), `k` keyword (the original key), `x` date (the expiry). `_id` is `=key`,
+/// or `#hash` for keys that would pass Elasticsearch's 512-byte limit. Batches use
+/// `_mget` and `_bulk`, surfacing per-item errors. Writes wait for a refresh by default
+/// ([`Refresh::WaitFor`]), so `keys()` (a `search_after` walk) sees them. Reads check
+/// the expiry themselves; [`Cull::cull`] deletes expired documents by query.
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::ElasticsearchStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = ElasticsearchStore::open("http://127.0.0.1:9200").await?;
+/// store.put("pages", "home", Bytes::from_static(b"<html>"), None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ElasticsearchStore {
+    client: Elasticsearch,
+    prefix: Arc<str>,
+    refresh: Refresh,
+    ready: Arc<Mutex<HashSet<String>>>,
+    shown: Arc<str>,
+}
+
+impl fmt::Debug for ElasticsearchStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElasticsearchStore")
+            .field("url", &self.shown)
+            .field("prefix", &self.prefix)
+            .field("refresh", &self.refresh)
+            .finish()
+    }
+}
+
+fn es_error(e: elasticsearch::Error) -> Error {
+    Error::connection("elasticsearch: request failed", e)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The `_id` of `key`: `=key`, or `#hash` past the `_id` limit.
+fn id(key: &str) -> String {
+    if key.len() < MAX_ID {
+        format!("={key}")
+    } else {
+        format!("#{}", names::digest(&[key]))
+    }
+}
+
+/// The query matching documents that have not expired.
+fn live_query() -> Value {
+    json!({ "bool": { "should": [
+        { "bool": { "must_not": { "exists": { "field": "x" } } } },
+        { "range": { "x": { "gt": now_ms() } } }
+    ], "minimum_should_match": 1 } })
+}
+
+impl ElasticsearchStore {
+    /// Connects to the node at `url` without credentials (prefix `kv`).
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::connect(&ElasticsearchOptions {
+            url: url.to_owned(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Connects with explicit options (prefix `kv`) and checks that the node answers.
+    pub async fn connect(options: &ElasticsearchOptions) -> Result<Self> {
+        let shown = crate::open::redact(&options.url);
+        let url = Url::parse(&options.url)
+            .map_err(|e| Error::setup(format!("invalid Elasticsearch URL {shown:?}"), e))?;
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+            .disable_proxy()
+            .timeout(Duration::from_secs(30));
+        if let Some((id, secret)) = &options.api_key {
+            builder = builder.auth(Credentials::ApiKey(id.clone(), secret.clone()));
+        } else if let Some((user, password)) = &options.basic {
+            builder = builder.auth(Credentials::Basic(user.clone(), password.clone()));
+        }
+        let transport = builder
+            .build()
+            .map_err(|e| Error::setup(format!("cannot build a client for {shown}"), e))?;
+        let store = Self::from_client(Elasticsearch::new(transport), &shown);
+        let (status, _) = store.call(Method::Get, "/", &[], None).await?;
+        if !status.is_success() {
+            return Err(Error::Setup {
+                message: format!("{shown} answered {status}"),
+                source: None,
+            });
+        }
+        Ok(store)
+    }
+
+    /// Uses an existing client; `shown` names it in `Debug`.
+    pub fn from_client(client: Elasticsearch, shown: &str) -> Self {
+        Self {
+            client,
+            prefix: "kv".into(),
+            refresh: Refresh::default(),
+            ready: Arc::default(),
+            shown: crate::open::redact(shown).into(),
+        }
+    }
+
+    /// Uses `prefix` (1-32 of `[a-z0-9_]`) for every index it creates.
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
+        let valid = !prefix.is_empty()
+            && prefix.len() <= 32
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(Error::Setup {
+                message: format!("invalid index prefix {prefix:?}: use 1-32 of [a-z0-9_]"),
+                source: None,
+            });
+        }
+        self.prefix = prefix.into();
+        self.ready = Arc::default();
+        Ok(self)
+    }
+
+    /// Sets how writes wait for search visibility.
+    pub fn with_refresh(mut self, refresh: Refresh) -> Self {
+        self.refresh = refresh;
+        self
+    }
+
+    /// The index holding KV collection `name`.
+    pub fn index_name(&self, name: &str) -> String {
+        let readable = name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if readable {
+            format!("{}-c-{name}", self.prefix)
+        } else {
+            format!("{}-h-{}", self.prefix, names::digest(&[name]))
+        }
+    }
+
+    fn meta_index(&self) -> String {
+        format!("{}-meta", self.prefix)
+    }
+
+    /// One request; answers the status and the JSON body (`Null` if none).
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Value)> {
+        let mut headers = HeaderMap::new();
+        if path.ends_with("/_bulk") {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+        }
+        let query = (!query.is_empty()).then_some(query);
+        let response = self
+            .client
+            .send(method, path, headers, query, body, None)
+            .await
+            .map_err(es_error)?;
+        let status = response.status_code();
+        let text = response.text().await.map_err(es_error)?;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|e| {
+                Error::backend(format!("elasticsearch: {status} with a non-JSON body"), e)
+            })?
+        };
+        if status.is_server_error() {
+            return Err(Error::connection(
+                format!("elasticsearch: {status}"),
+                value.to_string(),
+            ));
+        }
+        Ok((status, value))
+    }
+
+    fn failed(what: &str, status: StatusCode, body: &Value) -> Error {
+        Error::Backend {
+            message: format!("elasticsearch {what}: {status} {}", body["error"]),
+            source: None,
+        }
+    }
+
+    /// Before the first write to `name`: its index with the strict mapping, and the
+    /// meta document keeping its name.
+    async fn prepare(&self, name: &str) -> Result<String> {
+        let index = self.index_name(name);
+        if self
+            .ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&index)
+        {
+            return Ok(index);
+        }
+        let mapping = json!({ "mappings": { "dynamic": "strict", "properties": {
+            "v": { "type": "binary" },
+            "k": { "type": "keyword" },
+            "x": { "type": "date", "format": "epoch_millis" }
+        } } });
+        self.create_index(&index, &mapping).await?;
+        let meta = json!({ "mappings": { "dynamic": "strict", "properties": {
+            "name": { "type": "keyword", "index": false }
+        } } });
+        self.create_index(&self.meta_index(), &meta).await?;
+        let path = format!("/{}/_doc/{index}", self.meta_index());
+        let body = serde_json::to_vec(&json!({ "name": name })).unwrap_or_default();
+        let (status, reply) = self
+            .call(Method::Put, &path, &[("refresh", "wait_for")], Some(body))
+            .await?;
+        if !status.is_success() {
+            return Err(Self::failed("meta write", status, &reply));
+        }
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index.clone());
+        Ok(index)
+    }
+
+    async fn create_index(&self, index: &str, body: &Value) -> Result<()> {
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        let (status, reply) = self
+            .call(Method::Put, &format!("/{index}"), &[], Some(body))
+            .await?;
+        let exists = reply["error"]["type"] == "resource_already_exists_exception";
+        if status.is_success() || exists {
+            Ok(())
+        } else {
+            Err(Self::failed("index creation", status, &reply))
+        }
+    }
+
+    fn forget(&self, index: &str) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(index);
+    }
+
+    /// A document's value and remaining time, or `None` if it has expired.
+    fn decode(c: &str, k: &str, source: &Value) -> Result<Option<TtlEntry>> {
+        let value = source["v"]
+            .as_str()
+            .and_then(|v| BASE64.decode(v).ok())
+            .ok_or_else(|| Error::corrupt(c, k, "document has no base64 `v`"))?;
+        let left = match &source["x"] {
+            Value::Null => None,
+            x => {
+                let at = x
+                    .as_u64()
+                    .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+                    .ok_or_else(|| Error::corrupt(c, k, "`x` is not epoch milliseconds"))?;
+                match at.checked_sub(now_ms()) {
+                    Some(left) if left > 0 => Some(Duration::from_millis(left)),
+                    _ => return Ok(None),
+                }
+            }
+        };
+        Ok(Some((Bytes::from(value), left)))
+    }
+
+    fn source(key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
+        let mut doc = json!({ "k": key, "v": BASE64.encode(value) });
+        if let Some(ttl) = ttl {
+            doc["x"] = json!(now_ms() + ttl.as_millis().max(1) as u64);
+        }
+        doc
+    }
+
+    async fn mget(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        let index = self.index_name(c);
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|k| id(k)).collect();
+            let body = serde_json::to_vec(&json!({ "ids": ids })).unwrap_or_default();
+            let (status, reply) = self
+                .call(Method::Post, &format!("/{index}/_mget"), &[], Some(body))
+                .await?;
+            if status == StatusCode::NOT_FOUND {
+                out.extend(chunk.iter().map(|_| None));
+                continue;
+            }
+            if !status.is_success() {
+                return Err(Self::failed("_mget", status, &reply));
+            }
+            let docs = reply["docs"].as_array().cloned().unwrap_or_default();
+            if docs.len() != chunk.len() {
+                return Err(Self::failed("_mget (answer count)", status, &reply));
+            }
+            for (k, doc) in chunk.iter().zip(&docs) {
+                out.push(if doc["found"] == true {
+                    Self::decode(c, k, &doc["_source"])?
+                } else {
+                    None
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn bulk(&self, lines: Vec<Value>) -> Result<()> {
+        let mut body = Vec::new();
+        for line in &lines {
+            serde_json::to_writer(&mut body, line).unwrap_or_default();
+            body.push(b'\n');
+        }
+        let (status, reply) = self
+            .call(
+                Method::Post,
+                "/_bulk",
+                &[("refresh", self.refresh.param())],
+                Some(body),
+            )
+            .await?;
+        if !status.is_success() {
+            return Err(Self::failed("_bulk", status, &reply));
+        }
+        if reply["errors"] == true {
+            let first = reply["items"]
+                .as_array()
+                .and_then(|items| {
+                    items.iter().find(|i| {
+                        i.as_object()
+                            .and_then(|o| o.values().next())
+                            .is_some_and(|r| r["error"] != Value::Null)
+                    })
+                })
+                .cloned()
+                .unwrap_or_default();
+            return Err(Error::Backend {
+                message: format!("elasticsearch _bulk item failed: {first}"),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// `(index, original name)` of every collection this store created.
+    async fn own_collections(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let mut after: Option<Value> = None;
+        loop {
+            let mut query =
+                json!({ "size": CHUNK, "sort": [{ "_id": "asc" }], "query": { "match_all": {} } });
+            if let Some(after) = &after {
+                query["search_after"] = after.clone();
+            }
+            let body = serde_json::to_vec(&query).unwrap_or_default();
+            let (status, reply) = self
+                .call(
+                    Method::Post,
+                    &format!("/{}/_search", self.meta_index()),
+                    &[],
+                    Some(body),
+                )
+                .await?;
+            if status == StatusCode::NOT_FOUND {
+                return Ok(out);
+            }
+            if !status.is_success() {
+                return Err(Self::failed("meta search", status, &reply));
+            }
+            let hits = reply["hits"]["hits"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for hit in &hits {
+                if let (Some(index), Some(name)) =
+                    (hit["_id"].as_str(), hit["_source"]["name"].as_str())
+                {
+                    out.push((index.to_owned(), name.to_owned()));
+                }
+            }
+            match hits.last() {
+                Some(last) if hits.len() == CHUNK => after = Some(last["sort"].clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+impl KvStore for ElasticsearchStore {
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
+    }
+
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let index = self.prepare(c).await?;
+        let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
+        let body = serde_json::to_vec(&Self::source(k, &v, ttl)).unwrap_or_default();
+        let (status, reply) = self
+            .call(
+                Method::Put,
+                &path,
+                &[("refresh", self.refresh.param())],
+                Some(body),
+            )
+            .await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(Self::failed("index", status, &reply))
+        }
+    }
+
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        Ok(self.raw_delete_many(c, &[k]).await? == 1)
+    }
+
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        Ok(self.mget(c, &[k]).await?.pop().flatten())
+    }
+
+    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let found = self.mget(c, keys).await?;
+        Ok(found.into_iter().map(|e| e.map(|(v, _)| v)).collect())
+    }
+
+    async fn raw_put_many(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let index = self.prepare(c).await?;
+        for chunk in entries.chunks(CHUNK) {
+            let mut lines = Vec::with_capacity(2 * chunk.len());
+            for (k, v) in chunk {
+                lines.push(json!({ "index": { "_index": index, "_id": id(k) } }));
+                lines.push(Self::source(k, v, ttl));
+            }
+            self.bulk(lines).await?;
+        }
+        Ok(())
+    }
+
+    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+        let mut distinct: Vec<&str> = keys.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let live = self.mget(c, &distinct).await?;
+        let index = self.index_name(c);
+        let mut removed = 0;
+        for (chunk, live) in distinct.chunks(CHUNK).zip(live.chunks(CHUNK)) {
+            let present: Vec<Value> = chunk
+                .iter()
+                .map(|k| json!({ "delete": { "_index": index, "_id": id(k) } }))
+                .collect();
+            removed += live.iter().filter(|e| e.is_some()).count();
+            let (status, reply) = {
+                let mut body = Vec::new();
+                for line in &present {
+                    serde_json::to_writer(&mut body, line).unwrap_or_default();
+                    body.push(b'\n');
+                }
+                self.call(
+                    Method::Post,
+                    "/_bulk",
+                    &[("refresh", self.refresh.param())],
+                    Some(body),
+                )
+                .await?
+            };
+            // Deleting a missing document is a per-item 404, not a failure.
+            if !status.is_success() && status != StatusCode::NOT_FOUND {
+                return Err(Self::failed("_bulk delete", status, &reply));
+            }
+        }
+        Ok(removed)
+    }
+
+    fn raw_ttl_many(
+        &self,
+        c: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
+        self.mget(c, keys)
+    }
+}
+
+/// Percent-encodes an `_id` for a URL path.
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl EnumerateKeys for ElasticsearchStore {
+    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+        let index = self.index_name(c);
+        let mut out = Vec::new();
+        let mut after: Option<Value> = None;
+        while out.len() < limit {
+            let mut query = json!({
+                "size": CHUNK.min(limit - out.len()),
+                "_source": ["k"],
+                "sort": [{ "k": "asc" }],
+                "query": live_query(),
+            });
+            if let Some(after) = &after {
+                query["search_after"] = after.clone();
+            }
+            let body = serde_json::to_vec(&query).unwrap_or_default();
+            let (status, reply) = self
+                .call(Method::Post, &format!("/{index}/_search"), &[], Some(body))
+                .await?;
+            if status == StatusCode::NOT_FOUND {
+                break;
+            }
+            if !status.is_success() {
+                return Err(Self::failed("_search", status, &reply));
+            }
+            let hits = reply["hits"]["hits"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for hit in &hits {
+                let key = hit["_source"]["k"]
+                    .as_str()
+                    .ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?;
+                out.push(key.to_owned());
+            }
+            match hits.last() {
+                Some(last) if !hits.is_empty() => after = Some(last["sort"].clone()),
+                _ => break,
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
+impl EnumerateCollections for ElasticsearchStore {
+    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for (index, name) in self.own_collections().await? {
+            if out.len() >= limit {
+                break;
+            }
+            let body = serde_json::to_vec(&json!({ "query": live_query() })).unwrap_or_default();
+            let (status, reply) = self
+                .call(Method::Post, &format!("/{index}/_count"), &[], Some(body))
+                .await?;
+            if status.is_success() && reply["count"].as_u64().unwrap_or(0) > 0 {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl DestroyCollection for ElasticsearchStore {
+    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+        let index = self.index_name(c);
+        self.forget(&index);
+        let (status, reply) = self
+            .call(Method::Delete, &format!("/{index}"), &[], None)
+            .await?;
+        if !status.is_success() && status != StatusCode::NOT_FOUND {
+            return Err(Self::failed("index deletion", status, &reply));
+        }
+        let path = format!("/{}/_doc/{index}", self.meta_index());
+        self.call(Method::Delete, &path, &[("refresh", "wait_for")], None)
+            .await
+            .map(drop)
+    }
+}
+
+impl DestroyStore for ElasticsearchStore {
+    /// Deletes every index this store created (and its meta index), nothing else.
+    async fn destroy(&self) -> Result<()> {
+        for (index, _) in self.own_collections().await? {
+            self.forget(&index);
+            self.call(Method::Delete, &format!("/{index}"), &[], None)
+                .await?;
+        }
+        self.call(
+            Method::Delete,
+            &format!("/{}", self.meta_index()),
+            &[],
+            None,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+impl Cull for ElasticsearchStore {
+    /// Deletes expired documents with `_delete_by_query` on `x`.
+    async fn cull(&self) -> Result<()> {
+        let body = json!({ "query": { "range": { "x": { "lte": now_ms() } } } });
+        for (index, _) in self.own_collections().await? {
+            let body = serde_json::to_vec(&body).unwrap_or_default();
+            let (status, reply) = self
+                .call(
+                    Method::Post,
+                    &format!("/{index}/_delete_by_query"),
+                    &[("refresh", "true")],
+                    Some(body),
+                )
+                .await?;
+            if !status.is_success() && status != StatusCode::NOT_FOUND {
+                return Err(Self::failed("_delete_by_query", status, &reply));
+            }
+        }
+        Ok(())
+    }
+}

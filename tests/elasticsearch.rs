@@ -1,0 +1,129 @@
+//! ElasticsearchStore against an OpenSearch-API server (osmem-server, started by
+//! scripts/servers.sh).
+
+use std::time::Duration;
+
+use elasticsearch::Elasticsearch;
+use elasticsearch::http::Method;
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use kv_store_adapter::stores::{ElasticsearchOptions, ElasticsearchStore};
+use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
+use kv_store_adapter::{Cull, DestroyStore, EnumerateCollections, KvStore};
+use serde_json::json;
+
+fn prefix() -> String {
+    unique_namespace().to_lowercase().replace('-', "_")
+}
+
+async fn connect() -> Option<ElasticsearchStore> {
+    let url = server_url("KV_ELASTICSEARCH_URL")?;
+    let store = ElasticsearchStore::open(&url)
+        .await
+        .expect("the server answers");
+    Some(store.with_prefix(&prefix()).unwrap())
+}
+
+kv_store_adapter::conformance_suite!(
+    store = match connect().await { Some(store) => store, None => return };
+    core, keys, collections, destroy_collection, destroy, cull);
+
+/// The raw official client, for reading what the store wrote and writing foreign data.
+async fn raw(method: Method, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let url = server_url("KV_ELASTICSEARCH_URL").unwrap();
+    let pool = SingleNodeConnectionPool::new(url.parse().unwrap());
+    let client = Elasticsearch::new(TransportBuilder::new(pool).build().unwrap());
+    let writes = matches!(method, Method::Put | Method::Delete);
+    let query: Option<&[(&str, &str)]> = writes.then_some(&[("refresh", "true")]);
+    let body = (!body.is_null()).then(|| serde_json::to_vec(&body).unwrap());
+    let response = client
+        .send(method, path, Default::default(), query, body, None)
+        .await
+        .unwrap();
+    response.json().await.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn indices_get_a_strict_mapping_and_injective_names() {
+    let Some(store) = connect().await else { return };
+    store.put("users", "ada", b("v"), None).await.unwrap();
+    let index = store.index_name("users");
+    let mapping = raw(Method::Get, &format!("/{index}/_mapping"), json!(null)).await;
+    let props = &mapping[&index]["mappings"]["properties"];
+    assert_eq!(props["v"]["type"], "binary", "{mapping}");
+    assert_eq!(props["k"]["type"], "keyword");
+    assert_eq!(props["x"]["type"], "date");
+    let names = ["users", "Users", "a-b", "a b", "ü", &"x".repeat(4096)];
+    let mapped: std::collections::HashSet<String> =
+        names.iter().map(|n| store.index_name(n)).collect();
+    assert_eq!(mapped.len(), names.len());
+    for m in &mapped {
+        assert!(
+            m.len() < 120 && *m == m.to_lowercase() && !m.contains(['/', '*', '?', '"', ' ']),
+            "{m}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn destroy_deletes_only_this_stores_indices() {
+    let Some(store) = connect().await else { return };
+    let foreign = format!("foreign_{}", prefix());
+    raw(
+        Method::Put,
+        &format!("/{foreign}/_doc/1"),
+        json!({ "keep": true }),
+    )
+    .await;
+    store.put("c", "k", b("v"), None).await.unwrap();
+    store.destroy().await.unwrap();
+    assert!(store.collections(10).await.unwrap().is_empty());
+    let kept = raw(Method::Get, &format!("/{foreign}/_doc/1"), json!(null)).await;
+    assert_eq!(kept["found"], true, "{kept}");
+    raw(Method::Delete, &format!("/{foreign}"), json!(null)).await;
+}
+
+#[tokio::test]
+async fn cull_removes_expired_documents_from_the_index() {
+    let Some(store) = connect().await else { return };
+    store
+        .put("c", "short", b("v"), Some(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    store.put("c", "long", b("v"), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store.cull().await.unwrap();
+    let index = store.index_name("c");
+    let count = raw(
+        Method::Post,
+        &format!("/{index}/_count"),
+        json!({ "query": { "match_all": {} } }),
+    )
+    .await;
+    assert_eq!(count["count"], 1, "{count}");
+}
+
+#[tokio::test]
+async fn foreign_documents_are_corrupt_data() {
+    let Some(store) = connect().await else { return };
+    store.put("c", "seed", b("v"), None).await.unwrap();
+    let index = store.index_name("c");
+    raw(
+        Method::Put,
+        &format!("/{index}/_doc/%3Dbad"),
+        json!({ "k": "bad", "v": "!!not base64!!" }),
+    )
+    .await;
+    corrupt_entry_is_a_typed_error(&store, "c", "bad").await;
+}
+
+#[tokio::test]
+async fn credentials_never_show() {
+    let options = ElasticsearchOptions {
+        url: "http://127.0.0.1:1".into(),
+        api_key: Some(("id".into(), "hunter2".into())),
+        basic: None,
+    };
+    assert!(!format!("{options:?}").contains("hunter2"));
+    let err = ElasticsearchStore::connect(&options).await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+}

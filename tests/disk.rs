@@ -14,6 +14,20 @@ fn fixture() -> (DiskStore, tempfile::TempDir) {
 kv_store_adapter::conformance_suite!(fixture = fixture();
     core, keys, collections, destroy_collection, destroy, cull);
 
+/// Reads on the calling thread honour the same contract.
+mod inline_reads {
+    use super::*;
+    fn fixture() -> (DiskStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::builder(dir.path().join("kv.redb"))
+            .inline_reads(true)
+            .open()
+            .unwrap();
+        (store, dir)
+    }
+    kv_store_adapter::conformance_suite!(fixture = fixture(); core, keys);
+}
+
 #[tokio::test]
 async fn reopening_gives_back_every_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();

@@ -52,6 +52,7 @@ struct Inner {
     db: Database,
     path: PathBuf,
     durable: bool,
+    inline_reads: bool,
 }
 
 impl fmt::Debug for DiskStore {
@@ -59,6 +60,7 @@ impl fmt::Debug for DiskStore {
         f.debug_struct("DiskStore")
             .field("path", &self.inner.path)
             .field("durable", &self.inner.durable)
+            .field("inline_reads", &self.inner.inline_reads)
             .finish()
     }
 }
@@ -78,6 +80,7 @@ impl fmt::Debug for DiskStore {
 pub struct DiskStoreBuilder {
     path: PathBuf,
     durable: bool,
+    inline_reads: bool,
     cache_size: Option<usize>,
 }
 
@@ -87,6 +90,20 @@ impl DiskStoreBuilder {
     /// all of them). Only for caches that can be rebuilt.
     pub fn durable(mut self, durable: bool) -> Self {
         self.durable = durable;
+        self
+    }
+
+    /// Whether single and batch reads run on the calling thread (default `false`).
+    ///
+    /// By default every redb call runs on tokio's blocking threads, so the executor is
+    /// never blocked — at the price of a thread hop (~15-20 µs) on every read, against
+    /// redb's ~1 µs read from its page cache. With `true`, reads run in place: as fast
+    /// as raw redb, but a read of a page not in redb's cache blocks the executor thread
+    /// for a disk read. Choose it when the file fits the cache (see
+    /// [`cache_size`](Self::cache_size)) or reads are few. Writes always run off the
+    /// executor.
+    pub fn inline_reads(mut self, inline: bool) -> Self {
+        self.inline_reads = inline;
         self
     }
 
@@ -111,6 +128,7 @@ impl DiskStoreBuilder {
                 db,
                 path: self.path,
                 durable: self.durable,
+                inline_reads: self.inline_reads,
             }),
         })
     }
@@ -127,6 +145,7 @@ impl DiskStore {
         DiskStoreBuilder {
             path: path.as_ref().to_owned(),
             durable: true,
+            inline_reads: false,
             cache_size: None,
         }
     }
@@ -312,6 +331,12 @@ impl KvStore for DiskStore {
     }
 
     async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
+        if self.inner.inline_reads {
+            // In place: no owned copies of the names needed.
+            return self
+                .inner
+                .read(collection, None, |table| get_live(table, collection, key));
+        }
         let (c, k) = (collection.to_owned(), key.to_owned());
         self.blocking(move |inner| inner.read(&c, None, |table| get_live(table, &c, &k)))
             .await
@@ -326,6 +351,15 @@ impl KvStore for DiskStore {
     }
 
     async fn raw_ttl_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+        if self.inner.inline_reads {
+            return self
+                .inner
+                .read(collection, vec![None; keys.len()], |table| {
+                    keys.iter()
+                        .map(|k| get_live(table, collection, k))
+                        .collect()
+                });
+        }
         let (c, ks) = (collection.to_owned(), owned(keys));
         self.blocking(move |inner| {
             inner.read(&c, vec![None; ks.len()], |table| {

@@ -93,3 +93,29 @@ pub fn digest(parts: &[&str]) -> String {
     }
     out
 }
+
+/// Checks a store's namespace or prefix: 1 to `max` bytes, each allowed by `allowed`
+/// (described to the user as `charset`).
+pub(crate) fn check_identifier(
+    what: &str,
+    value: &str,
+    max: usize,
+    charset: &str,
+    allowed: impl Fn(u8) -> bool,
+) -> Result<()> {
+    if value.is_empty() || value.len() > max || !value.bytes().all(allowed) {
+        return Err(Error::Setup {
+            message: format!("invalid {what} {value:?}: use 1-{max} of {charset}"),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// The distinct keys of a batch (sorted), for counting what a delete removed.
+pub(crate) fn distinct<'a>(keys: &[&'a str]) -> Vec<&'a str> {
+    let mut distinct = keys.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct
+}

@@ -192,17 +192,9 @@ impl ElasticsearchStore {
 
     /// Uses `prefix` (1-32 of `[a-z0-9_]`) for every index it creates.
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
-        let valid = !prefix.is_empty()
-            && prefix.len() <= 32
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid {
-            return Err(Error::Setup {
-                message: format!("invalid index prefix {prefix:?}: use 1-32 of [a-z0-9_]"),
-                source: None,
-            });
-        }
+        names::check_identifier("index prefix", prefix, 32, "[a-z0-9_]", |b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'
+        })?;
         self.prefix = prefix.into();
         self.ready = Arc::default();
         Ok(self)
@@ -542,9 +534,7 @@ impl KvStore for ElasticsearchStore {
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let mut distinct: Vec<&str> = keys.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let distinct = names::distinct(keys);
         let live = self.mget(c, &distinct).await?;
         let index = self.index_name(c);
         let mut removed = 0;

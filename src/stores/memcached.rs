@@ -125,17 +125,9 @@ impl MemcachedStore {
 
     /// Uses `namespace` (1-64 of `[A-Za-z0-9_.-]`) for every key.
     pub fn with_namespace(mut self, namespace: &str) -> Result<Self> {
-        let valid = !namespace.is_empty()
-            && namespace.len() <= 64
-            && namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-        if !valid {
-            return Err(Error::Setup {
-                message: format!("invalid namespace {namespace:?}: use 1-64 of [A-Za-z0-9_.-]"),
-                source: None,
-            });
-        }
+        names::check_identifier("namespace", namespace, 64, "[A-Za-z0-9_.-]", |b| {
+            b.is_ascii_alphanumeric() || b"_-.".contains(&b)
+        })?;
         self.namespace = namespace.into();
         Ok(self)
     }
@@ -374,9 +366,7 @@ impl KvStore for MemcachedStore {
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let mut distinct: Vec<&str> = keys.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let distinct = names::distinct(keys);
         // Only live entries count, and memcached keeps an entry up to a second past
         // its millisecond deadline: look before deleting.
         let live = self.raw_ttl_many(c, &distinct).await?;

@@ -112,17 +112,9 @@ impl MongoStore {
 
     /// Uses `prefix` (1-32 of `[A-Za-z0-9_-]`) for every Mongo collection it creates.
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
-        let valid = !prefix.is_empty()
-            && prefix.len() <= 32
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
-        if !valid {
-            return Err(Error::Setup {
-                message: format!("invalid collection prefix {prefix:?}: use 1-32 of [A-Za-z0-9_-]"),
-                source: None,
-            });
-        }
+        names::check_identifier("collection prefix", prefix, 32, "[A-Za-z0-9_-]", |b| {
+            b.is_ascii_alphanumeric() || b"_-".contains(&b)
+        })?;
         self.prefix = prefix.into();
         self.ready = Arc::default();
         Ok(self)
@@ -344,9 +336,7 @@ impl KvStore for MongoStore {
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let mut distinct: Vec<&str> = keys.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let distinct = names::distinct(keys);
         let live = self.find_many(c, &distinct).await?;
         let removed = live.iter().filter(|e| e.is_some()).count();
         let coll = self.collection(c);

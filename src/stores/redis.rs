@@ -12,7 +12,7 @@ use redis::{Cmd, RedisError, Value};
 use crate::store::{
     DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
 };
-use crate::{Error, Result};
+use crate::{Error, Result, names};
 
 /// The format byte in front of every value this store writes; anything else read back
 /// (a value another client wrote) is corrupt data.
@@ -264,17 +264,9 @@ impl<C: RedisConnection> RedisStore<C> {
     /// Uses `namespace` (ASCII letters, digits, `_`, `-`, `.`) for every key, so
     /// several stores share one database without meeting.
     pub fn with_namespace(mut self, namespace: &str) -> Result<Self> {
-        let valid = !namespace.is_empty()
-            && namespace.len() <= 64
-            && namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-        if !valid {
-            return Err(Error::Setup {
-                message: format!("invalid namespace {namespace:?}: use 1-64 of [A-Za-z0-9_.-]"),
-                source: None,
-            });
-        }
+        names::check_identifier("namespace", namespace, 64, "[A-Za-z0-9_.-]", |b| {
+            b.is_ascii_alphanumeric() || b"_-.".contains(&b)
+        })?;
         self.namespace = namespace.into();
         Ok(self)
     }

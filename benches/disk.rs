@@ -148,6 +148,25 @@ fn bench(c: &mut Criterion) {
             async move { store.put("users", k, v, None).await.unwrap() }
         })
     });
+    // 64 tasks each making one durable put: time per round of 64.
+    g.bench_function("store_put_durable_64_concurrent", |b| {
+        b.to_async(&rt).iter(|| {
+            let (store, keys, base, v) = (store.clone(), keys.clone(), next(), value.clone());
+            async move {
+                let mut set = tokio::task::JoinSet::new();
+                for j in 0..64 {
+                    let (store, keys, v) = (store.clone(), keys.clone(), v.clone());
+                    set.spawn(async move {
+                        store
+                            .put("users", &keys[(base + j) % KEYS], v, None)
+                            .await
+                            .unwrap()
+                    });
+                }
+                while set.join_next().await.is_some() {}
+            }
+        })
+    });
     g.bench_function("redb_put_durable_spawn_blocking", |b| {
         b.to_async(&rt).iter(|| {
             let (db, keys, n, v) = (db.clone(), keys.clone(), next(), value.clone());
@@ -188,6 +207,20 @@ fn main() {
                 raw: "redb_get_inline",
                 target: 0.8,
                 interleaved: Some(inline),
+            },
+            Pair {
+                workload: "64 concurrent durable puts: puts/s vs sequential store puts (x64)",
+                ours: "store_put_durable_64_concurrent",
+                raw: "store_put_durable",
+                target: 10.0 / 64.0,
+                interleaved: None,
+            },
+            Pair {
+                workload: "64 concurrent durable puts vs redb txn per put (x64)",
+                ours: "store_put_durable_64_concurrent",
+                raw: "redb_put_durable_spawn_blocking",
+                target: 20.0 / 64.0,
+                interleaved: None,
             },
             Pair {
                 workload: "durable put (vs redb txn per put)",

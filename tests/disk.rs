@@ -69,3 +69,40 @@ async fn foreign_bytes_are_corrupt_data() {
         corrupt_entry_is_a_typed_error(&store, "c", key).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_durable_puts_share_commits_and_all_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.redb");
+    let store = DiskStore::open(&path).unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..64 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for i in 0..20 {
+                let key = format!("t{task}-k{i}");
+                store.put("c", &key, b(&key), None).await.unwrap();
+            }
+            assert!(store.delete("c", &format!("t{task}-k0")).await.unwrap());
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    drop(store);
+    let reopened = DiskStore::open(&path).unwrap();
+    for task in 0..64 {
+        assert_eq!(
+            reopened.get("c", &format!("t{task}-k0")).await.unwrap(),
+            None
+        );
+        for i in 1..20 {
+            let key = format!("t{task}-k{i}");
+            assert_eq!(
+                reopened.get("c", &key).await.unwrap(),
+                Some(b(&key)),
+                "{key}"
+            );
+        }
+    }
+}

@@ -26,8 +26,10 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// Each entry is kept as a 9-byte header (format byte, expiry in milliseconds since the
 /// Unix epoch) followed by the value. Commits are durable by default: a `put` returns
 /// after the data is on disk, and reopening the file gives back everything that was
-/// acknowledged. redb calls block, so they run on tokio's blocking threads; batches
-/// run in one transaction. Expired entries are invisible at once; [`Cull::cull`]
+/// acknowledged. Writes go through one writer thread that commits every write waiting
+/// at that moment in one transaction and one fsync (group commit), so concurrent
+/// durable puts share the disk's flush. Other redb calls block, so they run on tokio's
+/// blocking threads; batches run in one transaction. Expired entries are invisible at once; [`Cull::cull`]
 /// reclaims their space.
 ///
 /// ```
@@ -49,7 +51,8 @@ pub struct DiskStore {
 }
 
 struct Inner {
-    db: Database,
+    db: Arc<Database>,
+    writer: super::group_commit::Writer,
     path: PathBuf,
     durable: bool,
     inline_reads: bool,
@@ -123,9 +126,14 @@ impl DiskStoreBuilder {
         let db = builder
             .create(&self.path)
             .map_err(|e| Error::setup(format!("cannot open {}", self.path.display()), e))?;
+        let db = Arc::new(db);
+        let writer = super::group_commit::Writer::start(db.clone(), self.durable, |raw| {
+            format::is_live(raw) == Some(true)
+        });
         Ok(DiskStore {
             inner: Arc::new(Inner {
                 db,
+                writer,
                 path: self.path,
                 durable: self.durable,
                 inline_reads: self.inline_reads,
@@ -375,46 +383,20 @@ impl KvStore for DiskStore {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let c = collection.to_owned();
-        let rows: Vec<(String, Vec<u8>)> = entries
+        let rows = entries
             .iter()
             .map(|(k, v)| ((*k).to_owned(), format::encode(v, ttl)))
             .collect();
-        self.blocking(move |inner| {
-            inner.write(|txn| {
-                let name = table_name(&c);
-                let mut table = txn
-                    .open_table(TableDefinition::<&str, &[u8]>::new(&name))
-                    .map_err(db_err)?;
-                for (k, v) in &rows {
-                    table.insert(k.as_str(), v.as_slice()).map_err(db_err)?;
-                }
-                Ok(())
-            })
-        })
-        .await
+        let table = table_name(collection);
+        let op = super::group_commit::WriteOp::Put { table, rows };
+        self.inner.writer.submit(op).await.map(drop)
     }
 
     async fn raw_delete_many(&self, collection: &str, keys: &[&str]) -> Result<usize> {
-        let (c, ks) = (collection.to_owned(), owned(keys));
-        self.blocking(move |inner| {
-            inner.write(|txn| {
-                let name = table_name(&c);
-                let mut table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-                    Ok(table) => table,
-                    Err(e) => return Err(db_err(e)),
-                };
-                let mut removed = 0;
-                for k in &ks {
-                    if let Some(old) = table.remove(k.as_str()).map_err(db_err)? {
-                        // An expired or unreadable entry did not "exist" for callers.
-                        removed += usize::from(format::is_live(old.value()) == Some(true));
-                    }
-                }
-                Ok(removed)
-            })
-        })
-        .await
+        let table = table_name(collection);
+        let keys = owned(keys);
+        let op = super::group_commit::WriteOp::Delete { table, keys };
+        self.inner.writer.submit(op).await
     }
 }
 

@@ -8,6 +8,8 @@ use bytes::Bytes;
 mod disk;
 #[cfg(feature = "elasticsearch")]
 mod elasticsearch;
+#[cfg(feature = "disk")]
+mod group_commit;
 #[cfg(feature = "memcached")]
 mod memcached;
 #[cfg(feature = "memory")]

@@ -96,6 +96,15 @@ pub fn digest(parts: &[&str]) -> String {
 
 /// Checks a store's namespace or prefix: 1 to `max` bytes, each allowed by `allowed`
 /// (described to the user as `charset`).
+#[cfg_attr(
+    not(any(
+        feature = "redis",
+        feature = "memcached",
+        feature = "mongodb",
+        feature = "elasticsearch"
+    )),
+    allow(dead_code)
+)]
 pub(crate) fn check_identifier(
     what: &str,
     value: &str,
@@ -113,6 +122,10 @@ pub(crate) fn check_identifier(
 }
 
 /// The distinct keys of a batch (sorted), for counting what a delete removed.
+#[cfg_attr(
+    not(any(feature = "memcached", feature = "mongodb", feature = "elasticsearch")),
+    allow(dead_code)
+)]
 pub(crate) fn distinct<'a>(keys: &[&'a str]) -> Vec<&'a str> {
     let mut distinct = keys.to_vec();
     distinct.sort_unstable();

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -116,6 +116,9 @@ impl Counters {
 /// overflow map.
 #[derive(Debug)]
 struct Registry {
+    /// The slot used last: most calls are for the same collection as the one before,
+    /// and then no hashing is needed.
+    last: AtomicUsize,
     hasher: foldhash::fast::FixedState,
     slots: Box<[OnceLock<Box<Named>>]>,
     overflow: Mutex<HashMap<Box<str>, Arc<Counters>>>,
@@ -134,6 +137,7 @@ const PROBES: usize = 32;
 impl Default for Registry {
     fn default() -> Self {
         Self {
+            last: AtomicUsize::new(0),
             hasher: foldhash::fast::FixedState::default(),
             slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
             overflow: Mutex::default(),
@@ -144,6 +148,12 @@ impl Default for Registry {
 impl Registry {
     /// Runs `f` on the collection's counters: lock-free unless the table is full.
     fn with(&self, collection: &str, f: impl FnOnce(&Counters)) {
+        let last = self.last.load(Relaxed) % SLOTS;
+        if let Some(named) = self.slots[last].get()
+            && *named.name == *collection
+        {
+            return f(&named.counters);
+        }
         let start = self.hasher.hash_one(collection) as usize;
         for probe in 0..PROBES {
             let slot = &self.slots[(start + probe) % SLOTS];
@@ -157,6 +167,7 @@ impl Registry {
                 }),
             };
             if *named.name == *collection {
+                self.last.store((start + probe) % SLOTS, Relaxed);
                 return f(&named.counters);
             }
         }

@@ -62,12 +62,17 @@ pub mod keys {
     /// Expired entries are gone from `keys()` at once.
     pub async fn keys_hides_expired_entries<S: EnumerateKeys>(store: &S) {
         let c = unique("keyexpiry");
+        store.put(&c, "long", b("v"), None).await.unwrap();
+        let start = std::time::Instant::now();
         store
             .put(&c, "short", b("v"), Some(SHORT_TTL))
             .await
             .unwrap();
-        store.put(&c, "long", b("v"), None).await.unwrap();
-        assert_eq!(sorted(store.keys(&c, 10).await.unwrap()), ["long", "short"]);
+        let listed = sorted(store.keys(&c, 10).await.unwrap());
+        // On a loaded machine the round trips alone may outlast the TTL.
+        if start.elapsed() < SHORT_TTL {
+            assert_eq!(listed, ["long", "short"]);
+        }
         tokio::time::sleep(SHORT_TTL + MARGIN).await;
         assert_eq!(store.keys(&c, 10).await.unwrap(), ["long"]);
     }

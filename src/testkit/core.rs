@@ -1,7 +1,7 @@
 //! Rules every store honours through the core [`KvStore`] trait.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -179,9 +179,11 @@ pub async fn ttl_reports_remaining_time_within_bounds<S: KvStore>(store: &S) {
 pub async fn expired_entries_are_invisible_at_once<S: KvStore>(store: &S) {
     let c = unique("expiry");
     let ttl = Duration::from_millis(1000);
-    store.put(&c, "k", b("v"), Some(ttl)).await.unwrap();
     store.put(&c, "stay", b("s"), None).await.unwrap();
-    assert!(store.get(&c, "k").await.unwrap().is_some());
+    let start = Instant::now();
+    store.put(&c, "k", b("v"), Some(ttl)).await.unwrap();
+    let alive = store.get(&c, "k").await.unwrap().is_some();
+    assert!(alive || start.elapsed() >= ttl, "gone before its TTL");
     tokio::time::sleep(ttl + MARGIN).await;
     assert_eq!(store.get(&c, "k").await.unwrap(), None);
     assert_eq!(store.ttl(&c, "k").await.unwrap(), None);
@@ -199,13 +201,13 @@ pub async fn expired_entries_are_invisible_at_once<S: KvStore>(store: &S) {
 /// A 300 ms TTL keeps the entry for about 300 ms, not 0 and not a whole second.
 pub async fn sub_second_ttl_is_honoured<S: KvStore>(store: &S) {
     let c = unique("subsecond");
+    let start = Instant::now();
     store.put(&c, "k", b("v"), Some(SHORT_TTL)).await.unwrap();
-    let (_, left) = store
-        .ttl(&c, "k")
-        .await
-        .unwrap()
-        .expect("alive right after the put");
-    assert!(left.is_some_and(|left| left <= SHORT_TTL));
+    match store.ttl(&c, "k").await.unwrap() {
+        Some((_, left)) => assert!(left.is_some_and(|left| left <= SHORT_TTL)),
+        // On a loaded machine the round trips alone may outlast the TTL.
+        None => assert!(start.elapsed() >= SHORT_TTL, "gone before its TTL"),
+    }
     tokio::time::sleep(SHORT_TTL + MARGIN).await;
     assert_eq!(store.get(&c, "k").await.unwrap(), None);
 }
@@ -213,13 +215,16 @@ pub async fn sub_second_ttl_is_honoured<S: KvStore>(store: &S) {
 /// `put_many`'s one TTL applies to every entry.
 pub async fn put_many_applies_its_ttl<S: KvStore>(store: &S) {
     let c = unique("putmanyttl");
+    let start = Instant::now();
     store
         .put_many(&c, &[("a", b("1")), ("b", b("2"))], Some(SHORT_TTL))
         .await
         .unwrap();
     for entry in store.ttl_many(&c, &["a", "b"]).await.unwrap() {
-        let (_, left) = entry.expect("alive right after the put");
-        assert!(left.is_some_and(|left| left <= SHORT_TTL));
+        match entry {
+            Some((_, left)) => assert!(left.is_some_and(|left| left <= SHORT_TTL)),
+            None => assert!(start.elapsed() >= SHORT_TTL, "gone before its TTL"),
+        }
     }
     tokio::time::sleep(SHORT_TTL + MARGIN).await;
     assert_eq!(

@@ -83,7 +83,7 @@ async fn slow_calls_time_out_and_the_timeout_is_transient() {
     let store = faulty
         .clone()
         .timeout(Duration::from_millis(50))
-        .retry(policy(3));
+        .retry(policy(40));
     let switch_off = faulty.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(60)).await;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::Joined;
 use crate::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
     TtlEntry, names,
@@ -45,10 +46,9 @@ impl<S> SingleCollection<S> {
         format!("{}:{collection}", collection.len())
     }
 
-    fn encode(collection: &str, key: &str) -> String {
-        let mut out = Self::head(collection);
-        out.push_str(key);
-        out
+    fn encode(collection: &str, key: &str) -> Joined {
+        let mut digits = [0u8; 20];
+        Joined::new(&[decimal(collection.len(), &mut digits), ":", collection, key])
     }
 
     /// Splits an inner key back into `(collection, key)`.
@@ -60,8 +60,23 @@ impl<S> SingleCollection<S> {
     }
 
     fn encode_all(collection: &str, keys: impl Iterator<Item = impl AsRef<str>>) -> Vec<String> {
-        keys.map(|k| Self::encode(collection, k.as_ref())).collect()
+        let head = Self::head(collection);
+        keys.map(|k| [head.as_str(), k.as_ref()].concat()).collect()
     }
+}
+
+/// `n` in decimal, written into `buf` (no allocation).
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
 fn refs(names: &[String]) -> Vec<&str> {
@@ -70,21 +85,27 @@ fn refs(names: &[String]) -> Vec<&str> {
 
 impl<S: KvStore> KvStore for SingleCollection<S> {
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.inner.raw_get(&self.name, &Self::encode(c, k)).await
+        self.inner
+            .raw_get(&self.name, Self::encode(c, k).as_str())
+            .await
     }
 
     async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         self.inner
-            .raw_put(&self.name, &Self::encode(c, k), v, ttl)
+            .raw_put(&self.name, Self::encode(c, k).as_str(), v, ttl)
             .await
     }
 
     async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.inner.raw_delete(&self.name, &Self::encode(c, k)).await
+        self.inner
+            .raw_delete(&self.name, Self::encode(c, k).as_str())
+            .await
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.inner.raw_ttl(&self.name, &Self::encode(c, k)).await
+        self.inner
+            .raw_ttl(&self.name, Self::encode(c, k).as_str())
+            .await
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

@@ -238,6 +238,16 @@ pub trait KvStore: Send + Sync {
     }
 }
 
+/// The values of `raw_ttl_many`'s answers, for stores whose `raw_get_many` is their
+/// `raw_ttl_many` without the times.
+#[cfg_attr(not(feature = "disk"), allow(dead_code))]
+pub(crate) fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
+    entries
+        .into_iter()
+        .map(|e| e.map(|(value, _)| value))
+        .collect()
+}
+
 /// Capability: list the live keys of a collection.
 pub trait EnumerateKeys: KvStore {
     /// Up to `limit` live keys of `collection`, complete (never a partial scan page);

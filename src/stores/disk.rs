@@ -351,11 +351,9 @@ impl KvStore for DiskStore {
     }
 
     async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let found = self.raw_ttl_many(collection, keys).await?;
-        Ok(found
-            .into_iter()
-            .map(|e| e.map(|(value, _)| value))
-            .collect())
+        Ok(crate::store::values(
+            self.raw_ttl_many(collection, keys).await?,
+        ))
     }
 
     async fn raw_ttl_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {

@@ -511,8 +511,7 @@ impl KvStore for ElasticsearchStore {
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let found = self.mget(c, keys).await?;
-        Ok(found.into_iter().map(|e| e.map(|(v, _)| v)).collect())
+        Ok(crate::store::values(self.mget(c, keys).await?))
     }
 
     async fn raw_put_many(

@@ -327,8 +327,7 @@ impl KvStore for MemcachedStore {
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let found = self.raw_ttl_many(c, keys).await?;
-        Ok(found.into_iter().map(|e| e.map(|(v, _)| v)).collect())
+        Ok(crate::store::values(self.raw_ttl_many(c, keys).await?))
     }
 
     async fn raw_put_many(

@@ -131,6 +131,22 @@ fn codecs(c: &mut Criterion) {
                 black_box(out)
             })
         });
+        // The alternative Compress could have used: zstd at its fast levels.
+        let zstd1 = zstd::bulk::compress(&value, 1).unwrap();
+        // Reused contexts, as a zstd-based Compress would keep them.
+        let mut packer = zstd::bulk::Compressor::new(1).unwrap();
+        g.bench_function("zstd1_compress", |b| {
+            b.iter(|| black_box(packer.compress(black_box(&value)).unwrap()))
+        });
+        let mut unpacker = zstd::bulk::Decompressor::new().unwrap();
+        g.bench_function("zstd1_decompress", |b| {
+            b.iter(|| black_box(unpacker.decompress(black_box(&zstd1), size).unwrap()))
+        });
+        println!(
+            "{name}: lz4 stores {} bytes, zstd level 1 {} bytes, of {size}",
+            packed.len(),
+            zstd1.len()
+        );
         g.bench_function("encrypt", |b| {
             b.iter(|| black_box(encrypt.seal("c", "k", &value).unwrap()))
         });
@@ -302,7 +318,14 @@ fn main() {
         common::throughput(
             group,
             size,
-            &["compress", "decompress", "encrypt", "decrypt"],
+            &[
+                "compress",
+                "decompress",
+                "zstd1_compress",
+                "zstd1_decompress",
+                "encrypt",
+                "decrypt",
+            ],
         );
     }
 }

@@ -5,11 +5,9 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
-use common::{Pair, interleaved, report};
 use elasticsearch::Elasticsearch;
 use elasticsearch::http::Method;
 use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -166,46 +164,13 @@ impl Setup {
     }
 }
 
-fn main() {
-    let Ok(url) = std::env::var("KV_ELASTICSEARCH_URL") else {
-        println!(
-            "elasticsearch benchmark skipped: KV_ELASTICSEARCH_URL is not set (run scripts/servers.sh)"
-        );
-        return;
-    };
-    let setup = Setup::new(&url);
-    let mut c = common::criterion().measurement_time(Duration::from_secs(2));
-    let mut g = c.benchmark_group("elasticsearch");
-    let get = bench_pair!(g, &setup, store_get, raw_get);
-    let put = bench_pair!(g, &setup, store_put, raw_put);
-    let get_many = bench_pair!(g, &setup, store_get_many, raw_get_many);
-    let put_many = bench_pair!(g, &setup, store_put_many, raw_put_many);
-    g.finish();
-    c.final_summary();
-    let pair = |workload, ours, raw, interleaved| Pair {
-        workload,
-        ours,
-        raw,
-        target: 0.9,
-        interleaved: Some(interleaved),
-    };
-    report(
-        "elasticsearch",
-        &[
-            pair("get (vs GET _doc)", "store_get", "raw_get", get),
-            pair("put (vs PUT _doc, wait_for)", "store_put", "raw_put", put),
-            pair(
-                "get_many 100 (vs _mget)",
-                "store_get_many",
-                "raw_get_many",
-                get_many,
-            ),
-            pair(
-                "put_many 100 (vs _bulk)",
-                "store_put_many",
-                "raw_put_many",
-                put_many,
-            ),
-        ],
-    );
-}
+server_bench!(
+    "elasticsearch",
+    "KV_ELASTICSEARCH_URL",
+    [
+        ("get (vs GET _doc)", store_get, raw_get, 0.9),
+        ("put (vs PUT _doc, wait_for)", store_put, raw_put, 0.9),
+        ("get_many 100 (vs _mget)", store_get_many, raw_get_many, 0.9),
+        ("put_many 100 (vs _bulk)", store_put_many, raw_put_many, 0.9),
+    ]
+);

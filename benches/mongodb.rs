@@ -5,10 +5,8 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Pair, interleaved, report};
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MongoStore;
 use mongodb::bson::{Binary, Document, doc, spec::BinarySubtype};
@@ -140,44 +138,23 @@ impl Setup {
     }
 }
 
-fn main() {
-    let Ok(url) = std::env::var("KV_MONGO_URL") else {
-        println!("mongodb benchmark skipped: KV_MONGO_URL is not set (run scripts/servers.sh)");
-        return;
-    };
-    let setup = Setup::new(&url);
-    let mut c = common::criterion().measurement_time(Duration::from_secs(2));
-    let mut g = c.benchmark_group("mongodb");
-    let get = bench_pair!(g, &setup, store_get, raw_get);
-    let put = bench_pair!(g, &setup, store_put, raw_put);
-    let get_many = bench_pair!(g, &setup, store_get_many, raw_get_many);
-    let put_many = bench_pair!(g, &setup, store_put_many, raw_put_many);
-    g.finish();
-    c.final_summary();
-    let pair = |workload, ours, raw, interleaved| Pair {
-        workload,
-        ours,
-        raw,
-        target: 0.9,
-        interleaved: Some(interleaved),
-    };
-    report(
-        "mongodb",
-        &[
-            pair("get (vs find_one)", "store_get", "raw_get", get),
-            pair("put (vs replace_one upsert)", "store_put", "raw_put", put),
-            pair(
-                "get_many 100 (vs $in find)",
-                "store_get_many",
-                "raw_get_many",
-                get_many,
-            ),
-            pair(
-                "put_many 100 (vs update command)",
-                "store_put_many",
-                "raw_put_many",
-                put_many,
-            ),
-        ],
-    );
-}
+server_bench!(
+    "mongodb",
+    "KV_MONGO_URL",
+    [
+        ("get (vs find_one)", store_get, raw_get, 0.9),
+        ("put (vs replace_one upsert)", store_put, raw_put, 0.9),
+        (
+            "get_many 100 (vs $in find)",
+            store_get_many,
+            raw_get_many,
+            0.9
+        ),
+        (
+            "put_many 100 (vs update command)",
+            store_put_many,
+            raw_put_many,
+            0.9
+        ),
+    ]
+);

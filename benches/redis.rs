@@ -6,10 +6,8 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Pair, interleaved, report};
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::RedisStore;
 use redis::aio::ConnectionManager;
@@ -147,51 +145,18 @@ impl Setup {
     }
 }
 
-fn main() {
-    let Ok(url) = std::env::var("KV_REDIS_URL") else {
-        println!("redis benchmark skipped: KV_REDIS_URL is not set (run scripts/servers.sh)");
-        return;
-    };
-    let setup = Setup::new(&url);
-    let mut c = common::criterion().measurement_time(Duration::from_secs(2));
-    let mut g = c.benchmark_group("redis");
-    let get = bench_pair!(g, &setup, store_get, raw_get);
-    let flight = bench_pair!(g, &setup, store_in_flight, raw_in_flight);
-    let get_many = bench_pair!(g, &setup, store_get_many, raw_get_many);
-    let put_many = bench_pair!(g, &setup, store_put_many, raw_put_many);
-    g.finish();
-    c.final_summary();
-    report(
-        "redis",
-        &[
-            Pair {
-                workload: "get (vs GET)",
-                ours: "store_get",
-                raw: "raw_get",
-                target: 0.95,
-                interleaved: Some(get),
-            },
-            Pair {
-                workload: "64 gets in flight",
-                ours: "store_in_flight",
-                raw: "raw_in_flight",
-                target: 0.9,
-                interleaved: Some(flight),
-            },
-            Pair {
-                workload: "get_many 100 (vs MGET)",
-                ours: "store_get_many",
-                raw: "raw_get_many",
-                target: 0.9,
-                interleaved: Some(get_many),
-            },
-            Pair {
-                workload: "put_many 100 (vs pipelined SET)",
-                ours: "store_put_many",
-                raw: "raw_put_many",
-                target: 0.9,
-                interleaved: Some(put_many),
-            },
-        ],
-    );
-}
+server_bench!(
+    "redis",
+    "KV_REDIS_URL",
+    [
+        ("get (vs GET)", store_get, raw_get, 0.95),
+        ("64 gets in flight", store_in_flight, raw_in_flight, 0.9),
+        ("get_many 100 (vs MGET)", store_get_many, raw_get_many, 0.9),
+        (
+            "put_many 100 (vs pipelined SET)",
+            store_put_many,
+            raw_put_many,
+            0.9
+        ),
+    ]
+);

@@ -136,7 +136,7 @@ macro_rules! bench_pair {
         });
         let time = |ours: bool| {
             s.rt.block_on(async {
-                let start = Instant::now();
+                let start = std::time::Instant::now();
                 for i in 0..50 {
                     if ours {
                         s.$ours(i).await
@@ -147,6 +147,40 @@ macro_rules! bench_pair {
                 start.elapsed()
             })
         };
-        interleaved(41, || time(true), || time(false))
+        common::interleaved(41, || time(true), || time(false))
     }};
+}
+
+/// The `main` of a server benchmark: skips (saying so) without the server's URL in
+/// `$env`, else builds `Setup::new(url)`, benchmarks each `(label, ours, raw, target)`
+/// pair with [`bench_pair!`] and prints the report table.
+#[allow(unused_macros)]
+macro_rules! server_bench {
+    ($group:literal, $env:literal, [$(($label:literal, $ours:ident, $raw:ident, $target:expr)),+ $(,)?]) => {
+        fn main() {
+            let Ok(url) = std::env::var($env) else {
+                println!(concat!($group, " benchmark skipped: ", $env, " is not set (run scripts/servers.sh)"));
+                return;
+            };
+            let setup = Setup::new(&url);
+            let mut c = common::criterion().measurement_time(std::time::Duration::from_secs(2));
+            let mut g = c.benchmark_group($group);
+            let ratios = [$(bench_pair!(g, &setup, $ours, $raw)),+];
+            g.finish();
+            c.final_summary();
+            let rows = [$(($label, stringify!($ours), stringify!($raw), $target)),+];
+            let pairs: Vec<common::Pair> = rows
+                .into_iter()
+                .zip(ratios)
+                .map(|((workload, ours, raw, target), ratio)| common::Pair {
+                    workload,
+                    ours,
+                    raw,
+                    target,
+                    interleaved: Some(ratio),
+                })
+                .collect();
+            common::report($group, &pairs);
+        }
+    };
 }

@@ -31,6 +31,9 @@ pub mod codec;
 mod collection;
 mod error;
 mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod names;
 mod open;
 mod store;

@@ -121,6 +121,17 @@ pub(crate) fn check_identifier(
     Ok(())
 }
 
+/// A length written in canonical decimal (digits only, no leading zero), as the name
+/// encodings write it; anything else is `None`, so decoding is the exact inverse.
+pub(crate) fn canonical_len(digits: &[u8]) -> Option<usize> {
+    let canonical = match digits {
+        [] => false,
+        [b'0'] => true,
+        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
+    };
+    canonical.then(|| std::str::from_utf8(digits).ok()?.parse().ok())?
+}
+
 /// The distinct keys of a batch (sorted), for counting what a delete removed.
 #[cfg_attr(
     not(any(feature = "memcached", feature = "mongodb", feature = "elasticsearch")),

@@ -245,7 +245,7 @@ fn db_err(e: impl Into<redb::Error>) -> Error {
 }
 
 /// The stored form: `[FORMAT, expires_at_ms: u64 LE (0 = never)] ++ value`.
-mod format {
+pub(crate) mod format {
     use super::*;
 
     pub const FORMAT: u8 = 0xD1;

@@ -125,8 +125,21 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The index of KV collection `name` under `prefix`.
+pub(crate) fn index_name(prefix: &str, name: &str) -> String {
+    let readable = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if readable {
+        format!("{prefix}-c-{name}")
+    } else {
+        format!("{prefix}-h-{}", names::digest(&[name]))
+    }
+}
+
 /// The `_id` of `key`: `=key`, or `#hash` past the `_id` limit.
-fn id(key: &str) -> String {
+pub(crate) fn id(key: &str) -> String {
     if key.len() < MAX_ID {
         format!("={key}")
     } else {
@@ -208,15 +221,7 @@ impl ElasticsearchStore {
 
     /// The index holding KV collection `name`.
     pub fn index_name(&self, name: &str) -> String {
-        let readable = name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if readable {
-            format!("{}-c-{name}", self.prefix)
-        } else {
-            format!("{}-h-{}", self.prefix, names::digest(&[name]))
-        }
+        index_name(&self.prefix, name)
     }
 
     fn meta_index(&self) -> String {
@@ -327,7 +332,7 @@ impl ElasticsearchStore {
     }
 
     /// A document's value and remaining time, or `None` if it has expired.
-    fn decode(c: &str, k: &str, source: &Value) -> Result<Option<TtlEntry>> {
+    pub(crate) fn decode(c: &str, k: &str, source: &Value) -> Result<Option<TtlEntry>> {
         let value = source["v"]
             .as_str()
             .and_then(|v| BASE64.decode(v).ok())
@@ -348,7 +353,7 @@ impl ElasticsearchStore {
         Ok(Some((Bytes::from(value), left)))
     }
 
-    fn source(key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
+    pub(crate) fn source(key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
         let mut doc = json!({ "k": key, "v": BASE64.encode(value) });
         if let Some(ttl) = ttl {
             doc["x"] = json!(now_ms() + ttl.as_millis().max(1) as u64);

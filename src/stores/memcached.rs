@@ -199,16 +199,8 @@ impl MemcachedStore {
         Ok(self.mc_key(self.generation().await?, collection, key))
     }
 
-    /// The memcached key of `collection`/`key` in `generation`.
     fn mc_key(&self, generation: u64, collection: &str, key: &str) -> String {
-        let head = format!("{}:{generation}:", self.namespace);
-        let printable = |s: &str| s.bytes().all(|b| (0x21..=0x7e).contains(&b));
-        let readable = format!("{}:{collection}{key}", collection.len());
-        if head.len() + readable.len() <= 250 && printable(collection) && printable(key) {
-            head + &readable
-        } else {
-            format!("{head}#{}", names::digest(&[collection, key]))
-        }
+        memcached_key(&self.namespace, generation, collection, key)
     }
 
     fn check_size(&self, value: &[u8]) -> Result<()> {
@@ -222,23 +214,50 @@ impl MemcachedStore {
     }
 
     fn decode(c: &str, k: &str, found: MetaValue) -> Result<Option<TtlEntry>> {
-        if found.flags != Some(FLAGS) {
-            return Err(Error::corrupt(c, k, "not written by this store (flags)"));
-        }
-        let data = found.data.unwrap_or_default();
-        let Some((deadline, _)) = data.split_first_chunk::<HEADER>() else {
-            return Err(Error::corrupt(c, k, "shorter than its header"));
-        };
-        let deadline = u64::from_le_bytes(*deadline);
-        let left = match deadline {
-            0 => None,
-            at => match at.checked_sub(now_ms()) {
-                Some(left) if left > 0 => Some(Duration::from_millis(left)),
-                _ => return Ok(None),
-            },
-        };
-        Ok(Some((Bytes::from(data).slice(HEADER..), left)))
+        decode(c, k, found.flags, found.data.unwrap_or_default())
     }
+}
+
+/// The memcached key of `collection`/`key` in `generation`: readable when it fits in
+/// 250 printable bytes, else a digest.
+pub(crate) fn memcached_key(
+    namespace: &str,
+    generation: u64,
+    collection: &str,
+    key: &str,
+) -> String {
+    let head = format!("{namespace}:{generation}:");
+    let printable = |s: &str| s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    let readable = format!("{}:{collection}{key}", collection.len());
+    if head.len() + readable.len() <= 250 && printable(collection) && printable(key) {
+        head + &readable
+    } else {
+        format!("{head}#{}", names::digest(&[collection, key]))
+    }
+}
+
+/// The value and remaining time of an item's flags and data; `None` if expired.
+pub(crate) fn decode(
+    c: &str,
+    k: &str,
+    flags: Option<u32>,
+    data: Vec<u8>,
+) -> Result<Option<TtlEntry>> {
+    if flags != Some(FLAGS) {
+        return Err(Error::corrupt(c, k, "not written by this store (flags)"));
+    }
+    let Some((deadline, _)) = data.split_first_chunk::<HEADER>() else {
+        return Err(Error::corrupt(c, k, "shorter than its header"));
+    };
+    let deadline = u64::from_le_bytes(*deadline);
+    let left = match deadline {
+        0 => None,
+        at => match at.checked_sub(now_ms()) {
+            Some(left) if left > 0 => Some(Duration::from_millis(left)),
+            _ => return Ok(None),
+        },
+    };
+    Ok(Some((Bytes::from(data).slice(HEADER..), left)))
 }
 
 /// The server's `item_size_max`, from `stats settings` (which async-memcached does not
@@ -282,7 +301,7 @@ fn exptime(ttl: Option<Duration>) -> Option<String> {
     }
 }
 
-fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
+pub(crate) fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
     let deadline = ttl.map_or(0, |ttl| now_ms() + ttl.as_millis().max(1) as u64);
     let mut out = Vec::with_capacity(HEADER + value.len());
     out.extend_from_slice(&deadline.to_le_bytes());

@@ -104,14 +104,14 @@ fn encode_into(buf: &mut Vec<u8>, collection: &str, key: &str) {
     buf.extend_from_slice(key.as_bytes());
 }
 
-fn encode(collection: &str, key: &str) -> MemKey {
+pub(crate) fn encode(collection: &str, key: &str) -> MemKey {
     let mut buf = Vec::with_capacity(4 + collection.len() + key.len());
     encode_into(&mut buf, collection, key);
     buf.into_boxed_slice()
 }
 
 /// The `(collection, key)` of an encoded key.
-fn decode(key: &[u8]) -> Option<(&str, &str)> {
+pub(crate) fn decode(key: &[u8]) -> Option<(&str, &str)> {
     let (len, rest) = key.split_first_chunk::<4>()?;
     let (c, k) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
     Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))

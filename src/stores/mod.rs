@@ -5,22 +5,22 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 #[cfg(feature = "disk")]
-mod disk;
+pub(crate) mod disk;
 #[cfg(feature = "elasticsearch")]
-mod elasticsearch;
+pub(crate) mod elasticsearch;
 #[cfg(feature = "disk")]
 mod group_commit;
 #[cfg(feature = "memcached")]
-mod memcached;
+pub(crate) mod memcached;
 #[cfg(feature = "memory")]
-mod memory;
+pub(crate) mod memory;
 #[cfg(feature = "mongodb")]
-mod mongodb;
+pub(crate) mod mongodb;
 #[cfg(feature = "disk")]
 mod multi_disk;
 mod null;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 #[cfg(feature = "redis")]
 mod redis_cluster;
 mod simple;

@@ -122,15 +122,7 @@ impl MongoStore {
 
     /// The Mongo collection name holding KV collection `name`.
     pub fn mongo_collection_name(&self, name: &str) -> String {
-        let readable = name.len() <= READABLE
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
-        if readable {
-            format!("{}.c.{name}", self.prefix)
-        } else {
-            format!("{}.h.{}", self.prefix, names::digest(&[name]))
-        }
+        collection_name(&self.prefix, name)
     }
 
     fn meta(&self) -> Collection<Document> {
@@ -183,6 +175,19 @@ impl MongoStore {
     }
 }
 
+/// The Mongo collection name of KV collection `name` under `prefix`.
+pub(crate) fn collection_name(prefix: &str, name: &str) -> String {
+    let readable = name.len() <= READABLE
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+    if readable {
+        format!("{prefix}.c.{name}")
+    } else {
+        format!("{prefix}.h.{}", names::digest(&[name]))
+    }
+}
+
 /// The `_id` of `key`: the key itself, or a binary hash (never equal to a string).
 fn id(key: &str) -> Bson {
     if key.len() <= MAX_ID {
@@ -195,7 +200,7 @@ fn id(key: &str) -> Bson {
     }
 }
 
-fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
+pub(crate) fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
     let mut doc = doc! {
         "_id": id(key),
         "k": key,
@@ -209,7 +214,7 @@ fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
 }
 
 /// The value and remaining time of a stored document; `None` if it has expired.
-fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry>> {
+pub(crate) fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry>> {
     let value = match doc.get("v") {
         Some(Bson::Binary(b)) => Bytes::copy_from_slice(&b.bytes),
         _ => return Err(Error::corrupt(c, k, "document has no binary `v`")),
@@ -226,7 +231,7 @@ fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry>> {
 }
 
 /// The original key of a document (for `keys()`).
-fn key_of(doc: &Document) -> Option<String> {
+pub(crate) fn key_of(doc: &Document) -> Option<String> {
     doc.get_str("k").ok().map(str::to_owned)
 }
 

@@ -281,16 +281,8 @@ impl<C: RedisConnection> RedisStore<C> {
         &self.namespace
     }
 
-    /// The key prefix of `collection`: `{ns}:{{len}:{collection}}`.
     fn head(&self, collection: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.namespace.len() + collection.len() + 16);
-        out.extend_from_slice(self.namespace.as_bytes());
-        out.extend_from_slice(b":{");
-        // Digits without a temporary String.
-        let _ = std::io::Write::write_fmt(&mut out, format_args!("{}:", collection.len()));
-        out.extend_from_slice(collection.as_bytes());
-        out.push(b'}');
-        out
+        key_head(&self.namespace, collection)
     }
 
     /// The Redis key of `collection`/`key`.
@@ -316,17 +308,8 @@ impl<C: RedisConnection> RedisStore<C> {
         .collect()
     }
 
-    /// Splits a Redis key of this namespace back into `(collection, key)`.
     fn decode<'a>(&self, raw: &'a [u8]) -> Option<(&'a str, &'a str)> {
-        let rest = raw
-            .strip_prefix(self.namespace.as_bytes())?
-            .strip_prefix(b":{")?;
-        let colon = rest.iter().position(|&b| b == b':')?;
-        let len: usize = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
-        let rest = &rest[colon + 1..];
-        let (c, rest) = rest.split_at_checked(len)?;
-        let k = rest.strip_prefix(b"}")?;
-        Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
+        split_key(&self.namespace, raw)
     }
 
     /// A SCAN pattern matching `literal` followed by anything.
@@ -342,32 +325,8 @@ impl<C: RedisConnection> RedisStore<C> {
         out
     }
 
-    fn encode_value(value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + value.len());
-        out.push(FORMAT);
-        out.extend_from_slice(value);
-        out
-    }
-
-    fn decode_value(c: &str, k: &str, raw: Option<Vec<u8>>) -> Result<Option<Bytes>> {
-        match raw {
-            None => Ok(None),
-            Some(raw) if raw.first() == Some(&FORMAT) => {
-                // `advance` moves the start without the allocation `slice` would make.
-                let mut value = Bytes::from(raw);
-                bytes::Buf::advance(&mut value, 1);
-                Ok(Some(value))
-            }
-            Some(_) => Err(Error::corrupt(
-                c,
-                k,
-                "not written by this store (format byte)",
-            )),
-        }
-    }
-
     fn set(cmd: &mut Cmd, key: Vec<u8>, value: &[u8], ttl: Option<Duration>) {
-        cmd.arg(key).arg(Self::encode_value(value));
+        cmd.arg(key).arg(encode_value(value));
         if let Some(ttl) = ttl {
             // Round up: a sub-millisecond TTL must not become "no TTL" or zero.
             let ms = ttl.as_nanos().div_ceil(1_000_000).max(1) as u64;
@@ -399,6 +358,57 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 }
 
+/// The key prefix of `collection` in `namespace`: `{ns}:{{len}:{collection}}`.
+pub(crate) fn key_head(namespace: &str, collection: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(namespace.len() + collection.len() + 16);
+    out.extend_from_slice(namespace.as_bytes());
+    out.extend_from_slice(b":{");
+    // Digits without a temporary String.
+    let _ = std::io::Write::write_fmt(&mut out, format_args!("{}:", collection.len()));
+    out.extend_from_slice(collection.as_bytes());
+    out.push(b'}');
+    out
+}
+
+/// Splits a Redis key of `namespace` back into `(collection, key)`.
+pub(crate) fn split_key<'a>(namespace: &str, raw: &'a [u8]) -> Option<(&'a str, &'a str)> {
+    let rest = raw
+        .strip_prefix(namespace.as_bytes())?
+        .strip_prefix(b":{")?;
+    let colon = rest.iter().position(|&b| b == b':')?;
+    let len = names::canonical_len(&rest[..colon])?;
+    let rest = &rest[colon + 1..];
+    let (c, rest) = rest.split_at_checked(len)?;
+    let k = rest.strip_prefix(b"}")?;
+    Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
+}
+
+/// The stored form of `value`: the format byte, then the bytes.
+pub(crate) fn encode_value(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + value.len());
+    out.push(FORMAT);
+    out.extend_from_slice(value);
+    out
+}
+
+/// The value of a stored form: `None` stays a miss, a foreign format is corrupt data.
+pub(crate) fn decode_value(c: &str, k: &str, raw: Option<Vec<u8>>) -> Result<Option<Bytes>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) if raw.first() == Some(&FORMAT) => {
+            // `advance` moves the start without the allocation `slice` would make.
+            let mut value = Bytes::from(raw);
+            bytes::Buf::advance(&mut value, 1);
+            Ok(Some(value))
+        }
+        Some(_) => Err(Error::corrupt(
+            c,
+            k,
+            "not written by this store (format byte)",
+        )),
+    }
+}
+
 fn parse<T: redis::FromRedisValue>(value: Value) -> Result<T> {
     redis::from_redis_value(value).map_err(|e| Error::backend("redis: unexpected reply", e))
 }
@@ -414,7 +424,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
         let raw = self
             .query(redis::cmd("GET").arg(self.redis_key(c, k)))
             .await?;
-        Self::decode_value(c, k, raw)
+        decode_value(c, k, raw)
     }
 
     async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -440,7 +450,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
             let redis_keys = self.redis_keys(c, chunk.iter().copied());
             let raw: Vec<Option<Vec<u8>>> = self.query(redis::cmd("MGET").arg(&redis_keys)).await?;
             for (k, v) in chunk.iter().zip(raw) {
-                out.push(Self::decode_value(c, k, v)?);
+                out.push(decode_value(c, k, v)?);
             }
         }
         Ok(out)
@@ -493,7 +503,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
             for ((k, v), pttl) in chunk.iter().zip(values).zip(pttls) {
                 let pttl: i64 = parse(pttl)?;
                 // PTTL -2: the key vanished between MGET and PTTL.
-                let entry = match Self::decode_value(c, k, v)? {
+                let entry = match decode_value(c, k, v)? {
                     Some(value) if pttl != -2 => Some((value, remaining(pttl))),
                     _ => None,
                 };

@@ -84,7 +84,9 @@ impl<S> Compress<S> {
                 let [l0, l1, l2, l3, c0, c1, c2, c3] = *header;
                 let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
                 let crc = u32::from_le_bytes([c0, c1, c2, c3]);
-                if len > MAX_INFLATED {
+                // lz4 inflates at most ~255x: a larger claim is damage, refused before
+                // anything is allocated for it.
+                if len > MAX_INFLATED || len > block.len().saturating_mul(256) + 16 {
                     return Err(corrupt("declared length too large"));
                 }
                 match lz4_flex::block::decompress(block, len) {

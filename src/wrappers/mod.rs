@@ -156,19 +156,19 @@ impl Joined {
 
 mod clamp_ttl;
 #[cfg(feature = "compress")]
-mod compress;
+pub(crate) mod compress;
 mod default_value;
 #[cfg(feature = "encrypt")]
-mod encrypt;
+pub(crate) mod encrypt;
 mod fallback;
 mod limit_size;
 mod logged;
 mod passthrough_cache;
-mod prefix;
+pub(crate) mod prefix;
 mod read_only;
 mod retry;
 mod route;
-mod single_collection;
+pub(crate) mod single_collection;
 mod stats;
 mod strict;
 mod timeout;

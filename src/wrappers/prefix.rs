@@ -15,13 +15,13 @@ use crate::{
 const SEP: char = '\u{1F}';
 
 #[derive(Debug, Clone)]
-struct Prefix {
+pub(crate) struct Prefix {
     /// The prefix followed by [`SEP`].
     head: String,
 }
 
 impl Prefix {
-    fn new(prefix: &str) -> Result<Self> {
+    pub(crate) fn new(prefix: &str) -> Result<Self> {
         if prefix.is_empty() || prefix.contains(SEP) {
             return Err(Error::Setup {
                 message: format!("a prefix must be non-empty and free of U+001F: {prefix:?}"),
@@ -33,11 +33,11 @@ impl Prefix {
         })
     }
 
-    fn apply(&self, name: &str) -> Joined {
+    pub(crate) fn apply(&self, name: &str) -> Joined {
         Joined::new(&[&self.head, name])
     }
 
-    fn strip<'a>(&self, name: &'a str) -> Option<&'a str> {
+    pub(crate) fn strip<'a>(&self, name: &'a str) -> Option<&'a str> {
         name.strip_prefix(self.head.as_str())
     }
 

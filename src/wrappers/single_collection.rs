@@ -46,15 +46,15 @@ impl<S> SingleCollection<S> {
         format!("{}:{collection}", collection.len())
     }
 
-    fn encode(collection: &str, key: &str) -> Joined {
+    pub(crate) fn encode(collection: &str, key: &str) -> Joined {
         let mut digits = [0u8; 20];
         Joined::new(&[decimal(collection.len(), &mut digits), ":", collection, key])
     }
 
     /// Splits an inner key back into `(collection, key)`.
-    fn decode(inner_key: &str) -> Option<(&str, &str)> {
+    pub(crate) fn decode(inner_key: &str) -> Option<(&str, &str)> {
         let (len, rest) = inner_key.split_once(':')?;
-        let len: usize = len.parse().ok()?;
+        let len = crate::names::canonical_len(len.as_bytes())?;
         let (c, k) = rest.split_at_checked(len)?;
         (!c.is_empty() && !k.is_empty()).then_some((c, k))
     }

@@ -1,0 +1,261 @@
+//! Oracles shared by the fuzz targets in `fuzz/` and the property tests in `tests/`.
+//!
+//! Each function takes arbitrary input, runs it through one family of name mappings or
+//! stored-entry decoders, and panics only when an invariant breaks: a decoder panics,
+//! accepts what it should reject, or a round trip does not come back. Not public API
+//! (feature `fuzzing`); the functions it calls are the stores' own.
+
+use std::path::{Component, Path};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{ErrorKind, Result, names};
+
+/// Splits fuzz input into a `(collection, key)` pair at the first `0xFF` byte (which
+/// UTF-8 never contains), each side decoded lossily.
+pub fn pair(data: &[u8]) -> (String, String) {
+    let cut = data
+        .iter()
+        .position(|&b| b == 0xFF)
+        .unwrap_or(data.len() / 2);
+    let (c, k) = data.split_at(cut);
+    let k = k.strip_prefix(&[0xFF]).unwrap_or(k);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (text(c), text(k))
+}
+
+/// A failed result must be corrupt data (or, for encrypted values, a decryption error).
+fn typed<T>(result: &Result<T>, allowed: &[ErrorKind]) {
+    if let Err(e) = result {
+        assert!(allowed.contains(&e.kind()), "unexpected error {e:?}");
+    }
+}
+
+/// Every name mapping, for one `(collection, key)` pair: each encoding decodes back to
+/// the pair (so distinct pairs never share storage), and names meant for a file system
+/// or a server obey its rules.
+pub fn names(collection: &str, key: &str) {
+    #[cfg(feature = "memory")]
+    {
+        use crate::stores::memory::{decode, encode};
+        assert_eq!(decode(&encode(collection, key)), Some((collection, key)));
+    }
+    #[cfg(feature = "disk")]
+    multi_disk_file(collection);
+    #[cfg(feature = "redis")]
+    {
+        use crate::stores::redis::{key_head, split_key};
+        for ns in ["kv", "kv:{1:a}"] {
+            let mut raw = key_head(ns, collection);
+            raw.extend_from_slice(key.as_bytes());
+            assert_eq!(split_key(ns, &raw), Some((collection, key)));
+        }
+    }
+    #[cfg(feature = "memcached")]
+    memcached_key(collection, key);
+    #[cfg(feature = "mongodb")]
+    {
+        let name = crate::stores::mongodb::collection_name("kv", collection);
+        assert!(!name.contains('$') && !name.contains('\0') && name.len() <= 120);
+        readable_or_digest(&name, "kv.c.", "kv.h.", collection);
+    }
+    #[cfg(feature = "elasticsearch")]
+    {
+        let index = crate::stores::elasticsearch::index_name("kv", collection);
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b);
+        assert!(index.bytes().all(allowed) && index.len() <= 255);
+        readable_or_digest(&index, "kv-c-", "kv-h-", collection);
+    }
+    wrapper_names(collection, key);
+}
+
+/// `name` is `readable` followed by `original`, or `hashed` followed by its digest.
+#[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
+fn readable_or_digest(name: &str, readable: &str, hashed: &str, original: &str) {
+    if let Some(rest) = name.strip_prefix(readable) {
+        assert_eq!(rest, original);
+    } else {
+        assert_eq!(
+            name.strip_prefix(hashed),
+            Some(&*names::digest(&[original]))
+        );
+    }
+}
+
+#[cfg(feature = "disk")]
+fn multi_disk_file(collection: &str) {
+    let file = crate::stores::MultiDiskStore::file_name(collection);
+    let mut parts = Path::new(&file).components();
+    assert!(matches!(parts.next(), Some(Component::Normal(_))) && parts.next().is_none());
+    assert!(
+        !file.contains(['/', '\\', '\0']) && file.len() <= 255,
+        "{file:?}"
+    );
+    assert!(file.ends_with(&format!("_-{}.redb", names::digest(&[collection]))));
+}
+
+#[cfg(feature = "memcached")]
+fn memcached_key(collection: &str, key: &str) {
+    let mc = crate::stores::memcached::memcached_key("kv", 7, collection, key);
+    assert!(mc.len() <= 250, "{mc:?}");
+    assert!(mc.bytes().all(|b| (0x21..=0x7e).contains(&b)), "{mc:?}");
+    let rest = mc.strip_prefix("kv:7:").expect("namespace and generation");
+    if let Some(hash) = rest.strip_prefix('#') {
+        assert_eq!(hash, names::digest(&[collection, key]));
+    } else {
+        let (len, rest) = rest.split_once(':').expect("length");
+        let (c, k) = rest.split_at(len.parse().expect("decimal length"));
+        assert_eq!((c, k), (collection, key));
+    }
+}
+
+/// The renaming wrappers: SingleCollection's folded key and the prefixes.
+fn wrapper_names(collection: &str, key: &str) {
+    use crate::wrappers::SingleCollection;
+    use crate::wrappers::prefix::Prefix;
+    if !collection.is_empty() && !key.is_empty() {
+        let folded = SingleCollection::<()>::encode(collection, key);
+        assert_eq!(
+            SingleCollection::<()>::decode(folded.as_str()),
+            Some((collection, key))
+        );
+    }
+    let (a, b) = (Prefix::new("t").unwrap(), Prefix::new("t\u{1E}").unwrap());
+    let (in_a, in_b) = (a.apply(collection), b.apply(collection));
+    assert_eq!(a.strip(in_a.as_str()), Some(collection));
+    assert_ne!(in_a.as_str(), in_b.as_str());
+    assert_eq!(a.strip(in_b.as_str()), None);
+}
+
+/// Arbitrary bytes given to each name decoder: none panics, and what one accepts
+/// encodes back to the same bytes (decoding is the exact inverse of encoding).
+pub fn name_decoders(data: &[u8]) {
+    #[cfg(feature = "memory")]
+    if let Some((c, k)) = crate::stores::memory::decode(data) {
+        assert_eq!(&*crate::stores::memory::encode(c, k), data);
+    }
+    #[cfg(feature = "redis")]
+    if let Some((c, k)) = crate::stores::redis::split_key("kv", data) {
+        let mut raw = crate::stores::redis::key_head("kv", c);
+        raw.extend_from_slice(k.as_bytes());
+        assert_eq!(raw, data);
+    }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some((c, k)) = crate::wrappers::SingleCollection::<()>::decode(text)
+    {
+        let folded = crate::wrappers::SingleCollection::<()>::encode(c, k);
+        assert_eq!(folded.as_str(), text);
+    }
+}
+
+/// Arbitrary bytes as every store's stored-entry format: a value or a typed
+/// corrupt-data error, never a panic; and what a store writes reads back exactly.
+pub fn entries(data: &[u8]) {
+    let corrupt = [ErrorKind::Corrupt];
+    #[cfg(feature = "disk")]
+    {
+        use crate::stores::disk::format;
+        let read = format::decode("c", "k", data);
+        typed(&read, &corrupt);
+        if let Ok(Some((value, _))) = read {
+            assert_eq!(value, &data[format::HEADER..]);
+        }
+        let hour = Some(Duration::from_secs(3600));
+        for ttl in [None, hour] {
+            let stored = format::encode(data, ttl);
+            let (value, left) = format::decode("c", "k", &stored).unwrap().unwrap();
+            assert!(value == data && left <= ttl && left.is_some() == ttl.is_some());
+        }
+    }
+    #[cfg(feature = "redis")]
+    {
+        use crate::stores::redis::{decode_value, encode_value};
+        let read = decode_value("c", "k", Some(data.to_vec()));
+        typed(&read, &corrupt);
+        if let Ok(value) = read {
+            assert_eq!(value.as_deref(), data.get(1..));
+        }
+        let stored = encode_value(data);
+        assert_eq!(decode_value("c", "k", Some(stored)).unwrap().unwrap(), data);
+    }
+    #[cfg(feature = "memcached")]
+    {
+        use crate::stores::memcached::{decode, framed};
+        let flags = data.first_chunk::<4>().map(|f| u32::from_le_bytes(*f));
+        for flags in [flags, Some(0x4B56_0001)] {
+            typed(&decode("c", "k", flags, data.to_vec()), &corrupt);
+        }
+        let stored = framed(data, Some(Duration::from_secs(60)));
+        let (value, left) = decode("c", "k", Some(0x4B56_0001), stored)
+            .unwrap()
+            .unwrap();
+        assert!(value == data && left.is_some_and(|l| l <= Duration::from_secs(60)));
+    }
+    #[cfg(feature = "mongodb")]
+    {
+        use crate::stores::mongodb::{decode, document};
+        use mongodb::bson::Document;
+        if let Ok(doc) = Document::from_reader(data) {
+            typed(&decode("c", "k", &doc), &corrupt);
+        }
+        let stored = document("k", data, None);
+        assert_eq!(decode("c", "k", &stored).unwrap().unwrap().0, data);
+    }
+    #[cfg(feature = "elasticsearch")]
+    {
+        use crate::stores::ElasticsearchStore as Es;
+        if let Ok(source) = serde_json::from_slice(data) {
+            typed(&Es::decode("c", "k", &source), &corrupt);
+        }
+        let stored = Es::source("k", data, None);
+        assert_eq!(Es::decode("c", "k", &stored).unwrap().unwrap().0, data);
+    }
+}
+
+/// Compress's stored form: arbitrary bytes decode to a value or corrupt data; every
+/// value round-trips; a damaged compressed form is never a wrong value.
+#[cfg(feature = "compress")]
+pub fn compress(data: &[u8]) {
+    use crate::wrappers::Compress;
+    let decode = |b: &[u8]| Compress::<()>::decode("c", "k", Bytes::copy_from_slice(b));
+    typed(&decode(data), &[ErrorKind::Corrupt]);
+    for threshold in [0, 64] {
+        let stored = Compress::new((), threshold).encode(data);
+        assert_eq!(decode(&stored).unwrap(), data);
+        if stored.len() > 1 && stored[0] != 0 {
+            let mut damaged = stored.to_vec();
+            let at = 1 + data.len() % (damaged.len() - 1);
+            damaged[at] ^= 1 << (data.len() % 8);
+            if let Ok(value) = decode(&damaged) {
+                assert_eq!(value, data, "a damaged value decoded to other bytes");
+            }
+        }
+    }
+}
+
+/// Encrypt's stored form: arbitrary bytes never decrypt; every value round-trips; any
+/// flipped bit, or the value moved under another key, fails to decrypt.
+#[cfg(feature = "encrypt")]
+pub fn encrypt(data: &[u8]) {
+    use crate::wrappers::{Encrypt, EncryptionKey};
+    let store = Encrypt::new(
+        (),
+        EncryptionKey::new(2, [7; 32]),
+        [EncryptionKey::new(1, [9; 32])],
+    );
+    let refused = [ErrorKind::Corrupt, ErrorKind::Decryption];
+    let forged = store.open("c", "k", data);
+    assert!(forged.is_err(), "arbitrary bytes decrypted");
+    typed(&forged, &refused);
+    let sealed = store.seal("c", "k", data).unwrap();
+    assert_eq!(store.open("c", "k", &sealed).unwrap(), data);
+    typed(&store.open("c", "other", &sealed), &[ErrorKind::Decryption]);
+    assert!(store.open("c", "other", &sealed).is_err());
+    let mut damaged = sealed.to_vec();
+    let at = data.len() % damaged.len();
+    damaged[at] ^= 1 << (data.len() % 8);
+    let opened = store.open("c", "k", &damaged);
+    assert!(opened.is_err(), "a flipped bit went unnoticed");
+    typed(&opened, &refused);
+}

@@ -164,5 +164,11 @@ if ! answers "$SEARCH_PORT"; then
 fi
 export_url KV_ELASTICSEARCH_URL "http://127.0.0.1:$SEARCH_PORT"
 
+# The server programs themselves, for tests that start, kill and restart a private
+# instance on a port of their own (tests/server_faults.rs).
+export_url KV_REDIS_SERVER_BIN "$(command -v redis-server)"
+export_url KV_MEMCACHED_BIN "$(command -v memcached)"
+export_url KV_MONGO_SERVER_BIN "$STATE/venv-docs/bin/secantusd-py"
+
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 log "servers ready; URLs in $ENV_FILE"

@@ -138,24 +138,26 @@ impl MemcachedStore {
     }
 
     /// Runs `f` on one pooled connection (round robin), reconnecting if it was closed.
+    ///
+    /// The connection is taken out of its slot while in use and put back only when the
+    /// exchange finished cleanly: a call cancelled half-way (by a timeout) or failed on
+    /// the wire drops it, so no later call can read a stale reply.
     async fn with_conn<T, F>(&self, f: F) -> Result<T>
     where
         F: AsyncFnOnce(&mut Client) -> std::result::Result<T, async_memcached::Error>,
     {
         let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
         let mut slot = self.inner.pool[i].lock().await;
-        if slot.as_ref().is_none_or(Client::is_closed) {
-            let dsn = format!("tcp://{}", self.inner.address);
-            *slot = Some(Client::new(dsn).await.map_err(mc_error)?);
-        }
-        let Some(client) = slot.as_mut() else {
-            return Err(Error::Unsupported("a closed memcached connection"));
+        let mut client = match slot.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => {
+                let dsn = format!("tcp://{}", self.inner.address);
+                Client::new(dsn).await.map_err(mc_error)?
+            }
         };
-        let result = f(client).await;
-        if let Err(e) = &result
-            && !matches!(e, async_memcached::Error::Protocol(_))
-        {
-            *slot = None;
+        let result = f(&mut client).await;
+        if result.is_ok() || matches!(result, Err(async_memcached::Error::Protocol(_))) {
+            *slot = Some(client);
         }
         result.map_err(mc_error)
     }

@@ -1,0 +1,278 @@
+//! A real server killed and restarted under load: 32 tasks run gets and puts through
+//! `Retry<Timeout<store>>` while the test SIGKILLs the server and starts it again on
+//! the same port. Every failed call must be a typed transient error returned within
+//! its time bound (no hang, no panic), and calls must succeed again within 2 s of the
+//! restart, through the same store value (no manual reconnect).
+//!
+//! Each test starts a private server (the binaries named by scripts/servers.sh), so
+//! killing it disturbs no other test.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kv_store_adapter::stores::{MemcachedStore, MongoStore, RedisStore};
+use kv_store_adapter::testkit::server_url;
+use kv_store_adapter::wrappers::RetryPolicy;
+use kv_store_adapter::{KvStore, KvStoreExt};
+
+/// Per-attempt limit of the Timeout wrapper.
+const TIMEOUT: Duration = Duration::from_millis(300);
+/// How long the server stays dead.
+const OUTAGE: Duration = Duration::from_millis(1500);
+/// The contract: calls succeed again this soon after the server is back.
+const RECOVERY: Duration = Duration::from_secs(2);
+
+/// A server process of our own on a free port.
+struct Server {
+    program: String,
+    args: Vec<String>,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn new(program: String, args: impl Fn(u16) -> Vec<String>) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self {
+            program,
+            args: args(port),
+            port,
+            child: None,
+        };
+        server.start();
+        server
+    }
+
+    /// Starts the server and waits until its port answers.
+    fn start(&mut self) {
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.program));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "{} did not start", self.program);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to say goodbye to clients.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One call's outcome: when it started (relative to the run) and how it ended.
+struct Call {
+    started: Instant,
+    took: Duration,
+    error: Option<kv_store_adapter::Error>,
+}
+
+/// Runs 32 tasks against `store` while `server` is killed and restarted, then checks
+/// every call.
+async fn survives_a_restart<S: KvStore + Clone + 'static>(server: &mut Server, store: S) {
+    let policy = RetryPolicy::default()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(20))
+        .max_delay(Duration::from_millis(100));
+    let store = store.timeout(TIMEOUT).retry(policy);
+    // 3 attempts of at most TIMEOUT, two backoffs of at most 100 ms, and slack for a
+    // loaded machine.
+    let bound = TIMEOUT * 3 + Duration::from_millis(200) + Duration::from_millis(700);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..32)
+        .map(|task| {
+            let (store, stop) = (store.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut calls = Vec::new();
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = format!("k{task}-{}", i % 8);
+                    let started = Instant::now();
+                    let error = if i % 2 == 0 {
+                        store
+                            .put("faults", &key, Bytes::from(i.to_string()), None)
+                            .await
+                            .err()
+                    } else {
+                        store.get("faults", &key).await.err()
+                    };
+                    calls.push(Call {
+                        started,
+                        took: started.elapsed(),
+                        error,
+                    });
+                    i += 1;
+                    // A steady pace rather than a spin: failures return fast.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                calls
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.kill();
+    let killed = Instant::now();
+    tokio::time::sleep(OUTAGE).await;
+    tokio::task::block_in_place(|| server.start());
+    let restarted = Instant::now();
+    tokio::time::sleep(RECOVERY + Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut calls = Vec::new();
+    for task in tasks {
+        calls.extend(task.await.expect("no task panicked"));
+    }
+    let failed: Vec<&Call> = calls.iter().filter(|c| c.error.is_some()).collect();
+    assert!(
+        !failed.is_empty(),
+        "the outage went unnoticed: was the server killed?"
+    );
+    for call in &calls {
+        assert!(
+            call.took <= bound,
+            "a call took {:?} (bound {bound:?})",
+            call.took
+        );
+        if let Some(e) = &call.error {
+            assert!(e.is_transient(), "not a transient error: {e:?}");
+            assert!(
+                call.started + call.took >= killed,
+                "a call failed before the server was killed: {e:?}"
+            );
+        }
+    }
+    let recovered = restarted + RECOVERY;
+    let late: Vec<_> = calls.iter().filter(|c| c.started >= recovered).collect();
+    assert!(
+        late.len() > 100,
+        "too few calls after recovery: {}",
+        late.len()
+    );
+    if let Some(bad) = late.iter().find(|c| c.error.is_some()) {
+        panic!(
+            "a call {:?} after the restart failed: {:?}",
+            bad.started - restarted,
+            bad.error
+        );
+    }
+    let first_ok = calls
+        .iter()
+        .filter(|c| c.started >= restarted && c.error.is_none())
+        .map(|c| c.started + c.took - restarted)
+        .min();
+    eprintln!(
+        "{} calls, {} failed during the outage, first success {first_ok:?} after the restart",
+        calls.len(),
+        failed.len()
+    );
+}
+
+fn program(var: &str) -> Option<String> {
+    server_url(var)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let mut server = Server::new(bin, |port| {
+        [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let store = RedisStore::open(&url)
+        .await
+        .unwrap()
+        .with_namespace("faults")
+        .unwrap();
+    survives_a_restart(&mut server, store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_restart() {
+    let Some(bin) = program("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let mut server = Server::new(bin, |port| {
+        [
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "0",
+            "-u",
+            "root",
+            "-m",
+            "64",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    let url = format!("memcached://127.0.0.1:{}", server.port);
+    let store = MemcachedStore::open(&url)
+        .await
+        .unwrap()
+        .with_namespace("faults")
+        .unwrap();
+    survives_a_restart(&mut server, store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_wire_restart() {
+    let Some(bin) = program("KV_MONGO_SERVER_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_owned();
+    let mut server = Server::new(bin, move |port| {
+        [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--storage-path",
+            &path,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    let url = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
+    let store = MongoStore::open(&url, "faults").await.unwrap();
+    survives_a_restart(&mut server, store).await;
+}

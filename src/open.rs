@@ -107,14 +107,33 @@ fn setup(message: impl Into<String>) -> Error {
     }
 }
 
-/// `url` with user and password replaced by `***`.
+/// `url` with user and password replaced by `***`, and the values of query parameters
+/// that look like secrets (`password`, `secret`, `token`, `key`) replaced too.
 pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
+            format!("{}***{}", &base[..scheme + 3], &base[at..])
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if url.contains('?') {
+        let secret = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            ["pass", "secret", "token", "key", "auth", "credential"]
+                .iter()
+                .any(|s| name.contains(s))
+        };
+        let params: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if secret(name) => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{out}?{}", params.join("&"));
     }
+    out
 }
 
 /// `url` without the query parameter `name`.
@@ -142,6 +161,11 @@ mod tests {
     fn redaction_hides_user_and_password() {
         assert_eq!(redact("redis://u:secret@h:1/0"), "redis://***@h:1/0");
         assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
+        assert_eq!(
+            redact("mongodb://a:b@h/?tlsCertificateKeyFilePassword=x&appName=y&Token=z"),
+            "mongodb://***@h/?tlsCertificateKeyFilePassword=***&appName=y&Token=***"
+        );
+        assert_eq!(redact("redis://h/?a@b=1"), "redis://h/?a@b=1");
     }
 
     #[test]

@@ -104,6 +104,14 @@ impl MemcachedStore {
     pub async fn with_pool(url: &str, connections: usize) -> Result<Self> {
         let address = url.strip_prefix("memcached://").unwrap_or(url);
         let address = address.trim_end_matches('/').to_owned();
+        if let Some((_, host)) = address.rsplit_once('@') {
+            return Err(Error::Setup {
+                message: format!(
+                    "memcached://***@{host} has a user or password, which memcached's text protocol cannot use"
+                ),
+                source: None,
+            });
+        }
         let first = Client::new(format!("tcp://{address}"))
             .await
             .map_err(|e| Error::setup(format!("cannot connect to memcached at {address}"), e))?;

@@ -111,7 +111,7 @@ async fn survives_a_restart<S: KvStore + Clone + 'static>(server: &mut Server, s
                 while !stop.load(Ordering::Relaxed) {
                     let key = format!("k{task}-{}", i % 8);
                     let started = Instant::now();
-                    let error = if i % 2 == 0 {
+                    let error = if i.is_multiple_of(2) {
                         store
                             .put("faults", &key, Bytes::from(i.to_string()), None)
                             .await

@@ -305,7 +305,11 @@ fn exptime(ttl: Option<Duration>) -> Option<String> {
     let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
     let secs = secs.max(1);
     if secs > RELATIVE_LIMIT {
-        Some(format!("T{}", now_ms() / 1000 + secs))
+        // memcached parses exptimes as 32-bit signed: past 2038 the server cannot hold
+        // the deadline, so the item gets none there and the value's own deadline
+        // (checked on every read) expires it.
+        let at = now_ms() / 1000 + secs;
+        (at <= i32::MAX as u64).then(|| format!("T{at}"))
     } else {
         Some(format!("T{secs}"))
     }

@@ -152,6 +152,49 @@ pub async fn batches_of_10000_keys_work<S: KvStore>(store: &S) {
     );
 }
 
+/// Batches of 100,000 keys: a correct result for every operation; and a batch of
+/// 100,000 with one invalid key is an invalid-key error that writes none of them.
+/// Not in [`conformance_suite!`](crate::conformance_suite) (it is slow on some
+/// servers); `tests/bad_input.rs` runs it on every store.
+pub async fn batches_of_100000_keys_work<S: KvStore>(store: &S) {
+    const N: usize = 100_000;
+    let c = unique("hugebatch");
+    let names: Vec<String> = (0..N).map(|i| format!("k{i}")).collect();
+    let mut entries: Vec<(&str, Bytes)> = names
+        .iter()
+        .map(|k| (k.as_str(), Bytes::copy_from_slice(k.as_bytes())))
+        .collect();
+    entries.push(("", b("bad")));
+    assert_kind(store.put_many(&c, &entries, None).await, ErrorKind::InvalidKey);
+    let keys: Vec<&str> = names.iter().map(String::as_str).collect();
+    let got = store.get_many(&c, &keys).await.unwrap();
+    assert!(got.iter().all(Option::is_none), "a rejected batch wrote entries");
+    entries.pop();
+    store.put_many(&c, &entries, None).await.unwrap();
+    let got = store.get_many(&c, &keys).await.unwrap();
+    assert_eq!(got.len(), N);
+    for (key, value) in keys.iter().zip(&got) {
+        assert_eq!(value.as_deref(), Some(key.as_bytes()));
+    }
+    let ttls = store.ttl_many(&c, &keys).await.unwrap();
+    assert!(ttls.iter().all(|t| t.as_ref().is_some_and(|(_, left)| left.is_none())));
+    assert_eq!(store.delete_many(&c, &keys).await.unwrap(), N);
+    assert!(store.get_many(&c, &keys).await.unwrap().iter().all(Option::is_none));
+}
+
+/// Bad input beyond names: a TTL over [`MAX_TTL`](crate::names::MAX_TTL) is an
+/// invalid-TTL error, and a batch carrying it writes nothing.
+pub async fn over_long_ttl_is_rejected_and_writes_nothing<S: KvStore>(store: &S) {
+    let c = unique("longttl");
+    let ttl = Some(crate::names::MAX_TTL + Duration::from_secs(1));
+    assert_kind(store.put(&c, "k", b("v"), ttl).await, ErrorKind::InvalidTtl);
+    assert_kind(store.put_many(&c, &[("a", b("1"))], ttl).await, ErrorKind::InvalidTtl);
+    assert_eq!(store.get_many(&c, &["k", "a"]).await.unwrap(), vec![None, None]);
+    // The longest TTL accepted works.
+    store.put(&c, "k", b("v"), Some(crate::names::MAX_TTL)).await.unwrap();
+    assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("v")));
+}
+
 /// `ttl()` answers the value and `0 < remaining ≤ ttl`, or `None` for no expiry.
 pub async fn ttl_reports_remaining_time_within_bounds<S: KvStore>(store: &S) {
     let c = unique("ttl");

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use common::workloads::{Ours, Side, all, compare};
 use common::{Pair, interleaved, report};
 use criterion::Criterion;
 use kv_store_adapter::KvStore;
@@ -179,8 +180,102 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Raw redb through `spawn_blocking` (as any async caller must), one transaction per
+/// call and per batch, as one side of the standard workloads.
+#[derive(Clone)]
+struct RawRedb(Arc<Database>);
+
+impl RawRedb {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> T + Send + 'static,
+    ) -> T {
+        let db = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&db)).await.unwrap()
+    }
+}
+
+impl Side for RawRedb {
+    async fn get(&self, key: &str) -> Option<Bytes> {
+        let key = key.to_owned();
+        self.blocking(move |db| raw_get(db, &key)).await
+    }
+    async fn put(&self, key: &str, value: Bytes) {
+        let key = key.to_owned();
+        self.blocking(move |db| raw_put(db, &key, &value)).await
+    }
+    async fn delete(&self, key: &str) {
+        let key = key.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().unwrap();
+            black_box(
+                txn.open_table(TABLE)
+                    .unwrap()
+                    .remove(key.as_str())
+                    .unwrap()
+                    .is_some(),
+            );
+            txn.commit().unwrap();
+        })
+        .await
+    }
+    async fn get_many(&self, keys: &[&str]) -> usize {
+        let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        self.blocking(move |db| {
+            let txn = db.begin_read().unwrap();
+            let table = txn.open_table(TABLE).unwrap();
+            let found: Vec<Option<Bytes>> = keys
+                .iter()
+                .map(|k| {
+                    table
+                        .get(k.as_str())
+                        .unwrap()
+                        .map(|v| Bytes::copy_from_slice(v.value()))
+                })
+                .collect();
+            found.len()
+        })
+        .await
+    }
+    async fn put_many(&self, keys: &[&str], value: Bytes) {
+        let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        self.blocking(move |db| {
+            let txn = db.begin_write().unwrap();
+            {
+                let mut table = txn.open_table(TABLE).unwrap();
+                for k in &keys {
+                    table.insert(k.as_str(), &value[..]).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+        })
+        .await
+    }
+}
+
 fn main() {
     let mut c = common::criterion();
+    {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::open(dir.path().join("std.redb")).unwrap();
+        let raw = RawRedb(Arc::new(
+            Database::create(dir.path().join("raw-std.redb")).unwrap(),
+        ));
+        compare(
+            &mut c,
+            &rt,
+            "disk-workloads",
+            Ours(store),
+            raw,
+            &all(0.8),
+            50,
+        );
+    }
     bench(&mut c);
     c.final_summary();
     let inline = interleaved_inline();
@@ -193,6 +288,7 @@ fn main() {
                 raw: "redb_get_spawn_blocking",
                 target: 0.8,
                 interleaved: None,
+                ..Default::default()
             },
             Pair {
                 workload: "get (vs redb inline, blocking)",
@@ -200,6 +296,7 @@ fn main() {
                 raw: "redb_get_inline",
                 target: 0.0,
                 interleaved: None,
+                ..Default::default()
             },
             Pair {
                 workload: "get, inline_reads (vs redb inline)",
@@ -207,6 +304,7 @@ fn main() {
                 raw: "redb_get_inline",
                 target: 0.8,
                 interleaved: Some(inline),
+                ..Default::default()
             },
             Pair {
                 workload: "64 concurrent durable puts: puts/s vs sequential store puts (x64)",
@@ -214,6 +312,7 @@ fn main() {
                 raw: "store_put_durable",
                 target: 10.0 / 64.0,
                 interleaved: None,
+                ..Default::default()
             },
             Pair {
                 workload: "64 concurrent durable puts vs redb txn per put (x64)",
@@ -221,6 +320,7 @@ fn main() {
                 raw: "redb_put_durable_spawn_blocking",
                 target: 20.0 / 64.0,
                 interleaved: None,
+                ..Default::default()
             },
             Pair {
                 workload: "durable put (vs redb txn per put)",
@@ -228,6 +328,7 @@ fn main() {
                 raw: "redb_put_durable_spawn_blocking",
                 target: 0.8,
                 interleaved: None,
+                ..Default::default()
             },
         ],
     );

@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use bytes::Bytes;
+use common::workloads::{Kind, Ours, Side, compare};
 use common::{Pair, interleaved, report};
 use criterion::Criterion;
 use kv_store_adapter::KvStore;
@@ -151,8 +152,57 @@ fn interleaved_ratios() -> [f64; 3] {
     ]
 }
 
+/// The raw moka cache as one side of the standard workloads.
+#[derive(Clone)]
+struct RawMoka(moka::sync::Cache<String, Bytes>);
+
+impl Side for RawMoka {
+    async fn get(&self, key: &str) -> Option<Bytes> {
+        self.0.get(key)
+    }
+    async fn put(&self, key: &str, value: Bytes) {
+        self.0.insert(key.to_owned(), value)
+    }
+    async fn delete(&self, key: &str) {
+        black_box(self.0.remove(key));
+    }
+    async fn get_many(&self, keys: &[&str]) -> usize {
+        let found: Vec<Option<Bytes>> = keys.iter().map(|k| self.0.get(*k)).collect();
+        found.len()
+    }
+    async fn put_many(&self, keys: &[&str], value: Bytes) {
+        for k in keys {
+            self.0.insert((*k).to_owned(), value.clone());
+        }
+    }
+}
+
 fn main() {
     let mut c = common::criterion();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let targets = Kind::ALL.map(|k| {
+        (
+            k,
+            if k == Kind::GetHit || k == Kind::GetMiss {
+                0.85
+            } else {
+                0.8
+            },
+        )
+    });
+    let raw = RawMoka(moka::sync::Cache::new(100_000));
+    compare(
+        &mut c,
+        &rt,
+        "memory-workloads",
+        Ours(MemoryStore::new(100_000)),
+        raw,
+        &targets,
+        2_000,
+    );
     bench(&mut c);
     c.final_summary();
     let [hit, miss, put] = interleaved_ratios();
@@ -165,6 +215,7 @@ fn main() {
                 raw: "moka_get_hit",
                 target: 0.85,
                 interleaved: Some(hit),
+                ..Default::default()
             },
             Pair {
                 workload: "get miss (vs moka)",
@@ -172,6 +223,7 @@ fn main() {
                 raw: "moka_get_miss",
                 target: 0.85,
                 interleaved: Some(miss),
+                ..Default::default()
             },
             Pair {
                 workload: "put (vs moka)",
@@ -179,6 +231,7 @@ fn main() {
                 raw: "moka_put",
                 target: 0.8,
                 interleaved: Some(put),
+                ..Default::default()
             },
             Pair {
                 workload: "raw moka get vs raw mini-moka get",
@@ -186,6 +239,7 @@ fn main() {
                 raw: "mini_moka_get_hit",
                 target: 0.0,
                 interleaved: None,
+                ..Default::default()
             },
         ],
     );

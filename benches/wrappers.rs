@@ -248,6 +248,7 @@ fn main() {
                 raw: "bare_get",
                 target: 0.95,
                 interleaved: Some(get),
+                ..Default::default()
             },
             Pair {
                 workload: "3-wrapper stack put (vs bare)",
@@ -255,6 +256,7 @@ fn main() {
                 raw: "bare_put",
                 target: 0.95,
                 interleaved: Some(put),
+                ..Default::default()
             },
             Pair {
                 workload: "stack get (vs bare, prefixed keys)",
@@ -262,6 +264,7 @@ fn main() {
                 raw: "bare_get",
                 target: 0.95,
                 interleaved: Some(same_get),
+                ..Default::default()
             },
             Pair {
                 workload: "stack put (vs bare, prefixed keys)",
@@ -269,6 +272,7 @@ fn main() {
                 raw: "bare_put",
                 target: 0.95,
                 interleaved: Some(same_put),
+                ..Default::default()
             },
         ],
     );
@@ -279,6 +283,7 @@ fn main() {
             raw,
             target,
             interleaved: None,
+            ..Default::default()
         };
         report(
             group,

@@ -43,21 +43,27 @@ async fn multi_disk() {
 
 #[tokio::test]
 async fn redis() {
-    let Some(url) = server_url("KV_REDIS_URL") else { return };
+    let Some(url) = server_url("KV_REDIS_URL") else {
+        return;
+    };
     let store = RedisStore::open(&url).await.unwrap();
     both(&store.with_namespace(&unique_namespace()).unwrap()).await;
 }
 
 #[tokio::test]
 async fn valkey() {
-    let Some(url) = server_url("KV_VALKEY_URL") else { return };
+    let Some(url) = server_url("KV_VALKEY_URL") else {
+        return;
+    };
     let store = RedisStore::open(&url).await.unwrap();
     both(&store.with_namespace(&unique_namespace()).unwrap()).await;
 }
 
 #[tokio::test]
 async fn redis_cluster() {
-    let Some(urls) = server_url("KV_REDIS_CLUSTER_URLS") else { return };
+    let Some(urls) = server_url("KV_REDIS_CLUSTER_URLS") else {
+        return;
+    };
     let urls: Vec<&str> = urls.split(',').collect();
     let store = RedisClusterStore::connect(&urls).await.unwrap();
     both(&store.with_namespace(&unique_namespace()).unwrap()).await;
@@ -65,29 +71,41 @@ async fn redis_cluster() {
 
 #[tokio::test]
 async fn memcached() {
-    let Some(url) = server_url("KV_MEMCACHED_URL") else { return };
+    let Some(url) = server_url("KV_MEMCACHED_URL") else {
+        return;
+    };
     let store = MemcachedStore::open(&url).await.unwrap();
     let store = store.with_namespace(&unique_namespace()).unwrap();
     both(&store).await;
     // A value over the server's item size: too large, and its batch writes nothing.
     let c = unique("oversized");
     let huge = Bytes::from(vec![7u8; store.item_limit() + 1]);
-    assert_kind(store.put(&c, "k", huge.clone(), None).await, ErrorKind::TooLarge);
+    assert_kind(
+        store.put(&c, "k", huge.clone(), None).await,
+        ErrorKind::TooLarge,
+    );
     let batch = [("a", b("fits")), ("b", huge)];
     assert_kind(store.put_many(&c, &batch, None).await, ErrorKind::TooLarge);
-    assert_eq!(store.get_many(&c, &["k", "a", "b"]).await.unwrap(), [None, None, None]);
+    assert_eq!(
+        store.get_many(&c, &["k", "a", "b"]).await.unwrap(),
+        [None, None, None]
+    );
 }
 
 #[tokio::test]
 async fn mongo() {
-    let Some(url) = server_url("KV_MONGO_URL") else { return };
+    let Some(url) = server_url("KV_MONGO_URL") else {
+        return;
+    };
     let store = MongoStore::open(&url, "kvtest").await.unwrap();
     both(&store.with_prefix(&unique_namespace()).unwrap()).await;
 }
 
 #[tokio::test]
 async fn elasticsearch() {
-    let Some(url) = server_url("KV_ELASTICSEARCH_URL") else { return };
+    let Some(url) = server_url("KV_ELASTICSEARCH_URL") else {
+        return;
+    };
     let prefix = unique_namespace().to_lowercase().replace('-', "_");
     let store = ElasticsearchStore::open(&url).await.unwrap();
     both(&store.with_prefix(&prefix).unwrap()).await;

@@ -71,7 +71,11 @@ async fn task<S: KvStore>(store: S, c: String, task: u64) -> Expected {
             0..=3 => {
                 let got = store.get(&c, &key).await.unwrap();
                 assert_eq!(got.as_ref(), model.get(&key), "get {key}");
-                Expected::hit(got.is_some(), &mut expected.get_hits, &mut expected.get_misses);
+                Expected::hit(
+                    got.is_some(),
+                    &mut expected.get_hits,
+                    &mut expected.get_misses,
+                );
             }
             4..=5 => {
                 let value = Bytes::from(format!("{task}:{i}"));
@@ -82,27 +86,49 @@ async fn task<S: KvStore>(store: S, c: String, task: u64) -> Expected {
             6 => {
                 let removed = store.delete(&c, &key).await.unwrap();
                 assert_eq!(removed, model.remove(&key).is_some(), "delete {key}");
-                Expected::hit(removed, &mut expected.delete_hits, &mut expected.delete_misses);
+                Expected::hit(
+                    removed,
+                    &mut expected.delete_hits,
+                    &mut expected.delete_misses,
+                );
             }
             7 => {
                 let got = store.ttl(&c, &key).await.unwrap();
                 assert_eq!(got.as_ref().map(|(v, _)| v), model.get(&key), "ttl {key}");
-                Expected::hit(got.is_some(), &mut expected.ttl_hits, &mut expected.ttl_misses);
+                Expected::hit(
+                    got.is_some(),
+                    &mut expected.ttl_hits,
+                    &mut expected.ttl_misses,
+                );
             }
             8 => {
-                let keys: Vec<String> = (0..4).map(|j| format!("t{task}-{}", (rng + j) % KEYS)).collect();
+                let keys: Vec<String> = (0..4)
+                    .map(|j| format!("t{task}-{}", (rng + j) % KEYS))
+                    .collect();
                 let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
                 let got = store.get_many(&c, &refs).await.unwrap();
                 for (k, v) in keys.iter().zip(&got) {
                     assert_eq!(v.as_ref(), model.get(k), "get_many {k}");
-                    Expected::hit(v.is_some(), &mut expected.get_hits, &mut expected.get_misses);
+                    Expected::hit(
+                        v.is_some(),
+                        &mut expected.get_hits,
+                        &mut expected.get_misses,
+                    );
                 }
             }
             _ => {
                 let entries: Vec<(String, Bytes)> = (0..3)
-                    .map(|j| (format!("t{task}-{}", (rng + j) % KEYS), Bytes::from(format!("{i}.{j}"))))
+                    .map(|j| {
+                        (
+                            format!("t{task}-{}", (rng + j) % KEYS),
+                            Bytes::from(format!("{i}.{j}")),
+                        )
+                    })
                     .collect();
-                let refs: Vec<(&str, Bytes)> = entries.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                let refs: Vec<(&str, Bytes)> = entries
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect();
                 store.put_many(&c, &refs, None).await.unwrap();
                 expected.puts += entries.len() as u64;
                 model.extend(entries);
@@ -126,7 +152,10 @@ async fn under_load<S: KvStore + Clone + 'static>(store: Stats<S>) {
     assert_eq!(Expected::of(&counted), expected);
     let calls_per_task = OPS; // batch keys count once each, so operations exceed calls
     assert!(counted.operations() >= TASKS * calls_per_task);
-    eprintln!("{} operations counted, as issued: {expected:?}", counted.operations());
+    eprintln!(
+        "{} operations counted, as issued: {expected:?}",
+        counted.operations()
+    );
 }
 
 fn stack<S: KvStore>(store: S) -> Stats<impl KvStore + Clone + 'static>
@@ -144,7 +173,9 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_under_load() {
-    let Some(url) = server_url("KV_REDIS_URL") else { return };
+    let Some(url) = server_url("KV_REDIS_URL") else {
+        return;
+    };
     let store = RedisStore::open(&url).await.unwrap();
     under_load(stack(store)).await;
 }

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use criterion::Criterion;
 
+#[allow(dead_code)]
+pub mod workloads;
+
 /// Short but stable settings: the suite runs on a 2-core shared machine.
 pub fn criterion() -> Criterion {
     Criterion::default()
@@ -15,6 +18,7 @@ pub fn criterion() -> Criterion {
 }
 
 /// One line of the report: this library's benchmark against the raw client's.
+#[derive(Default)]
 pub struct Pair {
     pub workload: &'static str,
     pub ours: &'static str,
@@ -24,6 +28,9 @@ pub struct Pair {
     /// The same ratio measured interleaved (see [`interleaved`]); when present it
     /// decides pass or fail, being far less sensitive to a noisy neighbour.
     pub interleaved: Option<f64>,
+    /// Operations per benchmark iteration (keys of a batch, gets of an in-flight
+    /// round); 0 counts as 1.
+    pub per_iter: f64,
 }
 
 /// Runs `ours` and `raw` alternately, `rounds` times each (each call times one block of
@@ -69,8 +76,26 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
     json["median"]["point_estimate"].as_f64()
 }
 
+/// The report rows of every benchmark run since `scripts/bench.sh` cleared it.
+fn report_file() -> PathBuf {
+    criterion_dir().with_file_name("bench-report.tsv")
+}
+
+/// Appends one row (tab-separated) to the combined report.
+pub fn record(row: &[String]) {
+    use std::io::Write;
+    let line = row.join("\t") + "\n";
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(report_file());
+    if let Ok(mut file) = file {
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
 /// Prints, for each pair measured in this run, both throughputs, their ratio and
-/// whether it meets the target.
+/// whether it meets the target; and records each row for the combined report.
 pub fn report(group: &str, pairs: &[Pair]) {
     println!("\n{group}: this library vs the raw client, same run (medians)");
     println!(
@@ -93,15 +118,25 @@ pub fn report(group: &str, pairs: &[Pair]) {
         let interleaved = pair
             .interleaved
             .map_or_else(|| "-".to_string(), |r| format!("{r:.3}"));
+        let per_iter = if pair.per_iter > 0.0 {
+            pair.per_iter
+        } else {
+            1.0
+        };
+        let (ours_ops, raw_ops) = (per_iter * 1e9 / ours, per_iter * 1e9 / raw);
         println!(
             "{:<36} {:>12.0} {:>12.0} {:>7.3} {:>11} {:>7.2}  {verdict}",
-            pair.workload,
-            1e9 / ours,
-            1e9 / raw,
-            ratio,
-            interleaved,
-            pair.target
+            pair.workload, ours_ops, raw_ops, ratio, interleaved, pair.target
         );
+        record(&[
+            group.to_owned(),
+            pair.workload.to_owned(),
+            format!("{ours_ops:.0}"),
+            format!("{raw_ops:.0}"),
+            format!("{deciding:.3}"),
+            format!("{:.2}", pair.target),
+            verdict.to_owned(),
+        ]);
     }
 }
 
@@ -110,77 +145,17 @@ pub fn report(group: &str, pairs: &[Pair]) {
 pub fn throughput(group: &str, bytes: f64, ids: &[&str]) {
     for id in ids {
         if let Some(ns) = median_ns(group, id) {
-            println!("{group:<10} {id:<12} {:>10.0} MB/s", bytes / ns * 1e3);
+            let mbs = bytes / ns * 1e3;
+            println!("{group:<10} {id:<12} {mbs:>10.0} MB/s");
+            record(&[
+                group.to_owned(),
+                format!("{id} (MB/s)"),
+                format!("{mbs:.0}"),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ]);
         }
     }
-}
-
-/// Benchmarks `$s.$ours(i)` against `$s.$raw(i)` (async methods of a setup holding a
-/// runtime `rt`) with criterion, then answers their interleaved ratio.
-#[allow(unused_macros)]
-macro_rules! bench_pair {
-    ($g:expr, $s:expr, $ours:ident, $raw:ident) => {{
-        let s = $s;
-        let mut i = 0usize;
-        $g.bench_function(stringify!($ours), |b| {
-            b.to_async(&s.rt).iter(|| {
-                i += 1;
-                s.$ours(i)
-            })
-        });
-        $g.bench_function(stringify!($raw), |b| {
-            b.to_async(&s.rt).iter(|| {
-                i += 1;
-                s.$raw(i)
-            })
-        });
-        let time = |ours: bool| {
-            s.rt.block_on(async {
-                let start = std::time::Instant::now();
-                for i in 0..50 {
-                    if ours {
-                        s.$ours(i).await
-                    } else {
-                        s.$raw(i).await
-                    }
-                }
-                start.elapsed()
-            })
-        };
-        common::interleaved(41, || time(true), || time(false))
-    }};
-}
-
-/// The `main` of a server benchmark: skips (saying so) without the server's URL in
-/// `$env`, else builds `Setup::new(url)`, benchmarks each `(label, ours, raw, target)`
-/// pair with [`bench_pair!`] and prints the report table.
-#[allow(unused_macros)]
-macro_rules! server_bench {
-    ($group:literal, $env:literal, [$(($label:literal, $ours:ident, $raw:ident, $target:expr)),+ $(,)?]) => {
-        fn main() {
-            let Ok(url) = std::env::var($env) else {
-                println!(concat!($group, " benchmark skipped: ", $env, " is not set (run scripts/servers.sh)"));
-                return;
-            };
-            let setup = Setup::new(&url);
-            let mut c = common::criterion().measurement_time(std::time::Duration::from_secs(2));
-            let mut g = c.benchmark_group($group);
-            let ratios = [$(bench_pair!(g, &setup, $ours, $raw)),+];
-            g.finish();
-            c.final_summary();
-            let rows = [$(($label, stringify!($ours), stringify!($raw), $target)),+];
-            let pairs: Vec<common::Pair> = rows
-                .into_iter()
-                .zip(ratios)
-                .map(|((workload, ours, raw, target), ratio)| common::Pair {
-                    workload,
-                    ours,
-                    raw,
-                    target,
-                    interleaved: Some(ratio),
-                })
-                .collect();
-            common::report($group, &pairs);
-        }
-    };
 }

@@ -165,10 +165,16 @@ pub async fn batches_of_100000_keys_work<S: KvStore>(store: &S) {
         .map(|k| (k.as_str(), Bytes::copy_from_slice(k.as_bytes())))
         .collect();
     entries.push(("", b("bad")));
-    assert_kind(store.put_many(&c, &entries, None).await, ErrorKind::InvalidKey);
+    assert_kind(
+        store.put_many(&c, &entries, None).await,
+        ErrorKind::InvalidKey,
+    );
     let keys: Vec<&str> = names.iter().map(String::as_str).collect();
     let got = store.get_many(&c, &keys).await.unwrap();
-    assert!(got.iter().all(Option::is_none), "a rejected batch wrote entries");
+    assert!(
+        got.iter().all(Option::is_none),
+        "a rejected batch wrote entries"
+    );
     entries.pop();
     store.put_many(&c, &entries, None).await.unwrap();
     let got = store.get_many(&c, &keys).await.unwrap();
@@ -177,9 +183,19 @@ pub async fn batches_of_100000_keys_work<S: KvStore>(store: &S) {
         assert_eq!(value.as_deref(), Some(key.as_bytes()));
     }
     let ttls = store.ttl_many(&c, &keys).await.unwrap();
-    assert!(ttls.iter().all(|t| t.as_ref().is_some_and(|(_, left)| left.is_none())));
+    assert!(
+        ttls.iter()
+            .all(|t| t.as_ref().is_some_and(|(_, left)| left.is_none()))
+    );
     assert_eq!(store.delete_many(&c, &keys).await.unwrap(), N);
-    assert!(store.get_many(&c, &keys).await.unwrap().iter().all(Option::is_none));
+    assert!(
+        store
+            .get_many(&c, &keys)
+            .await
+            .unwrap()
+            .iter()
+            .all(Option::is_none)
+    );
 }
 
 /// Bad input beyond names: a TTL over [`MAX_TTL`](crate::names::MAX_TTL) is an
@@ -188,10 +204,19 @@ pub async fn over_long_ttl_is_rejected_and_writes_nothing<S: KvStore>(store: &S)
     let c = unique("longttl");
     let ttl = Some(crate::names::MAX_TTL + Duration::from_secs(1));
     assert_kind(store.put(&c, "k", b("v"), ttl).await, ErrorKind::InvalidTtl);
-    assert_kind(store.put_many(&c, &[("a", b("1"))], ttl).await, ErrorKind::InvalidTtl);
-    assert_eq!(store.get_many(&c, &["k", "a"]).await.unwrap(), vec![None, None]);
+    assert_kind(
+        store.put_many(&c, &[("a", b("1"))], ttl).await,
+        ErrorKind::InvalidTtl,
+    );
+    assert_eq!(
+        store.get_many(&c, &["k", "a"]).await.unwrap(),
+        vec![None, None]
+    );
     // The longest TTL accepted works.
-    store.put(&c, "k", b("v"), Some(crate::names::MAX_TTL)).await.unwrap();
+    store
+        .put(&c, "k", b("v"), Some(crate::names::MAX_TTL))
+        .await
+        .unwrap();
     assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("v")));
 }
 

@@ -158,10 +158,7 @@ async fn under_load<S: KvStore + Clone + 'static>(store: Stats<S>) {
     );
 }
 
-fn stack<S: KvStore>(store: S) -> Stats<impl KvStore + Clone + 'static>
-where
-    S: Clone + 'static,
-{
+fn stack<S: KvStore + Clone + 'static>(store: S) -> Stats<impl KvStore + Clone + 'static> {
     let policy = RetryPolicy::default().max_attempts(3);
     store
         .prefix_keys("load")

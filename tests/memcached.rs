@@ -96,13 +96,16 @@ async fn foreign_bytes_are_corrupt_data() {
         .await
         .unwrap();
     use async_memcached::AsciiProtocol;
-    raw.set(
-        format!("{ns}:0:1:ck"),
-        "written by someone else",
-        None,
-        None,
-    )
-    .await
-    .unwrap();
-    kv_store_adapter::testkit::corrupt_entry_is_a_typed_error(&store, "c", "k").await;
+    // Foreign flags; the store's flags on a value shorter than its deadline header;
+    // the store's flags on an empty value.
+    let cases: [(&str, &[u8], Option<u32>); 3] = [
+        ("k", b"written by someone else", None),
+        ("short", b"abc", Some(0x4B56_0001)),
+        ("empty", b"", Some(0x4B56_0001)),
+    ];
+    for (key, bytes, flags) in cases {
+        let mc_key = format!("{ns}:0:1:c{key}");
+        raw.set(mc_key, bytes, None, flags).await.unwrap();
+        kv_store_adapter::testkit::corrupt_entry_is_a_typed_error(&store, "c", key).await;
+    }
 }

@@ -1,5 +1,5 @@
-//! Bad and huge input on every store: batches of 100,000 keys give a correct result
-//! (and a rejected one writes nothing), over-long TTLs and oversized values are typed
+//! Bad and huge input on every store: batches of 100,000 keys and of 24 MiB give a
+//! correct result (and a rejected one writes nothing), over-long TTLs and oversized values are typed
 //! errors that write nothing. (Zero TTLs and empty or over-long names are conformance
 //! rules, run on every store and wrapper.)
 
@@ -10,12 +10,14 @@ use kv_store_adapter::stores::{
 };
 use kv_store_adapter::testkit::core::{
     batches_of_100000_keys_work, over_long_ttl_is_rejected_and_writes_nothing,
+    put_many_of_large_values_works,
 };
 use kv_store_adapter::testkit::{assert_kind, b, server_url, unique, unique_namespace};
 use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt};
 
 async fn both<S: KvStore>(store: &S) {
     over_long_ttl_is_rejected_and_writes_nothing(store).await;
+    put_many_of_large_values_works(store).await;
     batches_of_100000_keys_work(store).await;
 }
 

@@ -526,7 +526,7 @@ impl KvStore for ElasticsearchStore {
         ttl: Option<Duration>,
     ) -> Result<()> {
         let index = self.prepare(c).await?;
-        for chunk in entries.chunks(CHUNK) {
+        for chunk in super::write_chunks(entries, CHUNK, 8 << 20) {
             let mut lines = Vec::with_capacity(2 * chunk.len());
             for (k, v) in chunk {
                 lines.push(json!({ "index": { "_index": index, "_id": id(k) } }));

@@ -48,6 +48,40 @@ pub use simple::{SimpleEntry, SimpleStore};
 #[cfg(feature = "valkey")]
 pub use valkey::ValkeyStore;
 
+/// Splits a batch into runs of at most `count` entries and about `bytes` bytes of names
+/// and values (an entry larger than `bytes` travels alone), so no request a server
+/// store sends outgrows the server's message limit (Mongo's 48 MB, a proxy's body
+/// limit) however large the values.
+#[cfg_attr(
+    not(any(feature = "mongodb", feature = "elasticsearch")),
+    allow(dead_code)
+)]
+pub(crate) fn write_chunks<'a, 'b>(
+    entries: &'a [(&'b str, Bytes)],
+    count: usize,
+    bytes: usize,
+) -> impl Iterator<Item = &'a [(&'b str, Bytes)]> {
+    let mut rest = entries;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut size = 0;
+        let mut end = 0;
+        while end < rest.len() && end < count {
+            let (k, v) = &rest[end];
+            size += k.len() + v.len();
+            if end > 0 && size > bytes {
+                break;
+            }
+            end += 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// A value with its deadline on the monotonic clock, as the in-process stores keep it.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -74,5 +108,24 @@ impl Entry {
 
     fn is_live(&self, now: Instant) -> bool {
         self.remaining(now).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_chunks_bound_count_and_bytes() {
+        let big = Bytes::from(vec![0u8; 600]);
+        let entries: Vec<(&str, Bytes)> = (0..10).map(|_| ("k", big.clone())).collect();
+        let sizes: Vec<usize> = write_chunks(&entries, 4, 1_300).map(<[_]>::len).collect();
+        assert_eq!(sizes, [2, 2, 2, 2, 2]);
+        let sizes: Vec<usize> = write_chunks(&entries, 3, 1 << 20).map(<[_]>::len).collect();
+        assert_eq!(sizes, [3, 3, 3, 1]);
+        // An entry over the byte bound still travels, alone.
+        let sizes: Vec<usize> = write_chunks(&entries[..2], 5, 10).map(<[_]>::len).collect();
+        assert_eq!(sizes, [1, 1]);
+        assert_eq!(write_chunks(&[], 5, 10).count(), 0);
     }
 }

@@ -17,7 +17,13 @@ use crate::{Error, Result, names};
 /// Keys longer than this are stored under a binary hash `_id`.
 const MAX_ID: usize = 512;
 /// Documents per `update` / `$in` batch.
-const CHUNK: usize = 1_000;
+/// Keys per `$in` read or delete: small, because some MongoDB-wire servers match `$in`
+/// in time quadratic in its length (SecantusDB: 100 ids 7x faster per id than 1,000),
+/// while for MongoDB itself 100 ids already amortise the round trip.
+const CHUNK: usize = 100;
+/// Documents per write request, and their bytes: well under the 48 MB message limit.
+const WRITE_CHUNK: usize = 1_000;
+const WRITE_BYTES: usize = 8 << 20;
 /// Collection names readable as themselves: at most this long, of `[A-Za-z0-9_-]`.
 const READABLE: usize = 64;
 
@@ -313,7 +319,7 @@ impl KvStore for MongoStore {
         ttl: Option<Duration>,
     ) -> Result<()> {
         let coll = self.prepare(c).await?;
-        for chunk in entries.chunks(CHUNK) {
+        for chunk in super::write_chunks(entries, WRITE_CHUNK, WRITE_BYTES) {
             let updates: Vec<Document> = chunk
                 .iter()
                 .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })

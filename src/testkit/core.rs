@@ -198,6 +198,28 @@ pub async fn batches_of_100000_keys_work<S: KvStore>(store: &S) {
     );
 }
 
+/// A batch of 24 values of 1 MiB (24 MiB, more than one server message may carry)
+/// round-trips: stores split what they send.
+pub async fn put_many_of_large_values_works<S: KvStore>(store: &S) {
+    let c = unique("largebatch");
+    let names: Vec<String> = (0..24).map(|i| format!("big-{i}")).collect();
+    let entries: Vec<(&str, Bytes)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), Bytes::from(vec![i as u8; 1 << 20])))
+        .collect();
+    store.put_many(&c, &entries, None).await.unwrap();
+    let keys: Vec<&str> = names.iter().map(String::as_str).collect();
+    let got = store.get_many(&c, &keys).await.unwrap();
+    for ((_, value), got) in entries.iter().zip(&got) {
+        assert!(
+            got.as_ref() == Some(value),
+            "a 1 MiB value of the batch came back wrong"
+        );
+    }
+    assert_eq!(store.delete_many(&c, &keys).await.unwrap(), 24);
+}
+
 /// Bad input beyond names: a TTL over [`MAX_TTL`](crate::names::MAX_TTL) is an
 /// invalid-TTL error, and a batch carrying it writes nothing.
 pub async fn over_long_ttl_is_rejected_and_writes_nothing<S: KvStore>(store: &S) {

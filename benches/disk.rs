@@ -307,20 +307,22 @@ fn main() {
                 ..Default::default()
             },
             Pair {
-                workload: "64 concurrent durable puts: puts/s vs sequential store puts (x64)",
+                workload: "64 concurrent durable puts vs sequential store puts",
                 ours: "store_put_durable_64_concurrent",
                 raw: "store_put_durable",
-                target: 10.0 / 64.0,
+                target: 10.0,
                 interleaved: None,
-                ..Default::default()
+                per_iter: 64.0,
+                raw_per_iter: 1.0,
             },
             Pair {
-                workload: "64 concurrent durable puts vs redb txn per put (x64)",
+                workload: "64 concurrent durable puts vs redb txn per put",
                 ours: "store_put_durable_64_concurrent",
                 raw: "redb_put_durable_spawn_blocking",
-                target: 20.0 / 64.0,
+                target: 20.0,
                 interleaved: None,
-                ..Default::default()
+                per_iter: 64.0,
+                raw_per_iter: 1.0,
             },
             Pair {
                 workload: "durable put (vs redb txn per put)",

@@ -17,7 +17,8 @@ use common::workloads::{COLLECTION, Kind, Ours, Side, compare};
 use kv_store_adapter::stores::MemcachedStore;
 use tokio::sync::Mutex;
 
-const FLAGS: &str = "F1264975873"; // 0x4B560001, the store's marker
+/// The store's marker flags, 0x4B560001.
+const FLAGS: u32 = 0x4B56_0001;
 
 #[derive(Clone)]
 struct Raw {
@@ -56,9 +57,15 @@ impl Side for Raw {
     async fn put(&self, key: &str, value: Bytes) {
         let (key, data) = (self.key(key), Self::framed(&value));
         let mut conn = self.conn.lock().await;
-        conn.meta_set(&key, data.as_slice(), false, None, Some(&[FLAGS]))
-            .await
-            .unwrap();
+        conn.meta_set(
+            &key,
+            data.as_slice(),
+            false,
+            None,
+            Some(&[&format!("F{FLAGS}")]),
+        )
+        .await
+        .unwrap();
     }
 
     async fn delete(&self, key: &str) {
@@ -86,7 +93,9 @@ impl Side for Raw {
             .map(|(k, v)| (k.as_str(), v.as_slice()))
             .collect();
         let mut conn = self.conn.lock().await;
-        conn.meta_set_multi(&items, Some(&[FLAGS])).await.unwrap();
+        conn.meta_set_multi(&items, Some(&[&format!("F{FLAGS}")]))
+            .await
+            .unwrap();
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Pair {
     /// Operations per benchmark iteration (keys of a batch, gets of an in-flight
     /// round); 0 counts as 1.
     pub per_iter: f64,
+    /// The same for the raw side, when it differs; 0 means `per_iter`.
+    pub raw_per_iter: f64,
 }
 
 /// Runs `ours` and `raw` alternately, `rounds` times each (each call times one block of
@@ -108,7 +110,18 @@ pub fn report(group: &str, pairs: &[Pair]) {
             println!("{:<36} not measured in this run", pair.workload);
             continue;
         };
-        let ratio = raw / ours;
+        let per_iter = if pair.per_iter > 0.0 {
+            pair.per_iter
+        } else {
+            1.0
+        };
+        let raw_per_iter = if pair.raw_per_iter > 0.0 {
+            pair.raw_per_iter
+        } else {
+            per_iter
+        };
+        let (ours_ops, raw_ops) = (per_iter * 1e9 / ours, raw_per_iter * 1e9 / raw);
+        let ratio = ours_ops / raw_ops;
         let deciding = pair.interleaved.unwrap_or(ratio);
         let verdict = if deciding >= pair.target {
             "pass"

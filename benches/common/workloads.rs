@@ -276,6 +276,7 @@ pub fn compare<O: Side, R: Side>(
             target,
             interleaved: Some(ratio),
             per_iter: kind.ops(),
+            raw_per_iter: 0.0,
         })
         .collect();
     report(group, &pairs);

@@ -236,14 +236,21 @@ pub(crate) fn memcached_key(
     collection: &str,
     key: &str,
 ) -> String {
-    let head = format!("{namespace}:{generation}:");
+    use std::fmt::Write;
     let printable = |s: &str| s.bytes().all(|b| (0x21..=0x7e).contains(&b));
-    let readable = format!("{}:{collection}{key}", collection.len());
-    if head.len() + readable.len() <= 250 && printable(collection) && printable(key) {
-        head + &readable
-    } else {
-        format!("{head}#{}", names::digest(&[collection, key]))
+    // One allocation: the readable form, or its head followed by the digest.
+    let mut out = String::with_capacity(namespace.len() + collection.len() + key.len() + 32);
+    let _ = write!(out, "{namespace}:{generation}:");
+    let head = out.len();
+    let _ = write!(out, "{}:", collection.len());
+    out.push_str(collection);
+    out.push_str(key);
+    if out.len() > 250 || !printable(collection) || !printable(key) {
+        out.truncate(head);
+        out.push('#');
+        out.push_str(&names::digest(&[collection, key]));
     }
+    out
 }
 
 /// The value and remaining time of an item's flags and data; `None` if expired.
@@ -267,7 +274,10 @@ pub(crate) fn decode(
             _ => return Ok(None),
         },
     };
-    Ok(Some((Bytes::from(data).slice(HEADER..), left)))
+    // `advance` moves the start without the allocation `slice` would make.
+    let mut value = Bytes::from(data);
+    bytes::Buf::advance(&mut value, HEADER);
+    Ok(Some((value, left)))
 }
 
 /// The server's `item_size_max`, from `stats settings` (which async-memcached does not
@@ -431,21 +441,28 @@ impl KvStore for MemcachedStore {
                 .await?;
             let mut by_key: HashMap<Vec<u8>, MetaValue> = found
                 .into_iter()
-                .filter_map(|v| Some((v.key.clone()?, v)))
+                .filter_map(|mut v| Some((v.key.take()?, v)))
                 .collect();
+            // How often each key is asked: the last ask takes the value, earlier ones
+            // (a key asked twice is answered twice) clone it.
+            let mut asks: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
+            for mc_key in &mc_keys {
+                *asks.entry(mc_key.as_str()).or_default() += 1;
+            }
             for (k, mc_key) in chunk.iter().zip(&mc_keys) {
-                // A key asked twice is answered twice: clone for repeats.
-                let entry = match by_key.get(mc_key.as_bytes()) {
-                    Some(found) if chunk.iter().filter(|x| *x == k).count() > 1 => {
-                        Self::decode(c, k, found.clone())?
-                    }
-                    Some(_) => match by_key.remove(mc_key.as_bytes()) {
-                        Some(found) => Self::decode(c, k, found)?,
-                        None => None,
-                    },
-                    None => None,
+                let left = asks.get_mut(mc_key.as_str()).map_or(0, |n| {
+                    *n -= 1;
+                    *n
+                });
+                let found = if left > 0 {
+                    by_key.get(mc_key.as_bytes()).cloned()
+                } else {
+                    by_key.remove(mc_key.as_bytes())
                 };
-                out.push(entry);
+                out.push(match found {
+                    Some(found) => Self::decode(c, k, found)?,
+                    None => None,
+                });
             }
         }
         Ok(out)

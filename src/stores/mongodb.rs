@@ -285,15 +285,15 @@ impl KvStore for MongoStore {
     }
 
     async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        let old = self
+        // One delete that only matches a live document answers exactly whether a live
+        // entry went; an expired one is invisible already and left to the TTL index.
+        let live = doc! { "_id": id(k), "x": { "$not": { "$lte": DateTime::now() } } };
+        let reply = self
             .collection(c)
-            .find_one_and_delete(doc! { "_id": id(k) })
+            .delete_one(live)
             .await
             .map_err(mongo_error)?;
-        Ok(match old {
-            Some(doc) => decode(c, k, &doc).map(|e| e.is_some()).unwrap_or(false),
-            None => false,
-        })
+        Ok(reply.deleted_count == 1)
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {

@@ -140,9 +140,8 @@ export_url KV_MEMCACHED_URL "memcached://127.0.0.1:$MEMCACHED_PORT"
 # (osmem-server), from PyPI into one venv. No real mongod or Elasticsearch can be
 # installed from the registries this project reaches; the stores use the official
 # drivers, which speak to real MongoDB and Elasticsearch the same way.
-if ! answers "$MONGO_PORT" || ! answers "$SEARCH_PORT"; then
-  docs_venv=$(venv_ensure docs SecantusDB==0.7.0b3 osmem-server==0.1.6)
-fi
+# Always ensured (quick when present): the fault tests start private instances of it.
+docs_venv=$(venv_ensure docs SecantusDB==0.7.0b3 osmem-server==0.1.6)
 if ! answers "$MONGO_PORT"; then
   mkdir -p "$STATE/mongo"
   log "starting secantusd on 127.0.0.1:$MONGO_PORT"
@@ -168,7 +167,7 @@ export_url KV_ELASTICSEARCH_URL "http://127.0.0.1:$SEARCH_PORT"
 # instance on a port of their own (tests/server_faults.rs).
 export_url KV_REDIS_SERVER_BIN "$(command -v redis-server)"
 export_url KV_MEMCACHED_BIN "$(command -v memcached)"
-export_url KV_MONGO_SERVER_BIN "$STATE/venv-docs/bin/secantusd-py"
+export_url KV_MONGO_SERVER_BIN "$docs_venv/bin/secantusd-py"
 
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 log "servers ready; URLs in $ENV_FILE"

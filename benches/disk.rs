@@ -81,11 +81,7 @@ fn interleaved_inline() -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|i| format!("user:{i:08}")).collect());
     let value = Bytes::from(vec![7u8; 100]);
@@ -256,11 +252,7 @@ impl Side for RawRedb {
 fn main() {
     let mut c = common::criterion();
     {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = common::runtime();
         let dir = tempfile::tempdir().unwrap();
         let store = DiskStore::open(dir.path().join("std.redb")).unwrap();
         let raw = RawRedb(Arc::new(

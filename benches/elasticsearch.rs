@@ -107,17 +107,10 @@ impl Side for Raw {
 }
 
 fn main() {
-    let Ok(url) = std::env::var("KV_ELASTICSEARCH_URL") else {
-        println!(
-            "elasticsearch benchmark skipped: KV_ELASTICSEARCH_URL is not set (run scripts/servers.sh)"
-        );
+    let Some(url) = common::server_url("elasticsearch", "KV_ELASTICSEARCH_URL") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let store = rt
         .block_on(ElasticsearchStore::open(&url))
         .unwrap()

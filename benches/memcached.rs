@@ -100,17 +100,10 @@ impl Side for Raw {
 }
 
 fn main() {
-    let Ok(url) = std::env::var("KV_MEMCACHED_URL") else {
-        println!(
-            "memcached benchmark skipped: KV_MEMCACHED_URL is not set (run scripts/servers.sh)"
-        );
+    let Some(url) = common::server_url("memcached", "KV_MEMCACHED_URL") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let namespace = format!("bench{}", std::process::id());
     let (store, raw) = rt.block_on(async {
         let store = MemcachedStore::open(&url).await.unwrap();

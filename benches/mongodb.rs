@@ -68,15 +68,10 @@ impl Side for Raw {
 }
 
 fn main() {
-    let Ok(url) = std::env::var("KV_MONGO_URL") else {
-        println!("mongodb benchmark skipped: KV_MONGO_URL is not set (run scripts/servers.sh)");
+    let Some(url) = common::server_url("mongodb", "KV_MONGO_URL") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let (store, raw) = rt.block_on(async {
         let store = MongoStore::open(&url, "kvbench").await.unwrap();
         let store = store.with_prefix("bench").unwrap();

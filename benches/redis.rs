@@ -84,15 +84,10 @@ fn main() {
     let mut c = common::criterion().measurement_time(std::time::Duration::from_secs(2));
     let mut measured = false;
     for (group, var) in servers {
-        let Ok(url) = std::env::var(var) else {
-            println!("{group} benchmark skipped: {var} is not set (run scripts/servers.sh)");
+        let Some(url) = common::server_url(group, var) else {
             continue;
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = common::runtime();
         let (store, conn) = rt.block_on(async {
             let store = RedisStore::open(&url).await.unwrap();
             let conn = redis::Client::open(url.as_str())

@@ -231,30 +231,26 @@ fn renaming_wrappers() {
     });
 }
 
-#[test]
-fn redis_store() {
-    on_real_store(32, || async {
-        let url = server_url("KV_REDIS_URL")?;
-        let store = RedisStore::open(&url)
-            .await
-            .unwrap()
-            .with_namespace(&unique_namespace())
-            .unwrap();
-        Some((store, no_guard()))
+/// A Redis-protocol server named by `var`, a fresh namespace per case.
+fn redis_like(var: &'static str, cases: u32) {
+    on_real_store(cases, move || async move {
+        let url = server_url(var)?;
+        let store = RedisStore::open(&url).await.unwrap();
+        Some((
+            store.with_namespace(&unique_namespace()).unwrap(),
+            no_guard(),
+        ))
     });
 }
 
 #[test]
+fn redis_store() {
+    redis_like("KV_REDIS_URL", 32);
+}
+
+#[test]
 fn valkey_store() {
-    on_real_store(16, || async {
-        let url = server_url("KV_VALKEY_URL")?;
-        let store = RedisStore::open(&url)
-            .await
-            .unwrap()
-            .with_namespace(&unique_namespace())
-            .unwrap();
-        Some((store, no_guard()))
-    });
+    redis_like("KV_VALKEY_URL", 16);
 }
 
 #[test]

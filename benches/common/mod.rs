@@ -17,6 +17,26 @@ pub fn criterion() -> Criterion {
         .configure_from_args()
 }
 
+/// The runtime the async benchmarks use: two workers, as many as this machine's cores.
+#[allow(dead_code)]
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A server's URL from `var`; without it, says that `group` is skipped.
+#[allow(dead_code)]
+pub fn server_url(group: &str, var: &str) -> Option<String> {
+    let url = std::env::var(var).ok();
+    if url.is_none() {
+        println!("{group} benchmark skipped: {var} is not set (run scripts/servers.sh)");
+    }
+    url
+}
+
 /// One line of the report: this library's benchmark against the raw client's.
 #[derive(Default)]
 pub struct Pair {

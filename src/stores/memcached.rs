@@ -223,6 +223,28 @@ impl MemcachedStore {
         Ok(())
     }
 
+    /// Pairs each asked key with its answer by name (a key asked twice is answered
+    /// twice).
+    fn match_by_key(
+        c: &str,
+        chunk: &[&str],
+        mc_keys: &[String],
+        found: Vec<MetaValue>,
+        out: &mut Vec<Option<TtlEntry>>,
+    ) -> Result<()> {
+        let by_key: HashMap<Vec<u8>, MetaValue> = found
+            .into_iter()
+            .filter_map(|mut v| Some((v.key.take()?, v)))
+            .collect();
+        for (k, mc_key) in chunk.iter().zip(mc_keys) {
+            out.push(match by_key.get(mc_key.as_bytes()) {
+                Some(found) => Self::decode(c, k, found.clone())?,
+                None => None,
+            });
+        }
+        Ok(())
+    }
+
     fn decode(c: &str, k: &str, found: MetaValue) -> Result<Option<TtlEntry>> {
         decode(c, k, found.flags, found.data.unwrap_or_default())
     }
@@ -439,27 +461,27 @@ impl KvStore for MemcachedStore {
             let found = self
                 .with_conn(async |conn| conn.meta_get_multi(&mc_keys, Some(&["v", "f"])).await)
                 .await?;
-            let mut by_key: HashMap<Vec<u8>, MetaValue> = found
-                .into_iter()
-                .filter_map(|mut v| Some((v.key.take()?, v)))
+            // The server answers in request order, hits only: walk both in step.
+            let mut next = 0;
+            let matched: Vec<bool> = mc_keys
+                .iter()
+                .map(|mc_key| {
+                    let hit = found
+                        .get(next)
+                        .is_some_and(|v| v.key.as_deref() == Some(mc_key.as_bytes()));
+                    next += usize::from(hit);
+                    hit
+                })
                 .collect();
-            // How often each key is asked: the last ask takes the value, earlier ones
-            // (a key asked twice is answered twice) clone it.
-            let mut asks: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
-            for mc_key in &mc_keys {
-                *asks.entry(mc_key.as_str()).or_default() += 1;
+            if next < found.len() {
+                // Answers out of order (never seen): match them by key instead.
+                Self::match_by_key(c, chunk, &mc_keys, found, &mut out)?;
+                continue;
             }
-            for (k, mc_key) in chunk.iter().zip(&mc_keys) {
-                let left = asks.get_mut(mc_key.as_str()).map_or(0, |n| {
-                    *n -= 1;
-                    *n
-                });
-                let found = if left > 0 {
-                    by_key.get(mc_key.as_bytes()).cloned()
-                } else {
-                    by_key.remove(mc_key.as_bytes())
-                };
-                out.push(match found {
+            let mut hits = found.into_iter();
+            for (k, matched) in chunk.iter().zip(matched) {
+                let hit = if matched { hits.next() } else { None };
+                out.push(match hit {
                     Some(found) => Self::decode(c, k, found)?,
                     None => None,
                 });

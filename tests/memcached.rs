@@ -109,3 +109,37 @@ async fn foreign_bytes_are_corrupt_data() {
         kv_store_adapter::testkit::corrupt_entry_is_a_typed_error(&store, "c", key).await;
     }
 }
+
+/// A call dropped after its request went out (as a timeout drops it) must not leave its
+/// reply for the next call on the same connection to read.
+#[tokio::test]
+async fn calls_dropped_mid_exchange_leave_no_stale_replies() {
+    use std::future::Future;
+    use std::task::Poll;
+    let Some(url) = server_url("KV_MEMCACHED_URL") else {
+        return;
+    };
+    // One pooled connection, so every call reuses the one a dropped call used.
+    let store = MemcachedStore::with_pool(&url, 1)
+        .await
+        .unwrap()
+        .with_namespace(&unique_namespace())
+        .unwrap();
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    for k in &keys {
+        store.put("c", k, b(k), None).await.unwrap();
+    }
+    for i in 0..200 {
+        // Poll a get once (its request is written, its reply not yet read), then drop it.
+        let mut dropped = Box::pin(store.get("c", &keys[i % keys.len()]));
+        std::future::poll_fn(|cx| {
+            let _ = dropped.as_mut().poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        drop(dropped);
+        let other = &keys[(i + 7) % keys.len()];
+        let got = tokio::time::timeout(Duration::from_secs(5), store.get("c", other)).await;
+        assert_eq!(got.expect("no hang").unwrap(), Some(b(other)));
+    }
+}

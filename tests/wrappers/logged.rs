@@ -1,5 +1,5 @@
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kv_store_adapter::testkit::b;
 use kv_store_adapter::wrappers::Logged;
@@ -23,7 +23,21 @@ impl Write for Captured {
     }
 }
 
+/// Keeps a second dispatcher registered for the whole process.
+///
+/// `tracing` caches each call site's interest process-wide. While at most one
+/// dispatcher is registered, a call site first reached by a test thread without a
+/// subscriber (the conformance suite running in parallel) is cached as "never" and
+/// would then stay silent for the capturing thread too. With two dispatchers
+/// registered, interest is computed over every live dispatcher, so the capturing
+/// subscriber is always asked.
+fn anchor_interest() {
+    static ANCHOR: OnceLock<tracing::Dispatch> = OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
+
 async fn capture<F: std::future::Future<Output = ()>>(f: F) -> String {
+    anchor_interest();
     let out = Captured::default();
     let writer = out.clone();
     let subscriber = tracing_subscriber::fmt()

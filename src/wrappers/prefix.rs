@@ -1,5 +1,6 @@
 //! `PrefixKeys` and `PrefixCollections`: namespaces inside a shared store.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,6 +34,7 @@ impl Prefix {
         })
     }
 
+    #[inline]
     pub(crate) fn apply(&self, name: &str) -> Joined {
         Joined::new(&[&self.head, name])
     }
@@ -100,25 +102,37 @@ impl<S> PrefixKeys<S> {
     }
 }
 
+// The single-key methods join the name before their future starts, so the future
+// holds the joined name but not the key it came from (smaller futures move cheaper).
 impl<S: KvStore> KvStore for PrefixKeys<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.inner.raw_get(c, self.prefix.apply(k).as_str()).await
+    #[inline]
+    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        let key = self.prefix.apply(k);
+        async move { self.inner.raw_get(c, key.as_str()).await }
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.inner
-            .raw_put(c, self.prefix.apply(k).as_str(), v, ttl)
-            .await
+    #[inline]
+    fn raw_put(
+        &self,
+        c: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let key = self.prefix.apply(k);
+        async move { self.inner.raw_put(c, key.as_str(), v, ttl).await }
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.inner
-            .raw_delete(c, self.prefix.apply(k).as_str())
-            .await
+    #[inline]
+    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
+        let key = self.prefix.apply(k);
+        async move { self.inner.raw_delete(c, key.as_str()).await }
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.inner.raw_ttl(c, self.prefix.apply(k).as_str()).await
+    #[inline]
+    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+        let key = self.prefix.apply(k);
+        async move { self.inner.raw_ttl(c, key.as_str()).await }
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

@@ -1,9 +1,12 @@
 //! `Stats`: per-collection operation counters.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::hash::BuildHasher;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -84,6 +87,7 @@ const DELETE_MISS: usize = 6;
 const ERROR: usize = 7;
 
 impl Counters {
+    #[inline]
     fn add(&self, which: usize, n: u64) {
         if n > 0 {
             self.0[which].fetch_add(n, Relaxed);
@@ -120,14 +124,31 @@ struct Registry {
     /// and then no hashing is needed.
     last: AtomicUsize,
     hasher: foldhash::fast::FixedState,
-    slots: Box<[OnceLock<Box<Named>>]>,
+    slots: Box<[OnceLock<Box<Named>>; SLOTS]>,
     overflow: Mutex<HashMap<Box<str>, Arc<Counters>>>,
 }
 
 #[derive(Debug)]
 struct Named {
     name: Box<str>,
-    counters: Arc<Counters>,
+    counters: Counters,
+}
+
+/// A collection's counters: in the table, or shared from the overflow map.
+enum Found<'a> {
+    Slot(&'a Counters),
+    Overflow(Arc<Counters>),
+}
+
+impl std::ops::Deref for Found<'_> {
+    type Target = Counters;
+
+    fn deref(&self) -> &Counters {
+        match self {
+            Found::Slot(counters) => counters,
+            Found::Overflow(counters) => counters,
+        }
+    }
 }
 
 const SLOTS: usize = 1024;
@@ -139,65 +160,65 @@ impl Default for Registry {
         Self {
             last: AtomicUsize::new(0),
             hasher: foldhash::fast::FixedState::default(),
-            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+            slots: Box::new(std::array::from_fn(|_| OnceLock::new())),
             overflow: Mutex::default(),
         }
     }
 }
 
 impl Registry {
-    /// Runs `f` on the collection's counters: lock-free unless the table is full.
-    fn with(&self, collection: &str, f: impl FnOnce(&Counters)) {
-        let last = self.last.load(Relaxed) % SLOTS;
-        if let Some(named) = self.slots[last].get()
-            && *named.name == *collection
+    /// The collection's counters: lock-free unless the table is full.
+    ///
+    /// The common case (the same collection as the call before) is inlined into the
+    /// caller; the rest is out of line.
+    #[inline]
+    fn get(&self, collection: &str) -> Found<'_> {
+        if let Some(named) = self.slots[self.last.load(Relaxed) % SLOTS].get()
+            && same(named.name.as_bytes(), collection.as_bytes())
         {
-            return f(&named.counters);
+            return Found::Slot(&named.counters);
         }
+        self.find_or_add(collection)
+    }
+
+    #[inline]
+    fn count<T>(&self, collection: &str, result: &Result<T>, f: impl FnOnce(&Counters, &T)) {
+        let counters = self.get(collection);
+        match result {
+            Ok(value) => f(&counters, value),
+            Err(_) => counters.add(ERROR, 1),
+        }
+    }
+
+    #[cold]
+    fn find_or_add(&self, collection: &str) -> Found<'_> {
         let start = self.hasher.hash_one(collection) as usize;
         for probe in 0..PROBES {
-            let slot = &self.slots[(start + probe) % SLOTS];
-            let named = match slot.get() {
-                Some(named) => named,
-                None => slot.get_or_init(|| {
-                    Box::new(Named {
-                        name: collection.into(),
-                        counters: Arc::default(),
-                    })
-                }),
-            };
+            let at = (start + probe) % SLOTS;
+            let named = self.slots[at].get_or_init(|| {
+                Box::new(Named {
+                    name: collection.into(),
+                    counters: Counters::default(),
+                })
+            });
             if *named.name == *collection {
-                self.last.store((start + probe) % SLOTS, Relaxed);
-                return f(&named.counters);
+                self.last.store(at, Relaxed);
+                return Found::Slot(&named.counters);
             }
         }
-        let counters = self
-            .overflow
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(collection.into())
-            .or_default()
-            .clone();
-        f(&counters)
+        let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+        Found::Overflow(overflow.entry(collection.into()).or_default().clone())
     }
 
-    fn find(&self, collection: &str) -> Option<Arc<Counters>> {
-        self.all()
-            .into_iter()
-            .find(|(name, _)| name == collection)
-            .map(|(_, c)| c)
-    }
-
-    fn all(&self) -> Vec<(String, Arc<Counters>)> {
-        let mut all: Vec<_> = self
-            .slots
-            .iter()
-            .filter_map(OnceLock::get)
-            .map(|n| (n.name.to_string(), n.counters.clone()))
-            .collect();
+    /// Runs `f` on every collection's name and counters.
+    fn each(&self, mut f: impl FnMut(&str, &Counters)) {
+        for named in self.slots.iter().filter_map(OnceLock::get) {
+            f(&named.name, &named.counters);
+        }
         let overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-        all.extend(overflow.iter().map(|(n, c)| (n.to_string(), c.clone())));
-        all
+        overflow
+            .iter()
+            .for_each(|(name, counters)| f(name, counters));
     }
 }
 
@@ -212,19 +233,22 @@ impl<S> Stats<S> {
 
     /// One collection's counters.
     pub fn collection_stats(&self, collection: &str) -> CollectionStats {
-        self.counters
-            .find(collection)
-            .map(|c| c.snapshot())
-            .unwrap_or_default()
+        let mut found = CollectionStats::default();
+        self.counters.each(|name, counters| {
+            if name == collection {
+                found = counters.snapshot();
+            }
+        });
+        found
     }
 
     /// Every collection's counters.
     pub fn snapshot(&self) -> BTreeMap<String, CollectionStats> {
-        self.counters
-            .all()
-            .into_iter()
-            .map(|(name, c)| (name, c.snapshot()))
-            .collect()
+        let mut all = BTreeMap::new();
+        self.counters.each(|name, counters| {
+            all.insert(name.to_owned(), counters.snapshot());
+        });
+        all
     }
 
     /// The sum over all collections.
@@ -246,7 +270,7 @@ impl<S> Stats<S> {
 
     /// Sets every counter back to zero.
     pub fn reset(&self) {
-        self.counters.all().iter().for_each(|(_, c)| c.reset());
+        self.counters.each(|_, counters| counters.reset());
     }
 
     /// The wrapped store.
@@ -254,11 +278,22 @@ impl<S> Stats<S> {
         &self.inner
     }
 
+    #[inline]
     fn count<T>(&self, collection: &str, result: &Result<T>, f: impl FnOnce(&Counters, &T)) {
-        self.counters.with(collection, |counters| match result {
-            Ok(value) => f(counters, value),
-            Err(_) => counters.add(ERROR, 1),
-        })
+        self.counters.count(collection, result, f);
+    }
+
+    fn counted<'c, F, T, C>(&self, collection: &'c str, call: F, count: C) -> Counted<'_, 'c, F, C>
+    where
+        F: Future<Output = Result<T>>,
+        C: Fn(&Counters, &T),
+    {
+        Counted {
+            call,
+            registry: &self.counters,
+            collection,
+            count,
+        }
     }
 }
 
@@ -267,35 +302,91 @@ fn hits_misses<T>(found: &[Option<T>]) -> (u64, u64) {
     (hits, found.len() as u64 - hits)
 }
 
+/// `a == b`, inline for names up to 16 bytes (a `memcmp` call costs more than the
+/// comparison of a short collection name).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+        s[at..at + N].try_into().unwrap_or([0; N])
+    }
+    match (a.len(), b.len()) {
+        (n, m) if n != m => false,
+        (n @ 8..=16, _) => {
+            word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8)
+        }
+        (n @ 4..8, _) => {
+            word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4)
+        }
+        _ => a == b,
+    }
+}
+
+/// An inner call, counted when it completes.
+struct Counted<'r, 'c, F, C> {
+    call: F,
+    registry: &'r Registry,
+    collection: &'c str,
+    count: C,
+}
+
+impl<F, T, C> Future for Counted<'_, '_, F, C>
+where
+    F: Future<Output = Result<T>>,
+    C: Fn(&Counters, &T),
+{
+    type Output = Result<T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        // SAFETY: `call` is pinned structurally: it is never moved out of `self` nor
+        // given out unpinned, and `Counted` implements neither `Drop` nor `Unpin` by
+        // hand (it is `Unpin` only when `F` is).
+        let this = unsafe { self.get_unchecked_mut() };
+        let call = unsafe { Pin::new_unchecked(&mut this.call) };
+        let poll = call.poll(cx);
+        if let Poll::Ready(result) = &poll {
+            this.registry
+                .count(this.collection, result, |n, value| (this.count)(n, value));
+        }
+        poll
+    }
+}
+
 impl<S: KvStore> KvStore for Stats<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        let result = self.inner.raw_get(c, k).await;
-        self.count(c, &result, |n, found| {
+    // Single-key calls are counted by a `Counted` future around the inner call: it
+    // holds the call, the registry and the collection, 24 bytes on top of the inner
+    // future (an `async` block would hold the key too, and await a second copy of
+    // the call), and a stack's future is copied whenever it is pinned or spawned.
+    #[inline]
+    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        self.counted(c, self.inner.raw_get(c, k), |n, found| {
             n.add(if found.is_some() { GET_HIT } else { GET_MISS }, 1)
-        });
-        result
+        })
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        let result = self.inner.raw_put(c, k, v, ttl).await;
-        self.count(c, &result, |n, _| n.add(PUT, 1));
-        result
+    #[inline]
+    fn raw_put(
+        &self,
+        c: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.counted(c, self.inner.raw_put(c, k, v, ttl), |n, _| n.add(PUT, 1))
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        let result = self.inner.raw_delete(c, k).await;
-        self.count(c, &result, |n, existed| {
+    #[inline]
+    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
+        self.counted(c, self.inner.raw_delete(c, k), |n, existed| {
             n.add(if *existed { DELETE_HIT } else { DELETE_MISS }, 1)
-        });
-        result
+        })
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let result = self.inner.raw_ttl(c, k).await;
-        self.count(c, &result, |n, found| {
+    #[inline]
+    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+        self.counted(c, self.inner.raw_ttl(c, k), |n, found| {
             n.add(if found.is_some() { TTL_HIT } else { TTL_MISS }, 1)
-        });
-        result
+        })
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
@@ -340,3 +431,29 @@ impl<S: KvStore> KvStore for Stats<S> {
 }
 
 forward_capabilities!(Stats: keys, collections, destroy_collection, destroy, cull);
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn same_agrees_with_eq_for_every_short_length() {
+        let words: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + i as u8).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..n {
+                    let mut v = base.clone();
+                    v[at] ^= 1;
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same(a, b), a == b, "{a:?} vs {b:?}");
+            }
+        }
+    }
+}

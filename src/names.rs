@@ -21,7 +21,17 @@ pub const MAX_TTL: Duration = Duration::from_secs(50 * 365 * 24 * 3600);
 /// assert!(check_name("users").is_ok());
 /// assert!(check_name("").is_err());
 /// ```
+#[inline]
 pub fn check_name(name: &str) -> Result<()> {
+    if (1..=MAX_NAME_LEN).contains(&name.len()) {
+        return Ok(());
+    }
+    name_error(name)
+}
+
+/// Every call checks its names, so the check is inlined and the error built out of line.
+#[cold]
+fn name_error(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::invalid_key("names must not be empty"));
     }
@@ -35,6 +45,7 @@ pub fn check_name(name: &str) -> Result<()> {
 }
 
 /// Checks a collection and a key.
+#[inline]
 pub fn check(collection: &str, key: &str) -> Result<()> {
     check_name(collection)?;
     check_name(key)
@@ -54,18 +65,22 @@ pub fn check_all<'a>(collection: &str, keys: impl IntoIterator<Item = &'a str>) 
 /// assert!(check_ttl(Some(Duration::from_millis(300))).is_ok());
 /// assert!(check_ttl(Some(Duration::ZERO)).is_err());
 /// ```
+#[inline]
 pub fn check_ttl(ttl: Option<Duration>) -> Result<()> {
     match ttl {
-        Some(ttl) if ttl.is_zero() => Err(Error::InvalidTtl {
-            ttl,
-            reason: "a TTL must be longer than zero",
-        }),
-        Some(ttl) if ttl > MAX_TTL => Err(Error::InvalidTtl {
-            ttl,
-            reason: "a TTL must be at most 50 years",
-        }),
+        Some(ttl) if ttl.is_zero() || ttl > MAX_TTL => ttl_error(ttl),
         _ => Ok(()),
     }
+}
+
+#[cold]
+fn ttl_error(ttl: Duration) -> Result<()> {
+    let reason = if ttl.is_zero() {
+        "a TTL must be longer than zero"
+    } else {
+        "a TTL must be at most 50 years"
+    };
+    Err(Error::InvalidTtl { ttl, reason })
 }
 
 /// A stable, collision-resistant digest of a sequence of names, as 32 lower-case hex
@@ -142,4 +157,39 @@ pub(crate) fn distinct<'a>(keys: &[&'a str]) -> Vec<&'a str> {
     distinct.sort_unstable();
     distinct.dedup();
     distinct
+}
+
+/// Copies `src` to `dst` with a few register moves when it is at most 16 bytes long
+/// (names and prefixes usually are), where `copy_nonoverlapping` of a run-time length
+/// calls `memcpy`: ~12 instructions a part, two parts a call (callgrind).
+///
+/// # Safety
+/// `dst` must be valid for `src.len()` bytes of writes and not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    let n = src.len();
+    let src = src.as_ptr();
+    // SAFETY: every read is inside `src[..n]` and every write inside `dst[..n]`
+    // (the two halves overlap each other when `n` is not twice the word size).
+    unsafe {
+        match n {
+            8..=16 => {
+                let (a, b) = (
+                    src.cast::<u64>().read_unaligned(),
+                    src.add(n - 8).cast::<u64>().read_unaligned(),
+                );
+                dst.cast::<u64>().write_unaligned(a);
+                dst.add(n - 8).cast::<u64>().write_unaligned(b);
+            }
+            4..8 => {
+                let (a, b) = (
+                    src.cast::<u32>().read_unaligned(),
+                    src.add(n - 4).cast::<u32>().read_unaligned(),
+                );
+                dst.cast::<u32>().write_unaligned(a);
+                dst.add(n - 4).cast::<u32>().write_unaligned(b);
+            }
+            _ => std::ptr::copy_nonoverlapping(src, dst, n),
+        }
+    }
 }

@@ -121,17 +121,23 @@ pub(crate) fn decode(key: &[u8]) -> Option<(&str, &str)> {
 const STACK_KEY: usize = 128;
 
 /// Runs `f` with the encoded key; short keys (the usual case) do not allocate.
+#[inline]
 fn with_key<R>(collection: &str, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
     let len = 4 + collection.len() + key.len();
     if len > STACK_KEY {
         return f(&encode(collection, key));
     }
-    let mut buf = [0u8; STACK_KEY];
-    let (c_end, k_end) = (4 + collection.len(), len);
-    buf[..4].copy_from_slice(&(collection.len() as u32).to_le_bytes());
-    buf[4..c_end].copy_from_slice(collection.as_bytes());
-    buf[c_end..k_end].copy_from_slice(key.as_bytes());
-    f(&buf[..len])
+    let mut buf = std::mem::MaybeUninit::<[u8; STACK_KEY]>::uninit();
+    let dst = buf.as_mut_ptr().cast::<u8>();
+    // SAFETY: `len <= STACK_KEY` bytes are written, each exactly once, from slices
+    // that do not overlap the buffer; then exactly those bytes are read.
+    let encoded = unsafe {
+        crate::names::copy_short(&(collection.len() as u32).to_le_bytes(), dst);
+        crate::names::copy_short(collection.as_bytes(), dst.add(4));
+        crate::names::copy_short(key.as_bytes(), dst.add(4 + collection.len()));
+        std::slice::from_raw_parts(dst, len)
+    };
+    f(encoded)
 }
 
 impl KvStore for MemoryStore {

@@ -130,41 +130,6 @@ pub(crate) enum Joined {
     Heap(Box<str>),
 }
 
-/// Copies `src` to `dst` with a few register moves when it is at most 16 bytes long
-/// (names and prefixes usually are), where `copy_nonoverlapping` of a run-time length
-/// calls `memcpy`: ~12 instructions a part, two parts a call (callgrind).
-///
-/// # Safety
-/// `dst` must be valid for `src.len()` bytes of writes and not overlap `src`.
-#[inline(always)]
-unsafe fn copy_short(src: &[u8], dst: *mut u8) {
-    let n = src.len();
-    let src = src.as_ptr();
-    // SAFETY: every read is inside `src[..n]` and every write inside `dst[..n]`
-    // (the two halves overlap each other when `n` is not twice the word size).
-    unsafe {
-        match n {
-            8..=16 => {
-                let (a, b) = (
-                    src.cast::<u64>().read_unaligned(),
-                    src.add(n - 8).cast::<u64>().read_unaligned(),
-                );
-                dst.cast::<u64>().write_unaligned(a);
-                dst.add(n - 8).cast::<u64>().write_unaligned(b);
-            }
-            4..8 => {
-                let (a, b) = (
-                    src.cast::<u32>().read_unaligned(),
-                    src.add(n - 4).cast::<u32>().read_unaligned(),
-                );
-                dst.cast::<u32>().write_unaligned(a);
-                dst.add(n - 4).cast::<u32>().write_unaligned(b);
-            }
-            _ => std::ptr::copy_nonoverlapping(src, dst, n),
-        }
-    }
-}
-
 impl Joined {
     const STACK: usize = 62;
 
@@ -183,7 +148,7 @@ impl Joined {
         for part in parts {
             // SAFETY: the parts' lengths sum to `len <= STACK`, so every part fits
             // in `buf` after the ones before it; source and buffer do not overlap.
-            unsafe { copy_short(part.as_bytes(), dst.add(at)) };
+            unsafe { crate::names::copy_short(part.as_bytes(), dst.add(at)) };
             at += part.len();
         }
         Self::Stack {

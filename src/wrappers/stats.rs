@@ -125,30 +125,15 @@ struct Registry {
     last: AtomicUsize,
     hasher: foldhash::fast::FixedState,
     slots: Box<[OnceLock<Box<Named>>; SLOTS]>,
-    overflow: Mutex<HashMap<Box<str>, Arc<Counters>>>,
+    /// Boxed, and never removed while the registry lives, so a reference to the
+    /// counters outlives the lock (see `find_or_add`).
+    overflow: Mutex<HashMap<Box<str>, Box<Counters>>>,
 }
 
 #[derive(Debug)]
 struct Named {
     name: Box<str>,
     counters: Counters,
-}
-
-/// A collection's counters: in the table, or shared from the overflow map.
-enum Found<'a> {
-    Slot(&'a Counters),
-    Overflow(Arc<Counters>),
-}
-
-impl std::ops::Deref for Found<'_> {
-    type Target = Counters;
-
-    fn deref(&self) -> &Counters {
-        match self {
-            Found::Slot(counters) => counters,
-            Found::Overflow(counters) => counters,
-        }
-    }
 }
 
 const SLOTS: usize = 1024;
@@ -172,11 +157,11 @@ impl Registry {
     /// The common case (the same collection as the call before) is inlined into the
     /// caller; the rest is out of line.
     #[inline]
-    fn get(&self, collection: &str) -> Found<'_> {
+    fn get(&self, collection: &str) -> &Counters {
         if let Some(named) = self.slots[self.last.load(Relaxed) % SLOTS].get()
             && same(named.name.as_bytes(), collection.as_bytes())
         {
-            return Found::Slot(&named.counters);
+            return &named.counters;
         }
         self.find_or_add(collection)
     }
@@ -185,13 +170,13 @@ impl Registry {
     fn count<T>(&self, collection: &str, result: &Result<T>, f: impl FnOnce(&Counters, &T)) {
         let counters = self.get(collection);
         match result {
-            Ok(value) => f(&counters, value),
+            Ok(value) => f(counters, value),
             Err(_) => counters.add(ERROR, 1),
         }
     }
 
     #[cold]
-    fn find_or_add(&self, collection: &str) -> Found<'_> {
+    fn find_or_add(&self, collection: &str) -> &Counters {
         let start = self.hasher.hash_one(collection) as usize;
         for probe in 0..PROBES {
             let at = (start + probe) % SLOTS;
@@ -203,11 +188,15 @@ impl Registry {
             });
             if *named.name == *collection {
                 self.last.store(at, Relaxed);
-                return Found::Slot(&named.counters);
+                return &named.counters;
             }
         }
         let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-        Found::Overflow(overflow.entry(collection.into()).or_default().clone())
+        let counters: *const Counters = &**overflow.entry(collection.into()).or_default();
+        // SAFETY: the counters are boxed, so rehashing the map does not move them, and
+        // entries are never removed: they live as long as `self`, which bounds the
+        // reference. Counters are atomics, shared through `&` by design.
+        unsafe { &*counters }
     }
 
     /// Runs `f` on every collection's name and counters.

@@ -43,3 +43,36 @@ async fn collections_seen_by_the_inner_store_are_unchanged() {
     assert_eq!(inner.entries()[0].collection, "users");
     assert_eq!(inner.entries()[0].key, "ada");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_stay_exact_past_the_table_of_collections() {
+    // 3,000 collections: more than the lock-free table's 1,024 slots, so most land
+    // in the overflow map; 4 tasks count into the same collections at once.
+    let store = memory().with_stats();
+    let collections: Vec<String> = (0..3_000).map(|i| format!("c{i}")).collect();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, collections) = (store.clone(), collections.clone());
+            tokio::spawn(async move {
+                for (i, c) in collections.iter().enumerate() {
+                    store.put(c, "k", b("v"), None).await.unwrap();
+                    for _ in 0..i % 3 {
+                        assert!(store.get(c, "k").await.unwrap().is_some());
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let snapshot = store.snapshot();
+    assert_eq!(snapshot.len(), 3_000);
+    for (i, c) in collections.iter().enumerate() {
+        let counted = snapshot[c];
+        assert_eq!((counted.puts, counted.get_hits), (4, 4 * (i % 3) as u64), "{c}");
+        assert_eq!(store.collection_stats(c), counted);
+    }
+    store.reset();
+    assert_eq!(store.total().operations(), 0);
+}

@@ -189,7 +189,7 @@ impl<S: Cull> DynCull for S {
 
 /// A store chosen at run time: the core trait through one box, plus the capabilities
 /// that were declared when it was built. A missing capability answers
-/// [`Error::Unsupported`].
+/// [`ErrorDetail::Unsupported`](crate::ErrorDetail::Unsupported).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -368,7 +368,7 @@ impl EnumerateKeys for BoxStore {
     async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
         match &self.keys {
             Some(inner) => inner.dyn_keys(c, limit).await,
-            None => Err(Error::Unsupported("enumerating keys")),
+            None => Err(Error::unsupported("enumerating keys")),
         }
     }
 }
@@ -376,7 +376,7 @@ impl EnumerateCollections for BoxStore {
     async fn collections(&self, limit: usize) -> Result<Vec<String>> {
         match &self.collections {
             Some(inner) => inner.dyn_collections(limit).await,
-            None => Err(Error::Unsupported("enumerating collections")),
+            None => Err(Error::unsupported("enumerating collections")),
         }
     }
 }
@@ -384,7 +384,7 @@ impl DestroyCollection for BoxStore {
     async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
         match &self.destroy_collection {
             Some(inner) => inner.dyn_destroy_collection(c).await,
-            None => Err(Error::Unsupported("destroying a collection")),
+            None => Err(Error::unsupported("destroying a collection")),
         }
     }
 }
@@ -392,7 +392,7 @@ impl DestroyStore for BoxStore {
     async fn destroy(&self) -> Result<()> {
         match &self.destroy {
             Some(inner) => inner.dyn_destroy().await,
-            None => Err(Error::Unsupported("destroying the store")),
+            None => Err(Error::unsupported("destroying the store")),
         }
     }
 }
@@ -400,7 +400,7 @@ impl Cull for BoxStore {
     async fn cull(&self) -> Result<()> {
         match &self.cull {
             Some(inner) => inner.dyn_cull().await,
-            None => Err(Error::Unsupported("culling")),
+            None => Err(Error::unsupported("culling")),
         }
     }
 }

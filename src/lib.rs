@@ -44,7 +44,7 @@ mod typed;
 
 pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynKvStore};
 pub use collection::Collection;
-pub use error::{BoxError, Error, ErrorKind, Result};
+pub use error::{BoxError, Error, ErrorDetail, ErrorKind, Result};
 pub use ext::KvStoreExt;
 pub use open::open;
 pub use store::{

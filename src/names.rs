@@ -10,7 +10,7 @@ use crate::{Error, Result};
 /// The longest collection or key name, in bytes, a caller may pass.
 pub const MAX_NAME_LEN: usize = 4096;
 
-/// The longest TTL accepted: 50 years. Longer TTLs are an [`Error::InvalidTtl`]
+/// The longest TTL accepted: 50 years. Longer TTLs are an [`ErrorDetail::InvalidTtl`](crate::ErrorDetail::InvalidTtl)
 /// (they cannot be represented by every backend's clock).
 pub const MAX_TTL: Duration = Duration::from_secs(50 * 365 * 24 * 3600);
 
@@ -80,7 +80,7 @@ fn ttl_error(ttl: Duration) -> Result<()> {
     } else {
         "a TTL must be at most 50 years"
     };
-    Err(Error::InvalidTtl { ttl, reason })
+    Err(Error::invalid_ttl(ttl, reason))
 }
 
 /// A stable, collision-resistant digest of a sequence of names, as 32 lower-case hex
@@ -128,10 +128,9 @@ pub(crate) fn check_identifier(
     allowed: impl Fn(u8) -> bool,
 ) -> Result<()> {
     if value.is_empty() || value.len() > max || !value.bytes().all(allowed) {
-        return Err(Error::Setup {
-            message: format!("invalid {what} {value:?}: use 1-{max} of {charset}"),
-            source: None,
-        });
+        return Err(Error::setup_msg(format!(
+            "invalid {what} {value:?}: use 1-{max} of {charset}"
+        )));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::{BoxStore, Error, Result};
 /// | `memcached://host:port` | [`MemcachedStore`](crate::stores::MemcachedStore) (feature `memcached`) |
 ///
 /// Server URLs take an optional `namespace` query parameter. An unknown scheme, a
-/// scheme whose feature is off, or a malformed URL is an [`Error::Setup`]; passwords
+/// scheme whose feature is off, or a malformed URL is an [`ErrorDetail::Setup`](crate::ErrorDetail::Setup); passwords
 /// never appear in errors.
 ///
 /// ```
@@ -101,10 +101,7 @@ pub async fn open(url: &str) -> Result<BoxStore> {
 }
 
 fn setup(message: impl Into<String>) -> Error {
-    Error::Setup {
-        message: message.into(),
-        source: None,
-    }
+    Error::setup_msg(message.into())
 }
 
 /// `url` with user and password replaced by `***`, and the values of query parameters

@@ -140,7 +140,7 @@ pub trait KvStore: Send + Sync {
     }
 
     /// Stores `value`, replacing any earlier value *and* expiry. `ttl: None` never expires;
-    /// a zero TTL is an [`InvalidTtl`](crate::Error::InvalidTtl) error.
+    /// a zero TTL is an [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error.
     fn put(
         &self,
         collection: &str,

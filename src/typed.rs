@@ -15,7 +15,7 @@ use crate::{Error, Result, names};
 /// Stores values of type `T` in one collection of `S`, encoded with codec `C`
 /// (postcard by default). No boxing: it is a thin layer over `S`.
 ///
-/// A stored value that does not decode as `T` is an [`Error::Serialization`] naming the
+/// A stored value that does not decode as `T` is an [`ErrorDetail::Serialization`](crate::ErrorDetail::Serialization) naming the
 /// collection and key.
 ///
 /// ```
@@ -96,11 +96,7 @@ where
     }
 
     fn serde_error(&self, key: &str, source: crate::BoxError) -> Error {
-        Error::Serialization {
-            collection: self.collection.clone(),
-            key: key.to_owned(),
-            source,
-        }
+        Error::serialization(&self.collection, key, source)
     }
 
     /// The value under `key`, decoded.

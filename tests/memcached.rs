@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kv_store_adapter::stores::MemcachedStore;
 use kv_store_adapter::testkit::{assert_kind, b, server_url, unique_namespace};
-use kv_store_adapter::{DestroyStore, Error, ErrorKind, KvStore};
+use kv_store_adapter::{DestroyStore, Error, ErrorDetail, ErrorKind, KvStore};
 
 async fn connect() -> Option<MemcachedStore> {
     let url = server_url("KV_MEMCACHED_URL")?;
@@ -28,8 +28,9 @@ async fn values_over_the_item_size_fail_before_sending() {
     match store
         .put("c", "k", Bytes::from(vec![0; limit + 1]), None)
         .await
+        .map_err(Error::into_detail)
     {
-        Err(Error::TooLarge { size, limit: l }) => assert_eq!((size, l), (limit + 1, limit)),
+        Err(ErrorDetail::TooLarge { size, limit: l }) => assert_eq!((size, l), (limit + 1, limit)),
         other => panic!("expected TooLarge, got {other:?}"),
     }
     let batch = [("ok", b("v")), ("big", Bytes::from(vec![0; limit + 1]))];

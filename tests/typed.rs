@@ -5,7 +5,7 @@ use std::time::Duration;
 use kv_store_adapter::codec::{Codec, Json, Postcard};
 use kv_store_adapter::stores::{DiskStore, MemoryStore};
 use kv_store_adapter::testkit::{assert_kind, b};
-use kv_store_adapter::{Error, ErrorKind, KvStore, KvStoreExt, TypedStore};
+use kv_store_adapter::{Error, ErrorDetail, ErrorKind, KvStore, KvStoreExt, TypedStore};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,8 +83,8 @@ async fn undecodable_value_is_a_serialization_error_naming_the_entry() {
         .unwrap();
     let users = store.typed::<User>("users").unwrap();
     for key in ["bad", "trailing"] {
-        match users.get(key).await {
-            Err(Error::Serialization {
+        match users.get(key).await.map_err(Error::into_detail) {
+            Err(ErrorDetail::Serialization {
                 collection, key: k, ..
             }) => {
                 assert_eq!((collection.as_str(), k.as_str()), ("users", key));

@@ -184,10 +184,7 @@ impl ElasticsearchStore {
         let store = Self::from_client(Elasticsearch::new(transport), &shown);
         let (status, _) = store.call(Method::Get, "/", &[], None).await?;
         if !status.is_success() {
-            return Err(Error::Setup {
-                message: format!("{shown} answered {status}"),
-                source: None,
-            });
+            return Err(Error::setup_msg(format!("{shown} answered {status}")));
         }
         Ok(store)
     }
@@ -268,10 +265,7 @@ impl ElasticsearchStore {
     }
 
     fn failed(what: &str, status: StatusCode, body: &Value) -> Error {
-        Error::Backend {
-            message: format!("elasticsearch {what}: {status} {}", body["error"]),
-            source: None,
-        }
+        Error::backend_msg(format!("elasticsearch {what}: {status} {}", body["error"]))
     }
 
     /// Before the first write to `name`: its index with the strict mapping, and the
@@ -424,10 +418,9 @@ impl ElasticsearchStore {
                 })
                 .cloned()
                 .unwrap_or_default();
-            return Err(Error::Backend {
-                message: format!("elasticsearch _bulk item failed: {first}"),
-                source: None,
-            });
+            return Err(Error::backend_msg(format!(
+                "elasticsearch _bulk item failed: {first}"
+            )));
         }
         Ok(())
     }

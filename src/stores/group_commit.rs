@@ -54,10 +54,7 @@ impl Writer {
     /// Queues `op` and waits for the commit that holds it.
     pub(super) async fn submit(&self, op: WriteOp) -> Result<usize> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || Error::Backend {
-            message: "the redb writer thread stopped".into(),
-            source: None,
-        };
+        let stopped = || Error::backend_msg("the redb writer thread stopped");
         self.jobs
             .as_ref()
             .ok_or_else(stopped)?

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use tokio::sync::Mutex;
 
 use crate::store::{DestroyStore, KvStore, TtlEntry};
-use crate::{Error, Result, names};
+use crate::{Error, ErrorKind, Result, names};
 
 /// Client flags marking a value this store wrote ("KV" + format 1).
 const FLAGS: u32 = 0x4B56_0001;
@@ -34,7 +34,7 @@ const CHUNK: usize = 500;
 /// means "forever"), as absolute times past 30 days; each value also carries its exact
 /// deadline, so an entry is invisible the very millisecond it expires and `ttl()`
 /// answers to the millisecond. Values over the server's item size fail with
-/// [`Error::TooLarge`] before anything is sent.
+/// [`ErrorDetail::TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
 ///
 /// Memcached cannot enumerate, so the store implements neither key nor collection
 /// enumeration. `destroy()` does not flush the server: it bumps this namespace's
@@ -105,12 +105,9 @@ impl MemcachedStore {
         let address = url.strip_prefix("memcached://").unwrap_or(url);
         let address = address.trim_end_matches('/').to_owned();
         if let Some((_, host)) = address.rsplit_once('@') {
-            return Err(Error::Setup {
-                message: format!(
-                    "memcached://***@{host} has a user or password, which memcached's text protocol cannot use"
-                ),
-                source: None,
-            });
+            return Err(Error::setup_msg(format!(
+                "memcached://***@{host} has a user or password, which memcached's text protocol cannot use"
+            )));
         }
         let first = Client::new(format!("tcp://{address}"))
             .await
@@ -215,10 +212,7 @@ impl MemcachedStore {
 
     fn check_size(&self, value: &[u8]) -> Result<()> {
         if value.len() > self.inner.item_limit {
-            return Err(Error::TooLarge {
-                size: value.len(),
-                limit: self.inner.item_limit,
-            });
+            return Err(Error::too_large(value.len(), self.inner.item_limit));
         }
         Ok(())
     }
@@ -314,7 +308,7 @@ async fn item_size_max(address: &str) -> Result<usize> {
     while !reply.ends_with(b"END\r\n") {
         let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
             .await
-            .map_err(|_| Error::Timeout(Duration::from_secs(5)))?
+            .map_err(|_| Error::timeout(Duration::from_secs(5)))?
             .map_err(io)?;
         if n == 0 || reply.len() > 1 << 20 {
             break;
@@ -325,10 +319,7 @@ async fn item_size_max(address: &str) -> Result<usize> {
         .lines()
         .find_map(|line| line.strip_prefix("STAT item_size_max "))
         .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| Error::Setup {
-            message: format!("{address} did not report item_size_max"),
-            source: None,
-        })
+        .ok_or_else(|| Error::setup_msg(format!("{address} did not report item_size_max")))
 }
 
 /// The exptime flag for `ttl`: whole seconds rounded up, absolute past 30 days.
@@ -443,7 +434,7 @@ impl KvStore for MemcachedStore {
                 .await;
             match deleted {
                 Ok(_) => removed += usize::from(entry.is_some()),
-                Err(Error::Backend { .. }) => {} // NF: already gone
+                Err(e) if e.kind() == ErrorKind::Backend => {} // NF: already gone
                 Err(e) => return Err(e),
             }
         }

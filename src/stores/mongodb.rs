@@ -103,10 +103,9 @@ impl MongoStore {
     /// Uses an existing client; `shown` names it in `Debug`.
     pub fn from_client(client: &Client, database: &str, shown: &str) -> Result<Self> {
         if database.is_empty() || database.contains(['/', '\\', '.', ' ', '"', '$', '\0']) {
-            return Err(Error::Setup {
-                message: format!("invalid MongoDB database name {database:?}"),
-                source: None,
-            });
+            return Err(Error::setup_msg(format!(
+                "invalid MongoDB database name {database:?}"
+            )));
         }
         Ok(Self {
             db: client.database(database),
@@ -332,14 +331,11 @@ impl KvStore for MongoStore {
             if let Ok(errors) = reply.get_array("writeErrors")
                 && !errors.is_empty()
             {
-                return Err(Error::Backend {
-                    message: format!(
-                        "mongodb refused {} of the writes: {:?}",
-                        errors.len(),
-                        errors.first()
-                    ),
-                    source: None,
-                });
+                return Err(Error::backend_msg(format!(
+                    "mongodb refused {} of the writes: {:?}",
+                    errors.len(),
+                    errors.first()
+                )));
             }
         }
         Ok(())

@@ -135,13 +135,10 @@ impl MultiDiskStore {
             match store.read_meta_blocking(META_COLLECTION)? {
                 Some(stored) if stored == name => {}
                 Some(stored) => {
-                    return Err(Error::Setup {
-                        message: format!(
-                            "{} holds collection {stored:?}, not {name:?}",
-                            path.display()
-                        ),
-                        source: None,
-                    });
+                    return Err(Error::setup_msg(format!(
+                        "{} holds collection {stored:?}, not {name:?}",
+                        path.display()
+                    )));
                 }
                 None => store.write_meta_blocking(META_COLLECTION, &name)?,
             }
@@ -217,7 +214,7 @@ impl KvStore for MultiDiskStore {
     ) -> Result<()> {
         let store = self.store(collection, true).await?;
         store
-            .ok_or(Error::Unsupported("creating the collection file"))?
+            .ok_or(Error::unsupported("creating the collection file"))?
             .raw_put(collection, key, value, ttl)
             .await
     }
@@ -251,7 +248,7 @@ impl KvStore for MultiDiskStore {
     ) -> Result<()> {
         let store = self.store(collection, true).await?;
         store
-            .ok_or(Error::Unsupported("creating the collection file"))?
+            .ok_or(Error::unsupported("creating the collection file"))?
             .raw_put_many(collection, entries, ttl)
             .await
     }

@@ -134,10 +134,10 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 pub(crate) fn setup_error(url: &str, e: RedisError) -> Error {
-    Error::Setup {
-        message: format!("cannot connect to {}: {}", redact(url), e.category()),
-        source: Some(Box::new(e)),
-    }
+    Error::setup(
+        format!("cannot connect to {}: {}", redact(url), e.category()),
+        e,
+    )
 }
 
 /// Connection-level failures are transient; everything else is a backend error.

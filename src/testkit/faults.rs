@@ -45,7 +45,7 @@ impl<S> Faulty<S> {
         }
     }
 
-    /// The next `n` calls fail with [`Error::Connection`].
+    /// The next `n` calls fail with [`ErrorDetail::Connection`](crate::ErrorDetail::Connection).
     pub fn fail_next(&self, n: u32) {
         self.switches.fail_next.store(n, SeqCst);
     }
@@ -73,10 +73,7 @@ impl<S> Faulty<S> {
             .fail_next
             .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
         match failing {
-            Ok(_) => Err(Error::Connection {
-                message: "injected fault".into(),
-                source: None,
-            }),
+            Ok(_) => Err(Error::connection_msg("injected fault")),
             Err(_) => Ok(()),
         }
     }

@@ -36,10 +36,9 @@ impl<S> ClampTtl<S> {
         names::check_ttl(Some(max))?;
         names::check_ttl(missing)?;
         if min > max {
-            return Err(Error::Setup {
-                message: format!("TTL clamp minimum {min:?} is above its maximum {max:?}"),
-                source: None,
-            });
+            return Err(Error::setup_msg(format!(
+                "TTL clamp minimum {min:?} is above its maximum {max:?}"
+            )));
         }
         Ok(Self {
             inner,

@@ -22,7 +22,7 @@ const MAX_INFLATED: usize = 256 << 20;
 /// output 1.4-4.6x smaller. On a cache's hot path the speed matters more. Every stored value starts with a format byte — plain or lz4 — so
 /// compressed and plain values coexist and the threshold can change at any time; a
 /// value that does not shrink is stored plain. Bytes that are not in this format, or
-/// do not decompress to a value matching its CRC-32, are a [`Corrupt`](Error::Corrupt)
+/// do not decompress to a value matching its CRC-32, are a [`Corrupt`](crate::ErrorDetail::Corrupt)
 /// error.
 ///
 /// ```

@@ -54,8 +54,8 @@ impl fmt::Debug for EncryptionKey {
 /// per value, so random nonces never repeat in practice. The collection and key are
 /// bound as associated data, so a ciphertext copied under another name fails to
 /// decrypt. Each value carries its key's id: several keys can read while one writes,
-/// which is how keys are rotated. Tampering is a [`Decryption`](Error::Decryption)
-/// error; bytes not in this format are [`Corrupt`](Error::Corrupt).
+/// which is how keys are rotated. Tampering is a [`Decryption`](crate::ErrorDetail::Decryption)
+/// error; bytes not in this format are [`Corrupt`](crate::ErrorDetail::Corrupt).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -132,10 +132,7 @@ impl<S> Encrypt<S> {
         }
         let id = u32::from_le_bytes([stored[1], stored[2], stored[3], stored[4]]);
         let nonce = XNonce::from_slice(&stored[5..HEADER]);
-        let failed = || Error::Decryption {
-            collection: collection.to_owned(),
-            key: key.to_owned(),
-        };
+        let failed = || Error::decryption(collection, key);
         let cipher = &self.key(id).ok_or_else(failed)?.cipher;
         let aad = associated_data(collection, key);
         let msg = &stored[HEADER..];

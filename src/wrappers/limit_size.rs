@@ -50,15 +50,9 @@ impl<S> LimitSize<S> {
     fn check(&self, value: &[u8]) -> Result<()> {
         let size = value.len();
         if size > self.max {
-            Err(Error::TooLarge {
-                size,
-                limit: self.max,
-            })
+            Err(Error::too_large(size, self.max))
         } else if size < self.min {
-            Err(Error::TooSmall {
-                size,
-                limit: self.min,
-            })
+            Err(Error::too_small(size, self.min))
         } else {
             Ok(())
         }

@@ -24,10 +24,9 @@ pub(crate) struct Prefix {
 impl Prefix {
     pub(crate) fn new(prefix: &str) -> Result<Self> {
         if prefix.is_empty() || prefix.contains(SEP) {
-            return Err(Error::Setup {
-                message: format!("a prefix must be non-empty and free of U+001F: {prefix:?}"),
-                source: None,
-            });
+            return Err(Error::setup_msg(format!(
+                "a prefix must be non-empty and free of U+001F: {prefix:?}"
+            )));
         }
         Ok(Self {
             head: format!("{prefix}{SEP}"),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::{DestroyCollection, DestroyStore, Error, KvStore, Result};
 
-/// Forwards reads; every write (put, delete, destroy) fails with [`Error::ReadOnly`]
+/// Forwards reads; every write (put, delete, destroy) fails with [`ErrorDetail::ReadOnly`](crate::ErrorDetail::ReadOnly)
 /// before reaching the inner store, or — built with [`ReadOnly::silent`] — is a no-op
 /// answering `false` / `0`.
 ///
@@ -27,7 +27,7 @@ pub struct ReadOnly<S> {
 }
 
 impl<S> ReadOnly<S> {
-    /// Writes fail with [`Error::ReadOnly`].
+    /// Writes fail with [`ErrorDetail::ReadOnly`](crate::ErrorDetail::ReadOnly).
     pub fn new(inner: S) -> Self {
         Self {
             inner,
@@ -47,7 +47,7 @@ impl<S> ReadOnly<S> {
         if self.silent {
             Ok(ignored)
         } else {
-            Err(Error::ReadOnly)
+            Err(Error::read_only())
         }
     }
 }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::{Error, KvStore, Result, TtlEntry};
 
 /// Raise-on-missing access: `get`, `get_many`, `ttl` and `ttl_many` fail with
-/// [`Error::Missing`] (naming the first missing key) instead of answering `None`, so
+/// [`ErrorDetail::Missing`](crate::ErrorDetail::Missing) (naming the first missing key) instead of answering `None`, so
 /// every `Some` can be unwrapped safely. Writes and enumeration are forwarded.
 ///
 /// ```
@@ -23,22 +23,15 @@ pub struct Strict<S> {
 }
 
 impl<S> Strict<S> {
-    /// Misses become [`Error::Missing`].
+    /// Misses become [`ErrorDetail::Missing`](crate::ErrorDetail::Missing).
     pub fn new(inner: S) -> Self {
         Self { inner }
     }
 }
 
-fn missing(collection: &str, key: &str) -> Error {
-    Error::Missing {
-        collection: collection.to_owned(),
-        key: key.to_owned(),
-    }
-}
-
 fn all_present<T>(c: &str, keys: &[&str], found: Vec<Option<T>>) -> Result<Vec<Option<T>>> {
     match found.iter().position(Option::is_none) {
-        Some(i) => Err(missing(c, keys.get(i).copied().unwrap_or_default())),
+        Some(i) => Err(Error::missing(c, keys.get(i).copied().unwrap_or_default())),
         None => Ok(found),
     }
 }
@@ -49,14 +42,14 @@ impl<S: KvStore> KvStore for Strict<S> {
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         match self.inner.raw_get(c, k).await? {
             Some(v) => Ok(Some(v)),
-            None => Err(missing(c, k)),
+            None => Err(Error::missing(c, k)),
         }
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
         match self.inner.raw_ttl(c, k).await? {
             Some(e) => Ok(Some(e)),
-            None => Err(missing(c, k)),
+            None => Err(Error::missing(c, k)),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::{
     Result, TtlEntry,
 };
 
-/// Fails any call that takes longer than `limit` with [`Error::Timeout`], which is
+/// Fails any call that takes longer than `limit` with [`ErrorDetail::Timeout`](crate::ErrorDetail::Timeout), which is
 /// transient, so a [`Retry`](super::Retry) outside it retries. The inner call is
 /// dropped (cancelled) when the time is up.
 ///
@@ -38,7 +38,7 @@ impl<S> Timeout<S> {
     async fn bound<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         match tokio::time::timeout(self.limit, call).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Timeout(self.limit)),
+            Err(_) => Err(Error::timeout(self.limit)),
         }
     }
 }

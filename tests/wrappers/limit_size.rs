@@ -1,7 +1,7 @@
 use bytes::Bytes;
 use kv_store_adapter::testkit::{assert_kind, b};
 use kv_store_adapter::wrappers::LimitSize;
-use kv_store_adapter::{Error, ErrorKind, KvStore, KvStoreExt};
+use kv_store_adapter::{Error, ErrorDetail, ErrorKind, KvStore, KvStoreExt};
 
 use super::*;
 
@@ -11,8 +11,9 @@ kv_store_adapter::conformance_suite!(store = memory().limit_size(0, 2 << 20);
 #[tokio::test]
 async fn an_offending_value_fails_with_both_sizes_and_writes_nothing() {
     let store = memory().limit_size(2, 8);
-    match store.put("c", "k", Bytes::from(vec![0; 9]), None).await {
-        Err(Error::TooLarge { size: 9, limit: 8 }) => {}
+    let result = store.put("c", "k", Bytes::from(vec![0; 9]), None).await;
+    match result.as_ref().map_err(Error::detail) {
+        Err(ErrorDetail::TooLarge { size: 9, limit: 8 }) => {}
         other => panic!("expected TooLarge {{ 9, 8 }}, got {other:?}"),
     }
     assert_kind(store.put("c", "k", b("x"), None).await, ErrorKind::TooLarge);

@@ -70,7 +70,11 @@ async fn counts_stay_exact_past_the_table_of_collections() {
     assert_eq!(snapshot.len(), 3_000);
     for (i, c) in collections.iter().enumerate() {
         let counted = snapshot[c];
-        assert_eq!((counted.puts, counted.get_hits), (4, 4 * (i % 3) as u64), "{c}");
+        assert_eq!(
+            (counted.puts, counted.get_hits),
+            (4, 4 * (i % 3) as u64),
+            "{c}"
+        );
         assert_eq!(store.collection_stats(c), counted);
     }
     store.reset();

@@ -142,19 +142,23 @@ impl Joined {
         if len > Self::STACK {
             return Self::Heap(parts.concat().into_boxed_str());
         }
-        let mut buf = MaybeUninit::<[u8; Self::STACK]>::uninit();
-        let dst = buf.as_mut_ptr().cast::<u8>();
-        let mut at = 0;
-        for part in parts {
-            // SAFETY: the parts' lengths sum to `len <= STACK`, so every part fits
-            // in `buf` after the ones before it; source and buffer do not overlap.
-            unsafe { crate::names::copy_short(part.as_bytes(), dst.add(at)) };
-            at += part.len();
-        }
-        Self::Stack {
+        // Built in place: a buffer filled first and then moved into the enum cost
+        // a 64-byte copy per call.
+        let mut joined = Self::Stack {
             len: len as u8,
-            buf,
+            buf: MaybeUninit::uninit(),
+        };
+        if let Self::Stack { buf, .. } = &mut joined {
+            let dst = buf.as_mut_ptr().cast::<u8>();
+            let mut at = 0;
+            for part in parts {
+                // SAFETY: the parts' lengths sum to `len <= STACK`, so every part fits
+                // in `buf` after the ones before it; source and buffer do not overlap.
+                unsafe { crate::names::copy_short(part.as_bytes(), dst.add(at)) };
+                at += part.len();
+            }
         }
+        joined
     }
 
     #[inline]

@@ -101,13 +101,16 @@ impl<S> PrefixKeys<S> {
     }
 }
 
-// The single-key methods join the name before their future starts, so the future
-// holds the joined name but not the key it came from (smaller futures move cheaper).
+// The single-key methods join the name inside their future, where it is built in
+// place: joined outside and moved in, it cost a 64-byte copy per call (callgrind:
+// 20-30 instructions more per get through a 3-wrapper stack).
 impl<S: KvStore> KvStore for PrefixKeys<S> {
     #[inline]
     fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        let key = self.prefix.apply(k);
-        async move { self.inner.raw_get(c, key.as_str()).await }
+        async move {
+            let key = self.prefix.apply(k);
+            self.inner.raw_get(c, key.as_str()).await
+        }
     }
 
     #[inline]
@@ -118,20 +121,26 @@ impl<S: KvStore> KvStore for PrefixKeys<S> {
         v: Bytes,
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send {
-        let key = self.prefix.apply(k);
-        async move { self.inner.raw_put(c, key.as_str(), v, ttl).await }
+        async move {
+            let key = self.prefix.apply(k);
+            self.inner.raw_put(c, key.as_str(), v, ttl).await
+        }
     }
 
     #[inline]
     fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        let key = self.prefix.apply(k);
-        async move { self.inner.raw_delete(c, key.as_str()).await }
+        async move {
+            let key = self.prefix.apply(k);
+            self.inner.raw_delete(c, key.as_str()).await
+        }
     }
 
     #[inline]
     fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        let key = self.prefix.apply(k);
-        async move { self.inner.raw_ttl(c, key.as_str()).await }
+        async move {
+            let key = self.prefix.apply(k);
+            self.inner.raw_ttl(c, key.as_str()).await
+        }
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

@@ -1,6 +1,5 @@
 //! `PrefixKeys` and `PrefixCollections`: namespaces inside a shared store.
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -106,41 +105,27 @@ impl<S> PrefixKeys<S> {
 // 20-30 instructions more per get through a 3-wrapper stack).
 impl<S: KvStore> KvStore for PrefixKeys<S> {
     #[inline]
-    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        async move {
-            let key = self.prefix.apply(k);
-            self.inner.raw_get(c, key.as_str()).await
-        }
+    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        let key = self.prefix.apply(k);
+        self.inner.raw_get(c, key.as_str()).await
     }
 
     #[inline]
-    fn raw_put(
-        &self,
-        c: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            let key = self.prefix.apply(k);
-            self.inner.raw_put(c, key.as_str(), v, ttl).await
-        }
+    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let key = self.prefix.apply(k);
+        self.inner.raw_put(c, key.as_str(), v, ttl).await
     }
 
     #[inline]
-    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let key = self.prefix.apply(k);
-            self.inner.raw_delete(c, key.as_str()).await
-        }
+    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+        let key = self.prefix.apply(k);
+        self.inner.raw_delete(c, key.as_str()).await
     }
 
     #[inline]
-    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        async move {
-            let key = self.prefix.apply(k);
-            self.inner.raw_ttl(c, key.as_str()).await
-        }
+    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        let key = self.prefix.apply(k);
+        self.inner.raw_ttl(c, key.as_str()).await
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

@@ -56,25 +56,32 @@ pub struct Pair {
 }
 
 /// Runs `ours` and `raw` alternately, `rounds` times each (each call times one block of
-/// operations), and answers median(raw time) / median(our time): our throughput as a
-/// fraction of the raw client's. Alternating blocks of a few milliseconds see the same
-/// machine conditions, which separate criterion runs seconds apart do not.
+/// operations), and answers the median over rounds of raw time / our time: our
+/// throughput as a fraction of the raw client's. Alternating blocks of a few
+/// milliseconds see the same machine conditions, which separate criterion runs seconds
+/// apart do not; each round's two blocks are compared with each other (paired), and
+/// which side goes first alternates, so neither side always runs on a cache or CPU
+/// state the other one left behind.
 #[allow(dead_code)]
 pub fn interleaved(
     rounds: usize,
     mut ours: impl FnMut() -> Duration,
     mut raw: impl FnMut() -> Duration,
 ) -> f64 {
-    let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for _ in 0..rounds {
-        a.push(ours());
-        b.push(raw());
-    }
-    let median = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64()
-    };
-    median(&mut b) / median(&mut a)
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|round| {
+            let (a, b) = if round % 2 == 0 {
+                let a = ours();
+                (a, raw())
+            } else {
+                let b = raw();
+                (ours(), b)
+            };
+            b.as_secs_f64() / a.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
 
 fn criterion_dir() -> PathBuf {

@@ -16,17 +16,6 @@ const TASKS: u64 = 64;
 const OPS: u64 = 10_000;
 const KEYS: u64 = 50;
 
-/// Adds `other`'s counts to `total`.
-fn add(total: &mut CollectionStats, other: &CollectionStats) {
-    total.get_hits += other.get_hits;
-    total.get_misses += other.get_misses;
-    total.ttl_hits += other.ttl_hits;
-    total.ttl_misses += other.ttl_misses;
-    total.puts += other.puts;
-    total.delete_hits += other.delete_hits;
-    total.delete_misses += other.delete_misses;
-}
-
 fn hit(hit: bool, hits: &mut u64, misses: &mut u64) {
     *if hit { hits } else { misses } += 1;
 }
@@ -120,7 +109,7 @@ async fn under_load<S: KvStore + Clone + 'static>(store: Stats<S>) {
         .collect();
     let mut expected = CollectionStats::default();
     for t in tasks {
-        add(&mut expected, &t.await.expect("no task panicked"));
+        expected += t.await.expect("no task panicked");
     }
     let counted = store.collection_stats(&c);
     // No call failed (errors stays 0 in `expected`), and every count matches.

@@ -60,6 +60,28 @@ pub struct CollectionStats {
     pub errors: u64,
 }
 
+/// Adds another snapshot's counts, as [`Stats::total`] does over collections.
+///
+/// ```
+/// use kv_store_adapter::wrappers::CollectionStats;
+///
+/// let mut total = CollectionStats { puts: 2, ..Default::default() };
+/// total += CollectionStats { puts: 1, errors: 1, ..Default::default() };
+/// assert_eq!((total.puts, total.errors), (3, 1));
+/// ```
+impl std::ops::AddAssign for CollectionStats {
+    fn add_assign(&mut self, other: Self) {
+        self.get_hits += other.get_hits;
+        self.get_misses += other.get_misses;
+        self.ttl_hits += other.ttl_hits;
+        self.ttl_misses += other.ttl_misses;
+        self.puts += other.puts;
+        self.delete_hits += other.delete_hits;
+        self.delete_misses += other.delete_misses;
+        self.errors += other.errors;
+    }
+}
+
 impl CollectionStats {
     /// Every operation counted (each batch key once).
     pub fn operations(&self) -> u64 {
@@ -242,19 +264,11 @@ impl<S> Stats<S> {
 
     /// The sum over all collections.
     pub fn total(&self) -> CollectionStats {
-        self.snapshot()
-            .values()
-            .fold(CollectionStats::default(), |mut t, c| {
-                t.get_hits += c.get_hits;
-                t.get_misses += c.get_misses;
-                t.ttl_hits += c.ttl_hits;
-                t.ttl_misses += c.ttl_misses;
-                t.puts += c.puts;
-                t.delete_hits += c.delete_hits;
-                t.delete_misses += c.delete_misses;
-                t.errors += c.errors;
-                t
-            })
+        let mut total = CollectionStats::default();
+        for counted in self.snapshot().into_values() {
+            total += counted;
+        }
+        total
     }
 
     /// Sets every counter back to zero.

@@ -166,38 +166,35 @@ pub(crate) fn distinct<'a>(keys: &[&'a str]) -> Vec<&'a str> {
 /// `dst` must be valid for `src.len()` bytes of writes and not overlap `src`.
 #[inline(always)]
 pub(crate) unsafe fn copy_short(src: &[u8], dst: *mut u8) {
-    let n = src.len();
-    let src = src.as_ptr();
-    // SAFETY: every read is inside `src[..n]` and every write inside `dst[..n]`
-    // (the two halves overlap each other when `n` is not twice the word size).
+    let (n, src) = (src.len(), src.as_ptr());
+    // SAFETY: the caller's contract, and each branch's word fits in `n` bytes.
     unsafe {
         match n {
-            17..=32 => {
-                let (a, b) = (
-                    src.cast::<u128>().read_unaligned(),
-                    src.add(n - 16).cast::<u128>().read_unaligned(),
-                );
-                dst.cast::<u128>().write_unaligned(a);
-                dst.add(n - 16).cast::<u128>().write_unaligned(b);
-            }
-            8..=16 => {
-                let (a, b) = (
-                    src.cast::<u64>().read_unaligned(),
-                    src.add(n - 8).cast::<u64>().read_unaligned(),
-                );
-                dst.cast::<u64>().write_unaligned(a);
-                dst.add(n - 8).cast::<u64>().write_unaligned(b);
-            }
-            4..8 => {
-                let (a, b) = (
-                    src.cast::<u32>().read_unaligned(),
-                    src.add(n - 4).cast::<u32>().read_unaligned(),
-                );
-                dst.cast::<u32>().write_unaligned(a);
-                dst.add(n - 4).cast::<u32>().write_unaligned(b);
-            }
+            17..=32 => copy_two_words::<u128>(src, dst, n),
+            8..=16 => copy_two_words::<u64>(src, dst, n),
+            4..8 => copy_two_words::<u32>(src, dst, n),
             _ => std::ptr::copy_nonoverlapping(src, dst, n),
         }
+    }
+}
+
+/// Copies `n` bytes as two possibly overlapping words `W`: the first and the last.
+///
+/// # Safety
+/// `size_of::<W>() <= n <= 2 * size_of::<W>()`; `src` valid for `n` reads, `dst` for
+/// `n` writes, not overlapping.
+#[inline(always)]
+unsafe fn copy_two_words<W: Copy>(src: *const u8, dst: *mut u8, n: usize) {
+    let tail = n - std::mem::size_of::<W>();
+    // SAFETY: both words lie inside `src[..n]` and `dst[..n]` because
+    // `size_of::<W>() <= n`.
+    unsafe {
+        let (a, b) = (
+            src.cast::<W>().read_unaligned(),
+            src.add(tail).cast::<W>().read_unaligned(),
+        );
+        dst.cast::<W>().write_unaligned(a);
+        dst.add(tail).cast::<W>().write_unaligned(b);
     }
 }
 

@@ -168,6 +168,21 @@ impl KvStore for MemoryStore {
         Ok(found.and_then(|e| e.remaining(now).map(|left| (e.value, left))))
     }
 
+    async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        // The collection is encoded once; each key replaces the previous one after it.
+        let mut buf = Vec::with_capacity(STACK_KEY);
+        encode_into(&mut buf, collection, "");
+        let prefix = buf.len();
+        Ok(keys
+            .iter()
+            .map(|key| {
+                buf.truncate(prefix);
+                buf.extend_from_slice(key.as_bytes());
+                self.cache.get(&buf[..]).map(|entry| entry.value)
+            })
+            .collect())
+    }
+
     async fn raw_put_many(
         &self,
         collection: &str,

@@ -34,48 +34,58 @@ fn raw_put(db: &Database, key: &str, value: &[u8]) {
     txn.commit().unwrap();
 }
 
-/// Interleaved ratio of `inline_reads` gets to raw redb gets on the calling thread.
-fn interleaved_inline() -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+/// Interleaved ratio of store gets to raw redb gets: with `inline`, an `inline_reads`
+/// store against redb on the calling thread; otherwise the default store against redb
+/// through `spawn_blocking`, on the benchmarks' multi-thread runtime.
+fn interleaved_get(inline: bool) -> f64 {
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
-    let keys: Vec<String> = (0..KEYS).map(|i| format!("user:{i:08}")).collect();
+    let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|i| format!("user:{i:08}")).collect());
     let value = Bytes::from(vec![7u8; 100]);
-    let store = DiskStore::builder(dir.path().join("inline.redb"))
-        .inline_reads(true)
+    let store = DiskStore::builder(dir.path().join("store.redb"))
+        .inline_reads(inline)
         .open()
         .unwrap();
     let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (k.as_str(), value.clone())).collect();
     rt.block_on(store.put_many("users", &entries, None))
         .unwrap();
-    let db = Database::create(dir.path().join("raw.redb")).unwrap();
+    let db = Arc::new(Database::create(dir.path().join("raw.redb")).unwrap());
     let txn = db.begin_write().unwrap();
     {
         let mut table = txn.open_table(TABLE).unwrap();
-        for k in &keys {
+        for k in keys.iter() {
             table.insert(k.as_str(), &value[..]).unwrap();
         }
     }
     txn.commit().unwrap();
-    const BLOCK: usize = 2_000;
+    // Hand-offs to a blocking thread take microseconds: fewer calls per block.
+    let block = if inline { 2_000 } else { 200 };
     interleaved(
         101,
         || {
             rt.block_on(async {
                 let start = Instant::now();
-                for i in 0..BLOCK {
+                for i in 0..block {
                     black_box(store.get("users", &keys[(i * 7919) % KEYS]).await.unwrap());
                 }
                 start.elapsed()
             })
         },
         || {
-            let start = Instant::now();
-            for i in 0..BLOCK {
-                black_box(raw_get(&db, &keys[(i * 7919) % KEYS]));
-            }
-            start.elapsed()
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..block {
+                    let n = (i * 7919) % KEYS;
+                    if inline {
+                        black_box(raw_get(&db, &keys[n]));
+                    } else {
+                        let (db, keys) = (db.clone(), keys.clone());
+                        let got = tokio::task::spawn_blocking(move || raw_get(&db, &keys[n]));
+                        black_box(got.await.unwrap());
+                    }
+                }
+                start.elapsed()
+            })
         },
     )
 }
@@ -270,7 +280,7 @@ fn main() {
     }
     bench(&mut c);
     c.final_summary();
-    let inline = interleaved_inline();
+    let (blocking, inline) = (interleaved_get(false), interleaved_get(true));
     report(
         "disk",
         &[
@@ -279,7 +289,7 @@ fn main() {
                 ours: "store_get",
                 raw: "redb_get_spawn_blocking",
                 target: 0.8,
-                interleaved: None,
+                interleaved: Some(blocking),
                 ..Default::default()
             },
             Pair {

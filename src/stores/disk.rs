@@ -225,9 +225,18 @@ impl Inner {
         absent: R,
         f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R>,
     ) -> Result<R> {
+        self.read_table(&table_name(collection), absent, f)
+    }
+
+    /// [`Inner::read`] with the table's name (`TABLE_PREFIX` and the collection) given.
+    fn read_table<R>(
+        &self,
+        table: &str,
+        absent: R,
+        f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R>,
+    ) -> Result<R> {
         let txn = self.db.begin_read().map_err(db_err)?;
-        let name = table_name(collection);
-        match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
+        match txn.open_table(TableDefinition::<&str, &[u8]>::new(table)) {
             Ok(table) => f(&table),
             Err(TableError::TableDoesNotExist(_)) => Ok(absent),
             Err(e) => Err(db_err(e)),
@@ -345,9 +354,18 @@ impl KvStore for DiskStore {
                 .inner
                 .read(collection, None, |table| get_live(table, collection, key));
         }
-        let (c, k) = (collection.to_owned(), key.to_owned());
-        self.blocking(move |inner| inner.read(&c, None, |table| get_live(table, &c, &k)))
-            .await
+        // One allocation carries the table name and the key into the blocking task.
+        let mut names = String::with_capacity(TABLE_PREFIX.len() + collection.len() + key.len());
+        for part in [TABLE_PREFIX, collection, key] {
+            names.push_str(part);
+        }
+        let split = TABLE_PREFIX.len() + collection.len();
+        self.blocking(move |inner| {
+            let (table, key) = names.split_at(split);
+            let collection = &table[TABLE_PREFIX.len()..];
+            inner.read_table(table, None, |t| get_live(t, collection, key))
+        })
+        .await
     }
 
     async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

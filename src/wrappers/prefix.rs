@@ -32,9 +32,9 @@ impl Prefix {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply(&self, name: &str) -> Joined {
-        Joined::new(&[&self.head, name])
+        Joined::new([&self.head, name])
     }
 
     pub(crate) fn strip<'a>(&self, name: &'a str) -> Option<&'a str> {

@@ -48,7 +48,7 @@ impl<S> SingleCollection<S> {
 
     pub(crate) fn encode(collection: &str, key: &str) -> Joined {
         let mut digits = [0u8; 20];
-        Joined::new(&[decimal(collection.len(), &mut digits), ":", collection, key])
+        Joined::new([decimal(collection.len(), &mut digits), ":", collection, key])
     }
 
     /// Splits an inner key back into `(collection, key)`.

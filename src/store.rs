@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::wrappers::Joined;
 use crate::{Result, names};
 
 /// A value with the time it has left to live (`None`: it never expires).
@@ -65,6 +66,65 @@ pub trait KvStore: Send + Sync {
         collection: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send;
+
+    /// [`raw_get`](Self::raw_get) of the key `prefix ‖ key`. Key-prefixing wrappers call
+    /// these `_prefixed` methods, so a store that encodes keys itself (as
+    /// `MemoryStore` does) can encode both parts at once instead of receiving them
+    /// joined in a buffer first, and a wrapper that forwards a method unchanged
+    /// forwards its `_prefixed` form too. The default joins the parts and calls the
+    /// plain method; override it only together with the plain one, to the same effect.
+    fn raw_get_prefixed(
+        &self,
+        collection: &str,
+        prefix: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        async move {
+            let key = Joined::new([prefix, key]);
+            self.raw_get(collection, key.as_str()).await
+        }
+    }
+
+    /// [`raw_put`](Self::raw_put) of the key `prefix ‖ key`; see [`raw_get_prefixed`](Self::raw_get_prefixed).
+    fn raw_put_prefixed(
+        &self,
+        collection: &str,
+        prefix: &str,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let key = Joined::new([prefix, key]);
+            self.raw_put(collection, key.as_str(), value, ttl).await
+        }
+    }
+
+    /// [`raw_delete`](Self::raw_delete) of the key `prefix ‖ key`; see [`raw_get_prefixed`](Self::raw_get_prefixed).
+    fn raw_delete_prefixed(
+        &self,
+        collection: &str,
+        prefix: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async move {
+            let key = Joined::new([prefix, key]);
+            self.raw_delete(collection, key.as_str()).await
+        }
+    }
+
+    /// [`raw_ttl`](Self::raw_ttl) of the key `prefix ‖ key`; see [`raw_get_prefixed`](Self::raw_get_prefixed).
+    fn raw_ttl_prefixed(
+        &self,
+        collection: &str,
+        prefix: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+        async move {
+            let key = Joined::new([prefix, key]);
+            self.raw_ttl(collection, key.as_str()).await
+        }
+    }
 
     /// Reads many values, one answer per key in request order. The default loops over
     /// [`raw_get`](Self::raw_get); backends override it with a native batch call.
@@ -319,6 +379,18 @@ macro_rules! forward_pointer {
             }
             fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
                 (**self).raw_ttl(c, k)
+            }
+            fn raw_get_prefixed(&self, c: &str, p: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+                (**self).raw_get_prefixed(c, p, k)
+            }
+            fn raw_put_prefixed(&self, c: &str, p: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> impl Future<Output = Result<()>> + Send {
+                (**self).raw_put_prefixed(c, p, k, v, ttl)
+            }
+            fn raw_delete_prefixed(&self, c: &str, p: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
+                (**self).raw_delete_prefixed(c, p, k)
+            }
+            fn raw_ttl_prefixed(&self, c: &str, p: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+                (**self).raw_ttl_prefixed(c, p, k)
             }
             fn raw_get_many(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
                 (**self).raw_get_many(c, keys)

@@ -105,8 +105,14 @@ fn encode_into(buf: &mut Vec<u8>, collection: &str, key: &str) {
 }
 
 pub(crate) fn encode(collection: &str, key: &str) -> MemKey {
-    let mut buf = Vec::with_capacity(4 + collection.len() + key.len());
-    encode_into(&mut buf, collection, key);
+    encode_prefixed(collection, "", key)
+}
+
+/// The encoding of `(collection, prefix ‖ key)`.
+fn encode_prefixed(collection: &str, prefix: &str, key: &str) -> MemKey {
+    let mut buf = Vec::with_capacity(4 + collection.len() + prefix.len() + key.len());
+    encode_into(&mut buf, collection, prefix);
+    buf.extend_from_slice(key.as_bytes());
     buf.into_boxed_slice()
 }
 
@@ -120,29 +126,67 @@ pub(crate) fn decode(key: &[u8]) -> Option<(&str, &str)> {
 /// Encoded keys up to this size are built on the stack for lookups.
 const STACK_KEY: usize = 128;
 
-/// Runs `f` with the encoded key; short keys (the usual case) do not allocate.
+/// Runs `f` with the encoded `(collection, prefix ‖ key)`; short keys (the usual
+/// case) do not allocate. Plain keys pass an empty `prefix`, whose copy the inlined
+/// code drops.
 #[inline]
-fn with_key<R>(collection: &str, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
-    let len = 4 + collection.len() + key.len();
+fn with_key<R>(collection: &str, prefix: &str, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = 4 + collection.len() + prefix.len() + key.len();
     if len > STACK_KEY {
-        return f(&encode(collection, key));
+        return f(&encode_prefixed(collection, prefix, key));
     }
     let mut buf = std::mem::MaybeUninit::<[u8; STACK_KEY]>::uninit();
     let dst = buf.as_mut_ptr().cast::<u8>();
     // SAFETY: `len <= STACK_KEY` bytes are written, each exactly once, from slices
     // that do not overlap the buffer; then exactly those bytes are read.
     let encoded = unsafe {
+        let key_at = dst.add(4 + collection.len());
         crate::names::copy_short(&(collection.len() as u32).to_le_bytes(), dst);
         crate::names::copy_short(collection.as_bytes(), dst.add(4));
-        crate::names::copy_short(key.as_bytes(), dst.add(4 + collection.len()));
+        if !prefix.is_empty() {
+            crate::names::copy_short(prefix.as_bytes(), key_at);
+        }
+        crate::names::copy_short(key.as_bytes(), key_at.add(prefix.len()));
         std::slice::from_raw_parts(dst, len)
     };
     f(encoded)
 }
 
+impl MemoryStore {
+    fn lookup(&self, collection: &str, prefix: &str, key: &str) -> Option<Entry> {
+        with_key(collection, prefix, key, |k| self.cache.get(k))
+    }
+
+    fn insert(
+        &self,
+        collection: &str,
+        prefix: &str,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) {
+        let key = encode_prefixed(collection, prefix, key);
+        self.cache.insert(key, Entry::new(value, ttl));
+    }
+
+    fn remove(&self, collection: &str, prefix: &str, key: &str) -> bool {
+        let removed = with_key(collection, prefix, key, |k| self.cache.remove(k));
+        removed.is_some_and(|e| e.is_live(Instant::now()))
+    }
+
+    fn lookup_ttl(&self, collection: &str, prefix: &str, key: &str) -> Option<TtlEntry> {
+        let found = self.lookup(collection, prefix, key)?;
+        found
+            .remaining(Instant::now())
+            .map(|left| (found.value, left))
+    }
+}
+
+// Every operation completes synchronously; the `_prefixed` forms encode the prefix
+// straight into the key instead of receiving it joined.
 impl KvStore for MemoryStore {
     async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        Ok(with_key(collection, key, |k| self.cache.get(k)).map(|entry| entry.value))
+        Ok(self.lookup(collection, "", key).map(|entry| entry.value))
     }
 
     async fn raw_put(
@@ -152,20 +196,40 @@ impl KvStore for MemoryStore {
         value: Bytes,
         ttl: Option<Duration>,
     ) -> Result<()> {
-        self.cache
-            .insert(encode(collection, key), Entry::new(value, ttl));
+        self.insert(collection, "", key, value, ttl);
         Ok(())
     }
 
     async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
-        let removed = with_key(collection, key, |k| self.cache.remove(k));
-        Ok(removed.is_some_and(|e| e.is_live(Instant::now())))
+        Ok(self.remove(collection, "", key))
     }
 
     async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
-        let found = with_key(collection, key, |k| self.cache.get(k));
-        let now = Instant::now();
-        Ok(found.and_then(|e| e.remaining(now).map(|left| (e.value, left))))
+        Ok(self.lookup_ttl(collection, "", key))
+    }
+
+    async fn raw_get_prefixed(&self, c: &str, prefix: &str, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.lookup(c, prefix, key).map(|entry| entry.value))
+    }
+
+    async fn raw_put_prefixed(
+        &self,
+        c: &str,
+        prefix: &str,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.insert(c, prefix, key, value, ttl);
+        Ok(())
+    }
+
+    async fn raw_delete_prefixed(&self, c: &str, prefix: &str, key: &str) -> Result<bool> {
+        Ok(self.remove(c, prefix, key))
+    }
+
+    async fn raw_ttl_prefixed(&self, c: &str, prefix: &str, key: &str) -> Result<Option<TtlEntry>> {
+        Ok(self.lookup_ttl(c, prefix, key))
     }
 
     async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

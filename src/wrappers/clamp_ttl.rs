@@ -76,6 +76,17 @@ impl<S: KvStore> KvStore for ClampTtl<S> {
         self.inner.raw_put(c, k, v, self.clamp(ttl))
     }
 
+    fn raw_put_prefixed(
+        &self,
+        c: &str,
+        p: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.raw_put_prefixed(c, p, k, v, self.clamp(ttl))
+    }
+
     fn raw_put_many(
         &self,
         c: &str,

@@ -18,7 +18,8 @@
 
 use std::mem::MaybeUninit;
 
-/// Forwards, inside a `KvStore` impl, the named `raw_` methods to `self.inner`.
+/// Forwards, inside a `KvStore` impl, the named `raw_` methods to `self.inner` (the
+/// single-key ones with their `_prefixed` forms, which mean the same).
 macro_rules! forward_core {
     ($($method:ident),+ $(,)?) => { $( forward_core!(@ $method); )+ };
     (@raw_get) => {
@@ -26,11 +27,19 @@ macro_rules! forward_core {
             -> impl std::future::Future<Output = $crate::Result<Option<bytes::Bytes>>> + Send {
             self.inner.raw_get(c, k)
         }
+        fn raw_get_prefixed(&self, c: &str, p: &str, k: &str)
+            -> impl std::future::Future<Output = $crate::Result<Option<bytes::Bytes>>> + Send {
+            self.inner.raw_get_prefixed(c, p, k)
+        }
     };
     (@raw_put) => {
         fn raw_put(&self, c: &str, k: &str, v: bytes::Bytes, ttl: Option<std::time::Duration>)
             -> impl std::future::Future<Output = $crate::Result<()>> + Send {
             self.inner.raw_put(c, k, v, ttl)
+        }
+        fn raw_put_prefixed(&self, c: &str, p: &str, k: &str, v: bytes::Bytes, ttl: Option<std::time::Duration>)
+            -> impl std::future::Future<Output = $crate::Result<()>> + Send {
+            self.inner.raw_put_prefixed(c, p, k, v, ttl)
         }
     };
     (@raw_delete) => {
@@ -38,11 +47,19 @@ macro_rules! forward_core {
             -> impl std::future::Future<Output = $crate::Result<bool>> + Send {
             self.inner.raw_delete(c, k)
         }
+        fn raw_delete_prefixed(&self, c: &str, p: &str, k: &str)
+            -> impl std::future::Future<Output = $crate::Result<bool>> + Send {
+            self.inner.raw_delete_prefixed(c, p, k)
+        }
     };
     (@raw_ttl) => {
         fn raw_ttl(&self, c: &str, k: &str)
             -> impl std::future::Future<Output = $crate::Result<Option<$crate::TtlEntry>>> + Send {
             self.inner.raw_ttl(c, k)
+        }
+        fn raw_ttl_prefixed(&self, c: &str, p: &str, k: &str)
+            -> impl std::future::Future<Output = $crate::Result<Option<$crate::TtlEntry>>> + Send {
+            self.inner.raw_ttl_prefixed(c, p, k)
         }
     };
     (@raw_get_many) => {

@@ -1,5 +1,6 @@
 //! `PrefixKeys` and `PrefixCollections`: namespaces inside a shared store.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,6 +31,12 @@ impl Prefix {
         Ok(Self {
             head: format!("{prefix}{SEP}"),
         })
+    }
+
+    /// The prefix and its separator, what every name starts with.
+    #[inline]
+    pub(crate) fn head(&self) -> &str {
+        &self.head
     }
 
     #[inline(always)]
@@ -100,32 +107,36 @@ impl<S> PrefixKeys<S> {
     }
 }
 
-// The single-key methods join the name inside their future, where it is built in
-// place: joined outside and moved in, it cost a 64-byte copy per call (callgrind:
-// 20-30 instructions more per get through a 3-wrapper stack).
+// The single-key methods hand the inner store the prefix and the key as two parts
+// (the `_prefixed` methods): a store that encodes keys itself encodes both at once,
+// and no future of this layer holds a joined copy (callgrind, 3-wrapper stack over
+// MemoryStore: ~70 instructions fewer per put than joining here).
 impl<S: KvStore> KvStore for PrefixKeys<S> {
     #[inline]
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        let key = self.prefix.apply(k);
-        self.inner.raw_get(c, key.as_str()).await
+    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        self.inner.raw_get_prefixed(c, self.prefix.head(), k)
     }
 
     #[inline]
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        let key = self.prefix.apply(k);
-        self.inner.raw_put(c, key.as_str(), v, ttl).await
+    fn raw_put(
+        &self,
+        c: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner
+            .raw_put_prefixed(c, self.prefix.head(), k, v, ttl)
     }
 
     #[inline]
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        let key = self.prefix.apply(k);
-        self.inner.raw_delete(c, key.as_str()).await
+    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
+        self.inner.raw_delete_prefixed(c, self.prefix.head(), k)
     }
 
     #[inline]
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let key = self.prefix.apply(k);
-        self.inner.raw_ttl(c, key.as_str()).await
+    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+        self.inner.raw_ttl_prefixed(c, self.prefix.head(), k)
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

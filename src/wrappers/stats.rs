@@ -392,6 +392,56 @@ impl<S: KvStore> KvStore for Stats<S> {
         })
     }
 
+    #[inline]
+    fn raw_get_prefixed(
+        &self,
+        c: &str,
+        p: &str,
+        k: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        self.counted(c, self.inner.raw_get_prefixed(c, p, k), |n, found| {
+            n.add(if found.is_some() { GET_HIT } else { GET_MISS }, 1)
+        })
+    }
+
+    #[inline]
+    fn raw_put_prefixed(
+        &self,
+        c: &str,
+        p: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.counted(c, self.inner.raw_put_prefixed(c, p, k, v, ttl), |n, _| {
+            n.add(PUT, 1)
+        })
+    }
+
+    #[inline]
+    fn raw_delete_prefixed(
+        &self,
+        c: &str,
+        p: &str,
+        k: &str,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.counted(c, self.inner.raw_delete_prefixed(c, p, k), |n, existed| {
+            n.add(if *existed { DELETE_HIT } else { DELETE_MISS }, 1)
+        })
+    }
+
+    #[inline]
+    fn raw_ttl_prefixed(
+        &self,
+        c: &str,
+        p: &str,
+        k: &str,
+    ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+        self.counted(c, self.inner.raw_ttl_prefixed(c, p, k), |n, found| {
+            n.add(if found.is_some() { TTL_HIT } else { TTL_MISS }, 1)
+        })
+    }
+
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         let result = self.inner.raw_get_many(c, keys).await;
         self.count(c, &result, |n, found| {

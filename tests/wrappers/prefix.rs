@@ -17,6 +17,20 @@ mod keys_over_disk {
     }; core, keys, collections, destroy_collection, destroy, cull);
 }
 
+// PrefixKeys hands its inner store the prefix and the key as two parts (the
+// `_prefixed` methods), which forwarding wrappers pass down and MemoryStore encodes
+// itself: the whole suite through that path.
+mod keys_over_forwarding_wrappers_over_memory {
+    use super::*;
+    kv_store_adapter::conformance_suite!(store = memory()
+        .with_stats()
+        .clamp_ttl(Duration::from_millis(1), DAY, None)
+        .unwrap()
+        .prefix_keys("p")
+        .unwrap();
+        core, keys, collections, destroy_collection, destroy, cull);
+}
+
 mod collections_over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().prefix_collections("p").unwrap();
@@ -69,4 +83,91 @@ async fn collection_prefixes_hide_other_collections() {
 async fn bad_prefixes_are_refused() {
     assert!(memory().prefix_keys("").is_err());
     assert!(memory().prefix_collections("a\u{1f}b").is_err());
+}
+
+/// MemoryStore's two-part encoding of a prefixed key is the same entry as the joined
+/// key written plainly: short keys (encoded on the stack) and long ones (on the heap).
+#[tokio::test]
+async fn prefixed_and_joined_keys_are_one_entry_in_memory() {
+    let shared = memory();
+    let tenant = shared.clone().prefix_keys("t").unwrap();
+    for key in ["k".to_owned(), "x".repeat(300)] {
+        let joined = format!("t\u{1f}{key}");
+        tenant
+            .put("c", &key, b("via prefix"), Some(DAY))
+            .await
+            .unwrap();
+        assert_eq!(
+            shared.get("c", &joined).await.unwrap(),
+            Some(b("via prefix"))
+        );
+        shared.put("c", &joined, b("plain"), None).await.unwrap();
+        assert_eq!(tenant.get("c", &key).await.unwrap(), Some(b("plain")));
+        assert_eq!(
+            tenant.ttl("c", &key).await.unwrap(),
+            Some((b("plain"), None))
+        );
+        assert!(tenant.delete("c", &key).await.unwrap());
+        assert_eq!(shared.get("c", &joined).await.unwrap(), None);
+    }
+    // Nested prefixes join in order.
+    let nested = shared
+        .clone()
+        .prefix_keys("a")
+        .unwrap()
+        .prefix_keys("b")
+        .unwrap();
+    nested.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(
+        shared.get("c", "a\u{1f}b\u{1f}k").await.unwrap(),
+        Some(b("v"))
+    );
+}
+
+/// The wrappers a prefix sits on keep their rules on the two-part path: Stats counts,
+/// ClampTtl clamps, ReadOnly refuses, and references forward it.
+#[tokio::test]
+async fn wrappers_under_a_key_prefix_keep_their_rules() {
+    let stats = memory().with_stats();
+    let counted = (&stats).prefix_keys("p").unwrap();
+    counted.put("c", "k", b("v"), None).await.unwrap();
+    assert!(counted.get("c", "k").await.unwrap().is_some());
+    assert!(counted.get("c", "absent").await.unwrap().is_none());
+    assert!(counted.ttl("c", "k").await.unwrap().is_some());
+    assert!(counted.delete("c", "k").await.unwrap());
+    assert!(!counted.delete("c", "k").await.unwrap());
+    let seen = stats.collection_stats("c");
+    assert_eq!(
+        (seen.puts, seen.get_hits, seen.get_misses, seen.ttl_hits),
+        (1, 1, 1, 1)
+    );
+    assert_eq!((seen.delete_hits, seen.delete_misses), (1, 1));
+
+    let clamped = memory()
+        .clamp_ttl(
+            Duration::from_secs(10),
+            Duration::from_secs(20),
+            Some(Duration::from_secs(15)),
+        )
+        .unwrap()
+        .prefix_keys("p")
+        .unwrap();
+    clamped.put("c", "long", b("v"), Some(DAY)).await.unwrap();
+    clamped.put("c", "none", b("v"), None).await.unwrap();
+    let left = |e: Option<(bytes::Bytes, Option<Duration>)>| e.unwrap().1.unwrap();
+    assert!(left(clamped.ttl("c", "long").await.unwrap()) <= Duration::from_secs(20));
+    let missing = left(clamped.ttl("c", "none").await.unwrap());
+    assert!(missing > Duration::from_secs(10) && missing <= Duration::from_secs(15));
+
+    let shared = memory();
+    shared.put("c", "p\u{1f}k", b("kept"), None).await.unwrap();
+    let frozen = shared.clone().read_only().prefix_keys("p").unwrap();
+    assert_eq!(frozen.get("c", "k").await.unwrap(), Some(b("kept")));
+    let refused = frozen.put("c", "k", b("w"), None).await.unwrap_err();
+    assert_eq!(refused.kind(), kv_store_adapter::ErrorKind::ReadOnly);
+    assert_eq!(
+        frozen.delete("c", "k").await.unwrap_err().kind(),
+        kv_store_adapter::ErrorKind::ReadOnly
+    );
+    assert_eq!(shared.get("c", "p\u{1f}k").await.unwrap(), Some(b("kept")));
 }

@@ -153,6 +153,7 @@ fn with_key<R>(collection: &str, prefix: &str, key: &str, f: impl FnOnce(&[u8]) 
 }
 
 impl MemoryStore {
+    #[inline(always)]
     fn lookup(&self, collection: &str, prefix: &str, key: &str) -> Option<Entry> {
         with_key(collection, prefix, key, |k| self.cache.get(k))
     }

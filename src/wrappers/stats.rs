@@ -1,10 +1,12 @@
 //! `Stats`: per-collection operation counters.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,8 +19,9 @@ use crate::{KvStore, Result, TtlEntry};
 /// misses, puts, delete hits and misses, and errors. Batch calls count per key.
 ///
 /// Counters are atomics found through a lock-free, append-only table of write-once
-/// slots, so the hot path takes no lock and touches no reference count. Clones share
-/// the counters.
+/// slots, so the hot path takes no lock and touches no reference count; each thread
+/// counts in its own shard, so threads counting at once do not contend for a cache
+/// line. Clones share the counters.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -96,9 +99,24 @@ impl CollectionStats {
     }
 }
 
+/// One collection's counters, in shards: a thread that owns a shard (see
+/// [`thread_shard`]) adds to it with a plain load and store — no locked instruction,
+/// and no cache line another thread counts on — while threads beyond the first
+/// [`SHARDS`] alive at once share the last shard through `fetch_add`. Reading sums
+/// the shards; `reset` records the sums as a base that later reads subtract, so a
+/// reset is not undone by an owner storing its pre-reset count plus one.
 #[derive(Debug, Default)]
-struct Counters([AtomicU64; 8]);
+struct Counters {
+    shards: [Shard; SHARDS + 1],
+    base: [AtomicU64; KINDS],
+}
 
+/// One thread's counts of each kind, on its own cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Shard([AtomicU64; KINDS]);
+
+const KINDS: usize = 8;
 const GET_HIT: usize = 0;
 const GET_MISS: usize = 1;
 const TTL_HIT: usize = 2;
@@ -111,13 +129,26 @@ const ERROR: usize = 7;
 impl Counters {
     #[inline]
     fn add(&self, which: usize, n: u64) {
-        if n > 0 {
-            self.0[which].fetch_add(n, Relaxed);
+        if n == 0 {
+            return;
+        }
+        let shard = thread_shard();
+        let cell = &self.shards[shard].0[which];
+        if shard < SHARDS {
+            // Only this thread writes this shard while it lives (see `thread_shard`).
+            cell.store(cell.load(Relaxed).wrapping_add(n), Relaxed);
+        } else {
+            cell.fetch_add(n, Relaxed);
         }
     }
 
+    fn sum(&self, which: usize) -> u64 {
+        let total = self.shards.iter().map(|s| s.0[which].load(Relaxed));
+        total.fold(0, u64::wrapping_add)
+    }
+
     fn snapshot(&self) -> CollectionStats {
-        let n = |i: usize| self.0[i].load(Relaxed);
+        let n = |i: usize| self.sum(i).saturating_sub(self.base[i].load(Relaxed));
         CollectionStats {
             get_hits: n(GET_HIT),
             get_misses: n(GET_MISS),
@@ -131,8 +162,65 @@ impl Counters {
     }
 
     fn reset(&self) {
-        self.0.iter().for_each(|c| c.store(0, Relaxed));
+        for (i, base) in self.base.iter().enumerate() {
+            base.store(self.sum(i), Relaxed);
+        }
     }
+}
+
+/// Shards a thread can own; every collection's counters have one more, shared.
+const SHARDS: usize = 16;
+const UNCLAIMED: u8 = u8::MAX;
+
+/// Which shards live threads own, one bit each.
+static OWNED: AtomicU32 = AtomicU32::new(0);
+
+/// The shard this thread owns, given back when the thread exits.
+struct Owner(Cell<u8>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let shard = self.0.get() as usize;
+        if shard < SHARDS {
+            // Release: the next owner's claim sees this thread's last counts.
+            OWNED.fetch_and(!(1 << shard), Release);
+        }
+    }
+}
+
+thread_local! {
+    static OWNER: Owner = const { Owner(Cell::new(UNCLAIMED)) };
+}
+
+/// The calling thread's shard: one it owns (claimed on its first count), or the shared
+/// one `SHARDS` if all are owned or the thread is exiting.
+#[inline]
+fn thread_shard() -> usize {
+    OWNER
+        .try_with(|owner| match owner.0.get() {
+            UNCLAIMED => claim(owner),
+            shard => shard as usize,
+        })
+        .unwrap_or(SHARDS)
+}
+
+#[cold]
+fn claim(owner: &Owner) -> usize {
+    let mut owned = OWNED.load(Relaxed);
+    let shard = loop {
+        let free = !owned & ((1 << SHARDS) - 1);
+        if free == 0 {
+            break SHARDS;
+        }
+        let shard = free.trailing_zeros();
+        // Acquire: see the counts of the thread that owned this shard before.
+        match OWNED.compare_exchange_weak(owned, owned | 1 << shard, Acquire, Relaxed) {
+            Ok(_) => break shard as usize,
+            Err(now) => owned = now,
+        }
+    };
+    owner.0.set(shard as u8);
+    shard
 }
 
 /// Collection → counters: an append-only, lock-free open-addressing table of

@@ -80,3 +80,44 @@ async fn counts_stay_exact_past_the_table_of_collections() {
     store.reset();
     assert_eq!(store.total().operations(), 0);
 }
+
+/// Each thread counts in a shard of its own (16 of them) or, beyond that, in a shared
+/// one; threads that exit give their shard to the next. Counts stay exact through
+/// all of it: 3 waves of 24 OS threads on one collection, a reset in between.
+#[test]
+fn counts_stay_exact_across_many_threads_and_shard_hand_overs() {
+    let store = memory().with_stats();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let wave = |puts: usize| {
+        std::thread::scope(|s| {
+            for t in 0..24 {
+                let store = &store;
+                s.spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    for i in 0..puts {
+                        let key = format!("{t}-{i}");
+                        rt.block_on(store.put("c", &key, b("v"), None)).unwrap();
+                        assert!(rt.block_on(store.get("c", &key)).unwrap().is_some());
+                    }
+                });
+            }
+        });
+    };
+    wave(500);
+    wave(300);
+    let seen = store.collection_stats("c");
+    assert_eq!((seen.puts, seen.get_hits), (24 * 800, 24 * 800));
+    store.reset();
+    assert_eq!(store.collection_stats("c").operations(), 0);
+    wave(100);
+    rt.block_on(store.get("c", "absent")).unwrap();
+    let seen = store.collection_stats("c");
+    assert_eq!(
+        (seen.puts, seen.get_hits, seen.get_misses),
+        (2_400, 2_400, 1)
+    );
+}

@@ -65,10 +65,20 @@ pub struct Pair {
 #[allow(dead_code)]
 pub fn interleaved(
     rounds: usize,
+    ours: impl FnMut() -> Duration,
+    raw: impl FnMut() -> Duration,
+) -> f64 {
+    median(interleaved_ratios(rounds, ours, raw))
+}
+
+/// Each round's ratio of [`interleaved`], to pool rounds measured on several set-ups.
+#[allow(dead_code)]
+pub fn interleaved_ratios(
+    rounds: usize,
     mut ours: impl FnMut() -> Duration,
     mut raw: impl FnMut() -> Duration,
-) -> f64 {
-    let mut ratios: Vec<f64> = (0..rounds)
+) -> Vec<f64> {
+    (0..rounds)
         .map(|round| {
             let (a, b) = if round % 2 == 0 {
                 let a = ours();
@@ -79,9 +89,14 @@ pub fn interleaved(
             };
             b.as_secs_f64() / a.as_secs_f64()
         })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
+        .collect()
+}
+
+/// The median of `values` (not empty).
+#[allow(dead_code)]
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn criterion_dir() -> PathBuf {

@@ -38,8 +38,11 @@ fn typed<T>(result: &Result<T>, allowed: &[ErrorKind]) {
 pub fn names(collection: &str, key: &str) {
     #[cfg(feature = "memory")]
     {
-        use crate::stores::memory::{decode, encode};
-        assert_eq!(decode(&encode(collection, key)), Some((collection, key)));
+        use crate::stores::memory_key::{decode, encode};
+        assert_eq!(
+            decode(encode(collection, key).bytes()),
+            Some((collection, key))
+        );
     }
     #[cfg(feature = "disk")]
     multi_disk_file(collection);
@@ -132,8 +135,8 @@ fn wrapper_names(collection: &str, key: &str) {
 /// encodes back to the same bytes (decoding is the exact inverse of encoding).
 pub fn name_decoders(data: &[u8]) {
     #[cfg(feature = "memory")]
-    if let Some((c, k)) = crate::stores::memory::decode(data) {
-        assert_eq!(&*crate::stores::memory::encode(c, k), data);
+    if let Some((c, k)) = crate::stores::memory_key::decode(data) {
+        assert_eq!(crate::stores::memory_key::encode(c, k).bytes(), data);
     }
     #[cfg(feature = "redis")]
     if let Some((c, k)) = crate::stores::redis::split_key("kv", data) {

@@ -8,6 +8,7 @@ use moka::Expiry;
 use moka::sync::Cache;
 
 use super::Entry;
+use super::memory_key::{MemKey, decode, encode, encode_prefixed, with_key};
 use crate::Result;
 use crate::store::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
@@ -90,68 +91,6 @@ impl Expiry<MemKey, Entry> for EntryExpiry {
     }
 }
 
-/// `(collection, key)` encoded injectively as `len(collection) as u32 LE ‖ collection ‖ key`.
-///
-/// Plain byte slices keep moka's hashing and probing as cheap as for a single string
-/// key; lookups of short keys encode on the stack, so reads do not allocate.
-type MemKey = Box<[u8]>;
-
-fn encode_into(buf: &mut Vec<u8>, collection: &str, key: &str) {
-    buf.clear();
-    // Collections are at most a few KiB (names are checked), so the length fits.
-    buf.extend_from_slice(&(collection.len() as u32).to_le_bytes());
-    buf.extend_from_slice(collection.as_bytes());
-    buf.extend_from_slice(key.as_bytes());
-}
-
-pub(crate) fn encode(collection: &str, key: &str) -> MemKey {
-    encode_prefixed(collection, "", key)
-}
-
-/// The encoding of `(collection, prefix ‖ key)`.
-fn encode_prefixed(collection: &str, prefix: &str, key: &str) -> MemKey {
-    let mut buf = Vec::with_capacity(4 + collection.len() + prefix.len() + key.len());
-    encode_into(&mut buf, collection, prefix);
-    buf.extend_from_slice(key.as_bytes());
-    buf.into_boxed_slice()
-}
-
-/// The `(collection, key)` of an encoded key.
-pub(crate) fn decode(key: &[u8]) -> Option<(&str, &str)> {
-    let (len, rest) = key.split_first_chunk::<4>()?;
-    let (c, k) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
-    Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
-}
-
-/// Encoded keys up to this size are built on the stack for lookups.
-const STACK_KEY: usize = 128;
-
-/// Runs `f` with the encoded `(collection, prefix ‖ key)`; short keys (the usual
-/// case) do not allocate. Plain keys pass an empty `prefix`, whose copy the inlined
-/// code drops.
-#[inline]
-fn with_key<R>(collection: &str, prefix: &str, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
-    let len = 4 + collection.len() + prefix.len() + key.len();
-    if len > STACK_KEY {
-        return f(&encode_prefixed(collection, prefix, key));
-    }
-    let mut buf = std::mem::MaybeUninit::<[u8; STACK_KEY]>::uninit();
-    let dst = buf.as_mut_ptr().cast::<u8>();
-    // SAFETY: `len <= STACK_KEY` bytes are written, each exactly once, from slices
-    // that do not overlap the buffer; then exactly those bytes are read.
-    let encoded = unsafe {
-        let key_at = dst.add(4 + collection.len());
-        crate::names::copy_short(&(collection.len() as u32).to_le_bytes(), dst);
-        crate::names::copy_short(collection.as_bytes(), dst.add(4));
-        if !prefix.is_empty() {
-            crate::names::copy_short(prefix.as_bytes(), key_at);
-        }
-        crate::names::copy_short(key.as_bytes(), key_at.add(prefix.len()));
-        std::slice::from_raw_parts(dst, len)
-    };
-    f(encoded)
-}
-
 impl MemoryStore {
     #[inline(always)]
     fn lookup(&self, collection: &str, prefix: &str, key: &str) -> Option<Entry> {
@@ -186,6 +125,13 @@ impl MemoryStore {
 // Every operation completes synchronously; the `_prefixed` forms encode the prefix
 // straight into the key instead of receiving it joined.
 impl KvStore for MemoryStore {
+    /// The checked `get` with the lookup in place of a nested `raw_get` future: one
+    /// state machine less on the store's hottest call (~1.5% of a miss).
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
+        crate::names::check(collection, key)?;
+        Ok(self.lookup(collection, "", key).map(|entry| entry.value))
+    }
+
     async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
         Ok(self.lookup(collection, "", key).map(|entry| entry.value))
     }
@@ -234,17 +180,9 @@ impl KvStore for MemoryStore {
     }
 
     async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        // The collection is encoded once; each key replaces the previous one after it.
-        let mut buf = Vec::with_capacity(STACK_KEY);
-        encode_into(&mut buf, collection, "");
-        let prefix = buf.len();
         Ok(keys
             .iter()
-            .map(|key| {
-                buf.truncate(prefix);
-                buf.extend_from_slice(key.as_bytes());
-                self.cache.get(&buf[..]).map(|entry| entry.value)
-            })
+            .map(|key| self.lookup(collection, "", key).map(|entry| entry.value))
             .collect())
     }
 
@@ -266,7 +204,7 @@ impl EnumerateKeys for MemoryStore {
     async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
         Ok(self
             .live_entries()
-            .filter_map(|(k, _)| match decode(&k) {
+            .filter_map(|(k, _)| match decode(k.bytes()) {
                 Some((c, key)) if c == collection => Some(key.to_owned()),
                 _ => None,
             })
@@ -282,7 +220,7 @@ impl EnumerateCollections for MemoryStore {
             if seen.len() >= limit {
                 break;
             }
-            match decode(&k) {
+            match decode(k.bytes()) {
                 Some((c, _)) if !seen.contains(c) => {
                     seen.insert(c.to_owned());
                 }
@@ -296,7 +234,7 @@ impl EnumerateCollections for MemoryStore {
 impl DestroyCollection for MemoryStore {
     async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
         for (k, _) in self.cache.iter() {
-            if decode(&k).is_some_and(|(c, _)| c == collection) {
+            if decode(k.bytes()).is_some_and(|(c, _)| c == collection) {
                 self.cache.invalidate(&*k);
             }
         }

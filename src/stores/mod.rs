@@ -13,7 +13,9 @@ mod group_commit;
 #[cfg(feature = "memcached")]
 pub(crate) mod memcached;
 #[cfg(feature = "memory")]
-pub(crate) mod memory;
+mod memory;
+#[cfg(feature = "memory")]
+pub(crate) mod memory_key;
 #[cfg(feature = "mongodb")]
 pub(crate) mod mongodb;
 #[cfg(feature = "disk")]

@@ -55,3 +55,9 @@ async fn collections_spread_over_every_primary_and_enumerate_completely() {
     store.destroy().await.unwrap();
     assert!(store.collections(1000).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn foreign_bytes_are_corrupt_data() {
+    let Some(store) = connect().await else { return };
+    kv_store_adapter::testkit::foreign_redis_values_are_corrupt(&store).await;
+}

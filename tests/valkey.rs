@@ -37,3 +37,9 @@ async fn the_server_is_valkey_and_valkey_urls_work() {
         "{info}"
     );
 }
+
+#[tokio::test]
+async fn foreign_bytes_are_corrupt_data() {
+    let Some(store) = connect().await else { return };
+    kv_store_adapter::testkit::foreign_redis_values_are_corrupt(&store).await;
+}

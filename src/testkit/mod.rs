@@ -151,6 +151,30 @@ where
     }
 }
 
+/// Writes values that are not in the Redis stores' format (a wrong format header, an
+/// empty value, plain text) under the store's own keys with the store's connection, and
+/// checks each with [`corrupt_entry_is_a_typed_error`]. For Redis, Valkey and Redis
+/// Cluster alike.
+#[cfg(feature = "redis")]
+pub async fn foreign_redis_values_are_corrupt<C: crate::stores::RedisConnection>(
+    store: &crate::stores::RedisStore<C>,
+) {
+    let cases: [(&str, &[u8]); 3] = [
+        ("garbage", b"\xffnot ours"),
+        ("empty", b""),
+        ("text", b"plain text"),
+    ];
+    for (key, bytes) in cases {
+        redis::cmd("SET")
+            .arg(store.redis_key("c", key))
+            .arg(bytes)
+            .query_async::<()>(&mut store.connection().clone())
+            .await
+            .expect("the raw client writes");
+        corrupt_entry_is_a_typed_error(store, "c", key).await;
+    }
+}
+
 /// Checks a store holding bytes that are not in its format under `collection`/`key`
 /// (written there by the backend's raw client): every read answers the typed
 /// corrupt-data (or decryption) error, never a panic, a miss or a wrong value.

@@ -8,8 +8,6 @@
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use crate::{ErrorKind, Result, names};
 
 /// Splits fuzz input into a `(collection, key)` pair at the first `0xFF` byte (which
@@ -37,13 +35,7 @@ fn typed<T>(result: &Result<T>, allowed: &[ErrorKind]) {
 /// or a server obey its rules.
 pub fn names(collection: &str, key: &str) {
     #[cfg(feature = "memory")]
-    {
-        use crate::stores::memory_key::{decode, encode};
-        assert_eq!(
-            decode(encode(collection, key).bytes()),
-            Some((collection, key))
-        );
-    }
+    memory_key(collection, key);
     #[cfg(feature = "disk")]
     multi_disk_file(collection);
     #[cfg(feature = "redis")]
@@ -129,6 +121,25 @@ fn wrapper_names(collection: &str, key: &str) {
     assert_eq!(a.strip(in_a.as_str()), Some(collection));
     assert_ne!(in_a.as_str(), in_b.as_str());
     assert_eq!(a.strip(in_b.as_str()), None);
+}
+
+/// MemoryStore's key decodes back to the pair, and the key lookups build on the stack,
+/// whole or as `prefix ‖ rest` split anywhere, has the same bytes and hash.
+#[cfg(feature = "memory")]
+fn memory_key(collection: &str, key: &str) {
+    use crate::stores::memory_key::{decode, encode, with_key};
+    use std::hash::BuildHasher;
+    let stored = encode(collection, key);
+    assert_eq!(decode(stored.bytes()), Some((collection, key)));
+    let hasher = foldhash::fast::FixedState::with_seed(7);
+    let splits = key.char_indices().map(|(i, _)| i).chain([key.len()]);
+    for split in splits.take(64) {
+        let (prefix, rest) = key.split_at(split);
+        with_key(collection, prefix, rest, |found| {
+            assert_eq!(found.bytes(), stored.bytes());
+            assert_eq!(hasher.hash_one(found), hasher.hash_one(&stored));
+        });
+    }
 }
 
 /// Arbitrary bytes given to each name decoder: none panics, and what one accepts
@@ -221,7 +232,7 @@ pub fn entries(data: &[u8]) {
 #[cfg(feature = "compress")]
 pub fn compress(data: &[u8]) {
     use crate::wrappers::Compress;
-    let decode = |b: &[u8]| Compress::<()>::decode("c", "k", Bytes::copy_from_slice(b));
+    let decode = |b: &[u8]| Compress::<()>::decode("c", "k", bytes::Bytes::copy_from_slice(b));
     typed(&decode(data), &[ErrorKind::Corrupt]);
     for threshold in [0, 64] {
         let stored = Compress::new((), threshold).encode(data);

@@ -12,8 +12,8 @@ pub(crate) type MemKey = Box<Key>;
 
 /// An encoded key, borrowed: what lookups hash and compare.
 ///
-/// Its hash reads the collection and the key 8 bytes at a time from where each starts,
-/// after their lengths (see [`with_key`] for why).
+/// Its hash covers the collection and the key as separate pieces, each 16 bytes at a
+/// time (see [`with_key`] for why).
 #[derive(Debug, PartialEq, Eq)]
 #[repr(transparent)]
 pub(crate) struct Key([u8]);

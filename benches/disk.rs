@@ -15,7 +15,7 @@ use common::workloads::{Ours, Side, all, compare};
 use common::{Pair, interleaved, report};
 use criterion::Criterion;
 use kv_store_adapter::KvStore;
-use kv_store_adapter::stores::DiskStore;
+use kv_store_adapter::stores::{DiskStore, MultiDiskStore};
 use redb::{Database, ReadableDatabase, TableDefinition};
 
 const KEYS: usize = 10_000;
@@ -273,6 +273,20 @@ fn main() {
             &rt,
             "disk-workloads",
             Ours(store),
+            raw,
+            &all(0.8),
+            50,
+        );
+        // One redb file per collection: the same work in the collection's own file.
+        let multi = MultiDiskStore::open(dir.path().join("multi")).unwrap();
+        let raw = RawRedb(Arc::new(
+            Database::create(dir.path().join("raw-multi.redb")).unwrap(),
+        ));
+        compare(
+            &mut c,
+            &rt,
+            "multi-disk-workloads",
+            Ours(multi),
             raw,
             &all(0.8),
             50,

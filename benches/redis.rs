@@ -1,23 +1,23 @@
 //! RedisStore against the raw redis crate sending the same commands on the same kind of
-//! connection (a multiplexed ConnectionManager) to the same keys, same run: the
-//! standard workloads. Runs against Redis (KV_REDIS_URL) and Valkey (KV_VALKEY_URL),
-//! each that is set (scripts/servers.sh); without either, says so and measures nothing.
+//! connection (a multiplexed ConnectionManager, or the cluster connection) to the same
+//! keys, same run: the standard workloads. Runs against Redis (KV_REDIS_URL), Valkey
+//! (KV_VALKEY_URL) and Redis Cluster (KV_REDIS_CLUSTER_URLS), each that is set
+//! (scripts/servers.sh); without any, says so and measures nothing.
 
 mod common;
 
 use bytes::Bytes;
 use common::workloads::{COLLECTION, Ours, Side, all, compare};
-use kv_store_adapter::stores::RedisStore;
-use redis::aio::ConnectionManager;
+use kv_store_adapter::stores::{RedisClusterStore, RedisConnection, RedisStore};
 
 /// The raw client, writing the store's key names and value format.
 #[derive(Clone)]
-struct Raw {
-    conn: ConnectionManager,
-    store: RedisStore,
+struct Raw<C> {
+    conn: C,
+    store: RedisStore<C>,
 }
 
-impl Raw {
+impl<C: RedisConnection> Raw<C> {
     fn key(&self, key: &str) -> Vec<u8> {
         self.store.redis_key(COLLECTION, key)
     }
@@ -30,7 +30,7 @@ impl Raw {
     }
 }
 
-impl Side for Raw {
+impl<C: RedisConnection> Side for Raw<C> {
     async fn get(&self, key: &str) -> Option<Bytes> {
         let v: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.key(key))
@@ -102,6 +102,30 @@ fn main() {
             store: store.clone(),
         };
         compare(&mut c, &rt, group, Ours(store), raw, &all(0.9), 50);
+        measured = true;
+    }
+    if let Some(urls) = common::server_url("redis-cluster", "KV_REDIS_CLUSTER_URLS") {
+        let nodes: Vec<&str> = urls.split(',').collect();
+        let rt = common::runtime();
+        let (store, conn) = rt.block_on(async {
+            let store = RedisClusterStore::connect(&nodes).await.unwrap();
+            let client = redis::cluster::ClusterClient::new(nodes.clone()).unwrap();
+            let conn = client.get_async_connection().await.unwrap();
+            (store.with_namespace("bench").unwrap(), conn)
+        });
+        let raw = Raw {
+            conn,
+            store: store.clone(),
+        };
+        compare(
+            &mut c,
+            &rt,
+            "redis-cluster",
+            Ours(store),
+            raw,
+            &all(0.9),
+            50,
+        );
         measured = true;
     }
     if measured {

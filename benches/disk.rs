@@ -264,30 +264,28 @@ fn main() {
     {
         let rt = common::runtime();
         let dir = tempfile::tempdir().unwrap();
+        // Raw redb in a file of its own, as each store keeps one.
+        let raw = |name: &str| RawRedb(Arc::new(Database::create(dir.path().join(name)).unwrap()));
         let store = DiskStore::open(dir.path().join("std.redb")).unwrap();
-        let raw = RawRedb(Arc::new(
-            Database::create(dir.path().join("raw-std.redb")).unwrap(),
-        ));
+        let group = "disk-workloads";
         compare(
             &mut c,
             &rt,
-            "disk-workloads",
+            group,
             Ours(store),
-            raw,
+            raw("raw-std.redb"),
             &all(0.8),
             50,
         );
         // One redb file per collection: the same work in the collection's own file.
         let multi = MultiDiskStore::open(dir.path().join("multi")).unwrap();
-        let raw = RawRedb(Arc::new(
-            Database::create(dir.path().join("raw-multi.redb")).unwrap(),
-        ));
+        let group = "multi-disk-workloads";
         compare(
             &mut c,
             &rt,
-            "multi-disk-workloads",
+            group,
             Ours(multi),
-            raw,
+            raw("raw-multi.redb"),
             &all(0.8),
             50,
         );

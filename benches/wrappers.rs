@@ -102,60 +102,56 @@ fn interleaved_codecs(size: usize) -> [f64; 3] {
     let value = sample(size);
     let (packed, raw_packed) = (compress.encode(&value), lz4_flex::block::compress(&value));
     let n = (2_000_000 / size).max(20);
-    let time = |mut f: Box<dyn FnMut() + '_>| {
+    fn time(n: usize, mut f: impl FnMut()) -> Duration {
         let start = Instant::now();
         for _ in 0..n {
             f();
         }
         start.elapsed()
-    };
+    }
     let rounds = 51;
     let encode = common::interleaved(
         rounds,
+        || time(n, || drop(black_box(compress.encode(black_box(&value))))),
         || {
-            time(Box::new(|| {
-                drop(black_box(compress.encode(black_box(&value))))
-            }))
-        },
-        || {
-            time(Box::new(|| {
+            time(n, || {
                 black_box(crc32fast::hash(black_box(&value)));
                 black_box(lz4_flex::block::compress(&value));
-            }))
+            })
         },
     );
     let decode = common::interleaved(
         rounds,
         || {
-            time(Box::new(|| {
+            time(n, || {
                 let out = Compress::<NullStore>::decode("c", "k", black_box(packed.clone()));
                 black_box(out.unwrap());
-            }))
+            })
         },
         || {
-            time(Box::new(|| {
+            time(n, || {
                 let out = lz4_flex::block::decompress(black_box(&raw_packed), size).unwrap();
                 black_box(crc32fast::hash(&out));
                 black_box(out);
-            }))
+            })
         },
     );
     let nonce = XNonce::from_slice(&[3u8; 24]);
     let seal = common::interleaved(
         rounds,
         || {
-            time(Box::new(|| {
+            time(n, || {
                 drop(black_box(encrypt.seal("c", "k", &value).unwrap()))
-            }))
+            })
         },
         || {
-            time(Box::new(|| {
+            time(n, || {
                 let payload = Payload {
                     msg: &value,
                     aad: b"ck",
                 };
                 black_box(cipher.encrypt(nonce, payload).unwrap());
-            }))
+            })
         },
     );
     [encode, decode, seal]

@@ -36,6 +36,7 @@ mod ext;
 pub mod fuzzing;
 pub mod names;
 mod open;
+mod redact;
 mod store;
 pub mod stores;
 #[cfg(feature = "testkit")]
@@ -47,6 +48,7 @@ pub use collection::Collection;
 pub use error::{BoxError, Error, ErrorDetail, ErrorKind, Result};
 pub use ext::KvStoreExt;
 pub use open::open;
+pub use redact::redact;
 pub use store::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
 };

@@ -73,6 +73,26 @@ pub fn check_ttl(ttl: Option<Duration>) -> Result<()> {
     }
 }
 
+/// A TTL as a store converts it: at most [`MAX_TTL`].
+///
+/// The crate's one TTL rule: callers' TTLs over [`MAX_TTL`] are refused with
+/// [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) by [`check_ttl`] before anything is
+/// written, and wrappers that choose a TTL themselves (a cache fill) stay within it.
+/// Every store converts a TTL through this function too, so a TTL that reaches a
+/// store's raw methods unchecked (`Duration::MAX` from a third-party wrapper) is held to
+/// the same bound: no conversion can overflow, and no store panics.
+///
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::names::{MAX_TTL, bounded};
+/// assert_eq!(bounded(Duration::MAX), MAX_TTL);
+/// assert_eq!(bounded(Duration::from_secs(1)), Duration::from_secs(1));
+/// ```
+#[inline]
+pub fn bounded(ttl: Duration) -> Duration {
+    ttl.min(MAX_TTL)
+}
+
 #[cold]
 fn ttl_error(ttl: Duration) -> Result<()> {
     let reason = if ttl.is_zero() {

@@ -104,34 +104,7 @@ fn setup(message: impl Into<String>) -> Error {
     Error::setup_msg(message.into())
 }
 
-/// `url` with user and password replaced by `***`, and the values of query parameters
-/// that look like secrets (`password`, `secret`, `token`, `key`) replaced too.
-pub(crate) fn redact(url: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut out = match (base.find("://"), base.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &base[..scheme + 3], &base[at..])
-        }
-        _ => base.to_owned(),
-    };
-    if url.contains('?') {
-        let secret = |name: &str| {
-            let name = name.to_ascii_lowercase();
-            ["pass", "secret", "token", "key", "auth", "credential"]
-                .iter()
-                .any(|s| name.contains(s))
-        };
-        let params: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if secret(name) => format!("{name}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out = format!("{out}?{}", params.join("&"));
-    }
-    out
-}
+pub(crate) use crate::redact::redact;
 
 /// `url` without the query parameter `name`.
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
@@ -153,17 +126,6 @@ fn without_param(url: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_hides_user_and_password() {
-        assert_eq!(redact("redis://u:secret@h:1/0"), "redis://***@h:1/0");
-        assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
-        assert_eq!(
-            redact("mongodb://a:b@h/?tlsCertificateKeyFilePassword=x&appName=y&Token=z"),
-            "mongodb://***@h/?tlsCertificateKeyFilePassword=***&appName=y&Token=***"
-        );
-        assert_eq!(redact("redis://h/?a@b=1"), "redis://h/?a@b=1");
-    }
 
     #[test]
     fn parameters_are_removed_cleanly() {

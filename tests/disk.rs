@@ -14,6 +14,15 @@ fn fixture() -> (DiskStore, tempfile::TempDir) {
 kv_store_adapter::conformance_suite!(fixture = fixture();
     core, keys, collections, destroy_collection, destroy, cull);
 
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(fixture = {
+            let (store, dir) = fixture();
+            (kv_store_adapter::testkit::instances::Instances::clones(store), dir)
+        };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 /// Reads on the calling thread honour the same contract.
 mod inline_reads {
     use super::*;

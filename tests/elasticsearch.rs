@@ -27,6 +27,30 @@ kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy, cull);
 
+/// Two instances opened separately on one namespace, as two processes would.
+async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<ElasticsearchStore>> {
+    let url = server_url("KV_ELASTICSEARCH_URL")?;
+    let namespace = prefix();
+    let a = ElasticsearchStore::open(&url)
+        .await
+        .expect("the server answers")
+        .with_prefix(&namespace)
+        .unwrap();
+    let b = ElasticsearchStore::open(&url)
+        .await
+        .expect("the server answers")
+        .with_prefix(&namespace)
+        .unwrap();
+    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
+}
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await { Some(pair) => pair, None => return };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 /// The raw official client, for reading what the store wrote and writing foreign data.
 async fn raw(method: Method, path: &str, body: serde_json::Value) -> serde_json::Value {
     let url = server_url("KV_ELASTICSEARCH_URL").unwrap();

@@ -62,6 +62,7 @@ fn pure_mappings_are_injective_and_reversible() {
     runner(2_000)
         .run(&(name(), name()), |(c, k)| {
             fuzzing::names(&c, &k);
+            fuzzing::redaction(&c, &k);
             Ok(())
         })
         .unwrap();

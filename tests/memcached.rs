@@ -17,6 +17,124 @@ kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, destroy);
 
+/// Two instances opened separately on one namespace, as two processes would.
+async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<MemcachedStore>> {
+    let url = server_url("KV_MEMCACHED_URL")?;
+    let namespace = unique_namespace();
+    let open = async || {
+        MemcachedStore::open(&url)
+            .await
+            .expect("memcached answers")
+            .with_namespace(&namespace)
+            .unwrap()
+    };
+    let (a, b) = (open().await, open().await);
+    let settle = a.generation_refresh();
+    Some(kv_store_adapter::testkit::instances::Instances::new(a, b).settle(settle))
+}
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await { Some(pair) => pair, None => return };
+        core, destroy);
+}
+
+/// With the generation read on every call, a destroy reaches the other instance at once.
+mod instances_strict {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await {
+            Some(pair) => kv_store_adapter::testkit::instances::Instances::new(
+                pair.a.with_generation_refresh(Duration::ZERO),
+                pair.b.with_generation_refresh(Duration::ZERO),
+            ),
+            None => return,
+        };
+        core, destroy);
+}
+
+async fn raw_delete(key: &str) {
+    use async_memcached::AsciiProtocol;
+    let url = server_url("KV_MEMCACHED_URL").unwrap();
+    let address = url.trim_start_matches("memcached://");
+    let mut raw = async_memcached::Client::new(format!("tcp://{address}"))
+        .await
+        .unwrap();
+    let _ = raw.delete(key).await;
+}
+
+/// The generation item deleted (or evicted) after a destroy: a fresh instance must not
+/// fall back to an old generation and bring destroyed entries back.
+#[tokio::test]
+async fn a_lost_generation_never_resurrects_destroyed_entries() {
+    let Some(pair) = pair().await else { return };
+    let ns = unique_namespace();
+    let a = pair.a.with_namespace(&ns).unwrap();
+    a.put("c", "k", b("before"), None).await.unwrap();
+    a.destroy().await.unwrap();
+    a.put("c", "k2", b("after"), None).await.unwrap();
+    a.destroy().await.unwrap();
+    raw_delete(&format!("{ns}:generation")).await;
+    let fresh = pair.b.with_namespace(&ns).unwrap();
+    assert_eq!(
+        fresh.get("c", "k").await.unwrap(),
+        None,
+        "destroyed entry came back"
+    );
+    assert_eq!(
+        fresh.get("c", "k2").await.unwrap(),
+        None,
+        "destroyed entry came back"
+    );
+    // The store works on, and destroys again, with the new generation.
+    fresh.put("c", "k", b("new"), None).await.unwrap();
+    assert_eq!(fresh.get("c", "k").await.unwrap(), Some(b("new")));
+    raw_delete(&format!("{ns}:generation")).await;
+    fresh.destroy().await.unwrap();
+    assert_eq!(fresh.get("c", "k").await.unwrap(), None);
+}
+
+/// Concurrent destroys from many instances each move the generation on (atomic
+/// `incr`), and all instances agree on the result.
+#[tokio::test]
+async fn concurrent_destroys_agree_on_one_generation() {
+    let Some(pair) = pair().await else { return };
+    let ns = unique_namespace();
+    let stores: Vec<MemcachedStore> = (0..8)
+        .map(|i| {
+            let s = if i % 2 == 0 { &pair.a } else { &pair.b };
+            s.clone()
+                .with_namespace(&ns)
+                .unwrap()
+                .with_generation_refresh(Duration::ZERO)
+        })
+        .collect();
+    stores[0].put("c", "k", b("v"), None).await.unwrap();
+    let first = stores[0].memcached_key("c", "k").await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for store in stores.clone() {
+        tasks.spawn(async move { store.destroy().await.unwrap() });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let keys: std::collections::HashSet<String> = futures_keys(&stores).await;
+    assert_eq!(keys.len(), 1, "instances disagree: {keys:?}");
+    assert!(!keys.contains(&first));
+    for store in &stores {
+        assert_eq!(store.get("c", "k").await.unwrap(), None);
+    }
+}
+
+async fn futures_keys(stores: &[MemcachedStore]) -> std::collections::HashSet<String> {
+    let mut keys = std::collections::HashSet::new();
+    for store in stores {
+        keys.insert(store.memcached_key("c", "k").await.unwrap());
+    }
+    keys
+}
+
 #[tokio::test]
 async fn values_over_the_item_size_fail_before_sending() {
     let Some(store) = connect().await else { return };
@@ -105,7 +223,7 @@ async fn foreign_bytes_are_corrupt_data() {
         ("empty", b"", Some(0x4B56_0001)),
     ];
     for (key, bytes, flags) in cases {
-        let mc_key = format!("{ns}:0:1:c{key}");
+        let mc_key = store.memcached_key("c", key).await.unwrap();
         raw.set(mc_key, bytes, None, flags).await.unwrap();
         kv_store_adapter::testkit::corrupt_entry_is_a_typed_error(&store, "c", key).await;
     }

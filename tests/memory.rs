@@ -7,7 +7,15 @@ use kv_store_adapter::testkit::{b, eventually};
 use kv_store_adapter::{Cull, KvStore};
 
 kv_store_adapter::conformance_suite!(store = MemoryStore::new(100_000);
+
     core, keys, collections, destroy_collection, destroy, cull);
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = kv_store_adapter::testkit::instances::Instances::clones(MemoryStore::new(100_000));
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
 
 #[tokio::test]
 async fn holds_at_most_max_entries() {

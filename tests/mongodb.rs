@@ -17,6 +17,30 @@ kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
+/// Two instances opened separately on one namespace, as two processes would.
+async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<MongoStore>> {
+    let url = server_url("KV_MONGO_URL")?;
+    let namespace = unique_namespace();
+    let a = MongoStore::open(&url, "kvtest")
+        .await
+        .expect("the server answers")
+        .with_prefix(&namespace)
+        .unwrap();
+    let b = MongoStore::open(&url, "kvtest")
+        .await
+        .expect("the server answers")
+        .with_prefix(&namespace)
+        .unwrap();
+    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
+}
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await { Some(pair) => pair, None => return };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 async fn raw_db() -> Option<mongodb::Database> {
     let url = server_url("KV_MONGO_URL")?;
     Some(

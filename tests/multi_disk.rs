@@ -13,6 +13,15 @@ fn fixture() -> (MultiDiskStore, tempfile::TempDir) {
 kv_store_adapter::conformance_suite!(fixture = fixture();
     core, keys, collections, destroy_collection, destroy, cull);
 
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(fixture = {
+            let (store, dir) = fixture();
+            (kv_store_adapter::testkit::instances::Instances::clones(store), dir)
+        };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 #[tokio::test]
 async fn files_stay_inside_the_base_directory() {
     let root = tempfile::tempdir().unwrap();

@@ -15,6 +15,30 @@ kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
+/// Two instances opened separately on one namespace, as two processes would.
+async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<RedisStore>> {
+    let url = server_url("KV_REDIS_URL")?;
+    let namespace = unique_namespace();
+    let a = RedisStore::open(&url)
+        .await
+        .expect("redis answers")
+        .with_namespace(&namespace)
+        .unwrap();
+    let b = RedisStore::open(&url)
+        .await
+        .expect("redis answers")
+        .with_namespace(&namespace)
+        .unwrap();
+    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
+}
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await { Some(pair) => pair, None => return };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 async fn raw() -> Option<redis::aio::MultiplexedConnection> {
     let url = server_url("KV_REDIS_URL")?;
     let client = redis::Client::open(url).unwrap();

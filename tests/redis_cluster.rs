@@ -17,6 +17,30 @@ kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
+/// Two cluster clients opened separately on one namespace, as two processes would.
+async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<RedisClusterStore>> {
+    let urls = server_url("KV_REDIS_CLUSTER_URLS")?;
+    let nodes: Vec<&str> = urls.split(',').collect();
+    let namespace = unique_namespace();
+    let a = RedisClusterStore::connect(&nodes)
+        .await
+        .expect("the cluster answers");
+    let b = RedisClusterStore::connect(&nodes)
+        .await
+        .expect("the cluster answers");
+    Some(kv_store_adapter::testkit::instances::Instances::new(
+        a.with_namespace(&namespace).unwrap(),
+        b.with_namespace(&namespace).unwrap(),
+    ))
+}
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await { Some(pair) => pair, None => return };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 #[tokio::test]
 async fn collections_spread_over_every_primary_and_enumerate_completely() {
     let Some(store) = connect().await else { return };

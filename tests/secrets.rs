@@ -82,6 +82,12 @@ async fn redis_passwords() {
         format!("redis://user:{SECRET}@{at}/"),
         format!("redis://:{SECRET}@{at}/?namespace=n"),
         format!("redis://user:{SECRET}@127.0.0.1:1/"),
+        // Secrets in the query, plain and percent-encoded, which the store used to
+        // show verbatim in errors and Debug.
+        format!("redis://{at}/?password={SECRET}"),
+        format!("redis://{at}/?pass={SECRET}&namespace=n"),
+        format!("redis://127.0.0.1:1/?pass%77ord={SECRET}"),
+        format!("redis://127.0.0.1:1/?api_key={SECRET}"),
     ] {
         clean_result(
             "open(redis url)",

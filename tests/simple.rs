@@ -7,7 +7,15 @@ use kv_store_adapter::stores::{SimpleEntry, SimpleStore};
 use kv_store_adapter::testkit::b;
 
 kv_store_adapter::conformance_suite!(store = SimpleStore::new();
+
     core, keys, collections, destroy_collection, destroy, cull);
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = kv_store_adapter::testkit::instances::Instances::clones(SimpleStore::new());
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
 
 #[tokio::test]
 async fn entries_lists_raw_contents_in_order() {

@@ -14,6 +14,30 @@ kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
+/// Two instances opened separately on one namespace, as two processes would.
+async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<ValkeyStore>> {
+    let url = server_url("KV_VALKEY_URL")?;
+    let namespace = unique_namespace();
+    let a = ValkeyStore::open(&url)
+        .await
+        .expect("valkey answers")
+        .with_namespace(&namespace)
+        .unwrap();
+    let b = ValkeyStore::open(&url)
+        .await
+        .expect("valkey answers")
+        .with_namespace(&namespace)
+        .unwrap();
+    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
+}
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match pair().await { Some(pair) => pair, None => return };
+        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+}
+
 #[tokio::test]
 async fn the_server_is_valkey_and_valkey_urls_work() {
     let Some(url) = server_url("KV_VALKEY_URL") else {

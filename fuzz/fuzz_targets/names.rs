@@ -6,4 +6,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let (collection, key) = kv_store_adapter::fuzzing::pair(data);
     kv_store_adapter::fuzzing::names(&collection, &key);
     kv_store_adapter::fuzzing::name_decoders(data);
+    kv_store_adapter::fuzzing::redaction(&collection, &key);
 });

@@ -268,7 +268,7 @@ pub(crate) mod format {
 
     pub fn encode(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
         let expires_ms = ttl.map_or(0, |ttl| {
-            let at = (now() + ttl).as_millis();
+            let at = (now() + crate::names::bounded(ttl)).as_millis();
             u64::try_from(at).unwrap_or(u64::MAX).max(1)
         });
         let mut out = Vec::with_capacity(HEADER + value.len());

@@ -1,8 +1,7 @@
 //! `ElasticsearchStore`: Elasticsearch (or OpenSearch) through the official client.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -87,6 +86,13 @@ impl fmt::Debug for ElasticsearchOptions {
 /// ([`Refresh::WaitFor`]), so `keys()` (a `search_after` walk) sees them. Reads check
 /// the expiry themselves; [`Cull::cull`] deletes expired documents by query.
 ///
+/// **Many processes.** `destroy_collection` and `destroy` delete documents by query and
+/// keep each index, its mapping and its meta document, so that another instance that
+/// prepared the index earlier (and so skips preparing it) never writes into an index
+/// that Elasticsearch created on the fly with a dynamic mapping and no meta document.
+/// An empty index is not listed by `collections()`. An instance re-prepares an index it
+/// has not prepared for 60 s, so one deleted from outside gets its mapping back.
+///
 /// ```no_run
 /// use bytes::Bytes;
 /// use kv_store_adapter::{KvStore, stores::ElasticsearchStore};
@@ -101,7 +107,8 @@ pub struct ElasticsearchStore {
     client: Elasticsearch,
     prefix: Arc<str>,
     refresh: Refresh,
-    ready: Arc<Mutex<HashSet<String>>>,
+    /// Indices this instance prepared (a hint: see `Prepared`).
+    ready: Arc<super::Prepared>,
     shown: Arc<str>,
 }
 
@@ -272,12 +279,7 @@ impl ElasticsearchStore {
     /// meta document keeping its name.
     async fn prepare(&self, name: &str) -> Result<String> {
         let index = self.index_name(name);
-        if self
-            .ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&index)
-        {
+        if self.ready.contains(&index) {
             return Ok(index);
         }
         let mapping = json!({ "mappings": { "dynamic": "strict", "properties": {
@@ -298,10 +300,7 @@ impl ElasticsearchStore {
         if !status.is_success() {
             return Err(Self::failed("meta write", status, &reply));
         }
-        self.ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(index.clone());
+        self.ready.insert(index.clone());
         Ok(index)
     }
 
@@ -318,11 +317,24 @@ impl ElasticsearchStore {
         }
     }
 
-    fn forget(&self, index: &str) {
-        self.ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(index);
+    /// Deletes every document of `index`, keeping the index, its mapping and its meta
+    /// document: another instance may remember it as prepared and write to it next,
+    /// which must land under the strict mapping and be enumerated.
+    async fn empty(&self, index: &str) -> Result<()> {
+        let body = serde_json::to_vec(&json!({ "query": { "match_all": {} } })).unwrap_or_default();
+        let (status, reply) = self
+            .call(
+                Method::Post,
+                &format!("/{index}/_delete_by_query"),
+                &[("refresh", "true"), ("conflicts", "proceed")],
+                Some(body),
+            )
+            .await?;
+        if status.is_success() || status == StatusCode::NOT_FOUND {
+            Ok(())
+        } else {
+            Err(Self::failed("_delete_by_query", status, &reply))
+        }
     }
 
     /// A document's value and remaining time, or `None` if it has expired.
@@ -350,6 +362,7 @@ impl ElasticsearchStore {
     pub(crate) fn source(key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
         let mut doc = json!({ "k": key, "v": BASE64.encode(value) });
         if let Some(ttl) = ttl {
+            let ttl = crate::names::bounded(ttl);
             doc["x"] = json!(now_ms() + ttl.as_millis().max(1) as u64);
         }
         doc
@@ -651,38 +664,21 @@ impl EnumerateCollections for ElasticsearchStore {
 }
 
 impl DestroyCollection for ElasticsearchStore {
+    /// Deletes every entry of the collection; the emptied index, its mapping and its
+    /// meta document stay (see the type's docs).
     async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        let index = self.index_name(c);
-        self.forget(&index);
-        let (status, reply) = self
-            .call(Method::Delete, &format!("/{index}"), &[], None)
-            .await?;
-        if !status.is_success() && status != StatusCode::NOT_FOUND {
-            return Err(Self::failed("index deletion", status, &reply));
-        }
-        let path = format!("/{}/_doc/{index}", self.meta_index());
-        self.call(Method::Delete, &path, &[("refresh", "wait_for")], None)
-            .await
-            .map(drop)
+        self.empty(&self.index_name(c)).await
     }
 }
 
 impl DestroyStore for ElasticsearchStore {
-    /// Deletes every index this store created (and its meta index), nothing else.
+    /// Deletes every entry of every index this store created, nothing else. The
+    /// emptied indices stay, prepared, for every instance that remembers them.
     async fn destroy(&self) -> Result<()> {
         for (index, _) in self.own_collections().await? {
-            self.forget(&index);
-            self.call(Method::Delete, &format!("/{index}"), &[], None)
-                .await?;
+            self.empty(&index).await?;
         }
-        self.call(
-            Method::Delete,
-            &format!("/{}", self.meta_index()),
-            &[],
-            None,
-        )
-        .await
-        .map(drop)
+        Ok(())
     }
 }
 

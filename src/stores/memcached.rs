@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use async_memcached::{Client, MetaProtocol, MetaValue};
+use async_memcached::{AsciiProtocol, Client, MetaProtocol, MetaValue, Status};
 use bytes::Bytes;
 use tokio::sync::Mutex;
 
@@ -23,6 +23,8 @@ const RELATIVE_LIMIT: u64 = 30 * 24 * 3600;
 const ITEM_OVERHEAD: usize = 512;
 /// Keys per multi-get / multi-set round trip.
 const CHUNK: usize = 500;
+/// How long an instance trusts the generation it read.
+const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
 /// A store on a memcached server: a small pool of connections (no single connection
 /// behind one lock), one round trip per call, multi-gets for batches.
@@ -37,10 +39,21 @@ const CHUNK: usize = 500;
 /// [`ErrorDetail::TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
 ///
 /// Memcached cannot enumerate, so the store implements neither key nor collection
-/// enumeration. `destroy()` does not flush the server: it bumps this namespace's
-/// generation (a counter folded into every key), which orphans every entry the store
-/// wrote; memcached's LRU reclaims them. Other clients of the same namespace notice
-/// a new generation within `generation_refresh` (1 s by default).
+/// enumeration. `destroy()` does not flush the server: it moves this namespace to a
+/// new generation (a number folded into every key), which orphans every entry the
+/// store wrote; memcached's LRU reclaims them.
+///
+/// **Many processes.** The server holds the generation, in the item
+/// `{ns}:generation`, and is its only source of truth: `destroy()` is an atomic `incr`
+/// of it, and a missing item (never written, evicted, deleted by hand) is created with
+/// an atomic `add` of a fresh number drawn from the clock and randomness, never one
+/// used before, so entries of an older generation never come back. An instance reads
+/// the generation again at most [`generation_refresh`](Self::generation_refresh)
+/// (default 1 s) after its last read: **another process sees a `destroy()` within
+/// that bound**, and may read or write under the old generation until then (writes
+/// made then are orphaned with the rest). Set it to zero with
+/// [`with_generation_refresh`](Self::with_generation_refresh) to read the generation
+/// on every call (one more round trip per call) and see a destroy at once.
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -55,6 +68,7 @@ const CHUNK: usize = 500;
 pub struct MemcachedStore {
     inner: Arc<Inner>,
     namespace: Arc<str>,
+    generation: Arc<Generation>,
 }
 
 struct Inner {
@@ -62,15 +76,44 @@ struct Inner {
     pool: Vec<Mutex<Option<Client>>>,
     next: AtomicUsize,
     item_limit: usize,
-    /// Each namespace's generation and when it was read.
-    generations: std::sync::Mutex<HashMap<Arc<str>, (u64, Instant)>>,
+}
+
+/// What an instance remembers of its namespace's generation: the number last read
+/// from the server and when, trusted for `refresh`.
+#[derive(Debug)]
+struct Generation {
+    last: std::sync::Mutex<Option<(u64, Instant)>>,
     refresh: Duration,
+}
+
+impl Generation {
+    fn new(refresh: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            last: std::sync::Mutex::new(None),
+            refresh,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Instant)>> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fresh(&self) -> Option<u64> {
+        match *self.lock() {
+            Some((generation, at)) if at.elapsed() < self.refresh => Some(generation),
+            _ => None,
+        }
+    }
+
+    fn remember(&self, generation: u64) {
+        *self.lock() = Some((generation, Instant::now()));
+    }
 }
 
 impl fmt::Debug for MemcachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemcachedStore")
-            .field("address", &self.inner.address)
+            .field("address", &crate::redact(&self.inner.address))
             .field("namespace", &self.namespace)
             .field("connections", &self.inner.pool.len())
             .field("item_limit", &self.inner.item_limit)
@@ -109,9 +152,10 @@ impl MemcachedStore {
                 "memcached://***@{host} has a user or password, which memcached's text protocol cannot use"
             )));
         }
-        let first = Client::new(format!("tcp://{address}"))
-            .await
-            .map_err(|e| Error::setup(format!("cannot connect to memcached at {address}"), e))?;
+        let first = Client::new(format!("tcp://{address}")).await.map_err(|e| {
+            let shown = crate::redact(&address);
+            Error::setup(format!("cannot connect to memcached at {shown}"), e)
+        })?;
         let item_size_max = item_size_max(&address).await?;
         let mut pool = vec![Mutex::new(Some(first))];
         pool.extend((1..connections.max(1)).map(|_| Mutex::new(None)));
@@ -121,10 +165,9 @@ impl MemcachedStore {
                 pool,
                 next: AtomicUsize::new(0),
                 item_limit: item_size_max.saturating_sub(ITEM_OVERHEAD + HEADER),
-                generations: std::sync::Mutex::new(HashMap::new()),
-                refresh: Duration::from_secs(1),
             }),
             namespace: "kv".into(),
+            generation: Generation::new(DEFAULT_REFRESH),
         })
     }
 
@@ -134,7 +177,21 @@ impl MemcachedStore {
             b.is_ascii_alphanumeric() || b"_-.".contains(&b)
         })?;
         self.namespace = namespace.into();
+        self.generation = Generation::new(self.generation.refresh);
         Ok(self)
+    }
+
+    /// Trusts a generation read from the server for `refresh` (default 1 s): the
+    /// longest another process's `destroy()` takes to reach this instance. Zero reads
+    /// it on every call.
+    pub fn with_generation_refresh(mut self, refresh: Duration) -> Self {
+        self.generation = Generation::new(refresh);
+        self
+    }
+
+    /// How long this instance trusts the generation it read.
+    pub fn generation_refresh(&self) -> Duration {
+        self.generation.refresh
     }
 
     /// The largest value the server takes, in bytes.
@@ -171,34 +228,61 @@ impl MemcachedStore {
         format!("{}:generation", self.namespace)
     }
 
-    /// This namespace's generation, read at most every `refresh`.
+    /// This namespace's generation: the one read from the server within `refresh`,
+    /// or the server's now (created with an atomic `add` if the item is missing).
     async fn generation(&self) -> Result<u64> {
-        if let Some((generation, at)) = self.generations().get(&self.namespace)
-            && at.elapsed() < self.inner.refresh
-        {
-            return Ok(*generation);
+        if let Some(generation) = self.generation.fresh() {
+            return Ok(generation);
         }
         let key = self.generation_key();
-        let found = self
-            .with_conn(async |c| c.meta_get(&key, false, None, Some(&["v"])).await)
-            .await?;
-        let generation = match found.and_then(|v| v.data) {
-            Some(data) => std::str::from_utf8(&data)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .ok_or_else(|| Error::corrupt("<namespace>", &key, "generation is not a number"))?,
-            None => 0,
-        };
-        self.generations()
-            .insert(self.namespace.clone(), (generation, Instant::now()));
-        Ok(generation)
+        // Each turn either reads the item or adds it; losing the add to another
+        // instance three times running means the item vanishes as it is written.
+        for _ in 0..3 {
+            let found = self
+                .with_conn(async |c| c.meta_get(&key, false, None, Some(&["v"])).await)
+                .await?;
+            if let Some(data) = found.and_then(|v| v.data) {
+                let generation = std::str::from_utf8(&data)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or_else(|| {
+                        Error::corrupt("<namespace>", &key, "generation is not a number")
+                    })?;
+                self.generation.remember(generation);
+                return Ok(generation);
+            }
+            if let Some(generation) = self.seed_generation().await? {
+                return Ok(generation);
+            }
+            // Another instance created it between our read and our add: read theirs.
+        }
+        Err(Error::backend_msg(format!(
+            "memcached: the generation item {key} keeps disappearing"
+        )))
     }
 
-    fn generations(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, (u64, Instant)>> {
-        self.inner
-            .generations
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    /// Creates the missing generation item with a number never used before (the clock
+    /// in milliseconds above 20 random bits: later than every number an earlier seed
+    /// could have counted up to by `incr`, unless a million destroys fell in one
+    /// millisecond). `None` if another instance created it first.
+    async fn seed_generation(&self) -> Result<Option<u64>> {
+        use std::hash::{BuildHasher, Hasher};
+        let random = std::hash::RandomState::new().build_hasher().finish() & 0xF_FFFF;
+        let generation = (now_ms() << 20) | random;
+        let (key, value) = (self.generation_key(), generation.to_string());
+        let added = self
+            .with_conn(
+                async |c| match c.add(&key, value.as_str(), None, None).await {
+                    Ok(()) => Ok(true),
+                    Err(async_memcached::Error::Protocol(Status::NotStored)) => Ok(false),
+                    Err(e) => Err(e),
+                },
+            )
+            .await?;
+        if added {
+            self.generation.remember(generation);
+        }
+        Ok(added.then_some(generation))
     }
 
     /// The memcached key under which `collection`/`key` is stored now.
@@ -300,7 +384,8 @@ pub(crate) fn decode(
 /// expose: asked over a short-lived plain connection).
 async fn item_size_max(address: &str) -> Result<usize> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let io = |e: std::io::Error| Error::setup(format!("cannot read settings of {address}"), e);
+    let shown = crate::redact(address);
+    let io = |e: std::io::Error| Error::setup(format!("cannot read settings of {shown}"), e);
     let mut conn = tokio::net::TcpStream::connect(address).await.map_err(io)?;
     conn.write_all(b"stats settings\r\n").await.map_err(io)?;
     let mut reply = Vec::new();
@@ -319,12 +404,12 @@ async fn item_size_max(address: &str) -> Result<usize> {
         .lines()
         .find_map(|line| line.strip_prefix("STAT item_size_max "))
         .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| Error::setup_msg(format!("{address} did not report item_size_max")))
+        .ok_or_else(|| Error::setup_msg(format!("{shown} did not report item_size_max")))
 }
 
 /// The exptime flag for `ttl`: whole seconds rounded up, absolute past 30 days.
 fn exptime(ttl: Option<Duration>) -> Option<String> {
-    let ttl = ttl?;
+    let ttl = names::bounded(ttl?);
     let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
     let secs = secs.max(1);
     if secs > RELATIVE_LIMIT {
@@ -339,7 +424,9 @@ fn exptime(ttl: Option<Duration>) -> Option<String> {
 }
 
 pub(crate) fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
-    let deadline = ttl.map_or(0, |ttl| now_ms() + ttl.as_millis().max(1) as u64);
+    let deadline = ttl.map_or(0, |ttl| {
+        now_ms() + names::bounded(ttl).as_millis().max(1) as u64
+    });
     let mut out = Vec::with_capacity(HEADER + value.len());
     out.extend_from_slice(&deadline.to_le_bytes());
     out.extend_from_slice(value);
@@ -483,15 +570,31 @@ impl KvStore for MemcachedStore {
 }
 
 impl DestroyStore for MemcachedStore {
-    /// Orphans every entry of this namespace by moving to a new generation.
+    /// Orphans every entry of this namespace by moving the server's generation on
+    /// with an atomic `incr` (or seeding a fresh one if the item is gone). Other
+    /// instances see it within their [`generation_refresh`](MemcachedStore::generation_refresh).
     async fn destroy(&self) -> Result<()> {
         let key = self.generation_key();
-        let current = self.generation().await?;
-        let next = (current + 1).to_string();
-        self.with_conn(async |conn| conn.meta_set(&key, next.as_str(), false, None, None).await)
-            .await?;
-        self.generations()
-            .insert(self.namespace.clone(), (current + 1, Instant::now()));
-        Ok(())
+        for _ in 0..3 {
+            let bumped = self
+                .with_conn(async |conn| match conn.increment(&key, 1).await {
+                    Ok(generation) => Ok(Some(generation)),
+                    Err(async_memcached::Error::Protocol(Status::NotFound)) => Ok(None),
+                    Err(e) => Err(e),
+                })
+                .await?;
+            match bumped {
+                Some(generation) => {
+                    self.generation.remember(generation);
+                    return Ok(());
+                }
+                // No generation yet (or evicted): a fresh one orphans everything.
+                None if self.seed_generation().await?.is_some() => return Ok(()),
+                None => {} // another instance seeded one meanwhile: bump that
+            }
+        }
+        Err(Error::backend_msg(format!(
+            "memcached: the generation item {key} keeps disappearing"
+        )))
     }
 }

@@ -84,6 +84,54 @@ pub(crate) fn write_chunks<'a, 'b>(
     })
 }
 
+/// The backend objects (Mongo collections, Elasticsearch indices) an instance has
+/// prepared (created with their TTL index or mapping, and their name recorded), so a
+/// write need not prepare them again.
+///
+/// What it remembers is a hint, never the truth: this crate's own `destroy` empties
+/// prepared objects in place instead of removing them, so another instance's memory of
+/// them stays true; a name is trusted for [`Prepared::TRUST`] only, so an object
+/// removed from outside (by an administrator) is prepared again within that bound;
+/// and at most [`Prepared::CAP`] names are kept (then it starts over), so the set does
+/// not grow with the number of collections a long-running process writes.
+#[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
+#[derive(Debug, Default)]
+pub(crate) struct Prepared(std::sync::Mutex<std::collections::HashMap<String, Instant>>);
+
+#[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
+impl Prepared {
+    /// How long a prepared name is trusted.
+    pub(crate) const TRUST: Duration = Duration::from_secs(60);
+    /// How many names are kept.
+    pub(crate) const CAP: usize = 10_000;
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Instant>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `name` was prepared within [`Self::TRUST`].
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.map()
+            .get(name)
+            .is_some_and(|at| at.elapsed() < Self::TRUST)
+    }
+
+    /// Records `name` as prepared now.
+    pub(crate) fn insert(&self, name: String) {
+        let mut map = self.map();
+        if map.len() >= Self::CAP {
+            map.clear();
+        }
+        map.insert(name, Instant::now());
+    }
+
+    /// How many names are remembered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
 /// A value with its deadline on the monotonic clock, as the in-process stores keep it.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -95,7 +143,7 @@ impl Entry {
     fn new(value: Bytes, ttl: Option<Duration>) -> Self {
         // `ttl` was checked against `MAX_TTL`, so the addition cannot overflow in
         // practice; should it, the entry simply never expires.
-        let expires_at = ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+        let expires_at = ttl.and_then(|ttl| Instant::now().checked_add(crate::names::bounded(ttl)));
         Self { value, expires_at }
     }
 
@@ -116,6 +164,18 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
+    #[test]
+    fn prepared_names_are_capped() {
+        let prepared = Prepared::default();
+        for i in 0..(3 * Prepared::CAP) {
+            prepared.insert(format!("c{i}"));
+            assert!(prepared.len() <= Prepared::CAP);
+        }
+        assert!(prepared.contains(&format!("c{}", 3 * Prepared::CAP - 1)));
+        assert!(!prepared.contains("never"));
+    }
 
     #[test]
     fn write_chunks_bound_count_and_bytes() {

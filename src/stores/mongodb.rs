@@ -1,8 +1,8 @@
 //! `MongoStore`: MongoDB through the official driver.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -39,6 +39,13 @@ const READABLE: usize = 64;
 /// server removes late. `put` replaces the whole document, so a put without TTL drops
 /// `x`. Batches use `$in` finds and one `update` command with many upserts.
 ///
+/// **Many processes.** `destroy_collection` and `destroy` delete documents and keep
+/// each Mongo collection, its TTL index and its meta document, so that another
+/// instance that prepared the collection earlier (and so skips preparing it) writes
+/// into a collection that still expires entries and is enumerated. An empty
+/// collection is not listed by `collections()`. An instance re-prepares a collection
+/// it has not prepared for 60 s, so one dropped from outside gets its index back.
+///
 /// ```no_run
 /// use bytes::Bytes;
 /// use kv_store_adapter::{KvStore, stores::MongoStore};
@@ -52,8 +59,8 @@ const READABLE: usize = 64;
 pub struct MongoStore {
     db: Database,
     prefix: Arc<str>,
-    /// Mongo collections known to exist with their TTL index and meta document.
-    ready: Arc<Mutex<HashSet<String>>>,
+    /// Mongo collections this instance prepared (a hint: see `Prepared`).
+    ready: Arc<super::Prepared>,
     shown: Arc<str>,
 }
 
@@ -142,12 +149,7 @@ impl MongoStore {
     async fn prepare(&self, name: &str) -> Result<Collection<Document>> {
         let mapped = self.mongo_collection_name(name);
         let coll = self.db.collection::<Document>(&mapped);
-        let known = self
-            .ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&mapped);
-        if !known {
+        if !self.ready.contains(&mapped) {
             self.meta()
                 .replace_one(
                     doc! { "_id": &mapped },
@@ -164,19 +166,22 @@ impl MongoStore {
                 .options(ttl)
                 .build();
             coll.create_index(index).await.map_err(mongo_error)?;
-            self.ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(mapped);
+            self.ready.insert(mapped);
         }
         Ok(coll)
     }
 
-    fn forget(&self, mapped: &str) {
-        self.ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(mapped);
+    /// Deletes every document of the Mongo collection `mapped`, keeping the collection,
+    /// its TTL index and its meta document: another instance may remember it as
+    /// prepared and write to it next, which must land in a collection that expires
+    /// entries and is enumerated.
+    async fn empty(&self, mapped: &str) -> Result<()> {
+        self.db
+            .collection::<Document>(mapped)
+            .delete_many(doc! {})
+            .await
+            .map_err(mongo_error)
+            .map(drop)
     }
 }
 
@@ -212,7 +217,7 @@ pub(crate) fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Docume
         "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() },
     };
     if let Some(ttl) = ttl {
-        let at = SystemTime::now() + ttl;
+        let at = SystemTime::now() + names::bounded(ttl);
         doc.insert("x", DateTime::from_system_time(at));
     }
     doc
@@ -423,33 +428,21 @@ impl EnumerateCollections for MongoStore {
 }
 
 impl DestroyCollection for MongoStore {
+    /// Deletes every entry of the collection. The emptied Mongo collection, its TTL
+    /// index and its meta document stay (see the type's docs): the name is listed
+    /// again as soon as anyone writes to it.
     async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        let mapped = self.mongo_collection_name(c);
-        self.forget(&mapped);
-        self.db
-            .collection::<Document>(&mapped)
-            .drop()
-            .await
-            .map_err(mongo_error)?;
-        self.meta()
-            .delete_one(doc! { "_id": &mapped })
-            .await
-            .map_err(mongo_error)
-            .map(drop)
+        self.empty(&self.mongo_collection_name(c)).await
     }
 }
 
 impl DestroyStore for MongoStore {
-    /// Drops every collection this store created (and its meta collection), nothing else.
+    /// Deletes every entry of every collection this store created, nothing else. The
+    /// emptied collections stay, prepared, for every instance that remembers them.
     async fn destroy(&self) -> Result<()> {
         for (mapped, _) in self.own_collections().await? {
-            self.forget(&mapped);
-            self.db
-                .collection::<Document>(&mapped)
-                .drop()
-                .await
-                .map_err(mongo_error)?;
+            self.empty(&mapped).await?;
         }
-        self.meta().drop().await.map_err(mongo_error)
+        Ok(())
     }
 }

@@ -123,15 +123,7 @@ impl<C> fmt::Debug for RedisStore<C> {
     }
 }
 
-/// `url` with the password (and user name) replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
+pub(crate) use crate::redact::redact;
 
 pub(crate) fn setup_error(url: &str, e: RedisError) -> Error {
     Error::setup(
@@ -329,7 +321,7 @@ impl<C: RedisConnection> RedisStore<C> {
         cmd.arg(key).arg(encode_value(value));
         if let Some(ttl) = ttl {
             // Round up: a sub-millisecond TTL must not become "no TTL" or zero.
-            let ms = ttl.as_nanos().div_ceil(1_000_000).max(1) as u64;
+            let ms = names::bounded(ttl).as_nanos().div_ceil(1_000_000).max(1) as u64;
             cmd.arg("PX").arg(ms);
         }
     }
@@ -419,11 +411,58 @@ fn remaining(pttl: i64) -> Option<Duration> {
     (pttl >= 0).then(|| Duration::from_millis(pttl.max(1) as u64))
 }
 
+/// A `WRONGTYPE` reply (the key holds a list, a hash, …) is foreign data under the
+/// store's key: corrupt, as a foreign string is. Other errors pass through.
+fn foreign_type(c: &str, k: &str, e: Error) -> Error {
+    let wrong_type = std::error::Error::source(&e)
+        .and_then(|source| source.downcast_ref::<RedisError>())
+        .is_some_and(|e| e.code() == Some("WRONGTYPE"));
+    if wrong_type {
+        Error::corrupt(c, k, "not written by this store (not a string)")
+    } else {
+        e
+    }
+}
+
+impl<C: RedisConnection> RedisStore<C> {
+    /// After a batch read answered nil for a key that exists: asks the type of each
+    /// such key, and fails with corrupt data on the first that is not a string. A
+    /// string (written between the batch's commands) is a plain race, not an error.
+    async fn check_foreign_types(
+        &self,
+        c: &str,
+        keys: &[&str],
+        redis_keys: &[Vec<u8>],
+        values: &[Option<Vec<u8>>],
+    ) -> Result<()> {
+        let mut pipe = redis::pipe();
+        let nil: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_none()).collect();
+        for &i in &nil {
+            pipe.cmd("TYPE").arg(&redis_keys[i]);
+        }
+        let types: Vec<String> = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error)?;
+        for (&i, kind) in nil.iter().zip(types) {
+            if kind != "none" && kind != "string" {
+                return Err(Error::corrupt(
+                    c,
+                    keys[i],
+                    "not written by this store (not a string)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<C: RedisConnection> KvStore for RedisStore<C> {
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         let raw = self
             .query(redis::cmd("GET").arg(self.redis_key(c, k)))
-            .await?;
+            .await
+            .map_err(|e| foreign_type(c, k, e))?;
         decode_value(c, k, raw)
     }
 
@@ -448,7 +487,22 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
             let redis_keys = self.redis_keys(c, chunk.iter().copied());
-            let raw: Vec<Option<Vec<u8>>> = self.query(redis::cmd("MGET").arg(&redis_keys)).await?;
+            // MGET answers nil for a key holding a list or hash, as for a missing key;
+            // EXISTS counts keys of every type, in the same round trip.
+            let mut pipe = redis::pipe();
+            pipe.cmd("MGET")
+                .arg(&redis_keys)
+                .cmd("EXISTS")
+                .arg(&redis_keys);
+            let (raw, existing): (Vec<Option<Vec<u8>>>, usize) = pipe
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(redis_error)?;
+            let values = raw.iter().filter(|v| v.is_some()).count();
+            if existing > values {
+                self.check_foreign_types(c, chunk, &redis_keys, &raw)
+                    .await?;
+            }
             for (k, v) in chunk.iter().zip(raw) {
                 out.push(decode_value(c, k, v)?);
             }
@@ -500,8 +554,18 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
                 Some(v) => parse(v)?,
                 None => return Err(Error::backend("redis: short pipeline reply", "MGET")),
             };
+            let pttls: Vec<i64> = pttls.into_iter().map(parse).collect::<Result<_>>()?;
+            // A nil value with a PTTL of a live key: a list or hash, or a string
+            // written between the two commands.
+            if values
+                .iter()
+                .zip(&pttls)
+                .any(|(v, &p)| v.is_none() && p != -2)
+            {
+                self.check_foreign_types(c, chunk, &redis_keys, &values)
+                    .await?;
+            }
             for ((k, v), pttl) in chunk.iter().zip(values).zip(pttls) {
-                let pttl: i64 = parse(pttl)?;
                 // PTTL -2: the key vanished between MGET and PTTL.
                 let entry = match decode_value(c, k, v)? {
                     Some(value) if pttl != -2 => Some((value, remaining(pttl))),

@@ -340,6 +340,65 @@ pub async fn zero_ttl_is_rejected_and_writes_nothing<S: KvStore>(store: &S) {
     );
 }
 
+/// Every `Duration` follows the crate's one TTL rule, through `put` and `put_many`:
+/// up to [`MAX_TTL`](crate::names::MAX_TTL) it is stored and `ttl()` reports at most
+/// it (a sub-millisecond TTL may have expired already); past it the write is an
+/// invalid-TTL error that writes nothing. No TTL makes a store or wrapper panic, and a
+/// TTL handed unchecked to the raw methods (`Duration::MAX`) is held to the bound.
+pub async fn every_duration_follows_the_ttl_rule<S: KvStore>(store: &S) {
+    use crate::names::MAX_TTL;
+    const DAY: u64 = 86_400;
+    let ttls = [
+        Duration::from_nanos(1),
+        Duration::from_micros(999),
+        Duration::from_secs(1) + Duration::from_nanos(1),
+        Duration::from_secs(30 * DAY - 1),
+        Duration::from_secs(30 * DAY),
+        Duration::from_secs(30 * DAY + 1),
+        MAX_TTL,
+        Duration::from_secs(u64::from(u32::MAX)),
+        Duration::from_secs(u64::MAX),
+        Duration::MAX,
+    ];
+    let c = unique("ttlrule");
+    for (i, ttl) in ttls.into_iter().enumerate() {
+        let (one, many) = (format!("one{i}"), format!("many{i}"));
+        let results = [
+            store.put(&c, &one, b("v"), Some(ttl)).await,
+            store
+                .put_many(&c, &[(many.as_str(), b("v"))], Some(ttl))
+                .await,
+        ];
+        for (key, result) in [one, many].iter().zip(results) {
+            if ttl > MAX_TTL {
+                assert_kind(result, ErrorKind::InvalidTtl);
+                assert_eq!(store.get(&c, key).await.unwrap(), None, "{ttl:?} wrote");
+                continue;
+            }
+            result.unwrap_or_else(|e| panic!("a TTL of {ttl:?} was refused: {e}"));
+            // Whole milliseconds are the finest any backend keeps.
+            let ceiling = Duration::from_millis(ttl.as_nanos().div_ceil(1_000_000) as u64);
+            match store.ttl(&c, key).await.unwrap() {
+                Some((_, Some(left))) => assert!(
+                    left <= ceiling && left > Duration::ZERO,
+                    "{ttl:?}: {left:?} left"
+                ),
+                Some((_, None)) => panic!("{ttl:?}: stored without expiry"),
+                None => assert!(ttl < Duration::from_secs(2), "{ttl:?}: gone at once"),
+            }
+        }
+    }
+    // The raw path, as a wrapper would call it: bounded, never a panic.
+    store
+        .raw_put(&c, "raw", b("v"), Some(Duration::MAX))
+        .await
+        .unwrap();
+    match store.ttl(&c, "raw").await.unwrap() {
+        Some((_, Some(left))) => assert!(left <= MAX_TTL, "{left:?}"),
+        other => panic!("Duration::MAX through raw_put: {other:?}"),
+    }
+}
+
 /// A put without TTL over an entry that had one leaves an entry that never expires.
 pub async fn put_without_ttl_clears_expiry<S: KvStore>(store: &S) {
     let c = unique("clearttl");

@@ -17,6 +17,9 @@
 //! `EXPR` gives `(store, guard)`. Every rule uses fresh collection names, so one
 //! server can serve every test at once.
 //!
+//! A second family, [`instances`], checks two instances on one backend (two
+//! processes sharing a server) with [`instances_suite!`](crate::instances_suite).
+//!
 //! The rule functions are public too ([`core`], [`keys`], …), for stores whose tests
 //! need their own set-up, and [`corrupt_entry_is_a_typed_error`] checks a store's
 //! handling of foreign bytes written under one of its keys.
@@ -31,6 +34,7 @@ use crate::{ErrorKind, KvStore, Result};
 pub mod capabilities;
 pub mod core;
 mod faults;
+pub mod instances;
 
 pub use capabilities::{collections, cull, destroy, destroy_collection, keys};
 pub use faults::Faulty;
@@ -173,6 +177,26 @@ pub async fn foreign_redis_values_are_corrupt<C: crate::stores::RedisConnection>
             .expect("the raw client writes");
         corrupt_entry_is_a_typed_error(store, "c", key).await;
     }
+    // Keys holding other types: GET says WRONGTYPE where MGET says nil; every path
+    // must answer the same typed error, alone or among other keys in a batch.
+    let mut conn = store.connection().clone();
+    for (key, command) in [("list", "RPUSH"), ("set", "SADD")] {
+        redis::cmd(command)
+            .arg(store.redis_key("c", key))
+            .arg("x")
+            .query_async::<()>(&mut conn)
+            .await
+            .expect("the raw client writes");
+        store.put("c", "plain", b("v"), None).await.unwrap();
+        let batch = ["plain", "missing", key];
+        for result in [
+            store.get_many("c", &batch).await.map(drop),
+            store.ttl_many("c", &batch).await.map(drop),
+        ] {
+            assert_kind(result, ErrorKind::Corrupt);
+        }
+        corrupt_entry_is_a_typed_error(store, "c", key).await;
+    }
 }
 
 /// Checks a store holding bytes that are not in its format under `collection`/`key`
@@ -244,6 +268,7 @@ macro_rules! __conformance_group {
                 sub_second_ttl_is_honoured,
                 put_many_applies_its_ttl,
                 zero_ttl_is_rejected_and_writes_nothing,
+                every_duration_follows_the_ttl_rule,
                 put_without_ttl_clears_expiry,
                 hostile_names_round_trip,
                 empty_and_over_long_names_are_rejected,
@@ -311,6 +336,80 @@ macro_rules! __conformance_tests {
                 async fn $rule() {
                     let ($store, _guard) = $make;
                     $crate::testkit::$group::$rule(&$store).await;
+                }
+            )+
+        }
+    };
+}
+
+/// Runs the many-instances rules ([`instances`]) against a pair of stores.
+///
+/// `pair = EXPR` builds an [`instances::Instances`] for each test; `fixture = EXPR`
+/// builds `(pair, guard)` and keeps the guard alive. The groups are `core`, `keys`,
+/// `collections`, `destroy_collection`, `destroy` and `destroy_enumerated` (a store that
+/// destroys and enumerates both keys and collections). The `destroy` groups need a
+/// pair of the test's own: a fresh namespace each time `EXPR` runs.
+#[macro_export]
+macro_rules! instances_suite {
+    (pair = $make:expr; $($group:ident),+ $(,)?) => {
+        $( $crate::__instances_group!($group, { let pair = $make; (pair, ()) }); )+
+    };
+    (fixture = $make:expr; $($group:ident),+ $(,)?) => {
+        $( $crate::__instances_group!($group, $make); )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __instances_group {
+    (core, $make:expr) => {
+        $crate::__instances_tests!(
+            core,
+            $make,
+            [
+                put_in_a_is_read_by_b,
+                delete_in_a_is_a_miss_in_b,
+                racing_puts_over_both_leave_one_whole_value,
+            ]
+        );
+    };
+    (keys, $make:expr) => {
+        $crate::__instances_tests!(keys, $make, [keys_in_b_list_what_a_wrote]);
+    };
+    (collections, $make:expr) => {
+        $crate::__instances_tests!(collections, $make, [collections_in_b_list_what_a_wrote]);
+    };
+    (destroy_collection, $make:expr) => {
+        $crate::__instances_tests!(
+            destroy_collection,
+            $make,
+            [destroy_collection_in_a_reaches_b]
+        );
+    };
+    (destroy, $make:expr) => {
+        $crate::__instances_tests!(destroy, $make, [destroy_in_a_reaches_b]);
+    };
+    (destroy_enumerated, $make:expr) => {
+        $crate::__instances_tests!(
+            destroy_enumerated,
+            $make,
+            [writes_after_a_destroy_are_enumerable]
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __instances_tests {
+    ($group:ident, $make:expr, [$($rule:ident),+ $(,)?]) => {
+        mod $group {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $rule() {
+                    let (pair, _guard) = $make;
+                    $crate::testkit::instances::$group::$rule(&pair).await;
                 }
             )+
         }

@@ -131,12 +131,28 @@ impl<A: DestroyCollection, B: DestroyCollection, F: Fn(&str) -> bool + Send + Sy
     }
 }
 
-impl<A: DestroyStore, B: DestroyStore, F: Fn(&str) -> bool + Send + Sync> DestroyStore
-    for Route<A, B, F>
+/// Destroys exactly what the route reaches: the collections of `A` that `choose`
+/// sends to `A`, and the collections of `B` it sends to `B`. Other collections of
+/// either store (written there directly, or by another route) are left alone, so
+/// destroying needs both stores to list and destroy collections.
+impl<A, B, F> DestroyStore for Route<A, B, F>
+where
+    A: EnumerateCollections + DestroyCollection,
+    B: EnumerateCollections + DestroyCollection,
+    F: Fn(&str) -> bool + Send + Sync,
 {
     async fn destroy(&self) -> Result<()> {
-        self.a.destroy().await?;
-        self.b.destroy().await
+        for c in self.a.collections(usize::MAX).await? {
+            if (self.choose)(&c) {
+                self.a.raw_destroy_collection(&c).await?;
+            }
+        }
+        for c in self.b.collections(usize::MAX).await? {
+            if !(self.choose)(&c) {
+                self.b.raw_destroy_collection(&c).await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -267,10 +283,19 @@ impl DestroyCollection for RouteMap {
     }
 }
 
+/// Destroys exactly what the map reaches: each routed collection in its own store, and
+/// the default store's collections that are not routed elsewhere. The stores' other
+/// data is left alone. The stores must list and destroy collections (else
+/// [`Unsupported`](crate::ErrorDetail::Unsupported)).
 impl DestroyStore for RouteMap {
     async fn destroy(&self) -> Result<()> {
-        for store in self.stores() {
-            store.destroy().await?;
+        for (c, store) in &self.routes {
+            store.raw_destroy_collection(c).await?;
+        }
+        for c in self.default.collections(usize::MAX).await? {
+            if !self.routes.contains_key(&c) {
+                self.default.raw_destroy_collection(&c).await?;
+            }
         }
         Ok(())
     }

@@ -93,3 +93,88 @@ async fn a_failing_cache_is_a_miss_for_reads() {
         "stale cache must fail a write"
     );
 }
+
+/// A cache whose writes (the fills) take a while, so a read that missed can still be
+/// filling when a write through the wrapper has already finished.
+#[derive(Clone)]
+struct SlowFills(MemoryStore);
+
+impl KvStore for SlowFills {
+    async fn raw_get(&self, c: &str, k: &str) -> kv_store_adapter::Result<Option<Bytes>> {
+        self.0.raw_get(c, k).await
+    }
+    async fn raw_put(
+        &self,
+        c: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> kv_store_adapter::Result<()> {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        self.0.raw_put(c, k, v, ttl).await
+    }
+    async fn raw_delete(&self, c: &str, k: &str) -> kv_store_adapter::Result<bool> {
+        self.0.raw_delete(c, k).await
+    }
+    async fn raw_ttl(
+        &self,
+        c: &str,
+        k: &str,
+    ) -> kv_store_adapter::Result<Option<kv_store_adapter::TtlEntry>> {
+        self.0.raw_ttl(c, k).await
+    }
+}
+
+/// 1,000 races of a read (missing the cache, filling it) against a put or a delete:
+/// once the write has returned, no read sees the old value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_read_after_a_write_returns_sees_the_old_value() {
+    let store = PassthroughCache::new(memory(), SlowFills(memory()), MAX, MISSING);
+    let mut stale = 0;
+    for round in 0..1_000u32 {
+        let key = format!("k{round}");
+        store
+            .primary()
+            .put("c", &key, b("old"), None)
+            .await
+            .unwrap();
+        let reader = {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move { store.get("c", &key).await.unwrap() })
+        };
+        // Let the reader miss the cache and read the primary's old value.
+        tokio::time::sleep(Duration::from_micros(300)).await;
+        let expected = if round % 2 == 0 {
+            store.put("c", &key, b("new"), None).await.unwrap();
+            Some(b("new"))
+        } else {
+            store.delete("c", &key).await.unwrap();
+            None
+        };
+        let after = store.get("c", &key).await.unwrap();
+        stale += usize::from(after != expected);
+        reader.await.unwrap();
+        assert_eq!(
+            store.get("c", &key).await.unwrap(),
+            expected,
+            "round {round}"
+        );
+    }
+    assert_eq!(stale, 0, "reads right after a write saw the old value");
+}
+
+/// Fills follow the crate's TTL rule: a cache built with `Duration::MAX` bounds
+/// fills entries of a primary that never expire at `MAX_TTL`, with no panic on any store.
+#[tokio::test]
+async fn unbounded_cache_ttls_fill_without_panic() {
+    let (primary, dir) = disk();
+    let (cache, _dir2) = disk();
+    let store = PassthroughCache::new(primary, cache, Duration::MAX, Duration::MAX);
+    store.primary().put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
+    let (_, left) = store.cache().ttl("c", "k").await.unwrap().unwrap();
+    let left = left.expect("the fill has a TTL");
+    assert!(left <= kv_store_adapter::names::MAX_TTL);
+    assert!(left > kv_store_adapter::names::MAX_TTL - Duration::from_secs(60));
+    drop(dir);
+}

@@ -46,3 +46,62 @@ async fn a_route_map_is_configured_at_run_time() {
     assert_eq!((audit.entries().len(), rest.entries().len()), (1, 1));
     assert_eq!(audit.entries()[0].collection, "audit");
 }
+
+/// A route's destroy removes what it routes and nothing else: a collection of `A` that
+/// the predicate sends to `B` (written to `A` directly) survives, and so does one of `B`
+/// that belongs to `A`.
+#[tokio::test]
+async fn destroy_touches_only_routed_collections() {
+    use kv_store_adapter::DestroyStore;
+    let (a, bb) = (super::simple(), super::simple());
+    a.put("ab", "k", b("routed to a"), None).await.unwrap();
+    a.put("abc", "k", b("a's own, not routed"), None)
+        .await
+        .unwrap();
+    bb.put("abc", "k", b("routed to b"), None).await.unwrap();
+    bb.put("ab", "k", b("b's own, not routed"), None)
+        .await
+        .unwrap();
+    Route::new(a.clone(), bb.clone(), even)
+        .destroy()
+        .await
+        .unwrap();
+    assert_eq!(a.get("ab", "k").await.unwrap(), None);
+    assert_eq!(bb.get("abc", "k").await.unwrap(), None);
+    assert_eq!(
+        a.get("abc", "k").await.unwrap(),
+        Some(b("a's own, not routed"))
+    );
+    assert_eq!(
+        bb.get("ab", "k").await.unwrap(),
+        Some(b("b's own, not routed"))
+    );
+}
+
+#[tokio::test]
+async fn route_map_destroy_touches_only_routed_collections() {
+    use kv_store_adapter::DestroyStore;
+    let (audit, rest) = (super::simple(), super::simple());
+    audit.put("audit", "e", b("routed"), None).await.unwrap();
+    audit
+        .put("other", "e", b("not routed here"), None)
+        .await
+        .unwrap();
+    rest.put("users", "u", b("default"), None).await.unwrap();
+    rest.put("audit", "e", b("shadowed by the route"), None)
+        .await
+        .unwrap();
+    let store = RouteMap::new(BoxStore::builder(rest.clone()).all().build())
+        .route("audit", BoxStore::builder(audit.clone()).all().build());
+    store.destroy().await.unwrap();
+    assert_eq!(audit.get("audit", "e").await.unwrap(), None);
+    assert_eq!(rest.get("users", "u").await.unwrap(), None);
+    assert_eq!(
+        audit.get("other", "e").await.unwrap(),
+        Some(b("not routed here"))
+    );
+    assert_eq!(
+        rest.get("audit", "e").await.unwrap(),
+        Some(b("shadowed by the route"))
+    );
+}

@@ -32,6 +32,11 @@ pub struct Error(Box<ErrorDetail>);
 
 /// What went wrong, in detail: see [`Error::detail`].
 ///
+/// **Keys stay out of messages.** An error about one entry keeps its key in a field
+/// ([`Error::key`]), never in its `Display` or in a reason text, so logging an error
+/// (as [`Logged`](crate::wrappers::Logged) does) shows no key unless the caller opts in:
+/// keys may carry personal data or secrets. The collection is shown.
+///
 /// ```
 /// use kv_store_adapter::{Error, ErrorDetail};
 ///
@@ -75,7 +80,7 @@ pub enum ErrorDetail {
         limit: usize,
     },
     /// What the store read back is not in its own format.
-    #[error("corrupt data under {collection:?}/{key:?}: {reason}")]
+    #[error("corrupt data in collection {collection:?}: {reason}")]
     Corrupt {
         /// The collection read.
         collection: String,
@@ -85,7 +90,7 @@ pub enum ErrorDetail {
         reason: String,
     },
     /// A typed value failed to encode or decode.
-    #[error("cannot (de)serialize the value under {collection:?}/{key:?}")]
+    #[error("cannot (de)serialize a value of collection {collection:?}")]
     Serialization {
         /// The collection.
         collection: String,
@@ -111,7 +116,7 @@ pub enum ErrorDetail {
     #[error("the store is read-only")]
     ReadOnly,
     /// Strict access found no entry.
-    #[error("no entry under {collection:?}/{key:?}")]
+    #[error("no entry for the key in collection {collection:?}")]
     Missing {
         /// The collection.
         collection: String,
@@ -119,7 +124,7 @@ pub enum ErrorDetail {
         key: String,
     },
     /// An encrypted value failed to authenticate or decrypt.
-    #[error("cannot decrypt the value under {collection:?}/{key:?}")]
+    #[error("cannot decrypt a value of collection {collection:?}")]
     Decryption {
         /// The collection.
         collection: String,
@@ -241,6 +246,38 @@ impl Error {
     /// The details, owned.
     pub fn into_detail(self) -> ErrorDetail {
         *self.0
+    }
+
+    /// The collection of the entry this error is about, if it is about one entry.
+    pub fn collection(&self) -> Option<&str> {
+        self.entry().map(|(collection, _)| collection)
+    }
+
+    /// The key of the entry this error is about (corrupt data, (de)serialization,
+    /// missing entry, decryption). It is kept here and never shown by `Display`.
+    ///
+    /// ```
+    /// use kv_store_adapter::Error;
+    /// let err = Error::corrupt("users", "ada@example.com", "bad header");
+    /// assert_eq!(err.key(), Some("ada@example.com"));
+    /// assert!(!err.to_string().contains("ada@example.com"));
+    /// ```
+    pub fn key(&self) -> Option<&str> {
+        self.entry().map(|(_, key)| key)
+    }
+
+    fn entry(&self) -> Option<(&str, &str)> {
+        match &*self.0 {
+            ErrorDetail::Corrupt {
+                collection, key, ..
+            }
+            | ErrorDetail::Serialization {
+                collection, key, ..
+            }
+            | ErrorDetail::Missing { collection, key }
+            | ErrorDetail::Decryption { collection, key } => Some((collection, key)),
+            _ => None,
+        }
     }
 
     /// Whether retrying the same call may succeed (connection errors and timeouts).

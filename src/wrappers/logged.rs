@@ -13,7 +13,8 @@ use crate::{
 /// Emits one `tracing` event (target `kv_store_adapter`) per operation, with the
 /// operation, collection, key count, duration in microseconds and outcome; failures
 /// at `WARN`, the rest at `DEBUG`. Values are never logged; keys only when opted in
-/// with [`Logged::with_keys`], since keys may carry personal data or secrets.
+/// with [`Logged::with_keys`], since keys may carry personal data or secrets. A failed
+/// call logs its error's `Display`, which never holds a key (see [`Error::key`](crate::Error::key)).
 ///
 /// ```
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};

@@ -23,6 +23,13 @@ use crate::{KvStore, Result, TtlEntry};
 /// counts in its own shard, so threads counting at once do not contend for a cache
 /// line. Clones share the counters.
 ///
+/// **Bounded.** Each named collection's counters take about 1 KiB and live as long as
+/// the wrapper, so only the first [`DEFAULT_MAX_COLLECTIONS`] collections seen (or
+/// the cap given to [`Stats::with_max_collections`]) are counted by name; calls on
+/// every later collection are counted together in one overflow bucket
+/// ([`Stats::overflow_stats`], included in [`Stats::total`]). A service with a
+/// collection per user does not grow without bound.
+///
 /// ```
 /// use bytes::Bytes;
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
@@ -238,7 +245,14 @@ struct Registry {
     /// Boxed, and never removed while the registry lives, so a reference to the
     /// counters outlives the lock (see `find_or_add`).
     overflow: Mutex<HashMap<Box<str>, Box<Counters>>>,
+    /// How many collections `overflow` may name (the cap less the table's slots).
+    overflow_cap: usize,
+    /// Every collection past the cap.
+    others: Counters,
 }
+
+/// How many collections [`Stats`] counts by name unless told otherwise.
+pub const DEFAULT_MAX_COLLECTIONS: usize = 4096;
 
 #[derive(Debug)]
 struct Named {
@@ -250,13 +264,15 @@ const SLOTS: usize = 1024;
 /// How far a lookup probes before giving up on the table.
 const PROBES: usize = 32;
 
-impl Default for Registry {
-    fn default() -> Self {
+impl Registry {
+    fn new(max_collections: usize) -> Self {
         Self {
             last: AtomicUsize::new(0),
             hasher: foldhash::fast::FixedState::default(),
             slots: Box::new(std::array::from_fn(|_| OnceLock::new())),
             overflow: Mutex::default(),
+            overflow_cap: max_collections.saturating_sub(SLOTS),
+            others: Counters::default(),
         }
     }
 }
@@ -302,6 +318,9 @@ impl Registry {
             }
         }
         let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+        if overflow.len() >= self.overflow_cap && !overflow.contains_key(collection) {
+            return &self.others;
+        }
         let counters: *const Counters = &**overflow.entry(collection.into()).or_default();
         // SAFETY: the counters are boxed, so rehashing the map does not move them, and
         // entries are never removed: they live as long as `self`, which bounds the
@@ -322,12 +341,39 @@ impl Registry {
 }
 
 impl<S> Stats<S> {
-    /// Counts the calls made through it to `inner`.
+    /// Counts the calls made through it to `inner`, naming up to
+    /// [`DEFAULT_MAX_COLLECTIONS`] collections.
     pub fn new(inner: S) -> Self {
+        Self::with_max_collections(inner, DEFAULT_MAX_COLLECTIONS)
+    }
+
+    /// Counts up to `max` collections by name (at least the 1,024 the lock-free table
+    /// holds), and every later one in the overflow bucket.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kv_store_adapter::{KvStore, stores::MemoryStore, wrappers::Stats};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = Stats::with_max_collections(MemoryStore::new(10_000), 1024);
+    /// for user in 0..1100 {
+    ///     store.put(&format!("user-{user}"), "k", Bytes::new(), None).await?;
+    /// }
+    /// assert!(store.snapshot().len() <= 1024);
+    /// assert_eq!(store.total().puts, 1100);
+    /// assert!(store.overflow_stats().puts >= 76);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_max_collections(inner: S, max: usize) -> Self {
         Self {
             inner,
-            counters: Arc::default(),
+            counters: Arc::new(Registry::new(max)),
         }
+    }
+
+    /// The counts of every collection past the cap, together.
+    pub fn overflow_stats(&self) -> CollectionStats {
+        self.counters.others.snapshot()
     }
 
     /// One collection's counters.
@@ -350,9 +396,9 @@ impl<S> Stats<S> {
         all
     }
 
-    /// The sum over all collections.
+    /// The sum over all collections, the overflow bucket included.
     pub fn total(&self) -> CollectionStats {
-        let mut total = CollectionStats::default();
+        let mut total = self.overflow_stats();
         for counted in self.snapshot().into_values() {
             total += counted;
         }
@@ -362,6 +408,7 @@ impl<S> Stats<S> {
     /// Sets every counter back to zero.
     pub fn reset(&self) {
         self.counters.each(|_, counters| counters.reset());
+        self.counters.others.reset();
     }
 
     /// The wrapped store.

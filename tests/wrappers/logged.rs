@@ -97,3 +97,55 @@ async fn keys_are_logged_only_when_opted_in_and_failures_warn() {
         "{log}"
     );
 }
+
+/// Failing operations log their error without the key: errors keep it in a field
+/// (`Error::key`) that their `Display` leaves out. Every keyed error kind: corrupt data
+/// (Compress over foreign bytes), decryption (Encrypt with another key), missing
+/// (strict access) and (de)serialization (a typed read of the wrong type).
+#[tokio::test(flavor = "current_thread")]
+async fn failures_log_no_key_unless_opted_in() {
+    use kv_store_adapter::TypedStore;
+    use kv_store_adapter::wrappers::EncryptionKey;
+    let key = "ada@example.com-private";
+    let raw = memory();
+    raw.put("c", key, b("not ours"), None).await.unwrap();
+    let compressed = raw.clone().compress(1).logged();
+    let sealer = raw.clone().encrypt(EncryptionKey::new(1, [7; 32]), []);
+    sealer
+        .put("c", "sealed-private", b("v"), None)
+        .await
+        .unwrap();
+    let sealed = raw
+        .clone()
+        .encrypt(EncryptionKey::new(1, [8; 32]), [])
+        .logged();
+    let typed = TypedStore::<_, String>::new(raw.clone().logged(), "c").unwrap();
+    let log = capture(async {
+        let errors = [
+            compressed.get("c", key).await.unwrap_err(),
+            sealed.get("c", "sealed-private").await.unwrap_err(),
+            typed.get(key).await.unwrap_err(),
+            raw.clone()
+                .strict()
+                .logged()
+                .get("c", "missing-private")
+                .await
+                .unwrap_err(),
+        ];
+        for e in &errors {
+            assert!(!e.to_string().contains("private"), "{e}");
+            assert!(!format!("{e:?}").is_empty());
+        }
+        assert_eq!(errors[0].key(), Some(key));
+        assert_eq!(errors[0].collection(), Some("c"));
+    })
+    .await;
+    assert!(log.contains(r#"outcome="error""#), "{log}");
+    assert!(!log.contains("private"), "a key reached the log: {log}");
+    let opted_in = raw.clone().compress(1);
+    let log = capture(async {
+        assert!(Logged::with_keys(opted_in).get("c", key).await.is_err());
+    })
+    .await;
+    assert!(log.contains(key), "opted in, the key is logged: {log}");
+}

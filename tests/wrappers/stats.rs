@@ -121,3 +121,35 @@ fn counts_stay_exact_across_many_threads_and_shard_hand_overs() {
         (2_400, 2_400, 1)
     );
 }
+
+/// 100,000 collections (a collection per user): at most the cap is named, the rest
+/// are counted together, and nothing is lost from the total.
+#[tokio::test]
+async fn per_collection_counters_are_capped() {
+    use kv_store_adapter::wrappers::{DEFAULT_MAX_COLLECTIONS, Stats};
+    let store = Stats::new(kv_store_adapter::stores::NullStore);
+    for user in 0..100_000 {
+        store
+            .put(&format!("user-{user}"), "k", b("v"), None)
+            .await
+            .unwrap();
+    }
+    let named = store.snapshot();
+    assert!(named.len() <= DEFAULT_MAX_COLLECTIONS, "{}", named.len());
+    assert!(
+        named.len() >= DEFAULT_MAX_COLLECTIONS - 64,
+        "{}",
+        named.len()
+    );
+    assert_eq!(store.total().puts, 100_000);
+    assert_eq!(
+        store.overflow_stats().puts,
+        100_000 - named.len() as u64,
+        "every call past the cap is in the overflow bucket"
+    );
+    // A collection named before the cap keeps counting by name.
+    store.put("user-0", "k", b("v"), None).await.unwrap();
+    assert_eq!(store.collection_stats("user-0").puts, 2);
+    store.reset();
+    assert_eq!(store.total(), Default::default());
+}

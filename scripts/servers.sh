@@ -164,10 +164,14 @@ fi
 export_url KV_ELASTICSEARCH_URL "http://127.0.0.1:$SEARCH_PORT"
 
 # The server programs themselves, for tests that start, kill and restart a private
-# instance on a port of their own (tests/server_faults.rs).
+# instance on a port of their own (tests/server_faults.rs), or stop and resume it
+# (tests/server_stalls.rs).
 export_url KV_REDIS_SERVER_BIN "$(command -v redis-server)"
 export_url KV_MEMCACHED_BIN "$(command -v memcached)"
 export_url KV_MONGO_SERVER_BIN "$docs_venv/bin/secantusd-py"
+osmem=$(find "$docs_venv" -path '*osmem_server/bin/osmem-server' -type f | head -n 1)
+chmod +x "$osmem"
+export_url KV_SEARCH_SERVER_BIN "$osmem"
 
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 log "servers ready; URLs in $ENV_FILE"

@@ -146,6 +146,7 @@ async fn credentials_never_show() {
         url: "http://127.0.0.1:1".into(),
         api_key: Some(("id".into(), "hunter2".into())),
         basic: None,
+        ..Default::default()
     };
     assert!(!format!("{options:?}").contains("hunter2"));
     let err = ElasticsearchStore::connect(&options).await.unwrap_err();

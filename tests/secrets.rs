@@ -152,6 +152,7 @@ async fn elasticsearch_keys() {
             url: url.replace("http://", &format!("http://elastic:{SECRET}@")),
             api_key: Some(("id".into(), SECRET.into())),
             basic: Some(("elastic".into(), SECRET.into())),
+            ..Default::default()
         };
         clean("ElasticsearchOptions", &format!("{options:?}"));
         let store = ElasticsearchStore::connect(&options).await;

@@ -7,8 +7,6 @@
 //! Each test starts a private server (the binaries named by scripts/servers.sh), so
 //! killing it disturbs no other test.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -19,69 +17,16 @@ use kv_store_adapter::testkit::server_url;
 use kv_store_adapter::wrappers::RetryPolicy;
 use kv_store_adapter::{KvStore, KvStoreExt};
 
+#[path = "support/server.rs"]
+mod server;
+use server::Server;
+
 /// Per-attempt limit of the Timeout wrapper.
 const TIMEOUT: Duration = Duration::from_millis(300);
 /// How long the server stays dead.
 const OUTAGE: Duration = Duration::from_millis(1500);
 /// The contract: calls succeed again this soon after the server is back.
 const RECOVERY: Duration = Duration::from_secs(2);
-
-/// A server process of our own on a free port.
-struct Server {
-    program: String,
-    args: Vec<String>,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Server {
-    fn new(program: String, args: impl Fn(u16) -> Vec<String>) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self {
-            program,
-            args: args(port),
-            port,
-            child: None,
-        };
-        server.start();
-        server
-    }
-
-    /// Starts the server and waits until its port answers.
-    fn start(&mut self) {
-        let child = Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.program));
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "{} did not start", self.program);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: no chance to say goodbye to clients.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// One call's outcome: when it started (relative to the run) and how it ended.
 struct Call {

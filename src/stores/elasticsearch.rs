@@ -56,6 +56,9 @@ pub struct ElasticsearchOptions {
     pub api_key: Option<(String, String)>,
     /// Basic authentication as `(user, password)`.
     pub basic: Option<(String, String)>,
+    /// The first request's bound (`connect`) and every later request's (`operation`),
+    /// 5 s each by default.
+    pub timeouts: super::Timeouts,
 }
 
 impl fmt::Debug for ElasticsearchOptions {
@@ -70,6 +73,7 @@ impl fmt::Debug for ElasticsearchOptions {
                 "basic",
                 &self.basic.as_ref().map(|(user, _)| (user, "<redacted>")),
             )
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -110,6 +114,7 @@ pub struct ElasticsearchStore {
     /// Indices this instance prepared (a hint: see `Prepared`).
     ready: Arc<super::Prepared>,
     shown: Arc<str>,
+    timeouts: super::Timeouts,
 }
 
 impl fmt::Debug for ElasticsearchStore {
@@ -179,7 +184,9 @@ impl ElasticsearchStore {
             .map_err(|e| Error::setup(format!("invalid Elasticsearch URL {shown:?}"), e))?;
         let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
             .disable_proxy()
-            .timeout(Duration::from_secs(30));
+            // A backstop: `call` bounds every request by the operation timeout first,
+            // with a typed timeout error.
+            .timeout(options.timeouts.operation + Duration::from_secs(1));
         if let Some((id, secret)) = &options.api_key {
             builder = builder.auth(Credentials::ApiKey(id.clone(), secret.clone()));
         } else if let Some((user, password)) = &options.basic {
@@ -188,8 +195,10 @@ impl ElasticsearchStore {
         let transport = builder
             .build()
             .map_err(|e| Error::setup(format!("cannot build a client for {shown}"), e))?;
-        let store = Self::from_client(Elasticsearch::new(transport), &shown);
-        let (status, _) = store.call(Method::Get, "/", &[], None).await?;
+        let mut store = Self::from_client(Elasticsearch::new(transport), &shown);
+        store.timeouts = options.timeouts;
+        let first = store.call(Method::Get, "/", &[], None);
+        let (status, _) = super::bounded(options.timeouts.connect, first).await?;
         if !status.is_success() {
             return Err(Error::setup_msg(format!("{shown} answered {status}")));
         }
@@ -204,6 +213,7 @@ impl ElasticsearchStore {
             refresh: Refresh::default(),
             ready: Arc::default(),
             shown: crate::open::redact(shown).into(),
+            timeouts: super::Timeouts::default(),
         }
     }
 
@@ -248,13 +258,19 @@ impl ElasticsearchStore {
             );
         }
         let query = (!query.is_empty()).then_some(query);
-        let response = self
-            .client
-            .send(method, path, headers, query, body, None)
-            .await
-            .map_err(es_error)?;
-        let status = response.status_code();
-        let text = response.text().await.map_err(es_error)?;
+        // Every request, reading its body included, is bounded by the operation
+        // timeout (the transport's own timeout covers the request, not the body).
+        let exchange = async {
+            let response = self
+                .client
+                .send(method, path, headers, query, body, None)
+                .await
+                .map_err(es_error)?;
+            let status = response.status_code();
+            let text = response.text().await.map_err(es_error)?;
+            Ok((status, text))
+        };
+        let (status, text) = super::bounded(self.timeouts.operation, exchange).await?;
         let value = if text.is_empty() {
             Value::Null
         } else {

@@ -43,6 +43,12 @@ const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 /// new generation (a number folded into every key), which orphans every entry the
 /// store wrote; memcached's LRU reclaims them.
 ///
+/// **Bounded time.** Every call, waiting for a pooled connection included, ends within
+/// the operation timeout (5 s by default; [`open_with`](Self::open_with) sets both
+/// [`Timeouts`](super::Timeouts)) with a [`Timeout`](crate::ErrorDetail::Timeout) error
+/// when the server stops answering; the connection it used is dropped and replaced on
+/// its next use, so calls recover by themselves.
+///
 /// **Many processes.** The server holds the generation, in the item
 /// `{ns}:generation`, and is its only source of truth: `destroy()` is an atomic `incr`
 /// of it, and a missing item (never written, evicted, deleted by hand) is created with
@@ -73,6 +79,7 @@ pub struct MemcachedStore {
 
 struct Inner {
     address: String,
+    timeouts: super::Timeouts,
     pool: Vec<Mutex<Option<Client>>>,
     next: AtomicUsize,
     item_limit: usize,
@@ -137,7 +144,8 @@ fn now_ms() -> u64 {
 }
 
 impl MemcachedStore {
-    /// Connects to `memcached://host:port` (or `host:port`) with 4 connections and the
+    /// Connects to `memcached://host:port` (or `host:port`) with 4 connections, the
+    /// default [`Timeouts`](super::Timeouts) (5 s to connect, 5 s per operation) and the
     /// namespace `kv`, and reads the server's item size limit.
     pub async fn open(url: &str) -> Result<Self> {
         Self::with_pool(url, 4).await
@@ -145,6 +153,18 @@ impl MemcachedStore {
 
     /// Connects with `connections` pooled connections.
     pub async fn with_pool(url: &str, connections: usize) -> Result<Self> {
+        Self::open_with(url, connections, super::Timeouts::default()).await
+    }
+
+    /// Connects with `connections` pooled connections and `timeouts`: each call
+    /// (waiting for a pooled connection included) ends within `timeouts.operation`
+    /// with a [`Timeout`](crate::ErrorDetail::Timeout) error if the server does not
+    /// answer, and a connection cut off that way is replaced on its next use.
+    pub async fn open_with(
+        url: &str,
+        connections: usize,
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
         let address = url.strip_prefix("memcached://").unwrap_or(url);
         let address = address.trim_end_matches('/').to_owned();
         if let Some((_, host)) = address.rsplit_once('@') {
@@ -152,16 +172,20 @@ impl MemcachedStore {
                 "memcached://***@{host} has a user or password, which memcached's text protocol cannot use"
             )));
         }
-        let first = Client::new(format!("tcp://{address}")).await.map_err(|e| {
-            let shown = crate::redact(&address);
-            Error::setup(format!("cannot connect to memcached at {shown}"), e)
-        })?;
-        let item_size_max = item_size_max(&address).await?;
+        let shown = crate::redact(&address);
+        let connect = async {
+            Client::new(format!("tcp://{address}"))
+                .await
+                .map_err(|e| Error::setup(format!("cannot connect to memcached at {shown}"), e))
+        };
+        let first = super::bounded(timeouts.connect, connect).await?;
+        let item_size_max = item_size_max(&address, timeouts).await?;
         let mut pool = vec![Mutex::new(Some(first))];
         pool.extend((1..connections.max(1)).map(|_| Mutex::new(None)));
         Ok(Self {
             inner: Arc::new(Inner {
                 address,
+                timeouts,
                 pool,
                 next: AtomicUsize::new(0),
                 item_limit: item_size_max.saturating_sub(ITEM_OVERHEAD + HEADER),
@@ -204,24 +228,32 @@ impl MemcachedStore {
     /// The connection is taken out of its slot while in use and put back only when the
     /// exchange finished cleanly: a call cancelled half-way (by a timeout) or failed on
     /// the wire drops it, so no later call can read a stale reply.
+    ///
+    /// The whole call, waiting for the slot included, is bounded by the operation
+    /// timeout; a reconnect by the connect timeout.
     async fn with_conn<T, F>(&self, f: F) -> Result<T>
     where
         F: AsyncFnOnce(&mut Client) -> std::result::Result<T, async_memcached::Error>,
     {
-        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
-        let mut slot = self.inner.pool[i].lock().await;
-        let mut client = match slot.take() {
-            Some(client) if !client.is_closed() => client,
-            _ => {
-                let dsn = format!("tcp://{}", self.inner.address);
-                Client::new(dsn).await.map_err(mc_error)?
+        let timeouts = self.inner.timeouts;
+        super::bounded(timeouts.operation, async {
+            let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
+            let mut slot = self.inner.pool[i].lock().await;
+            let mut client = match slot.take() {
+                Some(client) if !client.is_closed() => client,
+                _ => {
+                    let dsn = format!("tcp://{}", self.inner.address);
+                    let connect = async { Client::new(dsn).await.map_err(mc_error) };
+                    super::bounded(timeouts.connect, connect).await?
+                }
+            };
+            let result = f(&mut client).await;
+            if result.is_ok() || matches!(result, Err(async_memcached::Error::Protocol(_))) {
+                *slot = Some(client);
             }
-        };
-        let result = f(&mut client).await;
-        if result.is_ok() || matches!(result, Err(async_memcached::Error::Protocol(_))) {
-            *slot = Some(client);
-        }
-        result.map_err(mc_error)
+            result.map_err(mc_error)
+        })
+        .await
     }
 
     fn generation_key(&self) -> String {
@@ -382,18 +414,19 @@ pub(crate) fn decode(
 
 /// The server's `item_size_max`, from `stats settings` (which async-memcached does not
 /// expose: asked over a short-lived plain connection).
-async fn item_size_max(address: &str) -> Result<usize> {
+async fn item_size_max(address: &str, timeouts: super::Timeouts) -> Result<usize> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let shown = crate::redact(address);
     let io = |e: std::io::Error| Error::setup(format!("cannot read settings of {shown}"), e);
-    let mut conn = tokio::net::TcpStream::connect(address).await.map_err(io)?;
+    let connect = async { tokio::net::TcpStream::connect(address).await.map_err(io) };
+    let mut conn = super::bounded(timeouts.connect, connect).await?;
     conn.write_all(b"stats settings\r\n").await.map_err(io)?;
     let mut reply = Vec::new();
     let mut buf = [0u8; 4096];
     while !reply.ends_with(b"END\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+        let n = tokio::time::timeout(timeouts.operation, conn.read(&mut buf))
             .await
-            .map_err(|_| Error::timeout(Duration::from_secs(5)))?
+            .map_err(|_| Error::timeout(timeouts.operation))?
             .map_err(io)?;
         if n == 0 || reply.len() > 1 << 20 {
             break;

@@ -50,6 +50,69 @@ pub use simple::{SimpleEntry, SimpleStore};
 #[cfg(feature = "valkey")]
 pub use valkey::ValkeyStore;
 
+/// How long a network store waits: to connect (and to find its server), and for each
+/// operation to finish (every call, enumeration and destroy included; a call that
+/// needs several round trips gets the whole bound for each). Both are 5 s by default.
+/// A stalled server yields a typed [`Timeout`](crate::ErrorDetail::Timeout) error,
+/// never a hang, and the store recovers by itself once the server answers again.
+///
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::stores::Timeouts;
+///
+/// let t = Timeouts::default().operation(Duration::from_millis(500));
+/// assert_eq!(t.connect, Duration::from_secs(5));
+/// assert_eq!(t.operation, Duration::from_millis(500));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Connecting, and finding a server to talk to.
+    pub connect: Duration,
+    /// One operation, from the call to its answer (waiting for a pooled connection
+    /// included).
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            operation: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Sets the connect timeout (raised to at least a millisecond).
+    pub fn connect(mut self, limit: Duration) -> Self {
+        self.connect = limit.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Sets the operation timeout (raised to at least a millisecond).
+    pub fn operation(mut self, limit: Duration) -> Self {
+        self.operation = limit.max(Duration::from_millis(1));
+        self
+    }
+}
+
+/// `call`, or a [`Timeout`](crate::ErrorDetail::Timeout) error once `limit` has passed
+/// (the call is dropped).
+#[cfg_attr(
+    not(any(feature = "memcached", feature = "mongodb", feature = "elasticsearch")),
+    allow(dead_code)
+)]
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = crate::Result<T>>,
+) -> crate::Result<T> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(crate::Error::timeout(limit)),
+    }
+}
+
 /// Splits a batch into runs of at most `count` entries and about `bytes` bytes of names
 /// and values (an entry larger than `bytes` travels alone), so no request a server
 /// store sends outgrows the server's message limit (Mongo's 48 MB, a proxy's body

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
+use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::store::{
@@ -39,6 +40,11 @@ const READABLE: usize = 64;
 /// server removes late. `put` replaces the whole document, so a put without TTL drops
 /// `x`. Batches use `$in` finds and one `update` command with many upserts.
 ///
+/// **Bounded time.** The driver's connect and server-selection timeouts, and a bound on
+/// every call (per round trip when enumerating or destroying), are the
+/// [`Timeouts`](super::Timeouts) given to [`open_with`](Self::open_with), 5 s each by
+/// default: a stalled server yields a [`Timeout`](crate::ErrorDetail::Timeout) error.
+///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents and keep
 /// each Mongo collection, its TTL index and its meta document, so that another
 /// instance that prepared the collection earlier (and so skips preparing it) writes
@@ -62,6 +68,7 @@ pub struct MongoStore {
     /// Mongo collections this instance prepared (a hint: see `Prepared`).
     ready: Arc<super::Prepared>,
     shown: Arc<str>,
+    timeouts: super::Timeouts,
 }
 
 impl fmt::Debug for MongoStore {
@@ -92,18 +99,37 @@ fn mongo_error(e: mongodb::error::Error) -> Error {
 }
 
 impl MongoStore {
-    /// Connects to `url` and uses `database`, with the collection prefix `kv`.
+    /// Connects to `url` and uses `database`, with the collection prefix `kv` and the
+    /// default [`Timeouts`](super::Timeouts) (5 s to connect or select a server, 5 s
+    /// per operation).
     pub async fn open(url: &str, database: &str) -> Result<Self> {
+        Self::open_with(url, database, super::Timeouts::default()).await
+    }
+
+    /// Connects with `timeouts`: the driver's connect and server-selection timeouts
+    /// (unless the URL sets them), and a bound on every call (per round trip for
+    /// enumeration and destroy), after which it fails with a
+    /// [`Timeout`](crate::ErrorDetail::Timeout) error.
+    pub async fn open_with(url: &str, database: &str, timeouts: super::Timeouts) -> Result<Self> {
         let shown = crate::open::redact(url);
-        let client = Client::with_uri_str(url)
-            .await
-            .map_err(|e| Error::setup(format!("cannot connect to {shown}"), e))?;
-        let store = Self::from_client(&client, database, &shown)?;
-        store
-            .db
-            .run_command(doc! { "ping": 1 })
-            .await
-            .map_err(|e| Error::setup(format!("{shown} does not answer"), e))?;
+        let setup = |e| Error::setup(format!("cannot connect to {shown}"), e);
+        let parse = async { ClientOptions::parse(url).await.map_err(setup) };
+        let mut options = super::bounded(timeouts.connect, parse).await?;
+        options.connect_timeout.get_or_insert(timeouts.connect);
+        options
+            .server_selection_timeout
+            .get_or_insert(timeouts.connect);
+        let client = Client::with_options(options).map_err(setup)?;
+        let mut store = Self::from_client(&client, database, &shown)?;
+        store.timeouts = timeouts;
+        let ping = async {
+            store
+                .db
+                .run_command(doc! { "ping": 1 })
+                .await
+                .map_err(|e| Error::setup(format!("{shown} does not answer"), e))
+        };
+        super::bounded(timeouts.operation, ping).await?;
         Ok(store)
     }
 
@@ -119,6 +145,7 @@ impl MongoStore {
             prefix: "kv".into(),
             ready: Arc::default(),
             shown: crate::open::redact(shown).into(),
+            timeouts: super::Timeouts::default(),
         })
     }
 
@@ -280,40 +307,52 @@ impl KvStore for MongoStore {
     }
 
     async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        let coll = self.prepare(c).await?;
-        coll.replace_one(doc! { "_id": id(k) }, document(k, &v, ttl))
-            .upsert(true)
-            .await
-            .map_err(mongo_error)
-            .map(drop)
+        super::bounded(self.timeouts.operation, async move {
+            let coll = self.prepare(c).await?;
+            coll.replace_one(doc! { "_id": id(k) }, document(k, &v, ttl))
+                .upsert(true)
+                .await
+                .map_err(mongo_error)
+                .map(drop)
+        })
+        .await
     }
 
     async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        // One delete that only matches a live document answers exactly whether a live
-        // entry went; an expired one is invisible already and left to the TTL index.
-        let live = doc! { "_id": id(k), "x": { "$not": { "$lte": DateTime::now() } } };
-        let reply = self
-            .collection(c)
-            .delete_one(live)
-            .await
-            .map_err(mongo_error)?;
-        Ok(reply.deleted_count == 1)
+        super::bounded(self.timeouts.operation, async move {
+            // One delete that only matches a live document answers exactly whether a live
+            // entry went; an expired one is invisible already and left to the TTL index.
+            let live = doc! { "_id": id(k), "x": { "$not": { "$lte": DateTime::now() } } };
+            let reply = self
+                .collection(c)
+                .delete_one(live)
+                .await
+                .map_err(mongo_error)?;
+            Ok(reply.deleted_count == 1)
+        })
+        .await
     }
 
     async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let found = self
-            .collection(c)
-            .find_one(doc! { "_id": id(k) })
-            .await
-            .map_err(mongo_error)?;
-        match found {
-            Some(doc) => decode(c, k, &doc),
-            None => Ok(None),
-        }
+        super::bounded(self.timeouts.operation, async move {
+            let found = self
+                .collection(c)
+                .find_one(doc! { "_id": id(k) })
+                .await
+                .map_err(mongo_error)?;
+            match found {
+                Some(doc) => decode(c, k, &doc),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        Ok(crate::store::values(self.find_many(c, keys).await?))
+        super::bounded(self.timeouts.operation, async move {
+            Ok(crate::store::values(self.find_many(c, keys).await?))
+        })
+        .await
     }
 
     async fn raw_put_many(
@@ -322,42 +361,48 @@ impl KvStore for MongoStore {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let coll = self.prepare(c).await?;
-        for chunk in super::write_chunks(entries, WRITE_CHUNK, WRITE_BYTES) {
-            let updates: Vec<Document> = chunk
-                .iter()
-                .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })
-                .collect();
-            let reply = self
-                .db
-                .run_command(doc! { "update": coll.name(), "updates": updates, "ordered": true })
-                .await
-                .map_err(mongo_error)?;
-            if let Ok(errors) = reply.get_array("writeErrors")
-                && !errors.is_empty()
-            {
-                return Err(Error::backend_msg(format!(
-                    "mongodb refused {} of the writes: {:?}",
-                    errors.len(),
-                    errors.first()
-                )));
+        super::bounded(self.timeouts.operation, async move {
+            let coll = self.prepare(c).await?;
+            for chunk in super::write_chunks(entries, WRITE_CHUNK, WRITE_BYTES) {
+                let updates: Vec<Document> = chunk
+                    .iter()
+                    .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })
+                    .collect();
+                let reply = self
+                    .db
+                    .run_command(doc! { "update": coll.name(), "updates": updates, "ordered": true })
+                    .await
+                    .map_err(mongo_error)?;
+                if let Ok(errors) = reply.get_array("writeErrors")
+                    && !errors.is_empty()
+                {
+                    return Err(Error::backend_msg(format!(
+                        "mongodb refused {} of the writes: {:?}",
+                        errors.len(),
+                        errors.first()
+                    )));
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let distinct = names::distinct(keys);
-        let live = self.find_many(c, &distinct).await?;
-        let removed = live.iter().filter(|e| e.is_some()).count();
-        let coll = self.collection(c);
-        for chunk in distinct.chunks(CHUNK) {
-            let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
-            coll.delete_many(doc! { "_id": { "$in": ids } })
-                .await
-                .map_err(mongo_error)?;
-        }
-        Ok(removed)
+        super::bounded(self.timeouts.operation, async move {
+            let distinct = names::distinct(keys);
+            let live = self.find_many(c, &distinct).await?;
+            let removed = live.iter().filter(|e| e.is_some()).count();
+            let coll = self.collection(c);
+            for chunk in distinct.chunks(CHUNK) {
+                let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
+                coll.delete_many(doc! { "_id": { "$in": ids } })
+                    .await
+                    .map_err(mongo_error)?;
+            }
+            Ok(removed)
+        })
+        .await
     }
 
     fn raw_ttl_many(
@@ -365,22 +410,25 @@ impl KvStore for MongoStore {
         c: &str,
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        self.find_many(c, keys)
+        super::bounded(self.timeouts.operation, self.find_many(c, keys))
     }
 }
 
 impl EnumerateKeys for MongoStore {
+    /// Each round trip (the query, each further batch of the cursor) is bounded by the
+    /// operation timeout, not the whole listing.
     async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
         let now = DateTime::now();
         let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
-        let mut cursor = self
-            .collection(c)
-            .find(live)
-            .projection(doc! { "k": 1, "_id": 0 })
-            .await
-            .map_err(mongo_error)?;
+        let coll = self.collection(c);
+        let find = coll.find(live).projection(doc! { "k": 1, "_id": 0 });
+        let mut cursor = self.op(async { find.await.map_err(mongo_error) }).await?;
         let mut out = Vec::new();
-        while out.len() < limit && cursor.advance().await.map_err(mongo_error)? {
+        while out.len() < limit
+            && self
+                .op(async { cursor.advance().await.map_err(mongo_error) })
+                .await?
+        {
             let doc = cursor.deserialize_current().map_err(mongo_error)?;
             out.push(key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?);
         }
@@ -389,11 +437,21 @@ impl EnumerateKeys for MongoStore {
 }
 
 impl MongoStore {
+    /// `call`, bounded by the operation timeout.
+    fn op<T>(&self, call: impl Future<Output = Result<T>>) -> impl Future<Output = Result<T>> {
+        super::bounded(self.timeouts.operation, call)
+    }
+
     /// `(mapped name, original name)` of every collection this store created.
     async fn own_collections(&self) -> Result<Vec<(String, String)>> {
-        let mut cursor = self.meta().find(doc! {}).await.map_err(mongo_error)?;
+        let meta = self.meta();
+        let find = meta.find(doc! {});
+        let mut cursor = self.op(async { find.await.map_err(mongo_error) }).await?;
         let mut out = Vec::new();
-        while cursor.advance().await.map_err(mongo_error)? {
+        while self
+            .op(async { cursor.advance().await.map_err(mongo_error) })
+            .await?
+        {
             let doc = cursor.deserialize_current().map_err(mongo_error)?;
             if let (Ok(mapped), Ok(name)) = (doc.get_str("_id"), doc.get_str("name")) {
                 out.push((mapped.to_owned(), name.to_owned()));
@@ -404,6 +462,7 @@ impl MongoStore {
 }
 
 impl EnumerateCollections for MongoStore {
+    /// Each round trip is bounded by the operation timeout.
     async fn collections(&self, limit: usize) -> Result<Vec<String>> {
         let now = DateTime::now();
         let mut out = Vec::new();
@@ -412,12 +471,10 @@ impl EnumerateCollections for MongoStore {
                 break;
             }
             let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
+            let coll = self.db.collection::<Document>(&mapped);
             let any = self
-                .db
-                .collection::<Document>(&mapped)
-                .find_one(live)
-                .await
-                .map_err(mongo_error)?;
+                .op(async { coll.find_one(live).await.map_err(mongo_error) })
+                .await?;
             if any.is_some() {
                 out.push(name);
             }
@@ -432,16 +489,17 @@ impl DestroyCollection for MongoStore {
     /// index and its meta document stay (see the type's docs): the name is listed
     /// again as soon as anyone writes to it.
     async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        self.empty(&self.mongo_collection_name(c)).await
+        self.op(self.empty(&self.mongo_collection_name(c))).await
     }
 }
 
 impl DestroyStore for MongoStore {
     /// Deletes every entry of every collection this store created, nothing else. The
     /// emptied collections stay, prepared, for every instance that remembers them.
+    /// Each collection's delete is bounded by the operation timeout.
     async fn destroy(&self) -> Result<()> {
         for (mapped, _) in self.own_collections().await? {
-            self.empty(&mapped).await?;
+            self.op(self.empty(&mapped)).await?;
         }
         Ok(())
     }

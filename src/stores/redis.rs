@@ -112,6 +112,8 @@ pub struct RedisStore<C = ConnectionManager> {
     namespace: Arc<str>,
     /// The URL with any password replaced, for `Debug`.
     pub(crate) shown: Arc<str>,
+    /// The per-command timeout, for the errors it causes.
+    timeout: Duration,
 }
 
 impl<C> fmt::Debug for RedisStore<C> {
@@ -169,6 +171,8 @@ pub struct RedisOptions {
     pub password: Option<String>,
     /// Connect over TLS (rustls).
     pub tls: bool,
+    /// Connect and per-command timeouts (5 s each by default).
+    pub timeouts: super::Timeouts,
 }
 
 impl RedisOptions {
@@ -191,6 +195,7 @@ impl fmt::Debug for RedisOptions {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("tls", &self.tls)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -198,9 +203,19 @@ impl fmt::Debug for RedisOptions {
 impl RedisStore {
     /// Connects to `url` (`redis://`, `rediss://` over rustls, `valkey://`, with user,
     /// password and database), with the namespace `kv`.
+    ///
+    /// Every command waits at most 5 s for its answer, and a connection attempt at
+    /// most 5 s (see [`open_with_timeouts`](Self::open_with_timeouts)); a stalled
+    /// server yields a [`Timeout`](crate::ErrorDetail::Timeout) error, and the
+    /// connection manager reconnects by itself.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with_timeouts(url, super::Timeouts::default()).await
+    }
+
+    /// [`open`](Self::open) with other timeouts.
+    pub async fn open_with_timeouts(url: &str, timeouts: super::Timeouts) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|e| setup_error(url, e))?;
-        Self::with_client(client, url).await
+        Self::with_client(client, url, timeouts).await
     }
 
     /// Connects with explicit options, with the namespace `kv`.
@@ -227,19 +242,26 @@ impl RedisStore {
             .map_err(|e| setup_error(&shown, e))?
             .set_redis_settings(settings);
         let client = redis::Client::open(info).map_err(|e| setup_error(&shown, e))?;
-        Self::with_client(client, &shown).await
+        Self::with_client(client, &shown, options.timeouts).await
     }
 
-    async fn with_client(client: redis::Client, url: &str) -> Result<Self> {
+    async fn with_client(
+        client: redis::Client,
+        url: &str,
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(5)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.operation))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| setup_error(url, e))?;
-        Ok(Self::from_connection(conn, &redact(url)))
+        let connect = async {
+            ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(|e| setup_error(url, e))
+        };
+        let conn = super::bounded(timeouts.connect, connect).await?;
+        Ok(Self::from_connection(conn, &redact(url)).with_timeout(timeouts.operation))
     }
 }
 
@@ -250,6 +272,23 @@ impl<C: RedisConnection> RedisStore<C> {
             conn,
             namespace: "kv".into(),
             shown: redact(shown).into(),
+            timeout: super::Timeouts::default().operation,
+        }
+    }
+
+    /// Reports commands that time out as [`Timeout`](crate::ErrorDetail::Timeout) after
+    /// `limit` (the connection's own response timeout, which this does not change).
+    pub(crate) fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// A failed command as the crate's error: a timeout is a typed timeout.
+    fn fail(&self, e: RedisError) -> Error {
+        if e.is_timeout() {
+            Error::timeout(self.timeout)
+        } else {
+            redis_error(e)
         }
     }
 
@@ -329,7 +368,7 @@ impl<C: RedisConnection> RedisStore<C> {
     async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
         cmd.query_async(&mut self.conn.clone())
             .await
-            .map_err(redis_error)
+            .map_err(|e| self.fail(e))
     }
 
     /// Every live key of `collection`, as Redis keys.
@@ -338,7 +377,7 @@ impl<C: RedisConnection> RedisStore<C> {
         self.conn
             .scan_slot(&Self::pattern(&head), &head)
             .await
-            .map_err(redis_error)
+            .map_err(|e| self.fail(e))
     }
 
     async fn unlink(&self, keys: &[Vec<u8>]) -> Result<usize> {
@@ -443,7 +482,7 @@ impl<C: RedisConnection> RedisStore<C> {
         let types: Vec<String> = pipe
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(redis_error)?;
+            .map_err(|e| self.fail(e))?;
         for (&i, kind) in nil.iter().zip(types) {
             if kind != "none" && kind != "string" {
                 return Err(Error::corrupt(
@@ -497,7 +536,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
             let (raw, existing): (Vec<Option<Vec<u8>>>, usize) = pipe
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(redis_error)?;
+                .map_err(|e| self.fail(e))?;
             let values = raw.iter().filter(|v| v.is_some()).count();
             if existing > values {
                 self.check_foreign_types(c, chunk, &redis_keys, &raw)
@@ -526,7 +565,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
             }
             pipe.query_async::<()>(&mut self.conn.clone())
                 .await
-                .map_err(redis_error)?;
+                .map_err(|e| self.fail(e))?;
         }
         Ok(())
     }
@@ -548,7 +587,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
             let mut answers: Vec<Value> = pipe
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(redis_error)?;
+                .map_err(|e| self.fail(e))?;
             let pttls = answers.split_off(1.min(answers.len()));
             let values: Vec<Option<Vec<u8>>> = match answers.pop() {
                 Some(v) => parse(v)?,
@@ -602,7 +641,7 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
             .conn
             .scan_all(&Self::pattern(&head))
             .await
-            .map_err(redis_error)?;
+            .map_err(|e| self.fail(e))?;
         let mut out: Vec<String> = keys
             .iter()
             .filter_map(|raw| self.decode(raw))
@@ -630,7 +669,7 @@ impl<C: RedisConnection> DestroyStore for RedisStore<C> {
             .conn
             .scan_all(&Self::pattern(&head))
             .await
-            .map_err(redis_error)?;
+            .map_err(|e| self.fail(e))?;
         // On a cluster the keys span slots: unlink them collection by collection.
         let mut by_collection: std::collections::BTreeMap<&str, Vec<Vec<u8>>> = Default::default();
         for raw in &keys {

@@ -25,8 +25,14 @@ use crate::Result;
 pub type RedisClusterStore = RedisStore<ClusterConnection>;
 
 impl RedisStore<ClusterConnection> {
-    /// Connects to the cluster through any of `nodes` (`redis://` or `rediss://` URLs).
+    /// Connects to the cluster through any of `nodes` (`redis://` or `rediss://` URLs),
+    /// with the default [`Timeouts`](super::Timeouts): 5 s to connect, 5 s per command.
     pub async fn connect(nodes: &[&str]) -> Result<Self> {
+        Self::connect_with_timeouts(nodes, super::Timeouts::default()).await
+    }
+
+    /// [`connect`](Self::connect) with other timeouts.
+    pub async fn connect_with_timeouts(nodes: &[&str], timeouts: super::Timeouts) -> Result<Self> {
         let shown = nodes
             .iter()
             .map(|n| redact(n))
@@ -34,13 +40,18 @@ impl RedisStore<ClusterConnection> {
             .join(",");
         let client = ClusterClient::builder(nodes.iter().copied())
             .retries(3)
+            .connection_timeout(timeouts.connect)
+            .response_timeout(timeouts.operation)
             .build()
             .map_err(|e| setup_error(&shown, e))?;
-        let conn = client
-            .get_async_connection()
-            .await
-            .map_err(|e| setup_error(&shown, e))?;
-        Ok(Self::from_connection(conn, &shown))
+        let connect = async {
+            client
+                .get_async_connection()
+                .await
+                .map_err(|e| setup_error(&shown, e))
+        };
+        let conn = super::bounded(timeouts.connect, connect).await?;
+        Ok(Self::from_connection(conn, &shown).with_timeout(timeouts.operation))
     }
 }
 

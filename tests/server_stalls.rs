@@ -1,0 +1,223 @@
+//! A real server that stops answering (SIGSTOP: its sockets stay open, nothing
+//! replies) under 16 concurrent calls of every kind, enumeration and destroy included:
+//! each call must end with a typed timeout error within the store's operation timeout
+//! plus 1 s, and once the server is resumed (SIGCONT) calls must succeed through the
+//! same store value, with no manual reconnect.
+//!
+//! Each test starts a private server (the binaries named by scripts/servers.sh), so
+//! stopping it disturbs no other test. The stores are opened with a 2 s operation
+//! timeout so the test is quick; the defaults (5 s) are the same code path.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kv_store_adapter::stores::{
+    ElasticsearchOptions, ElasticsearchStore, MemcachedStore, MongoStore, RedisStore, Timeouts,
+};
+use kv_store_adapter::testkit::server_url;
+use kv_store_adapter::{
+    BoxStore, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ErrorKind,
+    KvStore,
+};
+
+#[path = "support/server.rs"]
+mod server;
+use server::Server;
+
+const OPERATION: Duration = Duration::from_secs(2);
+const SLACK: Duration = Duration::from_secs(1);
+
+fn timeouts() -> Timeouts {
+    Timeouts::default()
+        .connect(Duration::from_secs(2))
+        .operation(OPERATION)
+}
+
+/// Call number `i` of the 16, each kind of call in turn.
+async fn call(store: &BoxStore, i: usize) -> (&'static str, kv_store_adapter::Result<()>) {
+    let key = format!("k{i}");
+    match i % 8 {
+        0 => ("get", store.get("c", &key).await.map(drop)),
+        1 => (
+            "put",
+            store.put("c", &key, Bytes::from_static(b"v"), None).await,
+        ),
+        2 => ("get_many", store.get_many("c", &["a", "b"]).await.map(drop)),
+        3 => (
+            "put_many",
+            store.put_many("c", &[("a", Bytes::new())], None).await,
+        ),
+        4 => ("delete", store.delete("c", &key).await.map(drop)),
+        5 if store.has_keys() => ("keys", store.keys("c", 10).await.map(drop)),
+        5 => ("ttl", store.ttl("c", &key).await.map(drop)),
+        6 if store.has_collections() => ("collections", store.collections(10).await.map(drop)),
+        6 => ("ttl_many", store.ttl_many("c", &["a"]).await.map(drop)),
+        _ if store.has_destroy_collection() && i % 16 == 7 => {
+            ("destroy_collection", store.destroy_collection("c").await)
+        }
+        _ => ("destroy", store.destroy().await),
+    }
+}
+
+async fn survives_a_stall(server: &Server, store: BoxStore) {
+    store
+        .put("c", "warm", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    server.stop();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let start = Instant::now();
+            let (what, result) = call(&store, i).await;
+            (what, result, start.elapsed())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (what, result, took) = done.expect("no call panicked");
+        let e = result.expect_err("the server is stopped: the call cannot succeed");
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{what}: {e:?}");
+        assert!(took <= OPERATION + SLACK, "{what} took {took:?}");
+    }
+    server.resume();
+    // The first calls after the resume may meet replies queued while stopped; within
+    // a few seconds everything works through the same store.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ok = store
+            .put("c", "after", Bytes::from_static(b"v"), None)
+            .await
+            .is_ok()
+            && store.get("c", "after").await.is_ok_and(|v| v.is_some());
+        if ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no recovery after SIGCONT");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..16 {
+        let (what, result) = call(&store, i).await;
+        result.unwrap_or_else(|e| panic!("{what} after the resume: {e:?}"));
+    }
+}
+
+fn port_args(args: &[&str], port: u16) -> Vec<String> {
+    args.iter()
+        .map(|a| a.replace("{port}", &port.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stall() {
+    let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = Server::new(bin, |port| {
+        port_args(
+            &[
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            port,
+        )
+    });
+    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let store = RedisStore::open_with_timeouts(&url, timeouts())
+        .await
+        .unwrap();
+    let store = BoxStore::builder(store)
+        .keys()
+        .collections()
+        .destroy_collection()
+        .destroy();
+    survives_a_stall(&server, store.build()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_stall() {
+    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let server = Server::new(bin, |port| {
+        port_args(
+            &[
+                "-l",
+                "127.0.0.1",
+                "-p",
+                "{port}",
+                "-U",
+                "0",
+                "-u",
+                "root",
+                "-m",
+                "64",
+            ],
+            port,
+        )
+    });
+    let url = format!("memcached://127.0.0.1:{}", server.port);
+    let store = MemcachedStore::open_with(&url, 4, timeouts())
+        .await
+        .unwrap();
+    survives_a_stall(&server, BoxStore::builder(store).destroy().build()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_wire_stall() {
+    let Some(bin) = server_url("KV_MONGO_SERVER_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_owned();
+    let server = Server::new(bin, move |port| {
+        port_args(
+            &[
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+                "--storage-path",
+                &path,
+            ],
+            port,
+        )
+    });
+    let url = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
+    let store = MongoStore::open_with(&url, "stalls", timeouts())
+        .await
+        .unwrap();
+    let store = BoxStore::builder(store)
+        .keys()
+        .collections()
+        .destroy_collection()
+        .destroy();
+    survives_a_stall(&server, store.build()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elasticsearch_stall() {
+    let Some(bin) = server_url("KV_SEARCH_SERVER_BIN") else {
+        return;
+    };
+    let server = Server::new(bin, |port| {
+        port_args(&["-addr", "127.0.0.1:{port}", "-no-stdin-watch"], port)
+    });
+    let options = ElasticsearchOptions {
+        url: format!("http://127.0.0.1:{}", server.port),
+        timeouts: timeouts(),
+        ..Default::default()
+    };
+    let store = ElasticsearchStore::connect(&options).await.unwrap();
+    survives_a_stall(&server, BoxStore::builder(store).all().build()).await;
+}
+
+/// The capabilities the stall test drives exist on every network store.
+#[allow(dead_code)]
+fn capabilities<S: DestroyStore + DestroyCollection + EnumerateCollections + EnumerateKeys>() {}

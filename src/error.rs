@@ -140,6 +140,13 @@ pub enum ErrorDetail {
         #[source]
         source: Option<BoxError>,
     },
+    /// A file-backed store's file is open already: by another process, or by another
+    /// store in this one. Nothing was opened; close the other, or share one store.
+    #[error("{resource} is locked: another process (or another store in this one) has it open")]
+    Locked {
+        /// What is locked (a file path).
+        resource: String,
+    },
     /// The operation needs a capability this (run-time chosen) store lacks.
     #[error("the store does not support {0}")]
     Unsupported(&'static str),
@@ -180,6 +187,8 @@ pub enum ErrorKind {
     Decryption,
     /// See [`ErrorDetail::Setup`].
     Setup,
+    /// See [`ErrorDetail::Locked`].
+    Locked,
     /// See [`ErrorDetail::Unsupported`].
     Unsupported,
     /// See [`ErrorDetail::Backend`].
@@ -201,6 +210,7 @@ impl ErrorDetail {
             Self::Missing { .. } => ErrorKind::Missing,
             Self::Decryption { .. } => ErrorKind::Decryption,
             Self::Setup { .. } => ErrorKind::Setup,
+            Self::Locked { .. } => ErrorKind::Locked,
             Self::Unsupported(_) => ErrorKind::Unsupported,
             Self::Backend { .. } => ErrorKind::Backend,
         }

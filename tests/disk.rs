@@ -115,3 +115,52 @@ async fn concurrent_durable_puts_share_commits_and_all_survive_reopening() {
         }
     }
 }
+
+/// Run by `a_second_open_is_a_typed_locked_error` in a child process: opens the file
+/// named by `KV_HOLD_PATH`, says so, and keeps it open until its stdin closes.
+#[test]
+#[ignore = "a helper, run in a child process"]
+fn hold_the_file_open() {
+    let Ok(path) = std::env::var("KV_HOLD_PATH") else {
+        return;
+    };
+    let _store = DiskStore::open(&path).unwrap();
+    println!("open");
+    let _ = std::io::Read::read(&mut std::io::stdin(), &mut [0u8; 1]);
+}
+
+/// A file another process has open is a typed `Locked` error naming the file; so is a
+/// second open in this process; once the other closes it, it opens.
+#[test]
+fn a_second_open_is_a_typed_locked_error() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.redb");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hold_the_file_open", "--ignored", "--nocapture"])
+        .env("KV_HOLD_PATH", &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|line| line.is_ok_and(|l| l.trim() == "open")),
+        "the child did not open the file"
+    );
+    let err = DiskStore::open(&path).unwrap_err();
+    assert_eq!(err.kind(), kv_store_adapter::ErrorKind::Locked, "{err:?}");
+    assert!(err.to_string().contains("kv.redb"), "{err}");
+    drop(child.stdin.take()); // the child closes the file and exits
+    assert!(child.wait().unwrap().success());
+    let store = DiskStore::open(&path).unwrap();
+    let again = DiskStore::open(&path).unwrap_err();
+    assert_eq!(
+        again.kind(),
+        kv_store_adapter::ErrorKind::Locked,
+        "{again:?}"
+    );
+    drop(store);
+    DiskStore::open(&path).unwrap();
+}

@@ -14,7 +14,7 @@ use redb::{
 use crate::store::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
 };
-use crate::{Error, Result};
+use crate::{Error, ErrorDetail, Result};
 
 /// Tables holding collections are named `kv:{collection}`.
 const TABLE_PREFIX: &str = "kv:";
@@ -123,9 +123,12 @@ impl DiskStoreBuilder {
         if let Some(bytes) = self.cache_size {
             builder.set_cache_size(bytes);
         }
-        let db = builder
-            .create(&self.path)
-            .map_err(|e| Error::setup(format!("cannot open {}", self.path.display()), e))?;
+        let db = builder.create(&self.path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::from(ErrorDetail::Locked {
+                resource: self.path.display().to_string(),
+            }),
+            e => Error::setup(format!("cannot open {}", self.path.display()), e),
+        })?;
         let db = Arc::new(db);
         let writer = super::group_commit::Writer::start(db.clone(), self.durable, |raw| {
             format::is_live(raw) == Some(true)
@@ -144,6 +147,9 @@ impl DiskStoreBuilder {
 
 impl DiskStore {
     /// Opens (or creates) a durable store at `path`. Blocking: see [`DiskStoreBuilder::open`].
+    ///
+    /// A file that another process (or another store in this process) has open is an
+    /// [`ErrorDetail::Locked`] error: share one store (it is cheap to clone) instead.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::builder(path).open()
     }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use moka::Expiry;
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 
 use super::Entry;
@@ -17,9 +18,12 @@ use crate::store::{
 /// A bounded in-memory store with per-entry TTL, built on moka's concurrent cache.
 ///
 /// When more than `max_entries` entries are stored, moka evicts the least useful
-/// (TinyLFU); expired entries are invisible at once and their memory is reclaimed by
-/// moka's housekeeping (or at once by [`Cull::cull`]). Cloning is cheap and shares
-/// the cache.
+/// (TinyLFU). An expired entry is invisible at once (every read checks its deadline);
+/// its memory is reclaimed at once by [`Cull::cull`], or else by moka's own
+/// housekeeping, which runs as the cache is used and removes an entry 2 to about 3.5
+/// seconds after its deadline (a 2 s grace that lets `cull` still see it, then moka's
+/// timer buckets of about a second). Until then it counts toward `max_entries` and
+/// [`entry_count`](Self::entry_count). Cloning is cheap and shares the cache.
 ///
 /// ```
 /// use std::time::Duration;
@@ -61,7 +65,8 @@ impl MemoryStore {
     }
 
     /// The number of entries held, including expired ones not yet reclaimed
-    /// (an estimate until housekeeping has run; [`Cull::cull`] runs it).
+    /// (an estimate until housekeeping has run; [`Cull::cull`] reclaims every expired
+    /// entry and runs it, so the count is exact right after a cull).
     pub fn entry_count(&self) -> u64 {
         self.cache.entry_count()
     }
@@ -72,12 +77,21 @@ impl MemoryStore {
     }
 }
 
-/// Tells moka each entry's own deadline, on create and on every replacing put.
+/// How long past its deadline moka keeps an entry before its own housekeeping removes
+/// it. Reads check each entry's deadline themselves, so an expired entry is invisible
+/// at once either way; until moka expires it, [`Cull::cull`] can still see it, and
+/// removes it at once.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Tells moka each entry's own deadline plus [`GRACE`], on create and on every
+/// replacing put.
 struct EntryExpiry;
 
 impl Expiry<MemKey, Entry> for EntryExpiry {
     fn expire_after_create(&self, _: &MemKey, entry: &Entry, now: Instant) -> Option<Duration> {
-        entry.expires_at.map(|at| at.saturating_duration_since(now))
+        entry
+            .expires_at
+            .map(|at| at.saturating_duration_since(now) + GRACE)
     }
 
     fn expire_after_update(
@@ -87,14 +101,21 @@ impl Expiry<MemKey, Entry> for EntryExpiry {
         now: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        entry.expires_at.map(|at| at.saturating_duration_since(now))
+        entry
+            .expires_at
+            .map(|at| at.saturating_duration_since(now) + GRACE)
     }
 }
 
 impl MemoryStore {
     #[inline(always)]
     fn lookup(&self, collection: &str, prefix: &str, key: &str) -> Option<Entry> {
-        with_key(collection, prefix, key, |k| self.cache.get(k))
+        let entry = with_key(collection, prefix, key, |k| self.cache.get(k))?;
+        match entry.expires_at {
+            // Past its deadline, within moka's grace: already invisible.
+            Some(at) if at <= Instant::now() => None,
+            _ => Some(entry),
+        }
     }
 
     fn insert(
@@ -251,7 +272,22 @@ impl DestroyStore for MemoryStore {
 }
 
 impl Cull for MemoryStore {
+    /// Removes every entry expired by now, at once: moka's own housekeeping reclaims
+    /// expired entries only in timer buckets of about a second.
     async fn cull(&self) -> Result<()> {
+        let now = Instant::now();
+        // moka still counts entries within their grace as live, so they are listed;
+        // each is removed only if it is still the expired one (a racing put wins).
+        for (key, entry) in self.cache.iter() {
+            if entry.expires_at.is_some_and(|at| at <= now) {
+                self.cache
+                    .entry(key.to_owned_key())
+                    .and_compute_with(|current| match current {
+                        Some(e) if e.value().expires_at.is_some_and(|at| at <= now) => Op::Remove,
+                        _ => Op::Nop,
+                    });
+            }
+        }
         self.cache.run_pending_tasks();
         Ok(())
     }

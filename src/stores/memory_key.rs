@@ -36,6 +36,11 @@ impl Key {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// An owned copy (for the rare calls that need a key of their own: `cull`).
+    pub(crate) fn to_owned_key(&self) -> MemKey {
+        Self::boxed(self.0.into())
+    }
 }
 
 impl Hash for Key {

@@ -262,3 +262,39 @@ async fn calls_dropped_mid_exchange_leave_no_stale_replies() {
         assert_eq!(got.expect("no hang").unwrap(), Some(b(other)));
     }
 }
+
+#[path = "support/server.rs"]
+mod server;
+
+/// Against a memcached with default settings (1 MiB items, the value's key and header
+/// included), the store's limit is what the server takes: a 1 MiB value is a typed
+/// too-large error with both sizes and writes nothing, and a value at the limit works.
+#[tokio::test]
+async fn default_item_size_is_the_documented_limit() {
+    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let server = server::Server::new(bin, |port| {
+        ["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-u", "root"]
+            .map(str::to_owned)
+            .to_vec()
+    });
+    let url = format!("memcached://127.0.0.1:{}", server.port);
+    let store = MemcachedStore::open(&url).await.unwrap();
+    let limit = store.item_limit();
+    assert!(limit < 1 << 20 && limit > (1 << 20) - 4096, "{limit}");
+    match store
+        .put("c", "big", Bytes::from(vec![7; 1 << 20]), None)
+        .await
+        .map_err(Error::into_detail)
+    {
+        Err(ErrorDetail::TooLarge { size, limit: l }) => assert_eq!((size, l), (1 << 20, limit)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(store.get("c", "big").await.unwrap(), None);
+    // The longest key the store writes readably still fits with a value at the limit.
+    let key = "k".repeat(200);
+    let value = Bytes::from(vec![7; limit]);
+    store.put("c", &key, value.clone(), None).await.unwrap();
+    assert_eq!(store.get("c", &key).await.unwrap(), Some(value));
+}

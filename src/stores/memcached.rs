@@ -35,8 +35,15 @@ const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 /// injective either way. TTLs are sent in whole seconds rounded up (never 0, which
 /// means "forever"), as absolute times past 30 days; each value also carries its exact
 /// deadline, so an entry is invisible the very millisecond it expires and `ttl()`
-/// answers to the millisecond. Values over the server's item size fail with
-/// [`ErrorDetail::TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
+/// answers to the millisecond.
+///
+/// **Value size.** memcached's item size limit (`-I`, 1 MiB by default) counts the key
+/// and item header too, so the largest value is the server's `item_size_max` less 520
+/// bytes ([`item_limit`](Self::item_limit), read from the server at open): with the
+/// default settings that is 1,048,056 bytes, **under the 1 MiB the other stores take**.
+/// Start memcached with `-I 2m` (or more) to store 1 MiB values. A larger value fails
+/// with [`ErrorDetail::TooLarge`](crate::ErrorDetail::TooLarge), carrying the value's
+/// size and the limit, before anything is sent; values are not split across items.
 ///
 /// Memcached cannot enumerate, so the store implements neither key nor collection
 /// enumeration. `destroy()` does not flush the server: it moves this namespace to a

@@ -275,9 +275,18 @@ async fn default_item_size_is_the_documented_limit() {
         return;
     };
     let server = server::Server::new(bin, |port| {
-        ["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-u", "root"]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "0",
+            "-u",
+            "root",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     });
     let url = format!("memcached://127.0.0.1:{}", server.port);
     let store = MemcachedStore::open(&url).await.unwrap();

@@ -273,15 +273,27 @@ pub(crate) mod format {
     }
 
     pub fn encode(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
-        let expires_ms = ttl.map_or(0, |ttl| {
+        let mut out = Vec::with_capacity(HEADER + value.len());
+        encode_into(&mut out, value, deadline_ms(ttl));
+        out
+    }
+
+    /// The stored deadline of an entry written now with `ttl` (0: never expires).
+    pub fn deadline_ms(ttl: Option<Duration>) -> u64 {
+        ttl.map_or(0, |ttl| {
             let at = (now() + crate::names::bounded(ttl)).as_millis();
             u64::try_from(at).unwrap_or(u64::MAX).max(1)
-        });
-        let mut out = Vec::with_capacity(HEADER + value.len());
+        })
+    }
+
+    /// Writes the stored form of `value` with deadline `expires_ms` into `out`
+    /// (cleared first), reusing its allocation.
+    pub fn encode_into(out: &mut Vec<u8>, value: &[u8], expires_ms: u64) {
+        out.clear();
+        out.reserve(HEADER + value.len());
         out.push(FORMAT);
         out.extend_from_slice(&expires_ms.to_le_bytes());
         out.extend_from_slice(value);
-        out
     }
 
     /// `Ok(None)` if expired, else the value and its remaining time.
@@ -405,12 +417,19 @@ impl KvStore for DiskStore {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> Result<()> {
+        // Only names are copied here; the values (`Bytes`, shared) are encoded by the
+        // writer thread, so a large batch does not hold up the async executor.
         let rows = entries
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), format::encode(v, ttl)))
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
         let table = table_name(collection);
-        let op = super::group_commit::WriteOp::Put { table, rows };
+        let expires_ms = format::deadline_ms(ttl);
+        let op = super::group_commit::WriteOp::Put {
+            table,
+            rows,
+            expires_ms,
+        };
         self.inner.writer.submit(op).await.map(drop)
     }
 

@@ -15,10 +15,11 @@ const GROUP: usize = 1_024;
 
 /// A write for the writer thread.
 pub(super) enum WriteOp {
-    /// Insert encoded rows into a table.
+    /// Insert rows into a table, all with one deadline (encoded on the writer thread).
     Put {
         table: String,
-        rows: Vec<(String, Vec<u8>)>,
+        rows: Vec<(String, bytes::Bytes)>,
+        expires_ms: u64,
     },
     /// Remove keys from a table; answers how many live entries went.
     Delete { table: String, keys: Vec<String> },
@@ -121,12 +122,20 @@ fn commit(
     let mut answers = Vec::with_capacity(ops.len());
     for op in ops {
         match op {
-            WriteOp::Put { table, rows } => {
+            WriteOp::Put {
+                table,
+                rows,
+                expires_ms,
+            } => {
                 let mut table = txn
                     .open_table(TableDefinition::<&str, &[u8]>::new(table))
                     .map_err(db_err)?;
+                let mut stored = Vec::new();
                 for (k, v) in rows {
-                    table.insert(k.as_str(), v.as_slice()).map_err(db_err)?;
+                    super::disk::format::encode_into(&mut stored, v, *expires_ms);
+                    table
+                        .insert(k.as_str(), stored.as_slice())
+                        .map_err(db_err)?;
                 }
                 answers.push(rows.len());
             }

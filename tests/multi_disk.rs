@@ -92,3 +92,62 @@ async fn foreign_bytes_are_corrupt_data() {
     let store = MultiDiskStore::open(dir.path()).unwrap();
     kv_store_adapter::testkit::corrupt_entry_is_a_typed_error(&store, "c", "k").await;
 }
+
+/// Files the store did not write are never opened, changed or deleted: another
+/// program's redb file, a text file, and a redb file named like the store's own whose
+/// recorded collection does not map to its name.
+#[tokio::test]
+async fn foreign_files_in_the_base_directory_are_left_alone() {
+    use kv_store_adapter::{Cull, DestroyStore};
+    let (store, dir) = fixture();
+    let base = dir.path();
+    {
+        let db = redb::Database::create(base.join("other-app.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, &str>::new("t"))
+            .unwrap()
+            .insert("x", "y")
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    std::fs::write(base.join("notes.txt"), "hello").unwrap();
+    std::fs::write(base.join("broken.redb"), "not a database").unwrap();
+    // One of the store's files, copied under the name of another collection.
+    store.put("real", "k", b("v"), None).await.unwrap();
+    let impostor = MultiDiskStore::file_name("impostor");
+    drop(store);
+    let (store, _) = (MultiDiskStore::open(base).unwrap(), ());
+    std::fs::copy(
+        base.join(MultiDiskStore::file_name("real")),
+        base.join(&impostor),
+    )
+    .unwrap();
+    let snapshot = |name: &str| std::fs::read(base.join(name)).unwrap();
+    let before: Vec<Vec<u8>> = [
+        "other-app.redb",
+        "notes.txt",
+        "broken.redb",
+        impostor.as_str(),
+    ]
+    .iter()
+    .map(|n| snapshot(n))
+    .collect();
+    store.put("mine", "k", b("v"), None).await.unwrap();
+    let mut listed = store.collections(100).await.unwrap();
+    listed.sort();
+    assert_eq!(listed, ["mine", "real"]);
+    store.cull().await.unwrap();
+    store.destroy().await.unwrap();
+    assert!(store.collections(100).await.unwrap().is_empty());
+    let after: Vec<Vec<u8>> = [
+        "other-app.redb",
+        "notes.txt",
+        "broken.redb",
+        impostor.as_str(),
+    ]
+    .iter()
+    .map(|n| snapshot(n))
+    .collect();
+    assert!(before == after, "a foreign file was changed or removed");
+    assert!(!base.join(MultiDiskStore::file_name("mine")).exists());
+}

@@ -200,6 +200,29 @@ impl DiskStore {
             .map(|v| v.value().to_owned()))
     }
 
+    /// Reads a metadata string from the file at `path` without opening it for writing
+    /// (nothing in the file changes, and no writer thread starts). `Ok(None)` for a
+    /// file that is not a redb database or has no such entry.
+    pub(crate) fn read_meta_at(path: &Path, name: &str) -> Result<Option<String>> {
+        let db = match redb::ReadOnlyDatabase::open(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(ErrorDetail::Locked {
+                    resource: path.display().to_string(),
+                }
+                .into());
+            }
+            Err(_) => return Ok(None),
+        };
+        let Ok(txn) = redb::ReadableDatabase::begin_read(&db) else {
+            return Ok(None);
+        };
+        let Ok(table) = txn.open_table(META) else {
+            return Ok(None);
+        };
+        Ok(table.get(name).ok().flatten().map(|v| v.value().to_owned()))
+    }
+
     /// Writes a metadata string durably.
     pub(crate) fn write_meta_blocking(&self, name: &str, value: &str) -> Result<()> {
         self.inner.write(|txn| {

@@ -40,7 +40,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "mongodb")]
 pub use mongodb::MongoStore;
 #[cfg(feature = "disk")]
-pub use multi_disk::MultiDiskStore;
+pub use multi_disk::{DEFAULT_OPEN_FILES, MultiDiskStore};
 pub use null::NullStore;
 #[cfg(feature = "redis")]
 pub use redis::{RedisConnection, RedisOptions, RedisStore};

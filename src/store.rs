@@ -26,6 +26,27 @@ pub type TtlEntry = (Bytes, Option<Duration>);
 ///
 /// Futures are `Send`, so generic code over `S: KvStore` can `tokio::spawn`.
 ///
+/// # Rules every store and wrapper keeps
+///
+/// - **TTLs.** `None` never expires; zero, or more than [`names::MAX_TTL`], is an
+///   [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error from the checked methods,
+///   before anything is written. A TTL a wrapper chooses itself stays within the same
+///   bound, and a store converts every TTL through [`names::bounded`], so no
+///   `Duration` — `Duration::MAX` through a `raw_` method included — can panic.
+/// - **Many instances.** Two instances constructed separately on one backend and
+///   namespace (two processes) see one state: what one writes, deletes or destroys is
+///   what the other reads, lists and writes next. Nothing an instance remembers (a
+///   prepared collection, a namespace generation) may change that; a store whose
+///   backend forces a delay documents its bound (memcached: `generation_refresh`).
+///   Clones of a process-local store share one state.
+/// - **Bounded time and memory.** Network stores have connect and operation
+///   timeouts ([`Timeouts`](crate::stores::Timeouts)); per-name state has a cap.
+/// - **Messages.** No secret (see [`redact`](crate::redact)) and no key (see
+///   [`Error::key`](crate::Error::key)) appears in an error's text.
+///
+/// [`testkit`](crate::testkit) checks these rules for a single instance (`core`, …)
+/// and for two instances ([`instances`](crate::testkit::instances)).
+///
 /// ```
 /// use std::time::Duration;
 /// use bytes::Bytes;

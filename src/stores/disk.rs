@@ -295,6 +295,7 @@ pub(crate) mod format {
             .unwrap_or(Duration::ZERO)
     }
 
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub fn encode(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER + value.len());
         encode_into(&mut out, value, deadline_ms(ttl));

@@ -48,7 +48,7 @@ impl Refresh {
 
 /// Where and how to connect, for [`ElasticsearchStore::connect`]. Secrets never appear
 /// in `Debug`.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ElasticsearchOptions {
     /// `http://` or `https://` (rustls) URL of a node.
     pub url: String,
@@ -56,9 +56,20 @@ pub struct ElasticsearchOptions {
     pub api_key: Option<(String, String)>,
     /// Basic authentication as `(user, password)`.
     pub basic: Option<(String, String)>,
-    /// The first request's bound (`connect`) and every later request's (`operation`),
-    /// 5 s each by default.
+    /// The first request's bound (`connect`, 5 s by default) and every later
+    /// request's (`operation`, 30 s by default: [`Timeouts::documents`](super::Timeouts::documents)).
     pub timeouts: super::Timeouts,
+}
+
+impl Default for ElasticsearchOptions {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            api_key: None,
+            basic: None,
+            timeouts: super::Timeouts::documents(),
+        }
+    }
 }
 
 impl fmt::Debug for ElasticsearchOptions {
@@ -213,7 +224,7 @@ impl ElasticsearchStore {
             refresh: Refresh::default(),
             ready: Arc::default(),
             shown: crate::open::redact(shown).into(),
-            timeouts: super::Timeouts::default(),
+            timeouts: super::Timeouts::documents(),
         }
     }
 

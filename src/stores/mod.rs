@@ -51,8 +51,12 @@ pub use simple::{SimpleEntry, SimpleStore};
 pub use valkey::ValkeyStore;
 
 /// How long a network store waits: to connect (and to find its server), and for each
-/// operation to finish (every call, enumeration and destroy included; a call that
-/// needs several round trips gets the whole bound for each). Both are 5 s by default.
+/// round trip to the server to finish (every call, batches, enumeration and destroy
+/// included; a call that needs several round trips — a batch in chunks, a listing in
+/// pages — gets the whole bound for each). Both are 5 s by default
+/// ([`Timeouts::default`]); MongoDB and Elasticsearch use [`Timeouts::documents`] (30 s
+/// per round trip), since one of theirs carries up to 1,000 documents or 8 MB and
+/// server-side work (an index refresh, a delete by query).
 /// A stalled server yields a typed [`Timeout`](crate::ErrorDetail::Timeout) error,
 /// never a hang, and the store recovers by itself once the server answers again.
 ///
@@ -69,8 +73,8 @@ pub use valkey::ValkeyStore;
 pub struct Timeouts {
     /// Connecting, and finding a server to talk to.
     pub connect: Duration,
-    /// One operation, from the call to its answer (waiting for a pooled connection
-    /// included).
+    /// One round trip, from the request to its answer (waiting for a pooled
+    /// connection included).
     pub operation: Duration,
 }
 
@@ -84,6 +88,12 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// The defaults of the document stores (MongoDB, Elasticsearch): 5 s to connect,
+    /// 30 s per round trip.
+    pub fn documents() -> Self {
+        Self::default().operation(Duration::from_secs(30))
+    }
+
     /// Sets the connect timeout (raised to at least a millisecond).
     pub fn connect(mut self, limit: Duration) -> Self {
         self.connect = limit.max(Duration::from_millis(1));

@@ -41,9 +41,12 @@ const READABLE: usize = 64;
 /// `x`. Batches use `$in` finds and one `update` command with many upserts.
 ///
 /// **Bounded time.** The driver's connect and server-selection timeouts, and a bound on
-/// every call (per round trip when enumerating or destroying), are the
-/// [`Timeouts`](super::Timeouts) given to [`open_with`](Self::open_with), 5 s each by
-/// default: a stalled server yields a [`Timeout`](crate::ErrorDetail::Timeout) error.
+/// every round trip (a batch of 10,000 keys makes a hundred; emptying one collection
+/// is one, so give a store with very large collections a longer operation timeout),
+/// are the
+/// [`Timeouts`](super::Timeouts) given to [`open_with`](Self::open_with) (5 s to
+/// connect, 30 s per round trip by default): a stalled server yields a
+/// [`Timeout`](crate::ErrorDetail::Timeout) error.
 ///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents and keep
 /// each Mongo collection, its TTL index and its meta document, so that another
@@ -99,11 +102,11 @@ fn mongo_error(e: mongodb::error::Error) -> Error {
 }
 
 impl MongoStore {
-    /// Connects to `url` and uses `database`, with the collection prefix `kv` and the
-    /// default [`Timeouts`](super::Timeouts) (5 s to connect or select a server, 5 s
-    /// per operation).
+    /// Connects to `url` and uses `database`, with the collection prefix `kv` and
+    /// [`Timeouts::documents`](super::Timeouts::documents) (5 s to connect or select a
+    /// server, 30 s per round trip).
     pub async fn open(url: &str, database: &str) -> Result<Self> {
-        Self::open_with(url, database, super::Timeouts::default()).await
+        Self::open_with(url, database, super::Timeouts::documents()).await
     }
 
     /// Connects with `timeouts`: the driver's connect and server-selection timeouts
@@ -145,7 +148,7 @@ impl MongoStore {
             prefix: "kv".into(),
             ready: Arc::default(),
             shown: crate::open::redact(shown).into(),
-            timeouts: super::Timeouts::default(),
+            timeouts: super::Timeouts::documents(),
         })
     }
 
@@ -278,12 +281,13 @@ impl MongoStore {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
             let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
-            let mut cursor = coll
-                .find(doc! { "_id": { "$in": ids } })
-                .await
-                .map_err(mongo_error)?;
+            let find = coll.find(doc! { "_id": { "$in": ids } });
+            let mut cursor = self.op(async { find.await.map_err(mongo_error) }).await?;
             let mut found: HashMap<String, Document> = HashMap::new();
-            while cursor.advance().await.map_err(mongo_error)? {
+            while self
+                .op(async { cursor.advance().await.map_err(mongo_error) })
+                .await?
+            {
                 let doc = cursor.deserialize_current().map_err(mongo_error)?;
                 match key_of(&doc) {
                     Some(k) => found.insert(k, doc),
@@ -349,10 +353,8 @@ impl KvStore for MongoStore {
     }
 
     async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        super::bounded(self.timeouts.operation, async move {
-            Ok(crate::store::values(self.find_many(c, keys).await?))
-        })
-        .await
+        // Bounded per round trip inside.
+        Ok(crate::store::values(self.find_many(c, keys).await?))
     }
 
     async fn raw_put_many(
@@ -361,48 +363,43 @@ impl KvStore for MongoStore {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        super::bounded(self.timeouts.operation, async move {
-            let coll = self.prepare(c).await?;
-            for chunk in super::write_chunks(entries, WRITE_CHUNK, WRITE_BYTES) {
-                let updates: Vec<Document> = chunk
-                    .iter()
-                    .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })
-                    .collect();
-                let reply = self
-                    .db
-                    .run_command(doc! { "update": coll.name(), "updates": updates, "ordered": true })
-                    .await
-                    .map_err(mongo_error)?;
-                if let Ok(errors) = reply.get_array("writeErrors")
-                    && !errors.is_empty()
-                {
-                    return Err(Error::backend_msg(format!(
-                        "mongodb refused {} of the writes: {:?}",
-                        errors.len(),
-                        errors.first()
-                    )));
-                }
+        // Each round trip (preparing, each chunk) is bounded, not the whole batch.
+        let coll = self.op(self.prepare(c)).await?;
+        for chunk in super::write_chunks(entries, WRITE_CHUNK, WRITE_BYTES) {
+            let updates: Vec<Document> = chunk
+                .iter()
+                .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })
+                .collect();
+            let command = self
+                .db
+                .run_command(doc! { "update": coll.name(), "updates": updates, "ordered": true });
+            let reply = self
+                .op(async { command.await.map_err(mongo_error) })
+                .await?;
+            if let Ok(errors) = reply.get_array("writeErrors")
+                && !errors.is_empty()
+            {
+                return Err(Error::backend_msg(format!(
+                    "mongodb refused {} of the writes: {:?}",
+                    errors.len(),
+                    errors.first()
+                )));
             }
-            Ok(())
-        })
-        .await
+        }
+        Ok(())
     }
 
     async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        super::bounded(self.timeouts.operation, async move {
-            let distinct = names::distinct(keys);
-            let live = self.find_many(c, &distinct).await?;
-            let removed = live.iter().filter(|e| e.is_some()).count();
-            let coll = self.collection(c);
-            for chunk in distinct.chunks(CHUNK) {
-                let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
-                coll.delete_many(doc! { "_id": { "$in": ids } })
-                    .await
-                    .map_err(mongo_error)?;
-            }
-            Ok(removed)
-        })
-        .await
+        let distinct = names::distinct(keys);
+        let live = self.find_many(c, &distinct).await?;
+        let removed = live.iter().filter(|e| e.is_some()).count();
+        let coll = self.collection(c);
+        for chunk in distinct.chunks(CHUNK) {
+            let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
+            let delete = coll.delete_many(doc! { "_id": { "$in": ids } });
+            self.op(async { delete.await.map_err(mongo_error) }).await?;
+        }
+        Ok(removed)
     }
 
     fn raw_ttl_many(
@@ -410,7 +407,8 @@ impl KvStore for MongoStore {
         c: &str,
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        super::bounded(self.timeouts.operation, self.find_many(c, keys))
+        // Bounded per round trip inside.
+        self.find_many(c, keys)
     }
 }
 

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kv_store_adapter::stores::{
-    ElasticsearchOptions, ElasticsearchStore, MemcachedStore, MongoStore, RedisStore, Timeouts,
+    ElasticsearchOptions, ElasticsearchStore, MemcachedStore, MongoStore, RedisClusterStore,
+    RedisStore, Timeouts,
 };
 use kv_store_adapter::testkit::server_url;
 use kv_store_adapter::{
@@ -59,7 +60,7 @@ async fn call(store: &BoxStore, i: usize) -> (&'static str, kv_store_adapter::Re
     }
 }
 
-async fn survives_a_stall(server: &Server, store: BoxStore) {
+async fn survives_a_stall(server: &impl Stall, store: BoxStore) {
     store
         .put("c", "warm", Bytes::from_static(b"v"), None)
         .await
@@ -216,6 +217,111 @@ async fn elasticsearch_stall() {
     };
     let store = ElasticsearchStore::connect(&options).await.unwrap();
     survives_a_stall(&server, BoxStore::builder(store).all().build()).await;
+}
+
+/// A private three-node Redis Cluster, every node stopped at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_stall() {
+    let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nodes: Vec<Server> = (0..3)
+        .map(|i| {
+            let conf = dir.path().join(format!("nodes-{i}.conf"));
+            let conf = conf.to_str().unwrap().to_owned();
+            let work = dir.path().to_str().unwrap().to_owned();
+            Server::new(bin.clone(), move |port| {
+                port_args(
+                    &[
+                        "--bind",
+                        "127.0.0.1",
+                        "--port",
+                        "{port}",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        &conf,
+                        "--cluster-node-timeout",
+                        "2000",
+                        "--dir",
+                        &work,
+                    ],
+                    port,
+                )
+            })
+        })
+        .collect();
+    let addresses: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let created = std::process::Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addresses)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("redis-cli runs");
+    assert!(created.success(), "the cluster was not created");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = std::process::Command::new("redis-cli")
+            .args(["-p", &nodes[0].port.to_string(), "cluster", "info"])
+            .output()
+            .expect("redis-cli runs");
+        if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let urls: Vec<String> = addresses.iter().map(|a| format!("redis://{a}/")).collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let store = RedisClusterStore::connect_with_timeouts(&urls, timeouts())
+        .await
+        .unwrap();
+    let store = BoxStore::builder(store)
+        .keys()
+        .collections()
+        .destroy_collection()
+        .destroy();
+    let all = Stopped(&nodes);
+    survives_a_stall(&all, store.build()).await;
+}
+
+/// Several servers stopped and resumed together.
+struct Stopped<'a>(&'a [Server]);
+
+impl Stall for Stopped<'_> {
+    fn stop(&self) {
+        self.0.iter().for_each(Server::stop);
+    }
+    fn resume(&self) {
+        self.0.iter().for_each(Server::resume);
+    }
+}
+
+/// What the stall test stops and resumes.
+trait Stall {
+    fn stop(&self);
+    fn resume(&self);
+}
+
+impl Stall for Server {
+    fn stop(&self) {
+        Server::stop(self);
+    }
+    fn resume(&self) {
+        Server::resume(self);
+    }
 }
 
 /// The capabilities the stall test drives exist on every network store.

@@ -248,7 +248,16 @@ impl MultiDiskStore {
             let evicted =
                 self.opened()
                     .insert(collection.to_owned(), store.clone(), self.inner.max_open);
-            close(evicted);
+            // Closed before the next file opens (still holding `files`), so open files
+            // and writer threads stay within the cap, plus only files that calls in
+            // flight still use.
+            if !evicted.is_empty() {
+                blocking(move || {
+                    drop(evicted);
+                    Ok(())
+                })
+                .await?;
+            }
         }
         Ok(store)
     }

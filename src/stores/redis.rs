@@ -456,11 +456,12 @@ fn foreign_type(c: &str, k: &str, e: Error) -> Error {
     let wrong_type = std::error::Error::source(&e)
         .and_then(|source| source.downcast_ref::<RedisError>())
         .is_some_and(|e| e.code() == Some("WRONGTYPE"));
-    if wrong_type {
-        Error::corrupt(c, k, "not written by this store (not a string)")
-    } else {
-        e
-    }
+    if wrong_type { not_a_string(c, k) } else { e }
+}
+
+/// The corrupt-data error for a key holding another type than a string.
+fn not_a_string(c: &str, k: &str) -> Error {
+    Error::corrupt(c, k, "not written by this store (not a string)")
 }
 
 impl<C: RedisConnection> RedisStore<C> {
@@ -485,11 +486,7 @@ impl<C: RedisConnection> RedisStore<C> {
             .map_err(|e| self.fail(e))?;
         for (&i, kind) in nil.iter().zip(types) {
             if kind != "none" && kind != "string" {
-                return Err(Error::corrupt(
-                    c,
-                    keys[i],
-                    "not written by this store (not a string)",
-                ));
+                return Err(not_a_string(c, keys[i]));
             }
         }
         Ok(())

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole criterion suite (every bench in benches/) for the stores whose servers
+# Runs the whole criterion suite (every bench in suite/benches/) for the stores whose servers
 # are up, after starting them with scripts/servers.sh, then prints one table of every
 # comparison: workload, this library's ops/s, the raw client's ops/s, the deciding
 # ratio (interleaved where measured), the target and pass/fail.
@@ -14,9 +14,9 @@ source target/test-servers/env
 report=target/bench-report.tsv
 rm -f "$report"
 if [ $# -eq 0 ]; then
-  cargo bench --all-features
+  cargo bench -p kv-store-adapter-suite
 else
-  cargo bench --all-features $(printf -- '--bench %s ' "$@")
+  cargo bench -p kv-store-adapter-suite $(printf -- '--bench %s ' "$@")
 fi
 echo
 echo "=== kv-store-adapter vs raw clients, same run (ratio = ours / raw throughput) ==="

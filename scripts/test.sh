@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one command that runs the whole test suite: it starts every test server the
-# suite needs (scripts/servers.sh: Redis, a Redis Cluster, Valkey, Memcached), then
-# checks formatting and lints and runs every test, doc test and example. `.ci/run`
-# calls exactly this.
+# suite needs (scripts/servers.sh: Redis, Redis over TLS, a Redis Cluster, Valkey,
+# Memcached, a MongoDB-wire and an OpenSearch-API server), then checks formatting and
+# lints and runs every test (the library's and the `suite` member's), doc test and
+# example, then each Cargo feature alone (scripts/features.sh). `.ci/run` calls
+# exactly this.
 #
 # With KV_REQUIRE_SERVERS=1 (as CI sets it), a store test whose server does not
 # answer fails instead of being skipped.
@@ -14,8 +16,9 @@ scripts/servers.sh
 source target/test-servers/env
 
 cargo fmt --all -- --check
-cargo clippy --all-features --all-targets -- -D warnings
+cargo clippy --workspace --all-features --all-targets -- -D warnings
 # Most test time is spent waiting for TTLs to pass: run more tests than cores.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}"
-cargo test --all-features
+cargo test --workspace --all-features
 cargo run --quiet --example quickstart > /dev/null
+scripts/features.sh

@@ -1,9 +1,23 @@
-//! Oracles shared by the fuzz targets in `fuzz/` and the property tests in `tests/`.
+//! Oracles shared by the fuzz targets in `fuzz/` and the property tests in `suite/tests/`.
 //!
 //! Each function takes arbitrary input, runs it through one family of name mappings or
 //! stored-entry decoders, and panics only when an invariant breaks: a decoder panics,
 //! accepts what it should reject, or a round trip does not come back. Not public API
 //! (feature `fuzzing`); the functions it calls are the stores' own.
+//!
+//! Each oracle covers the stores compiled in: with some store features off, helpers
+//! only those stores use go unused.
+#![cfg_attr(
+    not(all(
+        feature = "memory",
+        feature = "disk",
+        feature = "redis",
+        feature = "memcached",
+        feature = "mongodb",
+        feature = "elasticsearch"
+    )),
+    allow(unused_imports, unused_variables, dead_code)
+)]
 
 use std::path::{Component, Path};
 use std::time::Duration;

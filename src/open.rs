@@ -12,7 +12,9 @@ use crate::{BoxStore, Error, Result};
 /// | `valkey://…`, `valkeys://…` | [`ValkeyStore`](crate::stores::ValkeyStore) (feature `valkey`) |
 /// | `memcached://host:port` | [`MemcachedStore`](crate::stores::MemcachedStore) (feature `memcached`) |
 ///
-/// Server URLs take an optional `namespace` query parameter. An unknown scheme, a
+/// Server URLs take an optional `namespace` query parameter; `rediss://` and
+/// `valkeys://` (feature `redis-tls`) also `tls_ca_file=/path/ca.pem`, a PEM file of CA
+/// certificates to trust instead of the web PKI roots. An unknown scheme, a
 /// scheme whose feature is off, or a malformed URL is an [`ErrorDetail::Setup`](crate::ErrorDetail::Setup); passwords
 /// never appear in errors.
 ///
@@ -73,8 +75,24 @@ pub async fn open(url: &str) -> Result<BoxStore> {
         }
         #[cfg(feature = "redis")]
         "redis" | "rediss" | "valkey" | "valkeys" => {
-            let base = without_param(url, "namespace");
-            let mut store = crate::stores::RedisStore::open(&base).await?;
+            let base = without_param(&without_param(url, "namespace"), "tls_ca_file");
+            let mut store = match param("tls_ca_file") {
+                #[cfg(feature = "redis-tls")]
+                Some(path) => {
+                    let path = form_urlencoded::parse(format!("p={path}").as_bytes())
+                        .next()
+                        .map(|(_, p)| p.into_owned())
+                        .unwrap_or_default();
+                    crate::stores::RedisStore::open_tls(&base, path, Default::default()).await?
+                }
+                #[cfg(not(feature = "redis-tls"))]
+                Some(_) => {
+                    return Err(setup(
+                        "tls_ca_file needs the `redis-tls` Cargo feature".to_string(),
+                    ));
+                }
+                None => crate::stores::RedisStore::open(&base).await?,
+            };
             if let Some(ns) = param("namespace") {
                 store = store.with_namespace(ns)?;
             }

@@ -11,9 +11,11 @@ const SECRET_WORDS: [&str; 6] = ["pass", "secret", "token", "key", "auth", "cred
 /// (`password`, `pass`, `token`, `secret`, `api_key`, `key`, …, matched after
 /// percent-decoding and ignoring case) replaced by `***`; a `#fragment` is dropped.
 ///
-/// Every store, [`open`](crate::open) and the fuzz oracles use this one function. A
-/// string the `url` crate cannot parse as a URL with a host is redacted as plain text:
-/// everything up to its last `@`, and every secret-looking `name=value` pair after it.
+/// Every store, [`open`](crate::open) and the fuzz oracles use this one function. With
+/// a network store's feature on, URLs are parsed with the `url` crate; a string it
+/// cannot parse as a URL with a host — or any string, in a build with only the embedded
+/// stores, which leaves the `url` crate out — is redacted as plain text: everything up
+/// to its last `@`, and every secret-looking `name=value` pair after it.
 ///
 /// ```
 /// use kv_store_adapter::redact;
@@ -22,6 +24,12 @@ const SECRET_WORDS: [&str; 6] = ["pass", "secret", "token", "key", "auth", "cred
 /// assert!(!redact("mongodb://h/?apiKey=hunter2").contains("hunter2"));
 /// ```
 pub fn redact(url: &str) -> String {
+    #[cfg(any(
+        feature = "redis",
+        feature = "memcached",
+        feature = "mongodb",
+        feature = "elasticsearch"
+    ))]
     match url::Url::parse(url) {
         // Without an authority (`user:pass@host:1` parses as scheme `user`), user info
         // would be read as a path: redact as text.
@@ -30,6 +38,13 @@ pub fn redact(url: &str) -> String {
         }
         _ => redact_text(url),
     }
+    #[cfg(not(any(
+        feature = "redis",
+        feature = "memcached",
+        feature = "mongodb",
+        feature = "elasticsearch"
+    )))]
+    redact_text(url)
 }
 
 fn is_secret(name: &str) -> bool {
@@ -37,6 +52,12 @@ fn is_secret(name: &str) -> bool {
     SECRET_WORDS.iter().any(|word| name.contains(word))
 }
 
+#[cfg(any(
+    feature = "redis",
+    feature = "memcached",
+    feature = "mongodb",
+    feature = "elasticsearch"
+))]
 fn redact_parsed(original: &str, mut url: url::Url) -> String {
     if !url.username().is_empty() || url.password().is_some() {
         // Both can fail only for URLs that cannot have credentials, which have none.
@@ -65,7 +86,7 @@ fn redact_query(query: &str) -> String {
         .map(|pair| {
             let name = pair.split_once('=').map_or(pair, |(name, _)| name);
             let head = pair.rsplit_once('=').map_or(pair, |(head, _)| head);
-            let decoded: String = url::form_urlencoded::parse(head.as_bytes())
+            let decoded: String = form_urlencoded::parse(head.as_bytes())
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             if is_secret(&decoded) || is_secret(head) {

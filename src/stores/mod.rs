@@ -23,7 +23,7 @@ mod multi_disk;
 mod null;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
-#[cfg(feature = "redis")]
+#[cfg(feature = "redis-cluster")]
 mod redis_cluster;
 mod simple;
 #[cfg(feature = "valkey")]
@@ -44,7 +44,7 @@ pub use multi_disk::{DEFAULT_OPEN_FILES, MultiDiskStore};
 pub use null::NullStore;
 #[cfg(feature = "redis")]
 pub use redis::{RedisConnection, RedisOptions, RedisStore};
-#[cfg(feature = "redis")]
+#[cfg(feature = "redis-cluster")]
 pub use redis_cluster::RedisClusterStore;
 pub use simple::{SimpleEntry, SimpleStore};
 #[cfg(feature = "valkey")]

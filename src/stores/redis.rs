@@ -82,7 +82,8 @@ impl RedisConnection for ConnectionManager {
     }
 }
 
-/// A store on a Redis (or Valkey) server, or — as [`RedisClusterStore`] — a cluster.
+/// A store on a Redis (or Valkey) server, or — as `RedisClusterStore` (feature
+/// `redis-cluster`) — a cluster.
 ///
 /// Every key lives under the store's namespace as `{namespace}:{{len}:{collection}}{key}`:
 /// the collection's byte length makes the encoding injective (no `a::b`+`c` vs
@@ -104,8 +105,6 @@ impl RedisConnection for ConnectionManager {
 /// store.put("sessions", "s1", Bytes::from_static(b"ada"), None).await?;
 /// # Ok(()) }
 /// ```
-///
-/// [`RedisClusterStore`]: crate::stores::RedisClusterStore
 #[derive(Clone)]
 pub struct RedisStore<C = ConnectionManager> {
     pub(crate) conn: C,
@@ -126,6 +125,45 @@ impl<C> fmt::Debug for RedisStore<C> {
 }
 
 pub(crate) use crate::redact::redact;
+
+/// Readies TLS for a connection to `url` (or to options asking for TLS): with the
+/// `redis-tls` feature, makes sure rustls has a process-wide crypto provider (ring,
+/// unless the application installed another), since redis-rs leaves that choice to
+/// the application and would panic without one; without the feature, a `rediss://`
+/// or `valkeys://` URL is a clear setup error instead of redis-rs's generic one.
+pub(crate) fn tls_ready(url: &str, tls: bool) -> Result<()> {
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    if !(tls || scheme.eq_ignore_ascii_case("rediss") || scheme.eq_ignore_ascii_case("valkeys")) {
+        return Ok(());
+    }
+    #[cfg(feature = "redis-tls")]
+    {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Fails only if another thread installed one first, which is as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "redis-tls"))]
+    Err(Error::setup_msg(format!(
+        "{} asks for TLS, which needs the `redis-tls` Cargo feature",
+        redact(url)
+    )))
+}
+
+/// The PEM certificates in `path`, for trusting a CA of one's own.
+#[cfg(feature = "redis-tls")]
+pub(crate) fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::setup(format!("cannot read the TLS CA file {}", path.display()), e))?;
+    if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+        return Err(Error::setup_msg(format!(
+            "the TLS CA file {} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(pem)
+}
 
 pub(crate) fn setup_error(url: &str, e: RedisError) -> Error {
     Error::setup(
@@ -149,15 +187,18 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
     }
 }
 
-/// Where and how to connect, for [`RedisStore::open_with`]. The password never appears
-/// in `Debug`.
+/// Where and how to connect, for [`RedisStore::open_with`]: built with
+/// [`new`](Self::new) and the `with_*` methods (new options can be added without
+/// breaking anyone). The password never appears in `Debug`.
 ///
 /// ```
 /// use kv_store_adapter::stores::RedisOptions;
-/// let options = RedisOptions { password: Some("hunter2".into()), ..RedisOptions::new("127.0.0.1", 6379) };
+/// let options = RedisOptions::new("127.0.0.1", 6379).with_db(2).with_password("hunter2");
+/// assert_eq!(options.db, 2);
 /// assert!(!format!("{options:?}").contains("hunter2"));
 /// ```
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct RedisOptions {
     /// Host name or address.
     pub host: String,
@@ -169,8 +210,11 @@ pub struct RedisOptions {
     pub username: Option<String>,
     /// Password.
     pub password: Option<String>,
-    /// Connect over TLS (rustls).
+    /// Connect over TLS (rustls; feature `redis-tls`).
     pub tls: bool,
+    /// A PEM file of CA certificates to trust instead of the web PKI roots (feature
+    /// `redis-tls`; implies `tls`).
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// Connect and per-command timeouts (5 s each by default).
     pub timeouts: super::Timeouts,
 }
@@ -184,6 +228,44 @@ impl RedisOptions {
             ..Self::default()
         }
     }
+
+    /// Database number `db` (0 by default).
+    pub fn with_db(mut self, db: i64) -> Self {
+        self.db = db;
+        self
+    }
+
+    /// Authenticates as the ACL user `username`.
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Authenticates with `password`.
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Connects over TLS (feature `redis-tls`), trusting the web PKI roots.
+    pub fn with_tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
+    /// Connects over TLS (feature `redis-tls`), trusting the CA certificates in the PEM
+    /// file at `path`.
+    pub fn with_tls_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls = true;
+        self.tls_ca_file = Some(path.into());
+        self
+    }
+
+    /// Other connect and per-command timeouts.
+    pub fn with_timeouts(mut self, timeouts: super::Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
 }
 
 impl fmt::Debug for RedisOptions {
@@ -195,6 +277,7 @@ impl fmt::Debug for RedisOptions {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("tls", &self.tls)
+            .field("tls_ca_file", &self.tls_ca_file)
             .field("timeouts", &self.timeouts)
             .finish()
     }
@@ -214,13 +297,51 @@ impl RedisStore {
 
     /// [`open`](Self::open) with other timeouts.
     pub async fn open_with_timeouts(url: &str, timeouts: super::Timeouts) -> Result<Self> {
+        tls_ready(url, false)?;
         let client = redis::Client::open(url).map_err(|e| setup_error(url, e))?;
+        Self::with_client(client, url, timeouts).await
+    }
+
+    /// Connects to a `rediss://` (or `valkeys://`) `url`, trusting the CA certificates
+    /// in the PEM file `ca_file` instead of the web PKI roots: for servers with
+    /// certificates from a CA of one's own (feature `redis-tls`).
+    ///
+    /// ```no_run
+    /// use kv_store_adapter::stores::{RedisStore, Timeouts};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store =
+    ///     RedisStore::open_tls("rediss://cache.internal:6380/0", "/etc/app/ca.pem", Timeouts::default())
+    ///         .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub async fn open_tls(
+        url: &str,
+        ca_file: impl AsRef<std::path::Path>,
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
+        tls_ready(url, true)?;
+        let pem = read_ca_file(ca_file.as_ref())?;
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        let client =
+            redis::Client::build_with_tls(url, certificates).map_err(|e| setup_error(url, e))?;
         Self::with_client(client, url, timeouts).await
     }
 
     /// Connects with explicit options, with the namespace `kv`.
     pub async fn open_with(options: &RedisOptions) -> Result<Self> {
-        let addr = if options.tls {
+        let tls = options.tls || options.tls_ca_file.is_some();
+        let scheme = if tls { "rediss" } else { "redis" };
+        let shown = format!(
+            "{scheme}://{}:{}/{}",
+            options.host, options.port, options.db
+        );
+        tls_ready(&shown, tls)?;
+        let addr = if tls {
             redis::ConnectionAddr::TcpTls {
                 host: options.host.clone(),
                 port: options.port,
@@ -237,11 +358,21 @@ impl RedisStore {
         if let Some(password) = &options.password {
             settings = settings.set_password(password);
         }
-        let shown = format!("redis://{}:{}/{}", options.host, options.port, options.db);
         let info = redis::IntoConnectionInfo::into_connection_info(addr)
             .map_err(|e| setup_error(&shown, e))?
             .set_redis_settings(settings);
-        let client = redis::Client::open(info).map_err(|e| setup_error(&shown, e))?;
+        let client = match &options.tls_ca_file {
+            #[cfg(feature = "redis-tls")]
+            Some(path) => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(read_ca_file(path)?),
+                };
+                redis::Client::build_with_tls(info, certificates)
+            }
+            _ => redis::Client::open(info),
+        }
+        .map_err(|e| setup_error(&shown, e))?;
         Self::with_client(client, &shown, options.timeouts).await
     }
 

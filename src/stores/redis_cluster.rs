@@ -6,7 +6,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 
 use super::RedisStore;
-use super::redis::{RedisConnection, redact, scan_to_end, setup_error};
+use super::redis::{RedisConnection, redact, scan_to_end, setup_error, tls_ready};
 use crate::Result;
 
 /// A [`RedisStore`] on a Redis Cluster (`cluster-async`): every collection's keys share
@@ -25,7 +25,7 @@ use crate::Result;
 pub type RedisClusterStore = RedisStore<ClusterConnection>;
 
 impl RedisStore<ClusterConnection> {
-    /// Connects to the cluster through any of `nodes` (`redis://` or `rediss://` URLs),
+    /// Connects to the cluster through any of `nodes` (`redis://` URLs, or `rediss://` with the `redis-tls` feature),
     /// with the default [`Timeouts`](super::Timeouts): 5 s to connect, 5 s per command.
     pub async fn connect(nodes: &[&str]) -> Result<Self> {
         Self::connect_with_timeouts(nodes, super::Timeouts::default()).await
@@ -33,6 +33,9 @@ impl RedisStore<ClusterConnection> {
 
     /// [`connect`](Self::connect) with other timeouts.
     pub async fn connect_with_timeouts(nodes: &[&str], timeouts: super::Timeouts) -> Result<Self> {
+        for node in nodes {
+            tls_ready(node, false)?;
+        }
         let shown = nodes
             .iter()
             .map(|n| redact(n))

@@ -1,4 +1,5 @@
 //! ValkeyStore against a real valkey-server (scripts/servers.sh starts one).
+#![cfg(feature = "valkey")]
 
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::ValkeyStore;

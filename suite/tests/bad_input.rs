@@ -2,6 +2,7 @@
 //! correct result (and a rejected one writes nothing), over-long TTLs and oversized values are typed
 //! errors that write nothing. (Zero TTLs and empty or over-long names are conformance
 //! rules, run on every store and wrapper.)
+#![cfg(feature = "full")]
 
 use bytes::Bytes;
 use kv_store_adapter::stores::{

@@ -1,4 +1,5 @@
 //! MemcachedStore against a real memcached (scripts/servers.sh starts one).
+#![cfg(feature = "memcached")]
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! ElasticsearchStore against an OpenSearch-API server (osmem-server, started by
 //! scripts/servers.sh).
+#![cfg(feature = "elasticsearch")]
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! MultiDiskStore with thousands of collections keeps its threads and open files under
 //! its cap. Alone in its test binary, so no other test's threads or files are counted.
+#![cfg(feature = "disk")]
 
 use kv_store_adapter::stores::MultiDiskStore;
 use kv_store_adapter::testkit::b;

@@ -1,4 +1,5 @@
 //! DiskStore: the whole conformance suite, plus durability and foreign bytes.
+#![cfg(feature = "disk")]
 
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::DiskStore;

@@ -1,4 +1,5 @@
 //! MongoStore against a MongoDB-wire server (SecantusDB, started by scripts/servers.sh).
+#![cfg(feature = "mongodb")]
 
 use kv_store_adapter::stores::MongoStore;
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};

@@ -1,6 +1,7 @@
 //! Property tests over random Unicode names: every store's name mapping keeps distinct
 //! `(collection, key)` pairs apart and enumeration gives back the originals, checked on
 //! the pure mappings (many cases) and on every real store (fewer cases for servers).
+#![cfg(feature = "full")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,4 +1,5 @@
 //! RedisStore against a real redis-server (scripts/servers.sh starts one).
+#![cfg(feature = "redis")]
 
 use kv_store_adapter::stores::{RedisOptions, RedisStore};
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
@@ -135,10 +136,7 @@ async fn connects_from_host_port_and_db_options() {
         .unwrap()
         .parse()
         .unwrap();
-    let options = RedisOptions {
-        db: 2,
-        ..RedisOptions::new("127.0.0.1", port)
-    };
+    let options = RedisOptions::new("127.0.0.1", port).with_db(2);
     let store = RedisStore::open_with(&options)
         .await
         .unwrap()
@@ -153,10 +151,26 @@ async fn connects_from_host_port_and_db_options() {
     let raw: Option<Vec<u8>> = db2.get(store.redis_key("c", "k")).await.unwrap();
     assert_eq!(raw.as_deref(), Some(&b"\x01in db 2"[..]));
     // A password the server refuses: a clear error that does not repeat it.
-    let wrong = RedisOptions {
-        password: Some("hunter2".into()),
-        ..options
-    };
+    let wrong = options.with_password("hunter2");
     let err = RedisStore::open_with(&wrong).await.unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+}
+
+/// Built without `redis-tls` (the feature-alone run), a TLS URL is refused up front,
+/// naming the feature and not the password.
+#[cfg(not(feature = "redis-tls"))]
+#[tokio::test]
+async fn tls_without_the_tls_feature_is_a_setup_error_naming_the_feature() {
+    for url in [
+        "rediss://:hunter2@127.0.0.1:1/",
+        "valkeys://:hunter2@127.0.0.1:1/",
+    ] {
+        let err = RedisStore::open(url).await.unwrap_err();
+        assert_eq!(err.kind(), kv_store_adapter::ErrorKind::Setup, "{err:?}");
+        assert!(err.to_string().contains("redis-tls"), "{err}");
+        assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    }
+    let options = RedisOptions::new("127.0.0.1", 1).with_tls();
+    let err = RedisStore::open_with(&options).await.unwrap_err();
+    assert!(err.to_string().contains("redis-tls"), "{err}");
 }

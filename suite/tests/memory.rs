@@ -1,4 +1,5 @@
 //! MemoryStore: the whole conformance suite, plus its bound and its reclaiming of memory.
+#![cfg(feature = "memory")]
 
 use std::time::Duration;
 

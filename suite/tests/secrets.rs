@@ -1,6 +1,7 @@
 //! Secrets never leave: passwords and API keys in URLs and options, and encryption
 //! keys, appear in no `Debug`, `Display`, error message or `tracing` output. All
 //! `tracing` output of the process (every crate, TRACE level) is captured and searched.
+#![cfg(feature = "full")]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -7,6 +7,7 @@
 //! Each test starts a private server (the binaries named by scripts/servers.sh), so
 //! stopping it disturbs no other test. The stores are opened with a 2 s operation
 //! timeout so the test is quick; the defaults (5 s) are the same code path.
+#![cfg(feature = "full")]
 
 use std::time::{Duration, Instant};
 

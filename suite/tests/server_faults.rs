@@ -6,6 +6,7 @@
 //!
 //! Each test starts a private server (the binaries named by scripts/servers.sh), so
 //! killing it disturbs no other test.
+#![cfg(feature = "full")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

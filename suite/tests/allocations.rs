@@ -1,5 +1,6 @@
 //! Renaming wrappers add no allocation per call beyond the new name itself: counted
 //! with a counting global allocator, on this thread only.
+#![cfg(feature = "memory")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

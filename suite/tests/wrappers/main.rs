@@ -2,6 +2,7 @@
 //!
 //! Rules a wrapper changes on purpose are not run for it; `changed_rules.rs` is the one
 //! place that lists them, with the reason, and runs the rest.
+#![cfg(feature = "full")]
 
 use std::time::Duration;
 

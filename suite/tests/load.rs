@@ -2,6 +2,7 @@
 //! (`Stats<Retry<Timeout<PrefixKeys<store>>>>`) over Redis and over DiskStore. Each
 //! task owns its keys and keeps a model of them, so every answer is checked exactly;
 //! no call may fail, and the Statistics counters must equal the operations issued.
+#![cfg(all(feature = "disk", feature = "redis"))]
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! RedisClusterStore against a real three-node Redis Cluster (scripts/servers.sh).
+#![cfg(feature = "redis-cluster")]
 
 use kv_store_adapter::stores::RedisClusterStore;
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};

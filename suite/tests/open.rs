@@ -1,4 +1,5 @@
 //! `open(url)`: stores chosen at run time, against real servers where they need one.
+#![cfg(feature = "full")]
 
 use kv_store_adapter::testkit::{assert_kind, b, server_url, unique_namespace};
 use kv_store_adapter::{EnumerateKeys, ErrorKind, KvStore, open};

@@ -1,4 +1,5 @@
 //! MultiDiskStore: the whole conformance suite, plus its file layout.
+#![cfg(feature = "disk")]
 
 use kv_store_adapter::stores::MultiDiskStore;
 use kv_store_adapter::testkit::{b, hostile_names};

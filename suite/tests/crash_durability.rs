@@ -6,6 +6,7 @@
 //!
 //! A test without the libtest harness: the same binary is the child when
 //! `KV_CRASH_CHILD` is set.
+#![cfg(feature = "disk")]
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

@@ -1,4 +1,5 @@
 //! TypedStore and the collection handle over real stores.
+#![cfg(all(feature = "json", feature = "memory", feature = "disk"))]
 
 use std::time::Duration;
 

@@ -22,3 +22,12 @@ export RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}"
 cargo test --workspace --all-features
 cargo run --quiet --example quickstart > /dev/null
 scripts/features.sh
+# The docs as docs.rs builds them (nightly, `--cfg docsrs`: each item marked with its
+# feature), without a warning; stable rustdoc when no nightly is installed.
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -q --no-deps --all-features -p kv-store-adapter
+else
+  RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --all-features -p kv-store-adapter
+fi
+# The package as it would be published: only what a user needs, and it builds alone.
+cargo publish -q --dry-run --allow-dirty -p kv-store-adapter

@@ -126,12 +126,14 @@ pub trait KvStoreExt: KvStore + Sized {
 
     /// Wraps in [`Compress`](crate::wrappers::Compress).
     #[cfg(feature = "compress")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "compress")))]
     fn compress(self, threshold: usize) -> crate::wrappers::Compress<Self> {
         crate::wrappers::Compress::new(self, threshold)
     }
 
     /// Wraps in [`Encrypt`](crate::wrappers::Encrypt).
     #[cfg(feature = "encrypt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encrypt")))]
     fn encrypt(
         self,
         write: crate::wrappers::EncryptionKey,

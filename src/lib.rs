@@ -23,6 +23,7 @@
 //! The behaviour every store honours is checked by the conformance suite in
 //! [`testkit`] (feature `testkit`), which third-party stores can run too.
 #![warn(missing_docs, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]
 pub mod wrappers;
@@ -40,6 +41,7 @@ mod redact;
 mod store;
 pub mod stores;
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 mod typed;
 

@@ -30,24 +30,33 @@ mod simple;
 mod valkey;
 
 #[cfg(feature = "disk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
 pub use disk::{DiskStore, DiskStoreBuilder};
 #[cfg(feature = "elasticsearch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "elasticsearch")))]
 pub use elasticsearch::{ElasticsearchOptions, ElasticsearchStore, Refresh};
 #[cfg(feature = "memcached")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
 pub use memcached::MemcachedStore;
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use memory::MemoryStore;
 #[cfg(feature = "mongodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mongodb")))]
 pub use mongodb::MongoStore;
 #[cfg(feature = "disk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
 pub use multi_disk::{DEFAULT_OPEN_FILES, MultiDiskStore};
 pub use null::NullStore;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisConnection, RedisOptions, RedisStore};
 #[cfg(feature = "redis-cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
 pub use redis_cluster::RedisClusterStore;
 pub use simple::{SimpleEntry, SimpleStore};
 #[cfg(feature = "valkey")]
+#[cfg_attr(docsrs, doc(cfg(feature = "valkey")))]
 pub use valkey::ValkeyStore;
 
 /// How long a network store waits: to connect (and to find its server), and for each

@@ -316,6 +316,7 @@ impl RedisStore {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
     pub async fn open_tls(
         url: &str,
         ca_file: impl AsRef<std::path::Path>,

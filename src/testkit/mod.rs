@@ -160,6 +160,7 @@ where
 /// checks each with [`corrupt_entry_is_a_typed_error`]. For Redis, Valkey and Redis
 /// Cluster alike.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub async fn foreign_redis_values_are_corrupt<C: crate::stores::RedisConnection>(
     store: &crate::stores::RedisStore<C>,
 ) {

@@ -221,9 +221,11 @@ mod timeout;
 
 pub use clamp_ttl::ClampTtl;
 #[cfg(feature = "compress")]
+#[cfg_attr(docsrs, doc(cfg(feature = "compress")))]
 pub use compress::Compress;
 pub use default_value::DefaultValue;
 #[cfg(feature = "encrypt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encrypt")))]
 pub use encrypt::{Encrypt, EncryptionKey};
 pub use fallback::Fallback;
 pub use limit_size::LimitSize;

@@ -2,9 +2,9 @@
 # The one command that runs the whole test suite: it starts every test server the
 # suite needs (scripts/servers.sh: Redis, Redis over TLS, a Redis Cluster, Valkey,
 # Memcached, a MongoDB-wire and an OpenSearch-API server), then checks formatting and
-# lints and runs every test (the library's and the `suite` member's), doc test and
-# example, then each Cargo feature alone (scripts/features.sh). `.ci/run` calls
-# exactly this.
+# lints and runs every test (the library's and the `suite` member's) and doc test,
+# every example (scripts/examples.sh), each Cargo feature alone (scripts/features.sh),
+# the docs as docs.rs builds them and a dry-run publish. `.ci/run` calls exactly this.
 #
 # With KV_REQUIRE_SERVERS=1 (as CI sets it), a store test whose server does not
 # answer fails instead of being skipped.
@@ -20,7 +20,7 @@ cargo clippy --workspace --all-features --all-targets -- -D warnings
 # Most test time is spent waiting for TTLs to pass: run more tests than cores.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}"
 cargo test --workspace --all-features
-cargo run --quiet --example quickstart > /dev/null
+scripts/examples.sh
 scripts/features.sh
 # The docs as docs.rs builds them (nightly, `--cfg docsrs`: each item marked with its
 # feature), without a warning; stable rustdoc when no nightly is installed.

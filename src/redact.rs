@@ -47,7 +47,8 @@ pub fn redact(url: &str) -> String {
     redact_text(url)
 }
 
-fn is_secret(name: &str) -> bool {
+/// Whether a parameter named `name` holds a secret.
+pub(crate) fn is_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SECRET_WORDS.iter().any(|word| name.contains(word))
 }

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all=(memory disk redis redis-cluster redis-tls valkey memcached mongodb elasticsearch
-  json compress encrypt fuzzing testkit)
+  json compress encrypt fuzzing testkit metrics)
 features=("${@:-${all[@]}}")
 
 # The tests of the suite that need nothing but one feature.
@@ -20,6 +20,7 @@ declare -A tests=(
   [memory]="memory allocations" [disk]="disk multi_disk" [redis]="redis"
   [redis-cluster]="redis_cluster" [redis-tls]="redis_tls" [valkey]="valkey"
   [memcached]="memcached" [mongodb]="mongodb" [elasticsearch]="elasticsearch"
+  [metrics]="metrics"
 )
 
 if [ $# -eq 0 ]; then

@@ -22,6 +22,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The object-safe twin of [`KvStore`]'s `raw_` methods; every store implements it.
 pub trait DynKvStore: Send + Sync {
+    /// The boxed store's type name, for [`observe`](crate::observe).
+    fn dyn_observed_name(&self) -> &'static str;
     /// See [`KvStore::raw_get`].
     fn dyn_get<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<Bytes>>>;
     /// See [`KvStore::raw_put`].
@@ -64,6 +66,9 @@ pub trait DynKvStore: Send + Sync {
 }
 
 impl<S: KvStore> DynKvStore for S {
+    fn dyn_observed_name(&self) -> &'static str {
+        self.observed_name()
+    }
     fn dyn_get<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<Bytes>>> {
         Box::pin(self.raw_get(c, k))
     }
@@ -114,6 +119,9 @@ impl<S: KvStore> DynKvStore for S {
 }
 
 impl KvStore for dyn DynKvStore + '_ {
+    fn observed_name(&self) -> &'static str {
+        self.dyn_observed_name()
+    }
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         self.dyn_get(c, k).await
     }
@@ -333,6 +341,9 @@ impl<S: KvStore + 'static> BoxStoreBuilder<S> {
 }
 
 impl KvStore for BoxStore {
+    fn observed_name(&self) -> &'static str {
+        self.core.dyn_observed_name()
+    }
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         self.core.dyn_get(c, k).await
     }

@@ -36,6 +36,7 @@ mod ext;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod names;
+pub mod observe;
 mod open;
 mod redact;
 mod store;

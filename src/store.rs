@@ -208,6 +208,13 @@ pub trait KvStore: Send + Sync {
         }
     }
 
+    /// The name of the store's type, for [`observe`](crate::observe)'s spans and
+    /// metrics; a store that boxes another (`BoxStore`) names the boxed one.
+    #[doc(hidden)]
+    fn observed_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
     /// The value under `collection`/`key`, or `None`. An empty value is a value.
     fn get(
         &self,
@@ -215,8 +222,20 @@ pub trait KvStore: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
         async move {
-            names::check(collection, key)?;
-            self.raw_get(collection, key).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "get",
+                    collection,
+                    key: Some(key),
+                    batch: None,
+                },
+                async move {
+                    names::check(collection, key)?;
+                    self.raw_get(collection, key).await
+                },
+            )
+            .await
         }
     }
 
@@ -230,17 +249,41 @@ pub trait KvStore: Send + Sync {
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send {
         async move {
-            names::check(collection, key)?;
-            names::check_ttl(ttl)?;
-            self.raw_put(collection, key, value, ttl).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "put",
+                    collection,
+                    key: Some(key),
+                    batch: None,
+                },
+                async move {
+                    names::check(collection, key)?;
+                    names::check_ttl(ttl)?;
+                    self.raw_put(collection, key, value, ttl).await
+                },
+            )
+            .await
         }
     }
 
     /// Removes the entry, answering whether it existed.
     fn delete(&self, collection: &str, key: &str) -> impl Future<Output = Result<bool>> + Send {
         async move {
-            names::check(collection, key)?;
-            self.raw_delete(collection, key).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "delete",
+                    collection,
+                    key: Some(key),
+                    batch: None,
+                },
+                async move {
+                    names::check(collection, key)?;
+                    self.raw_delete(collection, key).await
+                },
+            )
+            .await
         }
     }
 
@@ -251,8 +294,20 @@ pub trait KvStore: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
         async move {
-            names::check(collection, key)?;
-            self.raw_ttl(collection, key).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "ttl",
+                    collection,
+                    key: Some(key),
+                    batch: None,
+                },
+                async move {
+                    names::check(collection, key)?;
+                    self.raw_ttl(collection, key).await
+                },
+            )
+            .await
         }
     }
 
@@ -263,11 +318,23 @@ pub trait KvStore: Send + Sync {
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
         async move {
-            names::check_all(collection, keys.iter().copied())?;
-            if keys.is_empty() {
-                return Ok(Vec::new());
-            }
-            self.raw_get_many(collection, keys).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "get_many",
+                    collection,
+                    key: None,
+                    batch: Some(keys.len()),
+                },
+                async move {
+                    names::check_all(collection, keys.iter().copied())?;
+                    if keys.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    self.raw_get_many(collection, keys).await
+                },
+            )
+            .await
         }
     }
 
@@ -279,12 +346,24 @@ pub trait KvStore: Send + Sync {
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send {
         async move {
-            names::check_all(collection, entries.iter().map(|(key, _)| *key))?;
-            names::check_ttl(ttl)?;
-            if entries.is_empty() {
-                return Ok(());
-            }
-            self.raw_put_many(collection, entries, ttl).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "put_many",
+                    collection,
+                    key: None,
+                    batch: Some(entries.len()),
+                },
+                async move {
+                    names::check_all(collection, entries.iter().map(|(key, _)| *key))?;
+                    names::check_ttl(ttl)?;
+                    if entries.is_empty() {
+                        return Ok(());
+                    }
+                    self.raw_put_many(collection, entries, ttl).await
+                },
+            )
+            .await
         }
     }
 
@@ -295,11 +374,23 @@ pub trait KvStore: Send + Sync {
         keys: &[&str],
     ) -> impl Future<Output = Result<usize>> + Send {
         async move {
-            names::check_all(collection, keys.iter().copied())?;
-            if keys.is_empty() {
-                return Ok(0);
-            }
-            self.raw_delete_many(collection, keys).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "delete_many",
+                    collection,
+                    key: None,
+                    batch: Some(keys.len()),
+                },
+                async move {
+                    names::check_all(collection, keys.iter().copied())?;
+                    if keys.is_empty() {
+                        return Ok(0);
+                    }
+                    self.raw_delete_many(collection, keys).await
+                },
+            )
+            .await
         }
     }
 
@@ -310,11 +401,23 @@ pub trait KvStore: Send + Sync {
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
         async move {
-            names::check_all(collection, keys.iter().copied())?;
-            if keys.is_empty() {
-                return Ok(Vec::new());
-            }
-            self.raw_ttl_many(collection, keys).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "ttl_many",
+                    collection,
+                    key: None,
+                    batch: Some(keys.len()),
+                },
+                async move {
+                    names::check_all(collection, keys.iter().copied())?;
+                    if keys.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    self.raw_ttl_many(collection, keys).await
+                },
+            )
+            .await
         }
     }
 }
@@ -346,8 +449,20 @@ pub trait EnumerateKeys: KvStore {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         async move {
-            names::check_name(collection)?;
-            self.raw_keys(collection, limit).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "keys",
+                    collection,
+                    key: None,
+                    batch: None,
+                },
+                async move {
+                    names::check_name(collection)?;
+                    self.raw_keys(collection, limit).await
+                },
+            )
+            .await
         }
     }
 }
@@ -366,8 +481,20 @@ pub trait DestroyCollection: KvStore {
     /// Removes every entry of `collection` and nothing else; it is usable again at once.
     fn destroy_collection(&self, collection: &str) -> impl Future<Output = Result<()>> + Send {
         async move {
-            names::check_name(collection)?;
-            self.raw_destroy_collection(collection).await
+            crate::observe::observed(
+                crate::observe::Call {
+                    store: self.observed_name(),
+                    operation: "destroy_collection",
+                    collection,
+                    key: None,
+                    batch: None,
+                },
+                async move {
+                    names::check_name(collection)?;
+                    self.raw_destroy_collection(collection).await
+                },
+            )
+            .await
         }
     }
 }
@@ -389,6 +516,9 @@ pub trait Cull: KvStore {
 macro_rules! forward_pointer {
     ($($ptr:ty),*) => {$(
         impl<S: KvStore + ?Sized> KvStore for $ptr {
+            fn observed_name(&self) -> &'static str {
+                (**self).observed_name()
+            }
             fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
                 (**self).raw_get(c, k)
             }

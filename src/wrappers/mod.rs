@@ -236,7 +236,7 @@ pub use read_only::ReadOnly;
 pub use retry::{Retry, RetryPolicy};
 pub use route::{Route, RouteMap};
 pub use single_collection::SingleCollection;
-pub use stats::{CollectionStats, DEFAULT_MAX_COLLECTIONS, Stats};
+pub use stats::{CollectionStats, DEFAULT_MAX_COLLECTIONS, Latency, Operation, Stats};
 pub use strict::Strict;
 pub use timeout::Timeout;
 

@@ -153,3 +153,42 @@ async fn per_collection_counters_are_capped() {
     store.reset();
     assert_eq!(store.total(), Default::default());
 }
+
+/// With latency on, quantiles follow real call times (a store that takes 20 ms per
+/// call, through `Faulty`), within the histogram's resolution; off, they stay zero.
+#[tokio::test]
+async fn latency_quantiles_follow_the_calls() {
+    use kv_store_adapter::testkit::Faulty;
+    use kv_store_adapter::wrappers::{Latency, Operation};
+    use std::time::Duration;
+
+    let slow = Faulty::new(memory());
+    let store = slow.clone().with_stats().with_latency();
+    for i in 0..10 {
+        store
+            .put("c", &format!("k{i}"), b("v"), None)
+            .await
+            .unwrap();
+    }
+    slow.delay(Duration::from_millis(20));
+    for i in 0..10 {
+        store.get("c", &format!("k{i}")).await.unwrap();
+    }
+    store.get_many("c", &["k1", "k2"]).await.unwrap();
+    let get = store.latency(Operation::Get);
+    assert_eq!(get.count, 10);
+    assert!(get.p50 >= Duration::from_millis(20), "{get:?}");
+    assert!(get.max >= Duration::from_millis(20), "{get:?}");
+    assert!(get.p50 <= get.p90 && get.p90 <= get.p99, "{get:?}");
+    let put = store.latency(Operation::Put);
+    assert_eq!(put.count, 10);
+    assert!(put.p99 < Duration::from_millis(20), "{put:?}");
+    assert_eq!(store.latency(Operation::GetMany).count, 1);
+    assert_eq!(store.latency(Operation::Delete), Latency::default());
+    store.reset();
+    assert_eq!(store.latency(Operation::Get).count, 0);
+
+    let untimed = memory().with_stats();
+    untimed.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(untimed.latency(Operation::Put), Latency::default());
+}

@@ -1,0 +1,277 @@
+//! Observability: a `tracing` span for every operation, and (feature `metrics`)
+//! counters and latency histograms through the `metrics` facade.
+//!
+//! Every checked call — `get`, `put`, `delete`, `ttl`, their batch forms, `keys` and
+//! `destroy_collection`, on any store or wrapper stack — runs inside one span named
+//! `kv` at the `DEBUG` level, with fields after OpenTelemetry's database conventions:
+//!
+//! | field | value |
+//! |---|---|
+//! | `db.system.name` | `memory`, `redb`, `redis`, `memcached`, `mongodb`, `elasticsearch`, … (`other` for a store this crate does not know) |
+//! | `db.operation.name` | `get`, `put`, `delete`, `ttl`, `get_many`, …, `keys`, `destroy_collection` |
+//! | `db.collection.name` | the collection |
+//! | `db.operation.batch.size` | the number of keys of a batch |
+//! | `kv.store` | the store's type, e.g. `Stats<PrefixKeys<RedisStore>>` |
+//! | `kv.outcome` | `hit`, `miss`, `ok` or `error` |
+//! | `error.type` | the [`ErrorKind`](crate::ErrorKind) of a failure |
+//! | `kv.key` | the key, only after [`record_keys(true)`](record_keys) |
+//!
+//! With no subscriber interested in `DEBUG` spans of this crate, a call pays one
+//! cached check. Values never appear.
+//!
+//! With the `metrics` feature, each call also records, through whatever recorder the
+//! application installed (Prometheus, OpenTelemetry, StatsD, …):
+//!
+//! - `kv_store_operations_total` (counter) and
+//! - `kv_store_operation_duration_seconds` (histogram),
+//!
+//! labelled `system`, `operation` and `outcome` — a bounded set. A `collection` label
+//! is added only after [`label_collections`] allows it, for at most that many distinct
+//! collections (the rest are labelled `other`), so label cardinality stays bounded.
+//!
+//! ```
+//! use kv_store_adapter::observe;
+//! observe::record_keys(false); // the default: keys stay out of spans
+//! observe::label_collections(0); // the default: no collection label on metrics
+//! ```
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::Result;
+
+static RECORD_KEYS: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans carry the key (`kv.key`) of single-key calls: off by default, since
+/// keys can be personal data (a user id, an e-mail address).
+pub fn record_keys(on: bool) {
+    RECORD_KEYS.store(on, Ordering::Relaxed);
+}
+
+/// Lets metrics carry a `collection` label for the first `max` distinct collections
+/// they see (later ones are labelled `other`); 0, the default, leaves the label out.
+/// Without the `metrics` feature it has no effect.
+pub fn label_collections(max: usize) {
+    #[cfg(feature = "metrics")]
+    metered::set_max_collections(max);
+    #[cfg(not(feature = "metrics"))]
+    let _ = max;
+}
+
+/// What a call's result says: a hit or a miss, or just done.
+pub(crate) trait Outcome {
+    fn outcome(&self) -> &'static str;
+}
+
+impl<T> Outcome for Option<T> {
+    fn outcome(&self) -> &'static str {
+        if self.is_some() { "hit" } else { "miss" }
+    }
+}
+
+impl Outcome for bool {
+    fn outcome(&self) -> &'static str {
+        if *self { "hit" } else { "miss" }
+    }
+}
+
+macro_rules! done {
+    ($($t:ty),*) => {$(
+        impl Outcome for $t {
+            fn outcome(&self) -> &'static str {
+                "ok"
+            }
+        }
+    )*};
+}
+done!((), usize, Vec<String>);
+
+impl<T> Outcome for Vec<Option<T>> {
+    fn outcome(&self) -> &'static str {
+        "ok"
+    }
+}
+
+/// One call, as the span and the metrics see it.
+pub(crate) struct Call<'a> {
+    /// `std::any::type_name` of the store called.
+    pub store: &'static str,
+    pub operation: &'static str,
+    pub collection: &'a str,
+    pub key: Option<&'a str>,
+    pub batch: Option<usize>,
+}
+
+/// Runs `fut`, the call `call` describes, inside its span, and records its outcome.
+pub(crate) async fn observed<T: Outcome>(
+    call: Call<'_>,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let span = tracing::debug_span!(
+        "kv",
+        db.system.name = Empty,
+        db.operation.name = call.operation,
+        db.collection.name = call.collection,
+        db.operation.batch.size = call.batch,
+        kv.store = Empty,
+        kv.outcome = Empty,
+        kv.key = Empty,
+        error.type = Empty,
+    );
+    #[cfg(feature = "metrics")]
+    let started = std::time::Instant::now();
+    let result = if span.is_disabled() {
+        fut.await
+    } else {
+        span.record("db.system.name", system(call.store));
+        span.record("kv.store", short_name(call.store).as_str());
+        if let Some(key) = call.key.filter(|_| RECORD_KEYS.load(Ordering::Relaxed)) {
+            span.record("kv.key", key);
+        }
+        fut.instrument(span.clone()).await
+    };
+    let outcome = match &result {
+        Ok(value) => value.outcome(),
+        Err(_) => "error",
+    };
+    if !span.is_disabled() {
+        span.record("kv.outcome", outcome);
+        if let Err(e) = &result {
+            span.record("error.type", tracing::field::debug(e.kind()));
+        }
+    }
+    #[cfg(feature = "metrics")]
+    metered::record(&call, outcome, started.elapsed());
+    result
+}
+
+/// The backend system of a store type: the first store this crate knows found in it
+/// (a wrapper stack has one; a router or fallback, the first listed here).
+pub(crate) fn system(type_name: &str) -> &'static str {
+    const KNOWN: [(&str, &str); 9] = [
+        ("::RedisStore", "redis"),
+        ("::MemcachedStore", "memcached"),
+        ("::MongoStore", "mongodb"),
+        ("::ElasticsearchStore", "elasticsearch"),
+        ("::MultiDiskStore", "redb"),
+        ("::DiskStore", "redb"),
+        ("::MemoryStore", "memory"),
+        ("::SimpleStore", "simple"),
+        ("::NullStore", "null"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(needle, _)| type_name.contains(needle))
+        .map_or("other", |(_, system)| system)
+}
+
+/// `a::b::Stats<c::d::MemoryStore>` → `Stats<MemoryStore>`.
+fn short_name(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len());
+    let mut word = String::new();
+    for c in type_name.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or_default());
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(word.rsplit("::").next().unwrap_or_default());
+    out
+}
+
+#[cfg(feature = "metrics")]
+mod metered {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    use super::Call;
+
+    static MAX_COLLECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) fn set_max_collections(max: usize) {
+        MAX_COLLECTIONS.store(max, Ordering::Relaxed);
+    }
+
+    thread_local! {
+        /// Per store type (its name's address), its system: computed once per type
+        /// and thread, not per call, with no lock shared between threads.
+        static SYSTEMS: RefCell<HashMap<usize, &'static str>> = RefCell::default();
+    }
+
+    fn system_of(store: &'static str) -> &'static str {
+        SYSTEMS.with(|map| {
+            *map.borrow_mut()
+                .entry(store.as_ptr() as usize)
+                .or_insert_with(|| super::system(store))
+        })
+    }
+
+    /// The collection label: the name for the first `MAX_COLLECTIONS` seen, else
+    /// `other`.
+    fn collection_label(collection: &str, max: usize) -> String {
+        static SEEN: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+        let seen = SEEN.get_or_init(Mutex::default);
+        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(collection) {
+            return collection.to_owned();
+        }
+        if seen.len() < max {
+            seen.insert(collection.to_owned());
+            return collection.to_owned();
+        }
+        "other".to_owned()
+    }
+
+    pub(super) fn record(call: &Call<'_>, outcome: &'static str, took: Duration) {
+        let system = system_of(call.store);
+        let max = MAX_COLLECTIONS.load(Ordering::Relaxed);
+        if max == 0 {
+            let labels = [
+                ("system", system),
+                ("operation", call.operation),
+                ("outcome", outcome),
+            ];
+            metrics::counter!("kv_store_operations_total", &labels).increment(1);
+            metrics::histogram!("kv_store_operation_duration_seconds", &labels)
+                .record(took.as_secs_f64());
+        } else {
+            let collection = collection_label(call.collection, max);
+            let labels = [
+                ("system", system.to_owned()),
+                ("operation", call.operation.to_owned()),
+                ("outcome", outcome.to_owned()),
+                ("collection", collection),
+            ];
+            metrics::counter!("kv_store_operations_total", &labels).increment(1);
+            metrics::histogram!("kv_store_operation_duration_seconds", &labels)
+                .record(took.as_secs_f64());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_map_to_systems_and_short_names() {
+        let name = "kv_store_adapter::wrappers::stats::Stats<kv_store_adapter::wrappers::prefix::PrefixKeys<kv_store_adapter::stores::redis::RedisStore>>";
+        assert_eq!(system(name), "redis");
+        assert_eq!(short_name(name), "Stats<PrefixKeys<RedisStore>>");
+        assert_eq!(system("my_crate::MapStore"), "other");
+        assert_eq!(
+            system("kv_store_adapter::stores::multi_disk::MultiDiskStore"),
+            "redb"
+        );
+        assert_eq!(short_name("&alloc::sync::Arc<a::B>"), "&Arc<B>");
+    }
+}

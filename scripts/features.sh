@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all=(memory disk redis redis-cluster redis-tls valkey memcached mongodb elasticsearch
-  json compress encrypt fuzzing testkit metrics)
+  json compress encrypt fuzzing testkit metrics serde)
 features=("${@:-${all[@]}}")
 
 # The tests of the suite that need nothing but one feature.

@@ -30,6 +30,7 @@ pub mod wrappers;
 mod boxed;
 pub mod codec;
 mod collection;
+mod duration;
 mod error;
 mod ext;
 #[cfg(feature = "fuzzing")]

@@ -16,8 +16,9 @@
 //! | `error.type` | the [`ErrorKind`](crate::ErrorKind) of a failure |
 //! | `kv.key` | the key, only after [`record_keys(true)`](record_keys) |
 //!
-//! With no subscriber interested in `DEBUG` spans of this crate, a call pays one
-//! cached check. Values never appear.
+//! When no subscriber wants `DEBUG` spans from anywhere (and without the `metrics`
+//! feature), a call pays one relaxed atomic load and runs as if this module did not
+//! exist. Values never appear.
 //!
 //! With the `metrics` feature, each call also records, through whatever recorder the
 //! application installed (Prometheus, OpenTelemetry, StatsD, …):
@@ -25,7 +26,9 @@
 //! - `kv_store_operations_total` (counter) and
 //! - `kv_store_operation_duration_seconds` (histogram),
 //!
-//! labelled `system`, `operation` and `outcome` — a bounded set. A `collection` label
+//! labelled `system`, `operation` and `outcome` — a bounded set. Install the recorder
+//! before the first call: each thread registers its handles with the recorder it
+//! finds then, and keeps them. A `collection` label
 //! is added only after [`label_collections`] allows it, for at most that many distinct
 //! collections (the rest are labelled `other`), so label cardinality stays bounded.
 //!
@@ -104,6 +107,37 @@ pub(crate) struct Call<'a> {
     pub key: Option<&'a str>,
     pub batch: Option<usize>,
 }
+
+/// Whether any call needs observing: a subscriber wants `DEBUG` spans from somewhere
+/// (one relaxed load of tracing's global level), or metrics are compiled in. When not,
+/// a checked call runs exactly as it would without this module.
+#[inline(always)]
+pub(crate) fn active() -> bool {
+    cfg!(feature = "metrics") || tracing::level_enabled!(tracing::Level::DEBUG)
+}
+
+/// The body of a checked call: run as is when nothing observes, else inside
+/// [`observed`] (its span and metrics). `$body` is a block giving the call's `Result`.
+macro_rules! checked {
+    ($store:expr, $operation:literal, $collection:expr, $key:expr, $batch:expr, $body:block) => {
+        async move {
+            if !$crate::observe::active() {
+                return $body;
+            }
+            let call = $crate::observe::Call {
+                store: $store.observed_name(),
+                operation: $operation,
+                collection: $collection,
+                key: $key,
+                batch: $batch,
+            };
+            // Boxed, so the observed path adds a pointer, not its span and state, to
+            // the size of every call's future (moved whenever it is pinned or spawned).
+            Box::pin($crate::observe::observed(call, async move { $body })).await
+        }
+    };
+}
+pub(crate) use checked;
 
 /// Runs `fut`, the call `call` describes, inside its span, and records its outcome.
 pub(crate) async fn observed<T: Outcome>(
@@ -193,6 +227,8 @@ mod metered {
     use std::sync::{Mutex, OnceLock};
     use std::time::Duration;
 
+    use metrics::{Counter, Histogram};
+
     use super::Call;
 
     static MAX_COLLECTIONS: AtomicUsize = AtomicUsize::new(0);
@@ -231,22 +267,44 @@ mod metered {
         "other".to_owned()
     }
 
+    /// The handles of one thread, by the addresses of (store type, operation, outcome).
+    type Handles = HashMap<(usize, usize, usize), (Counter, Histogram), foldhash::fast::FixedState>;
+
+    thread_local! {
+        /// The counter and histogram of each (store type, operation, outcome), by
+        /// address: registered with the recorder once per thread, so a call pays no
+        /// label allocation and no hashing of label strings.
+        static HANDLES: RefCell<Handles> = RefCell::default();
+    }
+
     pub(super) fn record(call: &Call<'_>, outcome: &'static str, took: Duration) {
-        let system = system_of(call.store);
         let max = MAX_COLLECTIONS.load(Ordering::Relaxed);
         if max == 0 {
-            let labels = [
-                ("system", system),
-                ("operation", call.operation),
-                ("outcome", outcome),
-            ];
-            metrics::counter!("kv_store_operations_total", &labels).increment(1);
-            metrics::histogram!("kv_store_operation_duration_seconds", &labels)
-                .record(took.as_secs_f64());
+            let id = (
+                call.store.as_ptr() as usize,
+                call.operation.as_ptr() as usize,
+                outcome.as_ptr() as usize,
+            );
+            HANDLES.with(|handles| {
+                let mut handles = handles.borrow_mut();
+                let (counter, histogram) = handles.entry(id).or_insert_with(|| {
+                    let labels = [
+                        ("system", system_of(call.store)),
+                        ("operation", call.operation),
+                        ("outcome", outcome),
+                    ];
+                    (
+                        metrics::counter!("kv_store_operations_total", &labels),
+                        metrics::histogram!("kv_store_operation_duration_seconds", &labels),
+                    )
+                });
+                counter.increment(1);
+                histogram.record(took.as_secs_f64());
+            });
         } else {
             let collection = collection_label(call.collection, max);
             let labels = [
-                ("system", system.to_owned()),
+                ("system", system_of(call.store).to_owned()),
                 ("operation", call.operation.to_owned()),
                 ("outcome", outcome.to_owned()),
                 ("collection", collection),

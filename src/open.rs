@@ -197,12 +197,10 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             };
             let timeouts = target.timeouts(Timeouts::documents())?;
             target.no_others()?;
-            let options = crate::stores::ElasticsearchOptions {
-                url: target.http_url()?,
-                api_key,
-                basic: target.credentials(),
-                timeouts,
-            };
+            let mut options = crate::stores::ElasticsearchOptions::new(target.http_url()?)
+                .with_timeouts(timeouts);
+            options.api_key = api_key;
+            options.basic = target.credentials();
             let store = crate::stores::ElasticsearchStore::connect(&options).await?;
             let store = match prefix {
                 Some(prefix) => store.with_prefix(&prefix)?,
@@ -356,7 +354,7 @@ impl Target {
         let Some(v) = self.take(name) else {
             return Ok(None);
         };
-        parse_duration(&v)
+        crate::duration::parse(&v)
             .map(Some)
             .ok_or_else(|| self.bad(name, &v, "a number with a unit: 250ms, 5s, 2m or 1h"))
     }
@@ -513,21 +511,6 @@ impl Target {
     }
 }
 
-/// `250ms`, `5s`, `2m`, `1h` (a whole number and a unit); `None` for anything else.
-fn parse_duration(text: &str) -> Option<std::time::Duration> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let millis = match unit {
-        "ms" => n,
-        "s" => n.checked_mul(1_000)?,
-        "m" => n.checked_mul(60_000)?,
-        "h" => n.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(std::time::Duration::from_millis(millis))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,25 +523,6 @@ mod tests {
         let mut t = Target::parse("redis://h/0?namespace=a").unwrap();
         t.take("namespace");
         assert_eq!(t.rest_url(), "redis://h/0");
-    }
-
-    #[test]
-    fn durations_need_a_unit() {
-        assert_eq!(
-            parse_duration("250ms"),
-            Some(std::time::Duration::from_millis(250))
-        );
-        assert_eq!(
-            parse_duration("5s"),
-            Some(std::time::Duration::from_secs(5))
-        );
-        assert_eq!(
-            parse_duration("2m"),
-            Some(std::time::Duration::from_secs(120))
-        );
-        for bad in ["5", "s", "", "-1s", "1.5s", "99999999999999999999h", "5 s"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
     }
 
     #[test]

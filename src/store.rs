@@ -221,22 +221,10 @@ pub trait KvStore: Send + Sync {
         collection: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "get",
-                    collection,
-                    key: Some(key),
-                    batch: None,
-                },
-                async move {
-                    names::check(collection, key)?;
-                    self.raw_get(collection, key).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "get", collection, Some(key), None, {
+            names::check(collection, key)?;
+            self.raw_get(collection, key).await
+        })
     }
 
     /// Stores `value`, replacing any earlier value *and* expiry. `ttl: None` never expires;
@@ -248,43 +236,19 @@ pub trait KvStore: Send + Sync {
         value: Bytes,
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "put",
-                    collection,
-                    key: Some(key),
-                    batch: None,
-                },
-                async move {
-                    names::check(collection, key)?;
-                    names::check_ttl(ttl)?;
-                    self.raw_put(collection, key, value, ttl).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "put", collection, Some(key), None, {
+            names::check(collection, key)?;
+            names::check_ttl(ttl)?;
+            self.raw_put(collection, key, value, ttl).await
+        })
     }
 
     /// Removes the entry, answering whether it existed.
     fn delete(&self, collection: &str, key: &str) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "delete",
-                    collection,
-                    key: Some(key),
-                    batch: None,
-                },
-                async move {
-                    names::check(collection, key)?;
-                    self.raw_delete(collection, key).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "delete", collection, Some(key), None, {
+            names::check(collection, key)?;
+            self.raw_delete(collection, key).await
+        })
     }
 
     /// The value and its remaining time to live (`None` for an entry that never expires).
@@ -293,22 +257,10 @@ pub trait KvStore: Send + Sync {
         collection: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "ttl",
-                    collection,
-                    key: Some(key),
-                    batch: None,
-                },
-                async move {
-                    names::check(collection, key)?;
-                    self.raw_ttl(collection, key).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "ttl", collection, Some(key), None, {
+            names::check(collection, key)?;
+            self.raw_ttl(collection, key).await
+        })
     }
 
     /// One answer per key, in request order; a key asked twice is answered twice.
@@ -317,25 +269,13 @@ pub trait KvStore: Send + Sync {
         collection: &str,
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "get_many",
-                    collection,
-                    key: None,
-                    batch: Some(keys.len()),
-                },
-                async move {
-                    names::check_all(collection, keys.iter().copied())?;
-                    if keys.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    self.raw_get_many(collection, keys).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "get_many", collection, None, Some(keys.len()), {
+            names::check_all(collection, keys.iter().copied())?;
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.raw_get_many(collection, keys).await
+        })
     }
 
     /// Stores every `(key, value)` pair with one TTL; of duplicate keys the last wins.
@@ -345,26 +285,14 @@ pub trait KvStore: Send + Sync {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "put_many",
-                    collection,
-                    key: None,
-                    batch: Some(entries.len()),
-                },
-                async move {
-                    names::check_all(collection, entries.iter().map(|(key, _)| *key))?;
-                    names::check_ttl(ttl)?;
-                    if entries.is_empty() {
-                        return Ok(());
-                    }
-                    self.raw_put_many(collection, entries, ttl).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "put_many", collection, None, Some(entries.len()), {
+            names::check_all(collection, entries.iter().map(|(key, _)| *key))?;
+            names::check_ttl(ttl)?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            self.raw_put_many(collection, entries, ttl).await
+        })
     }
 
     /// Removes every listed entry, answering how many distinct existing entries went.
@@ -373,25 +301,13 @@ pub trait KvStore: Send + Sync {
         collection: &str,
         keys: &[&str],
     ) -> impl Future<Output = Result<usize>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "delete_many",
-                    collection,
-                    key: None,
-                    batch: Some(keys.len()),
-                },
-                async move {
-                    names::check_all(collection, keys.iter().copied())?;
-                    if keys.is_empty() {
-                        return Ok(0);
-                    }
-                    self.raw_delete_many(collection, keys).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "delete_many", collection, None, Some(keys.len()), {
+            names::check_all(collection, keys.iter().copied())?;
+            if keys.is_empty() {
+                return Ok(0);
+            }
+            self.raw_delete_many(collection, keys).await
+        })
     }
 
     /// One value-and-TTL answer per key, in request order.
@@ -400,25 +316,13 @@ pub trait KvStore: Send + Sync {
         collection: &str,
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "ttl_many",
-                    collection,
-                    key: None,
-                    batch: Some(keys.len()),
-                },
-                async move {
-                    names::check_all(collection, keys.iter().copied())?;
-                    if keys.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    self.raw_ttl_many(collection, keys).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "ttl_many", collection, None, Some(keys.len()), {
+            names::check_all(collection, keys.iter().copied())?;
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.raw_ttl_many(collection, keys).await
+        })
     }
 }
 
@@ -448,22 +352,10 @@ pub trait EnumerateKeys: KvStore {
         collection: &str,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "keys",
-                    collection,
-                    key: None,
-                    batch: None,
-                },
-                async move {
-                    names::check_name(collection)?;
-                    self.raw_keys(collection, limit).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "keys", collection, None, None, {
+            names::check_name(collection)?;
+            self.raw_keys(collection, limit).await
+        })
     }
 }
 
@@ -480,22 +372,10 @@ pub trait DestroyCollection: KvStore {
 
     /// Removes every entry of `collection` and nothing else; it is usable again at once.
     fn destroy_collection(&self, collection: &str) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            crate::observe::observed(
-                crate::observe::Call {
-                    store: self.observed_name(),
-                    operation: "destroy_collection",
-                    collection,
-                    key: None,
-                    batch: None,
-                },
-                async move {
-                    names::check_name(collection)?;
-                    self.raw_destroy_collection(collection).await
-                },
-            )
-            .await
-        }
+        crate::observe::checked!(self, "destroy_collection", collection, None, None, {
+            names::check_name(collection)?;
+            self.raw_destroy_collection(collection).await
+        })
     }
 }
 

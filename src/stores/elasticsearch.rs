@@ -49,6 +49,12 @@ impl Refresh {
 /// Where and how to connect, for [`ElasticsearchStore::connect`]. Secrets never appear
 /// in `Debug`.
 #[derive(Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+#[non_exhaustive]
 pub struct ElasticsearchOptions {
     /// `http://` or `https://` (rustls) URL of a node.
     pub url: String,
@@ -69,6 +75,35 @@ impl Default for ElasticsearchOptions {
             basic: None,
             timeouts: super::Timeouts::documents(),
         }
+    }
+}
+
+impl ElasticsearchOptions {
+    /// The node at `url` (`http://` or `https://`), no credentials, 5 s to connect and
+    /// 30 s per request.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Authenticates with an API key (`id`, `secret`).
+    pub fn with_api_key(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.api_key = Some((id.into(), secret.into()));
+        self
+    }
+
+    /// Authenticates with a user name and password.
+    pub fn with_basic(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.basic = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Other timeouts.
+    pub fn with_timeouts(mut self, timeouts: super::Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 }
 
@@ -181,11 +216,7 @@ fn live_query() -> Value {
 impl ElasticsearchStore {
     /// Connects to the node at `url` without credentials (prefix `kv`).
     pub async fn open(url: &str) -> Result<Self> {
-        Self::connect(&ElasticsearchOptions {
-            url: url.to_owned(),
-            ..Default::default()
-        })
-        .await
+        Self::connect(&ElasticsearchOptions::new(url)).await
     }
 
     /// Connects with explicit options (prefix `kv`) and checks that the node answers.

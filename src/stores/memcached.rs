@@ -150,12 +150,128 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Where and how to connect, for [`MemcachedStore::connect`]: built with
+/// [`new`](Self::new) and the `with_*` methods (new options can be added without
+/// breaking anyone).
+///
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::stores::MemcachedOptions;
+///
+/// let options = MemcachedOptions::new("127.0.0.1:11211").with_pool_size(8).with_namespace("app");
+/// assert_eq!(MemcachedOptions::DEFAULT_POOL_SIZE, 4);
+/// assert_eq!(options.generation_refresh, Duration::from_secs(1));
+/// ```
+///
+/// With the `serde` feature it reads from configuration; every field may be left out
+/// and an unknown field is an error:
+///
+/// ```json
+/// { "address": "cache.internal:11211", "pool_size": 8, "namespace": "app",
+///   "generation_refresh": "1s", "timeouts": { "operation": "250ms" } }
+/// ```
+#[derive(Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+#[non_exhaustive]
+pub struct MemcachedOptions {
+    /// `host:port` (IPv6 hosts in brackets); `memcached://` in front is accepted.
+    pub address: String,
+    /// Pooled connections ([`DEFAULT_POOL_SIZE`](Self::DEFAULT_POOL_SIZE)).
+    pub pool_size: usize,
+    /// The namespace of every key (1-64 of `[A-Za-z0-9_.-]`; `kv` by default).
+    pub namespace: String,
+    /// How long a namespace generation read from the server is trusted (1 s; see
+    /// [`MemcachedStore::with_generation_refresh`]).
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::duration::deserialize")
+    )]
+    pub generation_refresh: Duration,
+    /// Connect and per-operation timeouts (5 s each).
+    pub timeouts: super::Timeouts,
+}
+
+impl MemcachedOptions {
+    /// Connections a store keeps unless told otherwise.
+    pub const DEFAULT_POOL_SIZE: usize = 4;
+
+    /// The server at `address` with the defaults.
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            ..Self::default()
+        }
+    }
+
+    /// `connections` pooled connections (at least one).
+    pub fn with_pool_size(mut self, connections: usize) -> Self {
+        self.pool_size = connections.max(1);
+        self
+    }
+
+    /// Uses `namespace` for every key.
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// Trusts a generation read from the server for `refresh`.
+    pub fn with_generation_refresh(mut self, refresh: Duration) -> Self {
+        self.generation_refresh = refresh;
+        self
+    }
+
+    /// Other timeouts.
+    pub fn with_timeouts(mut self, timeouts: super::Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+impl Default for MemcachedOptions {
+    /// `127.0.0.1:11211`, 4 connections, namespace `kv`, 1 s generation refresh, 5 s
+    /// timeouts.
+    fn default() -> Self {
+        Self {
+            address: "127.0.0.1:11211".into(),
+            pool_size: Self::DEFAULT_POOL_SIZE,
+            namespace: "kv".into(),
+            generation_refresh: DEFAULT_REFRESH,
+            timeouts: super::Timeouts::default(),
+        }
+    }
+}
+
+impl fmt::Debug for MemcachedOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemcachedOptions")
+            .field("address", &crate::redact(&self.address))
+            .field("pool_size", &self.pool_size)
+            .field("namespace", &self.namespace)
+            .field("generation_refresh", &self.generation_refresh)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
 impl MemcachedStore {
+    /// Connects with `options`.
+    pub async fn connect(options: &MemcachedOptions) -> Result<Self> {
+        let store = Self::open_with(&options.address, options.pool_size, options.timeouts).await?;
+        Ok(store
+            .with_namespace(&options.namespace)?
+            .with_generation_refresh(options.generation_refresh))
+    }
+
     /// Connects to `memcached://host:port` (or `host:port`) with 4 connections, the
     /// default [`Timeouts`](super::Timeouts) (5 s to connect, 5 s per operation) and the
     /// namespace `kv`, and reads the server's item size limit.
     pub async fn open(url: &str) -> Result<Self> {
-        Self::with_pool(url, 4).await
+        Self::with_pool(url, MemcachedOptions::DEFAULT_POOL_SIZE).await
     }
 
     /// Connects with `connections` pooled connections.

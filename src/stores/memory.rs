@@ -148,19 +148,17 @@ impl MemoryStore {
 impl KvStore for MemoryStore {
     /// The checked `get` with the lookup in place of a nested `raw_get` future: one
     /// state machine less on the store's hottest call (~1.5% of a miss).
-    async fn get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        let call = crate::observe::Call {
-            store: self.observed_name(),
-            operation: "get",
-            collection,
-            key: Some(key),
-            batch: None,
-        };
-        crate::observe::observed(call, async {
+    // The macro's `async` block is the whole future: an `async fn` would nest it.
+    #[allow(clippy::manual_async_fn)]
+    fn get(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        crate::observe::checked!(self, "get", collection, Some(key), None, {
             crate::names::check(collection, key)?;
             Ok(self.lookup(collection, "", key).map(|entry| entry.value))
         })
-        .await
     }
 
     async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {

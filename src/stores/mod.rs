@@ -37,7 +37,7 @@ pub use disk::{DiskStore, DiskStoreBuilder};
 pub use elasticsearch::{ElasticsearchOptions, ElasticsearchStore, Refresh};
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
-pub use memcached::MemcachedStore;
+pub use memcached::{MemcachedOptions, MemcachedStore};
 #[cfg(feature = "memory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use memory::MemoryStore;
@@ -77,13 +77,29 @@ pub use valkey::ValkeyStore;
 /// assert_eq!(t.connect, Duration::from_secs(5));
 /// assert_eq!(t.operation, Duration::from_millis(500));
 /// ```
+///
+/// With the `serde` feature it reads from configuration as
+/// `{ "connect": "2s", "operation": "500ms" }` (either may be left out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 #[non_exhaustive]
 pub struct Timeouts {
     /// Connecting, and finding a server to talk to.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::duration::deserialize")
+    )]
     pub connect: Duration,
     /// One round trip, from the request to its answer (waiting for a pooled
     /// connection included).
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::duration::deserialize")
+    )]
     pub operation: Duration,
 }
 

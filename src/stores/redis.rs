@@ -197,7 +197,21 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
 /// assert_eq!(options.db, 2);
 /// assert!(!format!("{options:?}").contains("hunter2"));
 /// ```
-#[derive(Clone, Default)]
+///
+/// With the `serde` feature it reads from configuration; every field may be left out
+/// (the defaults are `127.0.0.1:6379`, database 0, plain TCP, 5 s timeouts) and an
+/// unknown field is an error:
+///
+/// ```json
+/// { "host": "cache.internal", "port": 6380, "password": "…", "tls_ca_file": "/etc/ca.pem",
+///   "timeouts": { "connect": "2s", "operation": "500ms" } }
+/// ```
+#[derive(Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 #[non_exhaustive]
 pub struct RedisOptions {
     /// Host name or address.
@@ -217,6 +231,22 @@ pub struct RedisOptions {
     pub tls_ca_file: Option<std::path::PathBuf>,
     /// Connect and per-command timeouts (5 s each by default).
     pub timeouts: super::Timeouts,
+}
+
+impl Default for RedisOptions {
+    /// `127.0.0.1:6379`, database 0, no credentials, plain TCP, 5 s timeouts.
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 6379,
+            db: 0,
+            username: None,
+            password: None,
+            tls: false,
+            tls_ca_file: None,
+            timeouts: super::Timeouts::default(),
+        }
+    }
 }
 
 impl RedisOptions {

@@ -23,10 +23,27 @@ use crate::{
 ///     .max_delay(Duration::from_secs(1));
 /// assert_eq!(policy.attempts(), 5);
 /// ```
+///
+/// With the `serde` feature it reads from configuration as
+/// `{ "max_attempts": 5, "base_delay": "10ms", "max_delay": "1s" }` (any may be left
+/// out).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct RetryPolicy {
     max_attempts: u32,
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::duration::deserialize")
+    )]
     base_delay: Duration,
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::duration::deserialize")
+    )]
     max_delay: Duration,
 }
 

@@ -143,12 +143,7 @@ async fn foreign_documents_are_corrupt_data() {
 
 #[tokio::test]
 async fn credentials_never_show() {
-    let options = ElasticsearchOptions {
-        url: "http://127.0.0.1:1".into(),
-        api_key: Some(("id".into(), "hunter2".into())),
-        basic: None,
-        ..Default::default()
-    };
+    let options = ElasticsearchOptions::new("http://127.0.0.1:1").with_api_key("id", "hunter2");
     assert!(!format!("{options:?}").contains("hunter2"));
     let err = ElasticsearchStore::connect(&options).await.unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");

@@ -149,12 +149,10 @@ async fn elasticsearch_keys() {
         return;
     };
     for url in [url.clone(), "http://127.0.0.1:1".to_owned()] {
-        let options = ElasticsearchOptions {
-            url: url.replace("http://", &format!("http://elastic:{SECRET}@")),
-            api_key: Some(("id".into(), SECRET.into())),
-            basic: Some(("elastic".into(), SECRET.into())),
-            ..Default::default()
-        };
+        let options =
+            ElasticsearchOptions::new(url.replace("http://", &format!("http://elastic:{SECRET}@")))
+                .with_api_key("id", SECRET)
+                .with_basic("elastic", SECRET);
         clean("ElasticsearchOptions", &format!("{options:?}"));
         let store = ElasticsearchStore::connect(&options).await;
         clean_result("ElasticsearchStore::connect", &store);

@@ -211,11 +211,8 @@ async fn elasticsearch_stall() {
     let server = Server::new(bin, |port| {
         port_args(&["-addr", "127.0.0.1:{port}", "-no-stdin-watch"], port)
     });
-    let options = ElasticsearchOptions {
-        url: format!("http://127.0.0.1:{}", server.port),
-        timeouts: timeouts(),
-        ..Default::default()
-    };
+    let options = ElasticsearchOptions::new(format!("http://127.0.0.1:{}", server.port))
+        .with_timeouts(timeouts());
     let store = ElasticsearchStore::connect(&options).await.unwrap();
     survives_a_stall(&server, BoxStore::builder(store).all().build()).await;
 }

@@ -36,3 +36,9 @@ for feature in "${features[@]}"; do
       --test "$test"
   done
 done
+# Two features meant to be used together: a Redis Cluster over TLS.
+if [ $# -eq 0 ]; then
+  echo "[features] redis-cluster and redis-tls together"
+  cargo test -q -p kv-store-adapter-suite --no-default-features \
+    --features redis-cluster,redis-tls --test redis_tls_cluster
+fi

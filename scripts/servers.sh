@@ -5,7 +5,8 @@
 # port but fails it (wedged) is killed and started again.
 # Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
 # Servers: Redis, Redis over TLS (a CA and certificate generated here), a 3-node Redis
-# Cluster, Valkey, Memcached, a MongoDB-wire server and an OpenSearch-API server.
+# Cluster (and one over TLS), Valkey, Memcached, a MongoDB-wire server and an
+# OpenSearch-API server.
 #
 #   scripts/servers.sh         start everything
 #   scripts/servers.sh stop    stop what this script started
@@ -23,6 +24,7 @@ REDIS_PORT=16379
 REDIS_TLS_PORT=16390
 VALKEY_PORT=16380
 CLUSTER_PORTS=(17000 17001 17002)
+TLS_CLUSTER_PORTS=(17100 17101 17102)
 MEMCACHED_PORT=11311
 MONGO_PORT=27117
 SEARCH_PORT=19200
@@ -208,6 +210,36 @@ if ! redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok
 fi
 urls=$(printf 'redis://%s/,' "${cluster_nodes[@]}")
 export_url KV_REDIS_CLUSTER_URLS "${urls%,}"
+
+# A three-node Redis Cluster over TLS only (nodes talk TLS to each other too), with
+# the certificate of the TLS Redis above.
+tls_cli=(redis-cli --tls --cacert "$TLS/ca.crt")
+tls_nodes=()
+for port in "${TLS_CLUSTER_PORTS[@]}"; do
+  restart_if_wedged "redis-tls-cluster-$port" "$port" \
+    health_redis "$port" --tls --cacert "$TLS/ca.crt" -c
+  mkdir -p "$STATE/redis-$port"
+  start "redis-tls-cluster-$port" "$port" redis-server --bind 127.0.0.1 --port 0 \
+    --tls-port "$port" --tls-cluster yes --daemonize yes --save '' --appendonly no \
+    --dir "$STATE/redis-$port" --pidfile "$STATE/redis-$port/pid" \
+    --logfile "$STATE/redis-$port/log" --tls-cert-file "$TLS/server.crt" \
+    --tls-key-file "$TLS/server.key" --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients no \
+    --cluster-enabled yes --cluster-config-file "$STATE/redis-$port/nodes.conf" \
+    --cluster-node-timeout 2000
+  tls_nodes+=("127.0.0.1:$port")
+done
+if ! "${tls_cli[@]}" -p "${TLS_CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok'; then
+  if ! "${tls_cli[@]}" -p "${TLS_CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_slots_assigned:16384'; then
+    log "creating the TLS cluster"
+    "${tls_cli[@]}" --cluster create "${tls_nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+  fi
+  for _ in $(seq 1 100); do
+    "${tls_cli[@]}" -p "${TLS_CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok' && break
+    sleep 0.1
+  done
+fi
+urls=$(printf 'rediss://%s/,' "${tls_nodes[@]}")
+export_url KV_REDIS_TLS_CLUSTER_URLS "${urls%,}"
 
 # Memcached, with 2 MiB items so the contract's 1 MiB values fit.
 restart_if_wedged memcached "$MEMCACHED_PORT" health_memcached "$MEMCACHED_PORT"

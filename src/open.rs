@@ -31,7 +31,7 @@ use crate::{BoxStore, Error, Result};
 /// | `multidisk:///abs/dir` | [`MultiDiskStore`](crate::stores::MultiDiskStore) (feature `disk`) | `durable` (true), `max_open_files` (64) |
 /// | `null://` | [`NullStore`](crate::stores::NullStore) | |
 /// | `redis://`, `rediss://`, `valkey://`, `valkeys://` | [`RedisStore`](crate::stores::RedisStore) (feature `redis`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts; the rest go to redis-rs |
-/// | `redis-cluster://h1:p1,h2:p2/`, `rediss-cluster://…` | `RedisClusterStore` (feature `redis-cluster`) | `namespace`, timeouts |
+/// | `redis-cluster://h1:p1,h2:p2/`, `rediss-cluster://…` | `RedisClusterStore` (feature `redis-cluster`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts |
 /// | `memcached://host:port` | [`MemcachedStore`](crate::stores::MemcachedStore) (feature `memcached`) | `namespace`, `pool_size` (4), `generation_refresh` (1s), timeouts |
 /// | `mongodb://…/database`, `mongodb+srv://…` | [`MongoStore`](crate::stores::MongoStore) (feature `mongodb`) | `prefix`, timeouts; the rest go to the driver; database `kv` when the path has none |
 /// | `elasticsearch://host:port`, `elasticsearchs://…` (HTTPS) | [`ElasticsearchStore`](crate::stores::ElasticsearchStore) (feature `elasticsearch`) | `prefix`, `api_key_id` + `api_key`, timeouts; user and password as basic auth |
@@ -132,13 +132,20 @@ pub async fn open(url: &str) -> Result<BoxStore> {
         }
         #[cfg(feature = "redis-cluster")]
         "redis-cluster" | "rediss-cluster" => {
+            use crate::stores::RedisClusterStore;
             let namespace = target.take("namespace");
+            let ca_file = target.take("tls_ca_file");
             let timeouts = target.timeouts(Timeouts::default())?;
             target.no_others()?;
             let nodes = target.cluster_nodes()?;
             let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-            let store =
-                crate::stores::RedisClusterStore::connect_with_timeouts(&nodes, timeouts).await?;
+            let store = match ca_file {
+                #[cfg(feature = "redis-tls")]
+                Some(path) => RedisClusterStore::connect_tls(&nodes, path, timeouts).await?,
+                #[cfg(not(feature = "redis-tls"))]
+                Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
+                None => RedisClusterStore::connect_with_timeouts(&nodes, timeouts).await?,
+            };
             let store = match namespace {
                 Some(ns) => store.with_namespace(&ns)?,
                 None => store,

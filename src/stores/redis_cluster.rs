@@ -33,15 +33,48 @@ impl RedisStore<ClusterConnection> {
 
     /// [`connect`](Self::connect) with other timeouts.
     pub async fn connect_with_timeouts(nodes: &[&str], timeouts: super::Timeouts) -> Result<Self> {
+        Self::connect_inner(nodes, None, timeouts).await
+    }
+
+    /// Connects through `rediss://` `nodes`, trusting the CA certificates in the PEM
+    /// file `ca_file` instead of the web PKI roots (features `redis-cluster` and
+    /// `redis-tls`).
+    #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+    pub async fn connect_tls(
+        nodes: &[&str],
+        ca_file: impl AsRef<std::path::Path>,
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
+        let pem = super::redis::read_ca_file(ca_file.as_ref())?;
+        Self::connect_inner(nodes, Some(pem), timeouts).await
+    }
+
+    async fn connect_inner(
+        nodes: &[&str],
+        ca_pem: Option<Vec<u8>>,
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
         for node in nodes {
-            tls_ready(node, false)?;
+            tls_ready(node, ca_pem.is_some())?;
         }
         let shown = nodes
             .iter()
             .map(|n| redact(n))
             .collect::<Vec<_>>()
             .join(",");
-        let client = ClusterClient::builder(nodes.iter().copied())
+        let builder = ClusterClient::builder(nodes.iter().copied());
+        #[cfg(feature = "redis-tls")]
+        let builder = match ca_pem {
+            Some(pem) => builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            }),
+            None => builder,
+        };
+        #[cfg(not(feature = "redis-tls"))]
+        let _ = ca_pem;
+        let client = builder
             .retries(3)
             .connection_timeout(timeouts.connect)
             .response_timeout(timeouts.operation)

@@ -90,7 +90,8 @@ impl RedisConnection for ConnectionManager {
 /// `a`+`b::c`), and the braces are a Redis Cluster hash tag, so one collection's keys
 /// share a slot and batches work on a cluster. Values carry a one-byte format header.
 /// TTLs are exact to the millisecond (`PX`); a put without TTL clears an old one.
-/// Batches use MGET, pipelined SET and UNLINK, in chunks of 1,000 keys. Enumeration
+/// Batches use MGET, MSET (pipelined `SET … PX` when a TTL is given) and UNLINK, in
+/// chunks of 1,000 keys. Enumeration
 /// runs SCAN to the end; `destroy` removes only this namespace's keys — never FLUSHDB.
 ///
 /// The connection is a multiplexed `ConnectionManager`: cheap to clone, pipelining
@@ -519,7 +520,7 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 
     fn set(cmd: &mut Cmd, key: Vec<u8>, value: &[u8], ttl: Option<Duration>) {
-        cmd.arg(key).arg(encode_value(value));
+        cmd.arg(key).arg(Framed(value));
         if let Some(ttl) = ttl {
             // Round up: a sub-millisecond TTL must not become "no TTL" or zero.
             let ms = names::bounded(ttl).as_nanos().div_ceil(1_000_000).max(1) as u64;
@@ -577,6 +578,20 @@ pub(crate) fn split_key<'a>(namespace: &str, raw: &'a [u8]) -> Option<(&'a str, 
 }
 
 /// The stored form of `value`: the format byte, then the bytes.
+/// A value as the store writes it — the format byte, then the bytes — written straight
+/// into the command's buffer (no stored copy built first).
+struct Framed<'a>(&'a [u8]);
+
+impl redis::ToRedisArgs for Framed<'_> {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        use std::io::Write;
+        let mut arg = out.writer_for_next_arg();
+        // Writing to the command's in-memory buffer cannot fail.
+        let _ = arg.write_all(&[FORMAT]);
+        let _ = arg.write_all(self.0);
+    }
+}
+
 pub(crate) fn encode_value(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + value.len());
     out.push(FORMAT);
@@ -715,8 +730,18 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
         ttl: Option<Duration>,
     ) -> Result<()> {
         for chunk in entries.chunks(CHUNK) {
-            let mut pipe = redis::pipe();
             let redis_keys = self.redis_keys(c, chunk.iter().map(|(k, _)| *k));
+            if ttl.is_none() {
+                // One MSET: it replaces values and clears old expiries, as SET does.
+                // A collection's keys share a hash slot, so it works on a cluster too.
+                let mut cmd = redis::cmd("MSET");
+                for (key, (_, v)) in redis_keys.into_iter().zip(chunk) {
+                    cmd.arg(key).arg(Framed(v));
+                }
+                self.query::<()>(&cmd).await?;
+                continue;
+            }
+            let mut pipe = redis::pipe();
             for (key, (_, v)) in redis_keys.into_iter().zip(chunk) {
                 let mut cmd = redis::cmd("SET");
                 Self::set(&mut cmd, key, v, ttl);

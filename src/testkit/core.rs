@@ -409,6 +409,21 @@ pub async fn put_without_ttl_clears_expiry<S: KvStore>(store: &S) {
     assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("new")));
 }
 
+/// `put_many` without a TTL clears the expiry of every entry it replaces, as `put`
+/// does (a store that writes batches with another command than single puts must too).
+pub async fn put_many_without_ttl_clears_expiry<S: KvStore>(store: &S) {
+    let c = unique("clearttlmany");
+    let old = [("a", b("old")), ("b", b("old"))];
+    store.put_many(&c, &old, Some(SHORT_TTL)).await.unwrap();
+    let new = [("a", b("new")), ("b", b("new"))];
+    store.put_many(&c, &new, None).await.unwrap();
+    let entries = store.ttl_many(&c, &["a", "b"]).await.unwrap();
+    assert_eq!(entries, [Some((b("new"), None)), Some((b("new"), None))]);
+    tokio::time::sleep(SHORT_TTL + MARGIN).await;
+    let values = store.get_many(&c, &["a", "b"]).await.unwrap();
+    assert_eq!(values, [Some(b("new")), Some(b("new"))]);
+}
+
 /// Every hostile name works as a collection and as a key, each pair its own entry.
 pub async fn hostile_names_round_trip<S: KvStore>(store: &S) {
     let names = hostile_names();

@@ -271,6 +271,7 @@ macro_rules! __conformance_group {
                 zero_ttl_is_rejected_and_writes_nothing,
                 every_duration_follows_the_ttl_rule,
                 put_without_ttl_clears_expiry,
+                put_many_without_ttl_clears_expiry,
                 hostile_names_round_trip,
                 empty_and_over_long_names_are_rejected,
                 separator_collisions_stay_distinct,

@@ -198,13 +198,15 @@ pub fn entries(data: &[u8]) {
     }
     #[cfg(feature = "redis")]
     {
-        use crate::stores::redis::{decode_value, encode_value};
+        use crate::stores::redis::{Framed, decode_value};
+        use redis::ToRedisArgs;
         let read = decode_value("c", "k", Some(data.to_vec()));
         typed(&read, &corrupt);
         if let Ok(value) = read {
             assert_eq!(value.as_deref(), data.get(1..));
         }
-        let stored = encode_value(data);
+        // The value exactly as a SET or MSET of the store writes it.
+        let stored = Framed(data).to_redis_args().concat();
         assert_eq!(decode_value("c", "k", Some(stored)).unwrap().unwrap(), data);
     }
     #[cfg(feature = "memcached")]

@@ -119,16 +119,7 @@ pub async fn open(url: &str) -> Result<BoxStore> {
                 Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
                 None => RedisStore::open_with_timeouts(&rest, timeouts).await?,
             };
-            let store = match namespace {
-                Some(ns) => store.with_namespace(&ns)?,
-                None => store,
-            };
-            Ok(BoxStore::builder(store)
-                .keys()
-                .collections()
-                .destroy_collection()
-                .destroy()
-                .build())
+            redis_boxed(store, namespace)
         }
         #[cfg(feature = "redis-cluster")]
         "redis-cluster" | "rediss-cluster" => {
@@ -146,21 +137,14 @@ pub async fn open(url: &str) -> Result<BoxStore> {
                 Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
                 None => RedisClusterStore::connect_with_timeouts(&nodes, timeouts).await?,
             };
-            let store = match namespace {
-                Some(ns) => store.with_namespace(&ns)?,
-                None => store,
-            };
-            Ok(BoxStore::builder(store)
-                .keys()
-                .collections()
-                .destroy_collection()
-                .destroy()
-                .build())
+            redis_boxed(store, namespace)
         }
         #[cfg(feature = "memcached")]
         "memcached" => {
             let namespace = target.take("namespace");
-            let pool = target.number("pool_size")?.unwrap_or(4);
+            let pool = target
+                .number("pool_size")?
+                .unwrap_or(crate::stores::MemcachedOptions::DEFAULT_POOL_SIZE);
             let refresh = target.duration("generation_refresh")?;
             let timeouts = target.timeouts(Timeouts::default())?;
             target.no_others()?;
@@ -230,6 +214,24 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             ),
         })),
     }
+}
+
+/// A Redis store (standalone or cluster) in `namespace`, boxed with its capabilities.
+#[cfg(feature = "redis")]
+fn redis_boxed<C: crate::stores::RedisConnection>(
+    store: crate::stores::RedisStore<C>,
+    namespace: Option<String>,
+) -> Result<BoxStore> {
+    let store = match namespace {
+        Some(ns) => store.with_namespace(&ns)?,
+        None => store,
+    };
+    Ok(BoxStore::builder(store)
+        .keys()
+        .collections()
+        .destroy_collection()
+        .destroy()
+        .build())
 }
 
 /// Every scheme `open` knows, and the Cargo feature it needs.

@@ -580,7 +580,7 @@ pub(crate) fn split_key<'a>(namespace: &str, raw: &'a [u8]) -> Option<(&'a str, 
 /// The stored form of `value`: the format byte, then the bytes.
 /// A value as the store writes it — the format byte, then the bytes — written straight
 /// into the command's buffer (no stored copy built first).
-struct Framed<'a>(&'a [u8]);
+pub(crate) struct Framed<'a>(pub(crate) &'a [u8]);
 
 impl redis::ToRedisArgs for Framed<'_> {
     fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
@@ -590,13 +590,6 @@ impl redis::ToRedisArgs for Framed<'_> {
         let _ = arg.write_all(&[FORMAT]);
         let _ = arg.write_all(self.0);
     }
-}
-
-pub(crate) fn encode_value(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + value.len());
-    out.push(FORMAT);
-    out.extend_from_slice(value);
-    out
 }
 
 /// The value of a stored form: `None` stays a miss, a foreign format is corrupt data.

@@ -28,7 +28,7 @@ use crate::{BoxStore, Error, Result};
 /// |---|---|---|
 /// | `memory://` | [`MemoryStore`](crate::stores::MemoryStore) | `max_entries` (10,000) |
 /// | `redb:///abs/file.redb`, `redb://rel/file.redb` | [`DiskStore`](crate::stores::DiskStore) (feature `disk`) | `durable` (true), `inline_reads`, `cache_size` (bytes) |
-/// | `multidisk:///abs/dir` | [`MultiDiskStore`](crate::stores::MultiDiskStore) (feature `disk`) | `durable` (true), `max_open_files` (64) |
+/// | `multidisk:///abs/dir` | [`MultiDiskStore`](crate::stores::MultiDiskStore) (feature `disk`) | `durable` (true), `max_open_files` (64), `writer_threads` (4) |
 /// | `null://` | [`NullStore`](crate::stores::NullStore) | |
 /// | `redis://`, `rediss://`, `valkey://`, `valkeys://` | [`RedisStore`](crate::stores::RedisStore) (feature `redis`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts; the rest go to redis-rs |
 /// | `redis-cluster://h1:p1,h2:p2/`, `rediss-cluster://…` | `RedisClusterStore` (feature `redis-cluster`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts |
@@ -97,9 +97,13 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             let max = target
                 .number("max_open_files")?
                 .unwrap_or(crate::stores::DEFAULT_OPEN_FILES);
+            let writers = target
+                .number("writer_threads")?
+                .unwrap_or(crate::stores::DEFAULT_WRITER_THREADS);
             target.no_others()?;
             let store = tokio::task::spawn_blocking(move || {
                 crate::stores::MultiDiskStore::with_options(path, durable, max)
+                    .map(|store| store.with_writer_threads(writers))
             })
             .await
             .map_err(|e| Error::setup("opening the directory failed", e))??;

@@ -85,6 +85,8 @@ pub struct DiskStoreBuilder {
     durable: bool,
     inline_reads: bool,
     cache_size: Option<usize>,
+    /// The writer threads to share (`MultiDiskStore`'s pool); a pool of one if `None`.
+    writers: Option<Arc<super::group_commit::Pool>>,
 }
 
 impl DiskStoreBuilder {
@@ -116,6 +118,12 @@ impl DiskStoreBuilder {
         self
     }
 
+    /// Commits through `pool`'s threads instead of a thread of its own.
+    pub(super) fn writers(mut self, pool: Arc<super::group_commit::Pool>) -> Self {
+        self.writers = Some(pool);
+        self
+    }
+
     /// Opens the file, creating it if missing. This does blocking file I/O: call it at
     /// start-up, or inside `spawn_blocking`.
     pub fn open(self) -> Result<DiskStore> {
@@ -130,9 +138,15 @@ impl DiskStoreBuilder {
             e => Error::setup(format!("cannot open {}", self.path.display()), e),
         })?;
         let db = Arc::new(db);
-        let writer = super::group_commit::Writer::start(db.clone(), self.durable, |raw| {
-            format::is_live(raw) == Some(true)
-        });
+        let pool = self
+            .writers
+            .unwrap_or_else(|| super::group_commit::Pool::new(1));
+        let writer = super::group_commit::Writer::start(
+            db.clone(),
+            self.durable,
+            |raw| format::is_live(raw) == Some(true),
+            pool,
+        );
         Ok(DiskStore {
             inner: Arc::new(Inner {
                 db,
@@ -161,6 +175,7 @@ impl DiskStore {
             durable: true,
             inline_reads: false,
             cache_size: None,
+            writers: None,
         }
     }
 

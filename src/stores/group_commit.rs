@@ -1,8 +1,9 @@
-//! Group commit for `DiskStore`: one writer thread turns concurrent writes into one
-//! redb transaction and one fsync.
+//! Group commit for `DiskStore`: a writer thread turns the writes waiting for a file
+//! into one redb transaction and one fsync; files share a bounded pool of threads.
 
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use redb::{Database, Durability, TableDefinition};
@@ -30,74 +31,230 @@ struct Job {
     reply: oneshot::Sender<Result<usize>>,
 }
 
-/// The writer thread: it takes the first waiting write, then every write that arrived
-/// while it waited for the previous commit, applies them in order in one transaction
-/// and commits once. Each caller gets its answer after the commit that holds its write,
-/// so a durable put still returns only once its data is on disk.
+/// Writer threads shared by files: a `DiskStore` has a pool of one, a
+/// `MultiDiskStore` one pool for all its files. A file with waiting writes is queued
+/// once; a thread takes it, commits its waiting writes (up to [`GROUP`]) in one
+/// transaction, and queues it again if more arrived. So a file is written by one
+/// thread at a time, in order, and the number of threads is the pool's cap however
+/// many files are open. Threads start when work finds none idle.
+pub(super) struct Pool {
+    shared: Arc<PoolShared>,
+}
+
+struct PoolShared {
+    state: Mutex<PoolState>,
+    work: Condvar,
+    max: AtomicUsize,
+}
+
+#[derive(Default)]
+struct PoolState {
+    ready: VecDeque<Arc<File>>,
+    threads: Vec<JoinHandle<()>>,
+    idle: usize,
+    closed: bool,
+}
+
+/// One file's queue.
+struct File {
+    state: Mutex<FileState>,
+    /// Signalled when the file has no write queued or in progress.
+    idle: Condvar,
+    durable: bool,
+    is_live: fn(&[u8]) -> bool,
+}
+
+struct FileState {
+    /// `None` once the file's `Writer` is dropped.
+    db: Option<Arc<Database>>,
+    jobs: VecDeque<Job>,
+    /// In the pool's ready queue or being committed.
+    scheduled: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Pool {
+    /// A pool of at most `max` threads (at least one).
+    pub(super) fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            shared: Arc::new(PoolShared {
+                state: Mutex::default(),
+                work: Condvar::new(),
+                max: AtomicUsize::new(max.max(1)),
+            }),
+        })
+    }
+
+    /// Changes the cap; threads beyond it are not stopped, no new ones start.
+    pub(super) fn set_max(&self, max: usize) {
+        self.shared.max.store(max.max(1), Ordering::Relaxed);
+    }
+
+    /// The cap on threads.
+    pub(super) fn max(&self) -> usize {
+        self.shared.max.load(Ordering::Relaxed)
+    }
+
+    /// Queues a file with waiting writes, starting a thread if none is idle and the
+    /// cap allows. Fails only when no thread exists and none can start.
+    fn schedule(&self, file: Arc<File>) -> std::result::Result<(), ()> {
+        let mut state = lock(&self.shared.state);
+        state.ready.push_back(file);
+        if state.idle > 0 {
+            self.shared.work.notify_one();
+            return Ok(());
+        }
+        if state.threads.len() < self.max() {
+            let shared = self.shared.clone();
+            match std::thread::Builder::new()
+                .name("kv-redb-writer".into())
+                .spawn(move || work(&shared))
+            {
+                Ok(thread) => state.threads.push(thread),
+                Err(_) if state.threads.is_empty() => {
+                    state.ready.pop_back();
+                    return Err(());
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pool {
+    /// Stops the threads; every file's writer waited for its last commit already.
+    fn drop(&mut self) {
+        let threads = {
+            let mut state = lock(&self.shared.state);
+            state.closed = true;
+            std::mem::take(&mut state.threads)
+        };
+        self.shared.work.notify_all();
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A pool thread: takes files with waiting writes until the pool closes.
+fn work(shared: &PoolShared) {
+    loop {
+        let file = {
+            let mut state = lock(&shared.state);
+            loop {
+                if let Some(file) = state.ready.pop_front() {
+                    break file;
+                }
+                if state.closed {
+                    return;
+                }
+                state.idle += 1;
+                state = shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
+                state.idle -= 1;
+            }
+        };
+        let (db, group) = {
+            let mut state = lock(&file.state);
+            let n = state.jobs.len().min(GROUP);
+            (state.db.clone(), state.jobs.drain(..n).collect::<Vec<_>>())
+        };
+        if let Some(db) = db {
+            commit_group(&db, file.durable, file.is_live, group);
+        }
+        let mut state = lock(&file.state);
+        if state.jobs.is_empty() {
+            state.scheduled = false;
+            file.idle.notify_all();
+        } else {
+            drop(state);
+            lock(&shared.state).ready.push_back(file);
+        }
+    }
+}
+
+/// A file's handle on its pool: each caller gets its answer after the commit that
+/// holds its write, so a durable put still returns only once its data is on disk.
 pub(super) struct Writer {
-    jobs: Option<Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    file: Arc<File>,
+    pool: Arc<Pool>,
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>, durable: bool, is_live: fn(&[u8]) -> bool) -> Self {
-        let (jobs, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("kv-redb-writer".into())
-            .spawn(move || run(&db, durable, is_live, &rx))
-            .ok();
-        Self {
-            jobs: Some(jobs),
-            thread,
-        }
+    pub(super) fn start(
+        db: Arc<Database>,
+        durable: bool,
+        is_live: fn(&[u8]) -> bool,
+        pool: Arc<Pool>,
+    ) -> Self {
+        let file = Arc::new(File {
+            state: Mutex::new(FileState {
+                db: Some(db),
+                jobs: VecDeque::new(),
+                scheduled: false,
+            }),
+            idle: Condvar::new(),
+            durable,
+            is_live,
+        });
+        Self { file, pool }
     }
 
     /// Queues `op` and waits for the commit that holds it.
     pub(super) async fn submit(&self, op: WriteOp) -> Result<usize> {
         let (reply, answer) = oneshot::channel();
         let stopped = || Error::backend_msg("the redb writer thread stopped");
-        self.jobs
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send(Job { op, reply })
-            .map_err(|_| stopped())?;
+        let schedule = {
+            let mut state = lock(&self.file.state);
+            if state.db.is_none() {
+                return Err(stopped());
+            }
+            state.jobs.push_back(Job { op, reply });
+            !std::mem::replace(&mut state.scheduled, true)
+        };
+        if schedule && self.pool.schedule(self.file.clone()).is_err() {
+            let mut state = lock(&self.file.state);
+            state.jobs.clear();
+            state.scheduled = false;
+            return Err(Error::backend_msg("cannot start a redb writer thread"));
+        }
         answer.await.map_err(|_| stopped())?
     }
 }
 
 impl Drop for Writer {
-    /// Closes the queue and waits for the last commit, so the file is free again when
-    /// the store is gone.
+    /// Waits for the file's last commit and lets go of the database, so the file is
+    /// free again when the store is gone.
     fn drop(&mut self) {
-        drop(self.jobs.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let mut state = lock(&self.file.state);
+        while state.scheduled {
+            state = self
+                .file
+                .idle
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
         }
+        state.db = None;
     }
 }
 
-fn run(db: &Database, durable: bool, is_live: fn(&[u8]) -> bool, rx: &Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < GROUP {
-            match rx.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+/// Commits a group in one transaction and answers each job; one bad write must not
+/// fail its neighbours, so a failed group is committed again one job at a time.
+fn commit_group(db: &Database, durable: bool, is_live: fn(&[u8]) -> bool, group: Vec<Job>) {
+    let ops: Vec<&WriteOp> = group.iter().map(|j| &j.op).collect();
+    match commit(db, durable, is_live, &ops) {
+        Ok(answers) => {
+            for (job, answer) in group.into_iter().zip(answers) {
+                let _ = job.reply.send(Ok(answer));
             }
         }
-        let ops: Vec<&WriteOp> = group.iter().map(|j| &j.op).collect();
-        match commit(db, durable, is_live, &ops) {
-            Ok(answers) => {
-                for (job, answer) in group.into_iter().zip(answers) {
-                    let _ = job.reply.send(Ok(answer));
-                }
-            }
-            // One bad write must not fail its neighbours: commit each alone.
-            Err(_) => {
-                for job in group {
-                    let answer = commit(db, durable, is_live, &[&job.op]).map(|a| a[0]);
-                    let _ = job.reply.send(answer);
-                }
+        Err(_) => {
+            for job in group {
+                let answer = commit(db, durable, is_live, &[&job.op]).map(|a| a[0]);
+                let _ = job.reply.send(answer);
             }
         }
     }
@@ -155,4 +312,10 @@ fn commit(
     }
     txn.commit().map_err(db_err)?;
     Ok(answers)
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("max", &self.max()).finish()
+    }
 }

@@ -46,7 +46,7 @@ pub use memory::MemoryStore;
 pub use mongodb::MongoStore;
 #[cfg(feature = "disk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
-pub use multi_disk::{DEFAULT_OPEN_FILES, MultiDiskStore};
+pub use multi_disk::{DEFAULT_OPEN_FILES, DEFAULT_WRITER_THREADS, MultiDiskStore};
 pub use null::NullStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -34,9 +34,12 @@ const READABLE_PART: usize = 40;
 /// base directory (another program's `.redb` files included).
 ///
 /// **Bounded.** At most [`DEFAULT_OPEN_FILES`] collection files (configurable with
-/// [`with_options`](Self::with_options)) are open at once, each with its one writer
-/// thread; the least recently used closes when another must open. A process with
-/// thousands of collections keeps a fixed number of threads and file descriptors.
+/// [`with_options`](Self::with_options)) are open at once; the least recently used
+/// closes when another must open. All files share one pool of at most
+/// [`DEFAULT_WRITER_THREADS`] writer threads ([`with_writer_threads`](Self::with_writer_threads)),
+/// each committing the writes waiting for one file in one transaction at a time. A
+/// process with thousands of collections keeps a fixed number of threads and file
+/// descriptors.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -57,6 +60,9 @@ pub struct MultiDiskStore {
 /// How many collection files a store keeps open unless told otherwise.
 pub const DEFAULT_OPEN_FILES: usize = 64;
 
+/// How many writer threads a store's files share unless told otherwise.
+pub const DEFAULT_WRITER_THREADS: usize = 4;
+
 struct Inner {
     base: PathBuf,
     durable: bool,
@@ -64,6 +70,8 @@ struct Inner {
     /// to close.
     open: Mutex<Handles>,
     max_open: usize,
+    /// The writer threads every open file commits through.
+    writers: Arc<super::group_commit::Pool>,
     /// Serialises opening and removing files (redb refuses a second open of one file).
     files: tokio::sync::Mutex<()>,
 }
@@ -154,6 +162,7 @@ impl MultiDiskStore {
                 durable,
                 open: Mutex::new(Handles::default()),
                 max_open: max_open_files.max(1),
+                writers: super::group_commit::Pool::new(DEFAULT_WRITER_THREADS),
                 files: tokio::sync::Mutex::new(()),
             }),
         })
@@ -167,6 +176,27 @@ impl MultiDiskStore {
     /// How many collection files may be open at once.
     pub fn max_open_files(&self) -> usize {
         self.inner.max_open
+    }
+
+    /// Commits through at most `threads` writer threads (at least one; default
+    /// [`DEFAULT_WRITER_THREADS`]), shared by every file of this store and its clones.
+    /// More threads let durable writes to different collections wait for their fsyncs
+    /// side by side.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::MultiDiskStore;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = MultiDiskStore::open(dir.path()).unwrap().with_writer_threads(2);
+    /// assert_eq!(store.writer_threads(), 2);
+    /// ```
+    pub fn with_writer_threads(self, threads: usize) -> Self {
+        self.inner.writers.set_max(threads);
+        self
+    }
+
+    /// The most writer threads this store uses.
+    pub fn writer_threads(&self) -> usize {
+        self.inner.writers.max()
     }
 
     /// The file name that holds `collection`: always a single path component.
@@ -226,11 +256,12 @@ impl MultiDiskStore {
         }
         let path = self.inner.base.join(Self::file_name(collection));
         let (name, durable) = (collection.to_owned(), self.inner.durable);
+        let writers = self.inner.writers.clone();
         let store = blocking(move || {
             if !create && !path.exists() {
                 return Ok(None);
             }
-            let store = open_file(&path, durable)?;
+            let store = open_file(&path, durable, &writers)?;
             match store.read_meta_blocking(META_COLLECTION)? {
                 Some(stored) if stored == name => {}
                 Some(stored) => {
@@ -310,10 +341,18 @@ impl MultiDiskStore {
 
 /// Opens one collection file. A file still held by a handle that was just closed (by
 /// a call still running on it) frees within moments: wait for it rather than fail.
-fn open_file(path: &Path, durable: bool) -> Result<DiskStore> {
+fn open_file(
+    path: &Path,
+    durable: bool,
+    writers: &Arc<super::group_commit::Pool>,
+) -> Result<DiskStore> {
     let mut waited = Duration::ZERO;
     loop {
-        match DiskStore::builder(path).durable(durable).open() {
+        match DiskStore::builder(path)
+            .durable(durable)
+            .writers(writers.clone())
+            .open()
+        {
             Err(e) if e.kind() == crate::ErrorKind::Locked && waited < LOCKED_WAIT => {
                 std::thread::sleep(Duration::from_millis(5));
                 waited += Duration::from_millis(5);

@@ -152,3 +152,45 @@ async fn foreign_files_in_the_base_directory_are_left_alone() {
     assert!(before == after, "a foreign file was changed or removed");
     assert!(!base.join(MultiDiskStore::file_name("mine")).exists());
 }
+
+/// The whole suite again with the tightest caps: one writer thread for every file,
+/// two files open, so files close and reopen while calls are in flight.
+mod tight {
+    use super::*;
+
+    fn fixture() -> (MultiDiskStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MultiDiskStore::with_options(dir.path(), true, 2)
+            .unwrap()
+            .with_writer_threads(1);
+        (store, dir)
+    }
+
+    kv_store_adapter::conformance_suite!(fixture = fixture();
+        core, keys, collections, destroy_collection, destroy, cull);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_writer_thread_serves_many_files_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MultiDiskStore::with_options(dir.path(), true, 8)
+        .unwrap()
+        .with_writer_threads(1);
+    let tasks: Vec<_> = (0..256)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let c = format!("c{}", i % 32);
+                store.put(&c, &format!("k{i}"), b("v"), None).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    for i in 0..256 {
+        let c = format!("c{}", i % 32);
+        assert_eq!(store.get(&c, &format!("k{i}")).await.unwrap(), Some(b("v")));
+    }
+    assert_eq!(store.collections(100).await.unwrap().len(), 32);
+}

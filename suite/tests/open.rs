@@ -34,7 +34,7 @@ async fn embedded_stores_open_from_urls() {
     round_trip(&url).await;
     assert!(spaced.exists());
     let store = round_trip(&format!(
-        "multidisk://{}?durable=false&max_open_files=8",
+        "multidisk://{}?durable=false&max_open_files=8&writer_threads=2",
         dir.path().join("many").display()
     ))
     .await;

@@ -140,8 +140,12 @@ impl fmt::Debug for ElasticsearchOptions {
 /// keep each index, its mapping and its meta document, so that another instance that
 /// prepared the index earlier (and so skips preparing it) never writes into an index
 /// that Elasticsearch created on the fly with a dynamic mapping and no meta document.
-/// An empty index is not listed by `collections()`. An instance re-prepares an index it
-/// has not prepared for 60 s, so one deleted from outside gets its mapping back.
+/// An empty index is not listed by `collections()`. An index template (`{prefix}-entries`)
+/// gives the strict mapping to any index of the store that Elasticsearch creates on the
+/// fly, so a write into an index deleted from outside, by an instance that still
+/// remembers it as prepared, lands under the right mapping. An instance prepares again
+/// an index it has not prepared for 60 s, which also restores a meta document deleted
+/// from outside (until then `collections()` does not list that collection).
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -340,12 +344,14 @@ impl ElasticsearchStore {
         if self.ready.contains(&index) {
             return Ok(index);
         }
-        let mapping = json!({ "mappings": { "dynamic": "strict", "properties": {
+        let mappings = json!({ "dynamic": "strict", "properties": {
             "v": { "type": "binary" },
             "k": { "type": "keyword" },
             "x": { "type": "date", "format": "epoch_millis" }
-        } } });
-        self.create_index(&index, &mapping).await?;
+        } });
+        self.put_template(&mappings).await;
+        self.create_index(&index, &json!({ "mappings": mappings }))
+            .await?;
         let meta = json!({ "mappings": { "dynamic": "strict", "properties": {
             "name": { "type": "keyword", "index": false }
         } } });
@@ -360,6 +366,28 @@ impl ElasticsearchStore {
         }
         self.ready.insert(index.clone());
         Ok(index)
+    }
+
+    /// Installs (or refreshes) an index template with the entries' strict mapping for
+    /// every index name this store can make, so an index deleted from outside and then
+    /// created on the fly by a write (Elasticsearch's auto-create) gets that mapping,
+    /// not a dynamic one. A safety net: a server that refuses it (a template of another
+    /// application with the same patterns and priority) still gets explicit creation.
+    async fn put_template(&self, mappings: &Value) {
+        let prefix = &self.prefix;
+        let body = json!({
+            "index_patterns": [format!("{prefix}-c-*"), format!("{prefix}-h-*")],
+            "priority": 200,
+            "template": { "mappings": mappings },
+            "_meta": { "managed_by": "kv-store-adapter" }
+        });
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let path = format!("/_index_template/{prefix}-entries");
+        match self.call(Method::Put, &path, &[], Some(body)).await {
+            Ok((status, _)) if status.is_success() => {}
+            Ok((status, _)) => tracing::debug!(%status, "index template refused"),
+            Err(e) => tracing::debug!(error = %e, "index template not written"),
+        }
     }
 
     async fn create_index(&self, index: &str, body: &Value) -> Result<()> {

@@ -52,8 +52,12 @@ const READABLE: usize = 64;
 /// each Mongo collection, its TTL index and its meta document, so that another
 /// instance that prepared the collection earlier (and so skips preparing it) writes
 /// into a collection that still expires entries and is enumerated. An empty
-/// collection is not listed by `collections()`. An instance re-prepares a collection
-/// it has not prepared for 60 s, so one dropped from outside gets its index back.
+/// collection is not listed by `collections()`. A collection dropped from outside is
+/// created again by the next write (MongoDB creates collections on insert), without
+/// its TTL index until an instance prepares it again, which each does for a name it
+/// has not prepared for 60 s. Reads, enumeration and deletes check `x` themselves, so
+/// in that window entries still expire on time for every reader; only the reclaim of
+/// their space waits for the index, which then covers them too.
 ///
 /// ```no_run
 /// use bytes::Bytes;

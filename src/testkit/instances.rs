@@ -56,6 +56,35 @@ impl<S> Instances<S> {
     }
 }
 
+impl<S> Instances<S> {
+    /// Two instances that `open` makes separately on one fresh namespace (from
+    /// [`unique_namespace`](super::unique_namespace)), as two processes would; `None`
+    /// when `open` gives `None` (no server configured).
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::MemoryStore;
+    /// use kv_store_adapter::testkit::instances::Instances;
+    /// # #[tokio::main] async fn main() {
+    /// // A network store opens a client per call, on the namespace it is given.
+    /// let shared = MemoryStore::new(100);
+    /// let open = |_namespace: String| {
+    ///     let store = shared.clone();
+    ///     async move { Some(store) }
+    /// };
+    /// let pair = Instances::on_one_namespace(open).await.unwrap();
+    /// # let _ = pair; }
+    /// ```
+    pub async fn on_one_namespace<F, Fut>(open: F) -> Option<Self>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Option<S>>,
+    {
+        let namespace = super::unique_namespace();
+        let a = open(namespace.clone()).await?;
+        Some(Self::new(a, open(namespace).await?))
+    }
+}
+
 impl<S: Clone> Instances<S> {
     /// Two clones of a process-local store (which must share one state).
     pub fn clones(store: S) -> Self {

@@ -9,46 +9,32 @@ use elasticsearch::http::Method;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use kv_store_adapter::stores::{ElasticsearchOptions, ElasticsearchStore};
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
-use kv_store_adapter::{Cull, DestroyStore, EnumerateCollections, KvStore};
+use kv_store_adapter::{Cull, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore};
 use serde_json::json;
 
-fn prefix() -> String {
-    unique_namespace().to_lowercase().replace('-', "_")
-}
-
-async fn connect() -> Option<ElasticsearchStore> {
+/// A store on `namespace` (as an index prefix); two calls are two instances, as two
+/// processes would open.
+async fn open(namespace: String) -> Option<ElasticsearchStore> {
     let url = server_url("KV_ELASTICSEARCH_URL")?;
     let store = ElasticsearchStore::open(&url)
         .await
         .expect("the server answers");
-    Some(store.with_prefix(&prefix()).unwrap())
+    let prefix = namespace.to_lowercase().replace('-', "_");
+    Some(store.with_prefix(&prefix).unwrap())
+}
+
+async fn connect() -> Option<ElasticsearchStore> {
+    open(unique_namespace()).await
 }
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy, cull);
 
-/// Two instances opened separately on one namespace, as two processes would.
-async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<ElasticsearchStore>> {
-    let url = server_url("KV_ELASTICSEARCH_URL")?;
-    let namespace = prefix();
-    let a = ElasticsearchStore::open(&url)
-        .await
-        .expect("the server answers")
-        .with_prefix(&namespace)
-        .unwrap();
-    let b = ElasticsearchStore::open(&url)
-        .await
-        .expect("the server answers")
-        .with_prefix(&namespace)
-        .unwrap();
-    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
-}
-
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
-        pair = match pair().await { Some(pair) => pair, None => return };
+        pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
         core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 }
 
@@ -57,7 +43,9 @@ async fn raw(method: Method, path: &str, body: serde_json::Value) -> serde_json:
     let url = server_url("KV_ELASTICSEARCH_URL").unwrap();
     let pool = SingleNodeConnectionPool::new(url.parse().unwrap());
     let client = Elasticsearch::new(TransportBuilder::new(pool).build().unwrap());
-    let writes = matches!(method, Method::Put | Method::Delete);
+    // Document writes wait for a refresh; deleting an index takes no such parameter.
+    let writes =
+        matches!(method, Method::Put) || (method == Method::Delete && path.contains("/_doc/"));
     let query: Option<&[(&str, &str)]> = writes.then_some(&[("refresh", "true")]);
     let body = (!body.is_null()).then(|| serde_json::to_vec(&body).unwrap());
     let response = client
@@ -89,10 +77,39 @@ async fn indices_get_a_strict_mapping_and_injective_names() {
     }
 }
 
+/// An index deleted from outside while an instance still trusts it as prepared: the
+/// next write makes Elasticsearch create it on the fly, and the store's index template
+/// gives it the strict mapping, so its keys still list and expire.
+#[tokio::test]
+async fn an_index_deleted_from_outside_comes_back_with_its_mapping() {
+    let Some(store) = connect().await else { return };
+    store.put("users", "ada", b("v"), None).await.unwrap();
+    let index = store.index_name("users");
+    let deleted = raw(Method::Delete, &format!("/{index}"), json!(null)).await;
+    assert_eq!(deleted["acknowledged"], true, "{deleted}");
+    let ttl = Some(Duration::from_secs(60));
+    store.put("users", "grace", b("w"), ttl).await.unwrap();
+    let mapping = raw(Method::Get, &format!("/{index}/_mapping"), json!(null)).await;
+    let mappings = &mapping[&index]["mappings"];
+    assert_eq!(mappings["dynamic"], "strict", "{mapping}");
+    assert_eq!(mappings["properties"]["k"]["type"], "keyword", "{mapping}");
+    assert_eq!(mappings["properties"]["x"]["type"], "date", "{mapping}");
+    assert_eq!(store.keys("users", 10).await.unwrap(), ["grace"]);
+    assert_eq!(store.collections(10).await.unwrap(), ["users"]);
+    let (value, left) = store.ttl("users", "grace").await.unwrap().unwrap();
+    assert_eq!(value, b("w"));
+    assert!(left.is_some_and(|left| left <= Duration::from_secs(60)));
+    store.destroy().await.unwrap();
+    assert!(store.collections(10).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn destroy_deletes_only_this_stores_indices() {
     let Some(store) = connect().await else { return };
-    let foreign = format!("foreign_{}", prefix());
+    let foreign = format!(
+        "foreign_{}",
+        unique_namespace().to_lowercase().replace('-', "_")
+    );
     raw(
         Method::Put,
         &format!("/{foreign}/_doc/1"),

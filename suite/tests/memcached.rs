@@ -8,30 +8,27 @@ use kv_store_adapter::stores::MemcachedStore;
 use kv_store_adapter::testkit::{assert_kind, b, server_url, unique_namespace};
 use kv_store_adapter::{DestroyStore, Error, ErrorDetail, ErrorKind, KvStore};
 
-async fn connect() -> Option<MemcachedStore> {
+/// A store on `namespace`; two calls are two instances, as two processes would open.
+async fn open(namespace: String) -> Option<MemcachedStore> {
     let url = server_url("KV_MEMCACHED_URL")?;
     let store = MemcachedStore::open(&url).await.expect("memcached answers");
-    Some(store.with_namespace(&unique_namespace()).unwrap())
+    Some(store.with_namespace(&namespace).unwrap())
+}
+
+async fn connect() -> Option<MemcachedStore> {
+    open(unique_namespace()).await
 }
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, destroy);
 
-/// Two instances opened separately on one namespace, as two processes would.
+/// Two instances on one namespace; a destroy may take one generation refresh to reach
+/// the other (documented).
 async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<MemcachedStore>> {
-    let url = server_url("KV_MEMCACHED_URL")?;
-    let namespace = unique_namespace();
-    let open = async || {
-        MemcachedStore::open(&url)
-            .await
-            .expect("memcached answers")
-            .with_namespace(&namespace)
-            .unwrap()
-    };
-    let (a, b) = (open().await, open().await);
-    let settle = a.generation_refresh();
-    Some(kv_store_adapter::testkit::instances::Instances::new(a, b).settle(settle))
+    let pair = kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await?;
+    let settle = pair.a.generation_refresh();
+    Some(pair.settle(settle))
 }
 
 mod instances {

@@ -3,42 +3,30 @@
 
 use kv_store_adapter::stores::MongoStore;
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
-use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
+use kv_store_adapter::{DestroyStore, EnumerateCollections, EnumerateKeys, KvStore};
 use mongodb::bson::{Document, doc};
 
-async fn connect() -> Option<MongoStore> {
+/// A store on `namespace`; two calls are two instances, as two processes would open.
+async fn open(namespace: String) -> Option<MongoStore> {
     let url = server_url("KV_MONGO_URL")?;
     let store = MongoStore::open(&url, "kvtest")
         .await
         .expect("the server answers");
-    Some(store.with_prefix(&unique_namespace()).unwrap())
+    Some(store.with_prefix(&namespace).unwrap())
+}
+
+async fn connect() -> Option<MongoStore> {
+    open(unique_namespace()).await
 }
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
-/// Two instances opened separately on one namespace, as two processes would.
-async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<MongoStore>> {
-    let url = server_url("KV_MONGO_URL")?;
-    let namespace = unique_namespace();
-    let a = MongoStore::open(&url, "kvtest")
-        .await
-        .expect("the server answers")
-        .with_prefix(&namespace)
-        .unwrap();
-    let b = MongoStore::open(&url, "kvtest")
-        .await
-        .expect("the server answers")
-        .with_prefix(&namespace)
-        .unwrap();
-    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
-}
-
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
-        pair = match pair().await { Some(pair) => pair, None => return };
+        pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
         core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 }
 
@@ -77,6 +65,29 @@ async fn documents_have_the_documented_shape_and_a_ttl_index() {
     );
     let names: Vec<String> = coll.list_index_names().await.unwrap();
     assert!(names.iter().any(|n| n.starts_with("x")), "{names:?}");
+}
+
+/// A collection dropped from outside while an instance still trusts it as prepared:
+/// the next writes recreate it (without a TTL index for up to a minute), and entries
+/// still list, expire on time and go with `destroy`.
+#[tokio::test]
+async fn a_collection_dropped_from_outside_keeps_working() {
+    let (Some(store), Some(db)) = (connect().await, raw_db().await) else {
+        return;
+    };
+    store.put("users", "ada", b("v"), None).await.unwrap();
+    let coll = db.collection::<Document>(&store.mongo_collection_name("users"));
+    coll.drop().await.unwrap();
+    let short = Some(std::time::Duration::from_millis(300));
+    store.put("users", "brief", b("x"), short).await.unwrap();
+    store.put("users", "grace", b("w"), None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(store.get("users", "brief").await.unwrap(), None);
+    assert_eq!(store.keys("users", 10).await.unwrap(), ["grace"]);
+    assert_eq!(store.collections(10).await.unwrap(), ["users"]);
+    store.destroy().await.unwrap();
+    assert!(store.collections(10).await.unwrap().is_empty());
+    assert_eq!(store.get("users", "grace").await.unwrap(), None);
 }
 
 #[tokio::test]

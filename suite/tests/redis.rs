@@ -6,37 +6,25 @@ use kv_store_adapter::testkit::{b, server_url, unique_namespace};
 use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
 use redis::AsyncCommands;
 
-async fn connect() -> Option<RedisStore> {
+/// A store on `namespace`; two calls are two instances, as two processes would open.
+async fn open(namespace: String) -> Option<RedisStore> {
     let url = server_url("KV_REDIS_URL")?;
     let store = RedisStore::open(&url).await.expect("redis answers");
-    Some(store.with_namespace(&unique_namespace()).unwrap())
+    Some(store.with_namespace(&namespace).unwrap())
+}
+
+async fn connect() -> Option<RedisStore> {
+    open(unique_namespace()).await
 }
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
-/// Two instances opened separately on one namespace, as two processes would.
-async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<RedisStore>> {
-    let url = server_url("KV_REDIS_URL")?;
-    let namespace = unique_namespace();
-    let a = RedisStore::open(&url)
-        .await
-        .expect("redis answers")
-        .with_namespace(&namespace)
-        .unwrap();
-    let b = RedisStore::open(&url)
-        .await
-        .expect("redis answers")
-        .with_namespace(&namespace)
-        .unwrap();
-    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
-}
-
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
-        pair = match pair().await { Some(pair) => pair, None => return };
+        pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
         core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 }
 

@@ -5,40 +5,29 @@ use kv_store_adapter::stores::RedisClusterStore;
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
 use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
 
-async fn connect() -> Option<RedisClusterStore> {
+/// A cluster client on `namespace`; two calls are two instances, as two processes
+/// would open.
+async fn open(namespace: String) -> Option<RedisClusterStore> {
     let urls = server_url("KV_REDIS_CLUSTER_URLS")?;
     let nodes: Vec<&str> = urls.split(',').collect();
     let store = RedisClusterStore::connect(&nodes)
         .await
         .expect("the cluster answers");
-    Some(store.with_namespace(&unique_namespace()).unwrap())
+    Some(store.with_namespace(&namespace).unwrap())
+}
+
+async fn connect() -> Option<RedisClusterStore> {
+    open(unique_namespace()).await
 }
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
-/// Two cluster clients opened separately on one namespace, as two processes would.
-async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<RedisClusterStore>> {
-    let urls = server_url("KV_REDIS_CLUSTER_URLS")?;
-    let nodes: Vec<&str> = urls.split(',').collect();
-    let namespace = unique_namespace();
-    let a = RedisClusterStore::connect(&nodes)
-        .await
-        .expect("the cluster answers");
-    let b = RedisClusterStore::connect(&nodes)
-        .await
-        .expect("the cluster answers");
-    Some(kv_store_adapter::testkit::instances::Instances::new(
-        a.with_namespace(&namespace).unwrap(),
-        b.with_namespace(&namespace).unwrap(),
-    ))
-}
-
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
-        pair = match pair().await { Some(pair) => pair, None => return };
+        pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
         core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 }
 

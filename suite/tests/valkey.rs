@@ -5,37 +5,25 @@ use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::ValkeyStore;
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
 
-async fn connect() -> Option<ValkeyStore> {
+/// A store on `namespace`; two calls are two instances, as two processes would open.
+async fn open(namespace: String) -> Option<ValkeyStore> {
     let url = server_url("KV_VALKEY_URL")?;
     let store = ValkeyStore::open(&url).await.expect("valkey answers");
-    Some(store.with_namespace(&unique_namespace()).unwrap())
+    Some(store.with_namespace(&namespace).unwrap())
+}
+
+async fn connect() -> Option<ValkeyStore> {
+    open(unique_namespace()).await
 }
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
     core, keys, collections, destroy_collection, destroy);
 
-/// Two instances opened separately on one namespace, as two processes would.
-async fn pair() -> Option<kv_store_adapter::testkit::instances::Instances<ValkeyStore>> {
-    let url = server_url("KV_VALKEY_URL")?;
-    let namespace = unique_namespace();
-    let a = ValkeyStore::open(&url)
-        .await
-        .expect("valkey answers")
-        .with_namespace(&namespace)
-        .unwrap();
-    let b = ValkeyStore::open(&url)
-        .await
-        .expect("valkey answers")
-        .with_namespace(&namespace)
-        .unwrap();
-    Some(kv_store_adapter::testkit::instances::Instances::new(a, b))
-}
-
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
-        pair = match pair().await { Some(pair) => pair, None => return };
+        pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
         core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 }
 

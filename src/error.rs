@@ -28,7 +28,35 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// assert!(matches!(err.detail(), ErrorDetail::InvalidKey { .. }));
 /// assert_eq!(std::mem::size_of::<kv_store_adapter::Result<()>>(), 8);
 /// ```
-pub struct Error(Box<ErrorDetail>);
+///
+/// An error from a store's call (`get`, `put`, … through any stack) also says where
+/// it happened: the operation, the store's type and the collection
+/// ([`operation`](Error::operation), [`store_type`](Error::store_type),
+/// [`collection`](Error::collection)), and its `Display` ends with them — never with
+/// the key.
+///
+/// ```
+/// use kv_store_adapter::{KvStore, stores::MemoryStore};
+/// # #[tokio::main] async fn main() {
+/// let err = MemoryStore::new(10).get("users", "").await.unwrap_err();
+/// assert_eq!(err.operation(), Some("get"));
+/// assert_eq!(err.collection(), Some("users"));
+/// assert!(err.to_string().ends_with("(get on MemoryStore, collection \"users\")"), "{err}");
+/// # }
+/// ```
+pub struct Error(Box<Repr>);
+
+struct Repr {
+    detail: ErrorDetail,
+    call: Option<Call>,
+}
+
+/// The call an error came from.
+struct Call {
+    store: &'static str,
+    operation: &'static str,
+    collection: Box<str>,
+}
 
 /// What went wrong, in detail: see [`Error::detail`].
 ///
@@ -169,8 +197,10 @@ pub enum ErrorKind {
     InvalidKey,
     /// See [`ErrorDetail::InvalidTtl`].
     InvalidTtl,
-    /// See [`ErrorDetail::TooLarge`] and [`ErrorDetail::TooSmall`].
+    /// See [`ErrorDetail::TooLarge`].
     TooLarge,
+    /// See [`ErrorDetail::TooSmall`].
+    TooSmall,
     /// See [`ErrorDetail::Corrupt`].
     Corrupt,
     /// See [`ErrorDetail::Serialization`].
@@ -201,7 +231,8 @@ impl ErrorDetail {
         match self {
             Self::InvalidKey { .. } => ErrorKind::InvalidKey,
             Self::InvalidTtl { .. } => ErrorKind::InvalidTtl,
-            Self::TooLarge { .. } | Self::TooSmall { .. } => ErrorKind::TooLarge,
+            Self::TooLarge { .. } => ErrorKind::TooLarge,
+            Self::TooSmall { .. } => ErrorKind::TooSmall,
             Self::Corrupt { .. } => ErrorKind::Corrupt,
             Self::Serialization { .. } => ErrorKind::Serialization,
             Self::Connection { .. } => ErrorKind::Connection,
@@ -220,47 +251,106 @@ impl ErrorDetail {
 impl From<ErrorDetail> for Error {
     #[cold]
     fn from(detail: ErrorDetail) -> Self {
-        Self(Box::new(detail))
+        Self(Box::new(Repr { detail, call: None }))
     }
 }
 
 impl std::fmt::Debug for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        let mut out = f.debug_struct("Error");
+        out.field("detail", &self.0.detail);
+        if let Some(call) = &self.0.call {
+            out.field("operation", &call.operation)
+                .field("store", &call.store)
+                .field("collection", &call.collection);
+        }
+        out.finish()
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
+        std::fmt::Display::fmt(&self.0.detail, f)?;
+        if let Some(call) = &self.0.call {
+            let store = crate::observe::short_name(call.store);
+            write!(f, " ({} on {store}", call.operation)?;
+            if !call.collection.is_empty() {
+                write!(f, ", collection {:?}", call.collection)?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
+        std::error::Error::source(&self.0.detail)
+    }
+}
+
+/// Says where `result`'s error happened, unless an inner call said so already: the
+/// checked calls run their body through this.
+#[inline]
+pub(crate) fn in_call<T>(
+    result: Result<T>,
+    store: &'static str,
+    operation: &'static str,
+    collection: &str,
+) -> Result<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(mut e) => {
+            e.set_call(store, operation, collection);
+            Err(e)
+        }
     }
 }
 
 impl Error {
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
-        self.0.kind()
+        self.0.detail.kind()
     }
 
     /// What went wrong, in detail.
     pub fn detail(&self) -> &ErrorDetail {
-        &self.0
+        &self.0.detail
     }
 
     /// The details, owned.
     pub fn into_detail(self) -> ErrorDetail {
-        *self.0
+        self.0.detail
     }
 
-    /// The collection of the entry this error is about, if it is about one entry.
+    /// The collection of the entry this error is about, else of the call it came from.
     pub fn collection(&self) -> Option<&str> {
-        self.entry().map(|(collection, _)| collection)
+        self.entry()
+            .map(|(collection, _)| collection)
+            .or_else(|| self.0.call.as_ref().map(|call| &*call.collection))
+    }
+
+    /// The operation the error came from (`"get"`, `"put_many"`, …), when it came from
+    /// a store's call.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.0.call.as_ref().map(|call| call.operation)
+    }
+
+    /// The type of the store whose call failed (the whole stack, as
+    /// [`std::any::type_name`] gives it), when it came from a store's call.
+    pub fn store_type(&self) -> Option<&'static str> {
+        self.0.call.as_ref().map(|call| call.store)
+    }
+
+    #[cold]
+    fn set_call(&mut self, store: &'static str, operation: &'static str, collection: &str) {
+        if self.0.call.is_none() {
+            self.0.call = Some(Call {
+                store,
+                operation,
+                collection: collection.into(),
+            });
+        }
     }
 
     /// The key of the entry this error is about (corrupt data, (de)serialization,
@@ -277,7 +367,7 @@ impl Error {
     }
 
     fn entry(&self) -> Option<(&str, &str)> {
-        match &*self.0 {
+        match &self.0.detail {
             ErrorDetail::Corrupt {
                 collection, key, ..
             }

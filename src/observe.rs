@@ -121,19 +121,23 @@ pub(crate) fn active() -> bool {
 macro_rules! checked {
     ($store:expr, $operation:literal, $collection:expr, $key:expr, $batch:expr, $body:block) => {
         async move {
-            if !$crate::observe::active() {
-                return $body;
-            }
-            let call = $crate::observe::Call {
-                store: $store.observed_name(),
-                operation: $operation,
-                collection: $collection,
-                key: $key,
-                batch: $batch,
+            let store = $store.observed_name();
+            let collection: &str = $collection;
+            let result = if !$crate::observe::active() {
+                async move { $body }.await
+            } else {
+                let call = $crate::observe::Call {
+                    store,
+                    operation: $operation,
+                    collection,
+                    key: $key,
+                    batch: $batch,
+                };
+                // Boxed, so the observed path adds a pointer, not its span and state, to
+                // the size of every call's future (moved whenever it is pinned or spawned).
+                Box::pin($crate::observe::observed(call, async move { $body })).await
             };
-            // Boxed, so the observed path adds a pointer, not its span and state, to
-            // the size of every call's future (moved whenever it is pinned or spawned).
-            Box::pin($crate::observe::observed(call, async move { $body })).await
+            $crate::error::in_call(result, store, $operation, collection)
         }
     };
 }
@@ -203,7 +207,7 @@ pub(crate) fn system(type_name: &str) -> &'static str {
 }
 
 /// `a::b::Stats<c::d::MemoryStore>` → `Stats<MemoryStore>`.
-fn short_name(type_name: &str) -> String {
+pub(crate) fn short_name(type_name: &str) -> String {
     let mut out = String::with_capacity(type_name.len());
     let mut word = String::new();
     for c in type_name.chars() {

@@ -16,7 +16,8 @@ async fn an_offending_value_fails_with_both_sizes_and_writes_nothing() {
         Err(ErrorDetail::TooLarge { size: 9, limit: 8 }) => {}
         other => panic!("expected TooLarge {{ 9, 8 }}, got {other:?}"),
     }
-    assert_kind(store.put("c", "k", b("x"), None).await, ErrorKind::TooLarge);
+    // Too small is its own kind: a caller can tell "split it" from "pad it".
+    assert_kind(store.put("c", "k", b("x"), None).await, ErrorKind::TooSmall);
     let batch = [("ok", b("fine")), ("big", Bytes::from(vec![0; 100]))];
     assert_kind(store.put_many("c", &batch, None).await, ErrorKind::TooLarge);
     assert_eq!(

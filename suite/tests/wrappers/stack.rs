@@ -51,3 +51,40 @@ async fn the_stack_is_usable_from_spawned_tasks() {
     assert_eq!(spawn_writes(store.clone()).await, 16);
     assert_eq!(store.keys("spawned", 100).await.unwrap().len(), 16);
 }
+
+/// An error says which call of which store failed (the outermost stack, where the
+/// caller made the call) and in which collection, and never shows the key.
+#[tokio::test]
+async fn errors_say_which_call_of_which_store_failed() {
+    let (store, _dir) = disk();
+    let store = five(store);
+    let long_key = "secret-key-".repeat(1_000);
+    let err = store
+        .put("users", &long_key, b("v"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.operation(), Some("put"));
+    assert_eq!(err.collection(), Some("users"));
+    assert_eq!(err.store_type(), Some(std::any::type_name::<Five>()));
+    let text = err.to_string();
+    assert!(
+        text.ends_with(
+            "(put on Stats<Retry<ClampTtl<PrefixKeys<Compress<DiskStore>>>>>, collection \"users\")"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("secret-key"), "{text}");
+    let err = store.get_many("orders", &["ok", ""]).await.unwrap_err();
+    assert_eq!(err.operation(), Some("get_many"));
+    assert_eq!(err.collection(), Some("orders"));
+    // An error made above the store's calls (a typed value that does not decode)
+    // names its collection as before.
+    let typed: kv_store_adapter::TypedStore<_, u32> =
+        kv_store_adapter::TypedStore::new(memory(), "c").unwrap();
+    let garbage = bytes::Bytes::from(vec![0xff; 8]); // an unterminated varint
+    typed.store().put("c", "k", garbage, None).await.unwrap();
+    let err = typed.get("k").await.unwrap_err();
+    assert_eq!(err.kind(), kv_store_adapter::ErrorKind::Serialization);
+    assert_eq!(err.collection(), Some("c"));
+    assert_eq!(err.operation(), None);
+}

@@ -4,11 +4,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{DestroyCollection, DestroyStore, Error, KvStore, Result};
+use crate::{Error, KvStore, Result};
 
-/// Forwards reads; every write (put, delete, destroy) fails with [`ErrorDetail::ReadOnly`](crate::ErrorDetail::ReadOnly)
+/// Forwards reads; every write (put, delete) fails with [`ErrorDetail::ReadOnly`](crate::ErrorDetail::ReadOnly)
 /// before reaching the inner store, or — built with [`ReadOnly::silent`] — is a no-op
-/// answering `false` / `0`.
+/// answering `false` / `0`. It forwards listing and `cull` (which removes only
+/// entries already invisible), and has no `destroy_collection` or `destroy` at all:
+/// a read-only view that offers them only to refuse at run time invites the call.
+///
+/// ```compile_fail
+/// use kv_store_adapter::{DestroyStore, KvStoreExt, stores::MemoryStore};
+/// # async fn f() {
+/// MemoryStore::new(10).read_only().destroy().await; // no such method
+/// # }
+/// ```
 ///
 /// ```
 /// use bytes::Bytes;
@@ -73,15 +82,3 @@ impl<S: KvStore> KvStore for ReadOnly<S> {
 }
 
 forward_capabilities!(ReadOnly: keys, collections, cull);
-
-impl<S: DestroyCollection> DestroyCollection for ReadOnly<S> {
-    async fn raw_destroy_collection(&self, _: &str) -> Result<()> {
-        self.refuse(())
-    }
-}
-
-impl<S: DestroyStore> DestroyStore for ReadOnly<S> {
-    async fn destroy(&self) -> Result<()> {
-        self.refuse(())
-    }
-}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kv_store_adapter::testkit::{assert_kind, b, core};
 use kv_store_adapter::wrappers::ReadOnly;
-use kv_store_adapter::{DestroyStore, EnumerateKeys, ErrorKind, KvStore, KvStoreExt};
+use kv_store_adapter::{EnumerateKeys, ErrorKind, KvStore, KvStoreExt};
 
 use super::*;
 
@@ -30,7 +30,6 @@ async fn read_only_runs_the_read_rules_and_refuses_every_write() {
     assert_kind(store.put("c", "k", b("w"), None).await, ErrorKind::ReadOnly);
     assert_kind(store.delete("c", "k").await, ErrorKind::ReadOnly);
     assert_kind(store.delete_many("c", &["k"]).await, ErrorKind::ReadOnly);
-    assert_kind(store.destroy().await, ErrorKind::ReadOnly);
     assert_eq!(
         inner.get("c", "k").await.unwrap(),
         Some(b("v")),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::wrappers::Joined;
+use crate::names::Joined;
 use crate::{Result, names};
 
 /// A value with the time it has left to live (`None`: it never expires).

@@ -16,8 +16,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::mem::MaybeUninit;
-
 /// Forwards, inside a `KvStore` impl, the named `raw_` methods to `self.inner` (the
 /// single-key ones with their `_prefixed` forms, which mean the same).
 macro_rules! forward_core {
@@ -131,75 +129,6 @@ macro_rules! forward_capabilities {
     };
 }
 
-/// A name joined from parts: on the stack when short (no allocation on the usual
-/// path), on the heap otherwise. Renaming wrappers build their inner names with it.
-///
-/// It lives in the renaming wrapper's future across the inner call, so it is kept to
-/// 64 bytes: every byte of a future is copied when the future is moved (pinned,
-/// spawned), and a 3-wrapper stack's future past ~128 bytes is copied by a `memcpy`
-/// call instead of a few register moves.
-pub(crate) enum Joined {
-    /// The first `len` bytes of `buf` are initialised.
-    Stack {
-        len: u8,
-        buf: MaybeUninit<[u8; Joined::STACK]>,
-    },
-    Heap(Box<str>),
-}
-
-impl Joined {
-    const STACK: usize = 62;
-
-    // Always inline, with the number of parts a constant: the join happens in the
-    // caller's future, unrolled. Out of line (as `#[inline]` left it in the stack's
-    // put and get), the call and its loop over a slice of parts cost ~60
-    // instructions per call (callgrind).
-    #[inline(always)]
-    pub(crate) fn new<const N: usize>(parts: [&str; N]) -> Self {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len > Self::STACK {
-            return Self::heap(&parts);
-        }
-        // Built in place: a buffer filled first and then moved into the enum cost
-        // a 64-byte copy per call.
-        let mut joined = Self::Stack {
-            len: len as u8,
-            buf: MaybeUninit::uninit(),
-        };
-        if let Self::Stack { buf, .. } = &mut joined {
-            let dst = buf.as_mut_ptr().cast::<u8>();
-            let mut at = 0;
-            for part in parts {
-                // SAFETY: the parts' lengths sum to `len <= STACK`, so every part fits
-                // in `buf` after the ones before it; source and buffer do not overlap.
-                unsafe { crate::names::copy_short(part.as_bytes(), dst.add(at)) };
-                at += part.len();
-            }
-        }
-        joined
-    }
-
-    #[cold]
-    fn heap(parts: &[&str]) -> Self {
-        Self::Heap(parts.concat().into_boxed_str())
-    }
-
-    #[inline]
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Self::Heap(name) => name,
-            // SAFETY: `buf[..len]` was initialised by `new` with the concatenation of
-            // the `&str` parts, and a concatenation of complete UTF-8 strings is UTF-8.
-            // (Checking it again cost 70 instructions per call, a quarter of a
-            // 3-wrapper stack's overhead, measured with callgrind.)
-            Self::Stack { len, buf } => unsafe {
-                let bytes = std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), *len as usize);
-                std::str::from_utf8_unchecked(bytes)
-            },
-        }
-    }
-}
-
 mod clamp_ttl;
 #[cfg(feature = "compress")]
 pub(crate) mod compress;
@@ -239,20 +168,3 @@ pub use single_collection::SingleCollection;
 pub use stats::{CollectionStats, DEFAULT_MAX_COLLECTIONS, Latency, Operation, Stats};
 pub use strict::Strict;
 pub use timeout::Timeout;
-
-#[cfg(test)]
-mod tests {
-    use super::Joined;
-
-    #[test]
-    fn joined_is_the_concatenation_for_every_length_and_split() {
-        let text: String = ('a'..='z').cycle().take(80).collect();
-        for len in 0..=text.len() {
-            for cut in 0..=len {
-                let (a, b) = (&text[..cut], &text[cut..len]);
-                assert_eq!(Joined::new([a, b]).as_str(), &text[..len]);
-                assert_eq!(Joined::new([b, "é", a]).as_str(), format!("{b}é{a}"));
-            }
-        }
-    }
-}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::Joined;
+use crate::names::Joined;
 use crate::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Error, KvStore,
     Result, TtlEntry,

@@ -51,6 +51,21 @@ pub trait KvStoreExt: KvStore + Sized {
         TypedStore::new(self, collection)
     }
 
+    /// Wraps this store with `layer`: how a wrapper written outside this crate (or a
+    /// stack defined once as a [`Layer`](crate::Layer)) joins a fluent chain.
+    ///
+    /// ```
+    /// use kv_store_adapter::{KvStoreExt, layer_fn, stores::MemoryStore};
+    /// let store = MemoryStore::new(10)
+    ///     .with_stats()
+    ///     .layer(layer_fn(|inner| inner)) // any Layer: a third-party wrapper's, say
+    ///     .read_only();
+    /// # let _ = store;
+    /// ```
+    fn layer<L: crate::Layer<Self>>(self, layer: L) -> L::Store {
+        layer.layer(self)
+    }
+
     /// Boxes this store (core trait only) for stacks chosen at run time.
     fn boxed(self) -> BoxStore
     where

@@ -25,17 +25,17 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[macro_use]
-pub mod wrappers;
 mod boxed;
 pub mod codec;
 mod collection;
 mod duration;
 mod error;
 mod ext;
+mod forward;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod layer;
 pub mod names;
 pub mod observe;
 mod open;
@@ -46,11 +46,16 @@ pub mod stores;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 mod typed;
+pub mod wrappers;
 
 pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynKvStore};
+/// The byte buffer every value is: re-exported, so a store or wrapper needs no
+/// `bytes` dependency of its own.
+pub use bytes::Bytes;
 pub use collection::Collection;
 pub use error::{BoxError, Error, ErrorDetail, ErrorKind, Result};
 pub use ext::KvStoreExt;
+pub use layer::{Layer, LayerFn, Stack, layer_fn};
 pub use open::open;
 pub use redact::redact;
 pub use store::{

@@ -119,4 +119,4 @@ impl<S: KvStore> KvStore for Faulty<S> {
     }
 }
 
-forward_capabilities!(Faulty: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Faulty, inner; keys, collections, destroy_collection, destroy, cull);

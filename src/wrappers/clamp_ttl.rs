@@ -57,7 +57,7 @@ impl<S> ClampTtl<S> {
 }
 
 impl<S: KvStore> KvStore for ClampTtl<S> {
-    forward_core!(
+    crate::forward_methods!(inner;
         raw_get,
         raw_delete,
         raw_ttl,
@@ -97,4 +97,4 @@ impl<S: KvStore> KvStore for ClampTtl<S> {
     }
 }
 
-forward_capabilities!(ClampTtl: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(ClampTtl, inner; keys, collections, destroy_collection, destroy, cull);

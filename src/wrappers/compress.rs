@@ -103,7 +103,7 @@ impl<S> Compress<S> {
 }
 
 impl<S: KvStore> KvStore for Compress<S> {
-    forward_core!(raw_delete, raw_delete_many);
+    crate::forward_methods!(inner; raw_delete, raw_delete_many);
 
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         let stored = self.inner.raw_get(c, k).await?;
@@ -152,4 +152,4 @@ impl<S: KvStore> KvStore for Compress<S> {
     }
 }
 
-forward_capabilities!(Compress: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Compress, inner; keys, collections, destroy_collection, destroy, cull);

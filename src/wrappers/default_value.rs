@@ -33,7 +33,7 @@ impl<S> DefaultValue<S> {
 }
 
 impl<S: KvStore> KvStore for DefaultValue<S> {
-    forward_core!(raw_put, raw_delete, raw_put_many, raw_delete_many);
+    crate::forward_methods!(inner; raw_put, raw_delete, raw_put_many, raw_delete_many);
 
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         let found = self.inner.raw_get(c, k).await?;
@@ -64,4 +64,4 @@ impl<S: KvStore> KvStore for DefaultValue<S> {
     }
 }
 
-forward_capabilities!(DefaultValue: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(DefaultValue, inner; keys, collections, destroy_collection, destroy, cull);

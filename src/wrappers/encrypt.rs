@@ -153,7 +153,7 @@ fn associated_data(collection: &str, key: &str) -> Vec<u8> {
 }
 
 impl<S: KvStore> KvStore for Encrypt<S> {
-    forward_core!(raw_delete, raw_delete_many);
+    crate::forward_methods!(inner; raw_delete, raw_delete_many);
 
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         let stored = self.inner.raw_get(c, k).await?;
@@ -205,4 +205,4 @@ impl<S: KvStore> KvStore for Encrypt<S> {
     }
 }
 
-forward_capabilities!(Encrypt: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Encrypt, inner; keys, collections, destroy_collection, destroy, cull);

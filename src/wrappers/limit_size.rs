@@ -60,7 +60,7 @@ impl<S> LimitSize<S> {
 }
 
 impl<S: KvStore> KvStore for LimitSize<S> {
-    forward_core!(
+    crate::forward_methods!(inner;
         raw_get,
         raw_delete,
         raw_ttl,
@@ -96,4 +96,4 @@ impl<S: KvStore> KvStore for LimitSize<S> {
     }
 }
 
-forward_capabilities!(LimitSize: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(LimitSize, inner; keys, collections, destroy_collection, destroy, cull);

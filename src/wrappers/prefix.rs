@@ -228,7 +228,7 @@ impl<S: EnumerateKeys + EnumerateCollections> DestroyStore for PrefixKeys<S> {
     }
 }
 
-forward_capabilities!(PrefixKeys: cull);
+crate::forward_capabilities!(PrefixKeys, inner; cull);
 
 /// Prefixes every collection, so several users share one store without meeting.
 ///

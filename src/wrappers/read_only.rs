@@ -62,7 +62,7 @@ impl<S> ReadOnly<S> {
 }
 
 impl<S: KvStore> KvStore for ReadOnly<S> {
-    forward_core!(raw_get, raw_ttl, raw_get_many, raw_ttl_many);
+    crate::forward_methods!(inner; raw_get, raw_ttl, raw_get_many, raw_ttl_many);
 
     async fn raw_put(&self, _: &str, _: &str, _: Bytes, _: Option<Duration>) -> Result<()> {
         self.refuse(())
@@ -81,4 +81,4 @@ impl<S: KvStore> KvStore for ReadOnly<S> {
     }
 }
 
-forward_capabilities!(ReadOnly: keys, collections, cull);
+crate::forward_capabilities!(ReadOnly, inner; keys, collections, cull);

@@ -37,7 +37,7 @@ fn all_present<T>(c: &str, keys: &[&str], found: Vec<Option<T>>) -> Result<Vec<O
 }
 
 impl<S: KvStore> KvStore for Strict<S> {
-    forward_core!(raw_put, raw_delete, raw_put_many, raw_delete_many);
+    crate::forward_methods!(inner; raw_put, raw_delete, raw_put_many, raw_delete_many);
 
     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         match self.inner.raw_get(c, k).await? {
@@ -62,4 +62,4 @@ impl<S: KvStore> KvStore for Strict<S> {
     }
 }
 
-forward_capabilities!(Strict: keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Strict, inner; keys, collections, destroy_collection, destroy, cull);

@@ -22,7 +22,7 @@ async fn main() -> Result<()> {
     // Redis is the truth; every write goes there, with a TTL between 1 s and 1 h
     // (a put without one lives an hour).
     let hour = Duration::from_secs(3600);
-    let redis = RedisStore::open(&url)
+    let redis = RedisStore::connect(&url)
         .await?
         .with_namespace(&namespace)?
         .clamp_ttl(Duration::from_secs(1), hour, Some(hour))?

@@ -1,7 +1,7 @@
 //! One async key-value interface over many stores, and composable wrappers around any
 //! of them.
 //!
-//! A store keeps opaque byte values ([`Bytes`](bytes::Bytes)) under
+//! A store keeps opaque byte values ([`Bytes`]) under
 //! `(collection, key)`, with an optional TTL. Every store implements [`KvStore`]; what
 //! only some stores can do (list keys, destroy a collection, …) is a separate
 //! capability trait. Stores and wrappers are concrete generic types with native

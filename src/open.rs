@@ -118,10 +118,10 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             let rest = target.rest_url();
             let store = match ca_file {
                 #[cfg(feature = "redis-tls")]
-                Some(path) => RedisStore::open_tls(&rest, path, timeouts).await?,
+                Some(path) => RedisStore::connect_tls(&rest, path, timeouts).await?,
                 #[cfg(not(feature = "redis-tls"))]
                 Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
-                None => RedisStore::open_with_timeouts(&rest, timeouts).await?,
+                None => RedisStore::connect_with_timeouts(&rest, timeouts).await?,
             };
             redis_boxed(store, namespace)
         }
@@ -136,10 +136,12 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
             let store = match ca_file {
                 #[cfg(feature = "redis-tls")]
-                Some(path) => RedisClusterStore::connect_tls(&nodes, path, timeouts).await?,
+                Some(path) => {
+                    RedisClusterStore::connect_cluster_tls(&nodes, path, timeouts).await?
+                }
                 #[cfg(not(feature = "redis-tls"))]
                 Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
-                None => RedisClusterStore::connect_with_timeouts(&nodes, timeouts).await?,
+                None => RedisClusterStore::connect_cluster_with_timeouts(&nodes, timeouts).await?,
             };
             redis_boxed(store, namespace)
         }
@@ -154,7 +156,7 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             target.no_others()?;
             let address = target.host_port()?;
             let mut store =
-                crate::stores::MemcachedStore::open_with(&address, pool, timeouts).await?;
+                crate::stores::MemcachedStore::connect_with_pool(&address, pool, timeouts).await?;
             if let Some(ns) = namespace {
                 store = store.with_namespace(&ns)?;
             }
@@ -168,11 +170,14 @@ pub async fn open(url: &str) -> Result<BoxStore> {
             let prefix = target.take("prefix");
             let timeouts = target.timeouts(Timeouts::documents())?;
             let database = target.database().unwrap_or_else(|| "kv".into());
-            let store =
-                crate::stores::MongoStore::open_with(&target.rest_url(), &database, timeouts)
-                    .await?;
+            let store = crate::stores::MongoStore::connect_with_timeouts(
+                &target.rest_url(),
+                &database,
+                timeouts,
+            )
+            .await?;
             let store = match prefix {
-                Some(prefix) => store.with_prefix(&prefix)?,
+                Some(prefix) => store.with_namespace(&prefix)?,
                 None => store,
             };
             Ok(BoxStore::builder(store)
@@ -196,9 +201,9 @@ pub async fn open(url: &str) -> Result<BoxStore> {
                 .with_timeouts(timeouts);
             options.api_key = api_key;
             options.basic = target.credentials();
-            let store = crate::stores::ElasticsearchStore::connect(&options).await?;
+            let store = crate::stores::ElasticsearchStore::connect_with(&options).await?;
             let store = match prefix {
-                Some(prefix) => store.with_prefix(&prefix)?,
+                Some(prefix) => store.with_namespace(&prefix)?,
                 None => store,
             };
             Ok(BoxStore::builder(store).all().build())

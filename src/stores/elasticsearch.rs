@@ -152,7 +152,7 @@ impl fmt::Debug for ElasticsearchOptions {
 /// use kv_store_adapter::{KvStore, stores::ElasticsearchStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = ElasticsearchStore::open("http://127.0.0.1:9200").await?;
+/// let store = ElasticsearchStore::connect("http://127.0.0.1:9200").await?;
 /// store.put("pages", "home", Bytes::from_static(b"<html>"), None).await?;
 /// # Ok(()) }
 /// ```
@@ -219,12 +219,12 @@ fn live_query() -> Value {
 
 impl ElasticsearchStore {
     /// Connects to the node at `url` without credentials (prefix `kv`).
-    pub async fn open(url: &str) -> Result<Self> {
-        Self::connect(&ElasticsearchOptions::new(url)).await
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(&ElasticsearchOptions::new(url)).await
     }
 
     /// Connects with explicit options (prefix `kv`) and checks that the node answers.
-    pub async fn connect(options: &ElasticsearchOptions) -> Result<Self> {
+    pub async fn connect_with(options: &ElasticsearchOptions) -> Result<Self> {
         let shown = crate::open::redact(&options.url);
         let url = Url::parse(&options.url)
             .map_err(|e| Error::setup(format!("invalid Elasticsearch URL {shown:?}"), e))?;
@@ -264,7 +264,7 @@ impl ElasticsearchStore {
     }
 
     /// Uses `prefix` (1-32 of `[a-z0-9_]`) for every index it creates.
-    pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
+    pub fn with_namespace(mut self, prefix: &str) -> Result<Self> {
         names::check_identifier("index prefix", prefix, 32, "[a-z0-9_]", |b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'
         })?;

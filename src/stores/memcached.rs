@@ -51,7 +51,7 @@ const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 /// store wrote; memcached's LRU reclaims them.
 ///
 /// **Bounded time.** Every call, waiting for a pooled connection included, ends within
-/// the operation timeout (5 s by default; [`open_with`](Self::open_with) sets both
+/// the operation timeout (5 s by default; [`connect_with_pool`](Self::connect_with_pool) sets both
 /// [`Timeouts`](super::Timeouts)) with a [`Timeout`](crate::ErrorDetail::Timeout) error
 /// when the server stops answering; the connection it used is dropped and replaced on
 /// its next use, so calls recover by themselves.
@@ -73,7 +73,7 @@ const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 /// use kv_store_adapter::{KvStore, stores::MemcachedStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemcachedStore::open("memcached://127.0.0.1:11211").await?.with_namespace("app")?;
+/// let store = MemcachedStore::connect("memcached://127.0.0.1:11211").await?.with_namespace("app")?;
 /// store.put("pages", "home", Bytes::from_static(b"<html>"), None).await?;
 /// # Ok(()) }
 /// ```
@@ -260,8 +260,9 @@ impl fmt::Debug for MemcachedOptions {
 
 impl MemcachedStore {
     /// Connects with `options`.
-    pub async fn connect(options: &MemcachedOptions) -> Result<Self> {
-        let store = Self::open_with(&options.address, options.pool_size, options.timeouts).await?;
+    pub async fn connect_with(options: &MemcachedOptions) -> Result<Self> {
+        let store =
+            Self::connect_with_pool(&options.address, options.pool_size, options.timeouts).await?;
         Ok(store
             .with_namespace(&options.namespace)?
             .with_generation_refresh(options.generation_refresh))
@@ -270,20 +271,20 @@ impl MemcachedStore {
     /// Connects to `memcached://host:port` (or `host:port`) with 4 connections, the
     /// default [`Timeouts`](super::Timeouts) (5 s to connect, 5 s per operation) and the
     /// namespace `kv`, and reads the server's item size limit.
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str) -> Result<Self> {
         Self::with_pool(url, MemcachedOptions::DEFAULT_POOL_SIZE).await
     }
 
     /// Connects with `connections` pooled connections.
     pub async fn with_pool(url: &str, connections: usize) -> Result<Self> {
-        Self::open_with(url, connections, super::Timeouts::default()).await
+        Self::connect_with_pool(url, connections, super::Timeouts::default()).await
     }
 
     /// Connects with `connections` pooled connections and `timeouts`: each call
     /// (waiting for a pooled connection included) ends within `timeouts.operation`
     /// with a [`Timeout`](crate::ErrorDetail::Timeout) error if the server does not
     /// answer, and a connection cut off that way is replaced on its next use.
-    pub async fn open_with(
+    pub async fn connect_with_pool(
         url: &str,
         connections: usize,
         timeouts: super::Timeouts,

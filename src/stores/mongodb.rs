@@ -44,7 +44,7 @@ const READABLE: usize = 64;
 /// every round trip (a batch of 10,000 keys makes a hundred; emptying one collection
 /// is one, so give a store with very large collections a longer operation timeout),
 /// are the
-/// [`Timeouts`](super::Timeouts) given to [`open_with`](Self::open_with) (5 s to
+/// [`Timeouts`](super::Timeouts) given to [`connect_with_timeouts`](Self::connect_with_timeouts) (5 s to
 /// connect, 30 s per round trip by default): a stalled server yields a
 /// [`Timeout`](crate::ErrorDetail::Timeout) error.
 ///
@@ -64,7 +64,7 @@ const READABLE: usize = 64;
 /// use kv_store_adapter::{KvStore, stores::MongoStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MongoStore::open("mongodb://127.0.0.1:27017", "app").await?;
+/// let store = MongoStore::connect("mongodb://127.0.0.1:27017", "app").await?;
 /// store.put("users", "ada", Bytes::from_static(b"1815"), None).await?;
 /// # Ok(()) }
 /// ```
@@ -109,15 +109,19 @@ impl MongoStore {
     /// Connects to `url` and uses `database`, with the collection prefix `kv` and
     /// [`Timeouts::documents`](super::Timeouts::documents) (5 s to connect or select a
     /// server, 30 s per round trip).
-    pub async fn open(url: &str, database: &str) -> Result<Self> {
-        Self::open_with(url, database, super::Timeouts::documents()).await
+    pub async fn connect(url: &str, database: &str) -> Result<Self> {
+        Self::connect_with_timeouts(url, database, super::Timeouts::documents()).await
     }
 
     /// Connects with `timeouts`: the driver's connect and server-selection timeouts
     /// (unless the URL sets them), and a bound on every call (per round trip for
     /// enumeration and destroy), after which it fails with a
     /// [`Timeout`](crate::ErrorDetail::Timeout) error.
-    pub async fn open_with(url: &str, database: &str, timeouts: super::Timeouts) -> Result<Self> {
+    pub async fn connect_with_timeouts(
+        url: &str,
+        database: &str,
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
         let shown = crate::open::redact(url);
         let setup = |e| Error::setup(format!("cannot connect to {shown}"), e);
         let parse = async { ClientOptions::parse(url).await.map_err(setup) };
@@ -157,7 +161,7 @@ impl MongoStore {
     }
 
     /// Uses `prefix` (1-32 of `[A-Za-z0-9_-]`) for every Mongo collection it creates.
-    pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
+    pub fn with_namespace(mut self, prefix: &str) -> Result<Self> {
         names::check_identifier("collection prefix", prefix, 32, "[A-Za-z0-9_-]", |b| {
             b.is_ascii_alphanumeric() || b"_-".contains(&b)
         })?;

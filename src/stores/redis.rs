@@ -102,7 +102,7 @@ impl RedisConnection for ConnectionManager {
 /// use kv_store_adapter::{KvStore, stores::RedisStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = RedisStore::open("redis://127.0.0.1:6379/0").await?.with_namespace("app")?;
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/0").await?.with_namespace("app")?;
 /// store.put("sessions", "s1", Bytes::from_static(b"ada"), None).await?;
 /// # Ok(()) }
 /// ```
@@ -188,7 +188,7 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
     }
 }
 
-/// Where and how to connect, for [`RedisStore::open_with`]: built with
+/// Where and how to connect, for [`RedisStore::connect_with`]: built with
 /// [`new`](Self::new) and the `with_*` methods (new options can be added without
 /// breaking anyone). The password never appears in `Debug`.
 ///
@@ -319,15 +319,15 @@ impl RedisStore {
     /// password and database), with the namespace `kv`.
     ///
     /// Every command waits at most 5 s for its answer, and a connection attempt at
-    /// most 5 s (see [`open_with_timeouts`](Self::open_with_timeouts)); a stalled
+    /// most 5 s (see [`connect_with_timeouts`](Self::connect_with_timeouts)); a stalled
     /// server yields a [`Timeout`](crate::ErrorDetail::Timeout) error, and the
     /// connection manager reconnects by itself.
-    pub async fn open(url: &str) -> Result<Self> {
-        Self::open_with_timeouts(url, super::Timeouts::default()).await
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with_timeouts(url, super::Timeouts::default()).await
     }
 
-    /// [`open`](Self::open) with other timeouts.
-    pub async fn open_with_timeouts(url: &str, timeouts: super::Timeouts) -> Result<Self> {
+    /// [`connect`](Self::connect) with other timeouts.
+    pub async fn connect_with_timeouts(url: &str, timeouts: super::Timeouts) -> Result<Self> {
         tls_ready(url, false)?;
         let client = redis::Client::open(url).map_err(|e| setup_error(url, e))?;
         Self::with_client(client, url, timeouts).await
@@ -342,13 +342,13 @@ impl RedisStore {
     ///
     /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
     /// let store =
-    ///     RedisStore::open_tls("rediss://cache.internal:6380/0", "/etc/app/ca.pem", Timeouts::default())
+    ///     RedisStore::connect_tls("rediss://cache.internal:6380/0", "/etc/app/ca.pem", Timeouts::default())
     ///         .await?;
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "redis-tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
-    pub async fn open_tls(
+    pub async fn connect_tls(
         url: &str,
         ca_file: impl AsRef<std::path::Path>,
         timeouts: super::Timeouts,
@@ -365,7 +365,7 @@ impl RedisStore {
     }
 
     /// Connects with explicit options, with the namespace `kv`.
-    pub async fn open_with(options: &RedisOptions) -> Result<Self> {
+    pub async fn connect_with(options: &RedisOptions) -> Result<Self> {
         let tls = options.tls || options.tls_ca_file.is_some();
         let scheme = if tls { "rediss" } else { "redis" };
         let shown = format!(

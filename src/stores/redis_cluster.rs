@@ -17,7 +17,7 @@ use crate::Result;
 /// use kv_store_adapter::stores::RedisClusterStore;
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = RedisClusterStore::connect(&["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"])
+/// let store = RedisClusterStore::connect_cluster(&["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"])
 ///     .await?
 ///     .with_namespace("app")?;
 /// # Ok(()) }
@@ -27,12 +27,15 @@ pub type RedisClusterStore = RedisStore<ClusterConnection>;
 impl RedisStore<ClusterConnection> {
     /// Connects to the cluster through any of `nodes` (`redis://` URLs, or `rediss://` with the `redis-tls` feature),
     /// with the default [`Timeouts`](super::Timeouts): 5 s to connect, 5 s per command.
-    pub async fn connect(nodes: &[&str]) -> Result<Self> {
-        Self::connect_with_timeouts(nodes, super::Timeouts::default()).await
+    pub async fn connect_cluster(nodes: &[&str]) -> Result<Self> {
+        Self::connect_cluster_with_timeouts(nodes, super::Timeouts::default()).await
     }
 
-    /// [`connect`](Self::connect) with other timeouts.
-    pub async fn connect_with_timeouts(nodes: &[&str], timeouts: super::Timeouts) -> Result<Self> {
+    /// [`connect_cluster`](Self::connect_cluster) with other timeouts.
+    pub async fn connect_cluster_with_timeouts(
+        nodes: &[&str],
+        timeouts: super::Timeouts,
+    ) -> Result<Self> {
         Self::connect_inner(nodes, None, timeouts).await
     }
 
@@ -41,7 +44,7 @@ impl RedisStore<ClusterConnection> {
     /// `redis-tls`).
     #[cfg(feature = "redis-tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
-    pub async fn connect_tls(
+    pub async fn connect_cluster_tls(
         nodes: &[&str],
         ca_file: impl AsRef<std::path::Path>,
         timeouts: super::Timeouts,

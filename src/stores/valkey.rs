@@ -10,7 +10,7 @@
 /// use kv_store_adapter::stores::ValkeyStore;
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = ValkeyStore::open("valkey://127.0.0.1:6379/0").await?;
+/// let store = ValkeyStore::connect("valkey://127.0.0.1:6379/0").await?;
 /// # Ok(()) }
 /// ```
 pub type ValkeyStore = super::RedisStore;

@@ -112,9 +112,9 @@ fn main() {
     };
     let rt = common::runtime();
     let store = rt
-        .block_on(ElasticsearchStore::open(&url))
+        .block_on(ElasticsearchStore::connect(&url))
         .unwrap()
-        .with_prefix("bench")
+        .with_namespace("bench")
         .unwrap();
     let pool = SingleNodeConnectionPool::new(url.parse().unwrap());
     let client = Elasticsearch::new(TransportBuilder::new(pool).disable_proxy().build().unwrap());

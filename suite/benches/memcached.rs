@@ -106,7 +106,7 @@ fn main() {
     let rt = common::runtime();
     let namespace = format!("bench{}", std::process::id());
     let (store, raw) = rt.block_on(async {
-        let store = MemcachedStore::open(&url).await.unwrap();
+        let store = MemcachedStore::connect(&url).await.unwrap();
         let store = store.with_namespace(&namespace).unwrap();
         let address = url.trim_start_matches("memcached://");
         let conn = Client::new(format!("tcp://{address}")).await.unwrap();

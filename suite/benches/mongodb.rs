@@ -73,8 +73,8 @@ fn main() {
     };
     let rt = common::runtime();
     let (store, raw) = rt.block_on(async {
-        let store = MongoStore::open(&url, "kvbench").await.unwrap();
-        let store = store.with_prefix("bench").unwrap();
+        let store = MongoStore::connect(&url, "kvbench").await.unwrap();
+        let store = store.with_namespace("bench").unwrap();
         let db = mongodb::Client::with_uri_str(&url)
             .await
             .unwrap()

@@ -88,7 +88,7 @@ fn main() {
         };
         let rt = common::runtime();
         let (store, conn) = rt.block_on(async {
-            let store = RedisStore::open(&url).await.unwrap();
+            let store = RedisStore::connect(&url).await.unwrap();
             let conn = redis::Client::open(url.as_str())
                 .unwrap()
                 .get_connection_manager()
@@ -107,7 +107,7 @@ fn main() {
         let nodes: Vec<&str> = urls.split(',').collect();
         let rt = common::runtime();
         let (store, conn) = rt.block_on(async {
-            let store = RedisClusterStore::connect(&nodes).await.unwrap();
+            let store = RedisClusterStore::connect_cluster(&nodes).await.unwrap();
             let client = redis::cluster::ClusterClient::new(nodes.clone()).unwrap();
             let conn = client.get_async_connection().await.unwrap();
             (store.with_namespace("bench").unwrap(), conn)

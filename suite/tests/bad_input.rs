@@ -49,7 +49,7 @@ async fn redis() {
     let Some(url) = server_url("KV_REDIS_URL") else {
         return;
     };
-    let store = RedisStore::open(&url).await.unwrap();
+    let store = RedisStore::connect(&url).await.unwrap();
     both(&store.with_namespace(&unique_namespace()).unwrap()).await;
 }
 
@@ -58,7 +58,7 @@ async fn valkey() {
     let Some(url) = server_url("KV_VALKEY_URL") else {
         return;
     };
-    let store = RedisStore::open(&url).await.unwrap();
+    let store = RedisStore::connect(&url).await.unwrap();
     both(&store.with_namespace(&unique_namespace()).unwrap()).await;
 }
 
@@ -68,7 +68,7 @@ async fn redis_cluster() {
         return;
     };
     let urls: Vec<&str> = urls.split(',').collect();
-    let store = RedisClusterStore::connect(&urls).await.unwrap();
+    let store = RedisClusterStore::connect_cluster(&urls).await.unwrap();
     both(&store.with_namespace(&unique_namespace()).unwrap()).await;
 }
 
@@ -77,7 +77,7 @@ async fn memcached() {
     let Some(url) = server_url("KV_MEMCACHED_URL") else {
         return;
     };
-    let store = MemcachedStore::open(&url).await.unwrap();
+    let store = MemcachedStore::connect(&url).await.unwrap();
     let store = store.with_namespace(&unique_namespace()).unwrap();
     both(&store).await;
     // A value over the server's item size: too large, and its batch writes nothing.
@@ -100,8 +100,8 @@ async fn mongo() {
     let Some(url) = server_url("KV_MONGO_URL") else {
         return;
     };
-    let store = MongoStore::open(&url, "kvtest").await.unwrap();
-    both(&store.with_prefix(&unique_namespace()).unwrap()).await;
+    let store = MongoStore::connect(&url, "kvtest").await.unwrap();
+    both(&store.with_namespace(&unique_namespace()).unwrap()).await;
 }
 
 #[tokio::test]
@@ -110,8 +110,8 @@ async fn elasticsearch() {
         return;
     };
     let prefix = unique_namespace().to_lowercase().replace('-', "_");
-    let store = ElasticsearchStore::open(&url).await.unwrap();
-    both(&store.with_prefix(&prefix).unwrap()).await;
+    let store = ElasticsearchStore::connect(&url).await.unwrap();
+    both(&store.with_namespace(&prefix).unwrap()).await;
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ async fn redis_options_from_a_config_file_connect() {
     let options: RedisOptions = serde_json::from_str(&json).unwrap();
     assert_eq!((options.host.as_str(), options.db), ("127.0.0.1", 3));
     assert_eq!(options.timeouts.operation, Duration::from_secs(1));
-    let store = RedisStore::open_with(&options)
+    let store = RedisStore::connect_with(&options)
         .await
         .unwrap()
         .with_namespace(&unique_namespace())
@@ -79,10 +79,10 @@ async fn memcached_options_from_a_config_file_connect() {
     );
     let options: MemcachedOptions = serde_json::from_str(&json).unwrap();
     assert_eq!(options.pool_size, 2);
-    let store = MemcachedStore::connect(&options).await.unwrap();
+    let store = MemcachedStore::connect_with(&options).await.unwrap();
     assert_eq!(store.generation_refresh(), Duration::ZERO);
     store.put("c", "k", b("v"), None).await.unwrap();
-    let direct = MemcachedStore::open(&url)
+    let direct = MemcachedStore::connect(&url)
         .await
         .unwrap()
         .with_namespace(&ns)
@@ -101,7 +101,7 @@ async fn elasticsearch_options_from_a_config_file_connect() {
     let json = format!(r#"{{ "url": "{url}", "timeouts": {{ "operation": "10s" }} }}"#);
     let options: ElasticsearchOptions = serde_json::from_str(&json).unwrap();
     assert_eq!(options.timeouts.operation, Duration::from_secs(10));
-    let store = ElasticsearchStore::connect(&options)
+    let store = ElasticsearchStore::connect_with(&options)
         .await
         .unwrap()
         .with_stats();

@@ -16,11 +16,11 @@ use serde_json::json;
 /// processes would open.
 async fn open(namespace: String) -> Option<ElasticsearchStore> {
     let url = server_url("KV_ELASTICSEARCH_URL")?;
-    let store = ElasticsearchStore::open(&url)
+    let store = ElasticsearchStore::connect(&url)
         .await
         .expect("the server answers");
     let prefix = namespace.to_lowercase().replace('-', "_");
-    Some(store.with_prefix(&prefix).unwrap())
+    Some(store.with_namespace(&prefix).unwrap())
 }
 
 async fn connect() -> Option<ElasticsearchStore> {
@@ -162,6 +162,8 @@ async fn foreign_documents_are_corrupt_data() {
 async fn credentials_never_show() {
     let options = ElasticsearchOptions::new("http://127.0.0.1:1").with_api_key("id", "hunter2");
     assert!(!format!("{options:?}").contains("hunter2"));
-    let err = ElasticsearchStore::connect(&options).await.unwrap_err();
+    let err = ElasticsearchStore::connect_with(&options)
+        .await
+        .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }

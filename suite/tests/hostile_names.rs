@@ -237,7 +237,7 @@ fn renaming_wrappers() {
 fn redis_like(var: &'static str, cases: u32) {
     on_real_store(cases, move || async move {
         let url = server_url(var)?;
-        let store = RedisStore::open(&url).await.unwrap();
+        let store = RedisStore::connect(&url).await.unwrap();
         Some((
             store.with_namespace(&unique_namespace()).unwrap(),
             no_guard(),
@@ -265,7 +265,7 @@ fn memcached_store() {
                 let Some(url) = server_url("KV_MEMCACHED_URL") else {
                     return;
                 };
-                let store = MemcachedStore::open(&url)
+                let store = MemcachedStore::connect(&url)
                     .await
                     .unwrap()
                     .with_namespace(&unique_namespace())
@@ -287,10 +287,10 @@ fn memcached_store() {
 fn mongo_store() {
     on_real_store(6, || async {
         let url = server_url("KV_MONGO_URL")?;
-        let store = MongoStore::open(&url, "kvtest")
+        let store = MongoStore::connect(&url, "kvtest")
             .await
             .unwrap()
-            .with_prefix(&unique_namespace())
+            .with_namespace(&unique_namespace())
             .unwrap();
         Some((store, no_guard()))
     });
@@ -301,10 +301,10 @@ fn elasticsearch_store() {
     on_real_store(6, || async {
         let url = server_url("KV_ELASTICSEARCH_URL")?;
         let prefix = unique_namespace().to_lowercase().replace('-', "_");
-        let store = ElasticsearchStore::open(&url)
+        let store = ElasticsearchStore::connect(&url)
             .await
             .unwrap()
-            .with_prefix(&prefix)
+            .with_namespace(&prefix)
             .unwrap();
         Some((store, no_guard()))
     });

@@ -138,7 +138,7 @@ async fn redis_under_load() {
     let Some(url) = server_url("KV_REDIS_URL") else {
         return;
     };
-    let store = RedisStore::open(&url).await.unwrap();
+    let store = RedisStore::connect(&url).await.unwrap();
     under_load(stack(store)).await;
 }
 

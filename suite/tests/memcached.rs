@@ -11,7 +11,9 @@ use kv_store_adapter::{DestroyStore, Error, ErrorDetail, ErrorKind, KvStore};
 /// A store on `namespace`; two calls are two instances, as two processes would open.
 async fn open(namespace: String) -> Option<MemcachedStore> {
     let url = server_url("KV_MEMCACHED_URL")?;
-    let store = MemcachedStore::open(&url).await.expect("memcached answers");
+    let store = MemcachedStore::connect(&url)
+        .await
+        .expect("memcached answers");
     Some(store.with_namespace(&namespace).unwrap())
 }
 
@@ -203,7 +205,7 @@ async fn foreign_bytes_are_corrupt_data() {
         return;
     };
     let ns = unique_namespace();
-    let store = MemcachedStore::open(&url)
+    let store = MemcachedStore::connect(&url)
         .await
         .unwrap()
         .with_namespace(&ns)
@@ -287,7 +289,7 @@ async fn default_item_size_is_the_documented_limit() {
         .to_vec()
     });
     let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::open(&url).await.unwrap();
+    let store = MemcachedStore::connect(&url).await.unwrap();
     let limit = store.item_limit();
     assert!(limit < 1 << 20 && limit > (1 << 20) - 4096, "{limit}");
     match store

@@ -9,10 +9,10 @@ use mongodb::bson::{Document, doc};
 /// A store on `namespace`; two calls are two instances, as two processes would open.
 async fn open(namespace: String) -> Option<MongoStore> {
     let url = server_url("KV_MONGO_URL")?;
-    let store = MongoStore::open(&url, "kvtest")
+    let store = MongoStore::connect(&url, "kvtest")
         .await
         .expect("the server answers");
-    Some(store.with_prefix(&namespace).unwrap())
+    Some(store.with_namespace(&namespace).unwrap())
 }
 
 async fn connect() -> Option<MongoStore> {

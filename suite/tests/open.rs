@@ -79,7 +79,7 @@ async fn every_server_store_opens_with_its_parameters() {
     let timeouts = "connect_timeout=2s&timeout=3s";
 
     round_trip(&format!("{redis}?namespace={ns}&{timeouts}")).await;
-    let direct = RedisStore::open(&redis)
+    let direct = RedisStore::connect(&redis)
         .await
         .unwrap()
         .with_namespace(&ns)
@@ -97,7 +97,7 @@ async fn every_server_store_opens_with_its_parameters() {
     .await;
     assert!(store.has_collections());
     let nodes: Vec<&str> = cluster.split(',').collect();
-    let direct = RedisClusterStore::connect(&nodes)
+    let direct = RedisClusterStore::connect_cluster(&nodes)
         .await
         .unwrap()
         .with_namespace(&ns)
@@ -106,7 +106,7 @@ async fn every_server_store_opens_with_its_parameters() {
 
     let url = format!("{memcached}?namespace={ns}&pool_size=2&generation_refresh=0s&{timeouts}");
     round_trip(&url).await;
-    let direct = MemcachedStore::open(&memcached)
+    let direct = MemcachedStore::connect(&memcached)
         .await
         .unwrap()
         .with_namespace(&ns)
@@ -123,10 +123,10 @@ async fn every_server_store_opens_with_its_parameters() {
         base.trim_end_matches('/').to_owned() + "/"
     ))
     .await;
-    let direct = MongoStore::open(&mongo, &db)
+    let direct = MongoStore::connect(&mongo, &db)
         .await
         .unwrap()
-        .with_prefix(prefix)
+        .with_namespace(prefix)
         .unwrap();
     assert_eq!(direct.get("c", "k").await.unwrap(), Some(b("v")));
 
@@ -137,10 +137,10 @@ async fn every_server_store_opens_with_its_parameters() {
         "elasticsearch://{host}?prefix={index_prefix}&{timeouts}"
     ))
     .await;
-    let direct = ElasticsearchStore::open(&search)
+    let direct = ElasticsearchStore::connect(&search)
         .await
         .unwrap()
-        .with_prefix(index_prefix)
+        .with_namespace(index_prefix)
         .unwrap();
     assert_eq!(direct.get("c", "k").await.unwrap(), Some(b("v")));
 }

@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 /// A store on `namespace`; two calls are two instances, as two processes would open.
 async fn open(namespace: String) -> Option<RedisStore> {
     let url = server_url("KV_REDIS_URL")?;
-    let store = RedisStore::open(&url).await.expect("redis answers");
+    let store = RedisStore::connect(&url).await.expect("redis answers");
     Some(store.with_namespace(&namespace).unwrap())
 }
 
@@ -99,7 +99,7 @@ async fn ttls_are_kept_to_the_millisecond() {
 
 #[tokio::test]
 async fn passwords_never_show() {
-    let err = RedisStore::open("redis://user:hunter2@127.0.0.1:1/")
+    let err = RedisStore::connect("redis://user:hunter2@127.0.0.1:1/")
         .await
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
@@ -125,7 +125,7 @@ async fn connects_from_host_port_and_db_options() {
         .parse()
         .unwrap();
     let options = RedisOptions::new("127.0.0.1", port).with_db(2);
-    let store = RedisStore::open_with(&options)
+    let store = RedisStore::connect_with(&options)
         .await
         .unwrap()
         .with_namespace(&unique_namespace())
@@ -140,7 +140,7 @@ async fn connects_from_host_port_and_db_options() {
     assert_eq!(raw.as_deref(), Some(&b"\x01in db 2"[..]));
     // A password the server refuses: a clear error that does not repeat it.
     let wrong = options.with_password("hunter2");
-    let err = RedisStore::open_with(&wrong).await.unwrap_err();
+    let err = RedisStore::connect_with(&wrong).await.unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }
 
@@ -153,12 +153,12 @@ async fn tls_without_the_tls_feature_is_a_setup_error_naming_the_feature() {
         "rediss://:hunter2@127.0.0.1:1/",
         "valkeys://:hunter2@127.0.0.1:1/",
     ] {
-        let err = RedisStore::open(url).await.unwrap_err();
+        let err = RedisStore::connect(url).await.unwrap_err();
         assert_eq!(err.kind(), kv_store_adapter::ErrorKind::Setup, "{err:?}");
         assert!(err.to_string().contains("redis-tls"), "{err}");
         assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
     }
     let options = RedisOptions::new("127.0.0.1", 1).with_tls();
-    let err = RedisStore::open_with(&options).await.unwrap_err();
+    let err = RedisStore::connect_with(&options).await.unwrap_err();
     assert!(err.to_string().contains("redis-tls"), "{err}");
 }

@@ -10,7 +10,7 @@ use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
 async fn open(namespace: String) -> Option<RedisClusterStore> {
     let urls = server_url("KV_REDIS_CLUSTER_URLS")?;
     let nodes: Vec<&str> = urls.split(',').collect();
-    let store = RedisClusterStore::connect(&nodes)
+    let store = RedisClusterStore::connect_cluster(&nodes)
         .await
         .expect("the cluster answers");
     Some(store.with_namespace(&namespace).unwrap())

@@ -18,7 +18,7 @@ fn server() -> Option<(String, String)> {
 
 async fn connect() -> Option<RedisStore> {
     let (url, ca) = server()?;
-    let store = RedisStore::open_tls(&url, &ca, Timeouts::default())
+    let store = RedisStore::connect_tls(&url, &ca, Timeouts::default())
         .await
         .expect("the TLS redis answers");
     Some(store.with_namespace(&unique_namespace()).unwrap())
@@ -54,7 +54,7 @@ async fn options_take_the_ca_file() {
         .parse()
         .unwrap();
     let options = RedisOptions::new("127.0.0.1", port).with_tls_ca_file(&ca);
-    let store = RedisStore::open_with(&options)
+    let store = RedisStore::connect_with(&options)
         .await
         .unwrap()
         .with_namespace(&unique_namespace())
@@ -68,7 +68,7 @@ async fn options_take_the_ca_file() {
 async fn a_certificate_from_an_unknown_ca_is_refused_with_a_typed_error() {
     let Some((url, _)) = server() else { return };
     // The web PKI roots do not include the test CA.
-    let err = RedisStore::open(&url).await.unwrap_err();
+    let err = RedisStore::connect(&url).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Setup, "{err:?}");
 }
 
@@ -77,14 +77,14 @@ async fn a_missing_or_empty_ca_file_is_a_setup_error_naming_it() {
     let Some((url, _)) = server() else { return };
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-ca.pem");
-    let err = RedisStore::open_tls(&url, &missing, Timeouts::default())
+    let err = RedisStore::connect_tls(&url, &missing, Timeouts::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Setup, "{err:?}");
     assert!(err.to_string().contains("no-such-ca.pem"), "{err}");
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, b"not a certificate").unwrap();
-    let err = RedisStore::open_tls(&url, &empty, Timeouts::default())
+    let err = RedisStore::connect_tls(&url, &empty, Timeouts::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Setup, "{err:?}");
@@ -97,7 +97,7 @@ async fn plain_tcp_to_the_tls_port_fails_within_the_connect_bound() {
     let plain = url.replacen("rediss://", "redis://", 1);
     let timeouts = Timeouts::default().connect(std::time::Duration::from_secs(1));
     let started = std::time::Instant::now();
-    let result = RedisStore::open_with_timeouts(&plain, timeouts).await;
+    let result = RedisStore::connect_with_timeouts(&plain, timeouts).await;
     assert!(result.is_err());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -16,7 +16,7 @@ fn cluster() -> Option<(Vec<String>, String)> {
 async fn connect() -> Option<RedisClusterStore> {
     let (nodes, ca) = cluster()?;
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    let store = RedisClusterStore::connect_tls(&nodes, &ca, Timeouts::default())
+    let store = RedisClusterStore::connect_cluster_tls(&nodes, &ca, Timeouts::default())
         .await
         .expect("the TLS cluster answers");
     Some(store.with_namespace(&unique_namespace()).unwrap())
@@ -54,7 +54,7 @@ async fn the_web_pki_roots_refuse_the_test_ca() {
     let Some((nodes, _)) = cluster() else { return };
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     let timeouts = Timeouts::default().connect(std::time::Duration::from_secs(2));
-    let err = RedisClusterStore::connect_with_timeouts(&nodes, timeouts)
+    let err = RedisClusterStore::connect_cluster_with_timeouts(&nodes, timeouts)
         .await
         .unwrap_err();
     assert!(

@@ -94,15 +94,15 @@ async fn redis_passwords() {
             "open(redis url)",
             &open(&url).await.map(|s| format!("{s:?}")),
         );
-        clean_result("RedisStore::open", &RedisStore::open(&url).await);
+        clean_result("RedisStore::connect", &RedisStore::connect(&url).await);
     }
     let (host, port) = at.split_once(':').unwrap();
     let mut options = RedisOptions::new(host, port.parse().unwrap());
     options.password = Some(SECRET.into());
     clean("RedisOptions", &format!("{options:?}"));
     clean_result(
-        "RedisStore::open_with",
-        &RedisStore::open_with(&options).await,
+        "RedisStore::connect_with",
+        &RedisStore::connect_with(&options).await,
     );
 }
 
@@ -113,7 +113,10 @@ async fn memcached_urls() {
         return;
     };
     let bad = format!("memcached://user:{SECRET}@{}", address(&url));
-    clean_result("MemcachedStore::open", &MemcachedStore::open(&bad).await);
+    clean_result(
+        "MemcachedStore::connect",
+        &MemcachedStore::connect(&bad).await,
+    );
     clean_result(
         "open(memcached url)",
         &open(&bad).await.map(|s| format!("{s:?}")),
@@ -134,8 +137,8 @@ async fn mongo_credentials() {
         format!("mongodb://admin:{SECRET}@127.0.0.1:1/?serverSelectionTimeoutMS=500"),
         format!("mongodb://{at}/?directConnection=true&tlsCertificateKeyFilePassword={SECRET}"),
     ] {
-        let store = MongoStore::open(&url, "secrets").await;
-        clean_result("MongoStore::open", &store);
+        let store = MongoStore::connect(&url, "secrets").await;
+        clean_result("MongoStore::connect", &store);
         if let Ok(store) = store {
             clean_result("a Mongo put", &store.put("c", "k", b("v"), None).await);
         }
@@ -154,7 +157,7 @@ async fn elasticsearch_keys() {
                 .with_api_key("id", SECRET)
                 .with_basic("elastic", SECRET);
         clean("ElasticsearchOptions", &format!("{options:?}"));
-        let store = ElasticsearchStore::connect(&options).await;
+        let store = ElasticsearchStore::connect_with(&options).await;
         clean_result("ElasticsearchStore::connect", &store);
         if let Ok(store) = store {
             clean_result(

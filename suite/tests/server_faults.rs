@@ -163,7 +163,7 @@ async fn redis_restart() {
         .to_vec()
     });
     let url = format!("redis://127.0.0.1:{}/", server.port);
-    let store = RedisStore::open(&url)
+    let store = RedisStore::connect(&url)
         .await
         .unwrap()
         .with_namespace("faults")
@@ -193,7 +193,7 @@ async fn memcached_restart() {
         .to_vec()
     });
     let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::open(&url)
+    let store = MemcachedStore::connect(&url)
         .await
         .unwrap()
         .with_namespace("faults")
@@ -221,6 +221,6 @@ async fn mongo_wire_restart() {
         .to_vec()
     });
     let url = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
-    let store = MongoStore::open(&url, "faults").await.unwrap();
+    let store = MongoStore::connect(&url, "faults").await.unwrap();
     survives_a_restart(&mut server, store).await;
 }

@@ -131,7 +131,7 @@ async fn redis_stall() {
         )
     });
     let url = format!("redis://127.0.0.1:{}/", server.port);
-    let store = RedisStore::open_with_timeouts(&url, timeouts())
+    let store = RedisStore::connect_with_timeouts(&url, timeouts())
         .await
         .unwrap();
     let store = BoxStore::builder(store)
@@ -165,7 +165,7 @@ async fn memcached_stall() {
         )
     });
     let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::open_with(&url, 4, timeouts())
+    let store = MemcachedStore::connect_with_pool(&url, 4, timeouts())
         .await
         .unwrap();
     survives_a_stall(&server, BoxStore::builder(store).destroy().build()).await;
@@ -192,7 +192,7 @@ async fn mongo_wire_stall() {
         )
     });
     let url = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
-    let store = MongoStore::open_with(&url, "stalls", timeouts())
+    let store = MongoStore::connect_with_timeouts(&url, "stalls", timeouts())
         .await
         .unwrap();
     let store = BoxStore::builder(store)
@@ -213,7 +213,7 @@ async fn elasticsearch_stall() {
     });
     let options = ElasticsearchOptions::new(format!("http://127.0.0.1:{}", server.port))
         .with_timeouts(timeouts());
-    let store = ElasticsearchStore::connect(&options).await.unwrap();
+    let store = ElasticsearchStore::connect_with(&options).await.unwrap();
     survives_a_stall(&server, BoxStore::builder(store).all().build()).await;
 }
 
@@ -283,7 +283,7 @@ async fn redis_cluster_stall() {
     }
     let urls: Vec<String> = addresses.iter().map(|a| format!("redis://{a}/")).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let store = RedisClusterStore::connect_with_timeouts(&urls, timeouts())
+    let store = RedisClusterStore::connect_cluster_with_timeouts(&urls, timeouts())
         .await
         .unwrap();
     let store = BoxStore::builder(store)

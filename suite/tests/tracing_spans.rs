@@ -143,7 +143,7 @@ fn every_call_has_one_span_with_the_database_fields() {
             // A server store: its system, and one span for the call, whatever the
             // client does underneath.
             if let Some(url) = server_url("KV_REDIS_URL") {
-                let redis = RedisStore::open(&url)
+                let redis = RedisStore::connect(&url)
                     .await
                     .unwrap()
                     .with_namespace(&unique_namespace())

@@ -8,7 +8,7 @@ use kv_store_adapter::testkit::{b, server_url, unique_namespace};
 /// A store on `namespace`; two calls are two instances, as two processes would open.
 async fn open(namespace: String) -> Option<ValkeyStore> {
     let url = server_url("KV_VALKEY_URL")?;
-    let store = ValkeyStore::open(&url).await.expect("valkey answers");
+    let store = ValkeyStore::connect(&url).await.expect("valkey answers");
     Some(store.with_namespace(&namespace).unwrap())
 }
 
@@ -33,7 +33,7 @@ async fn the_server_is_valkey_and_valkey_urls_work() {
         return;
     };
     let valkey_url = url.replacen("redis://", "valkey://", 1);
-    let store = ValkeyStore::open(&valkey_url)
+    let store = ValkeyStore::connect(&valkey_url)
         .await
         .unwrap()
         .with_namespace(&unique_namespace())

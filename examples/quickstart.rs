@@ -20,7 +20,7 @@ struct User {
 #[tokio::main]
 async fn main() -> Result<()> {
     // A bounded in-memory cache with per-entry TTL.
-    let cache = MemoryStore::new(10_000);
+    let cache = MemoryStore::new();
     cache
         .put(
             "sessions",

@@ -30,7 +30,7 @@ async fn main() -> Result<()> {
 
     // A bounded local cache (10,000 entries) keeps what was read for up to 30 s, never
     // past the entry's own expiry; a write through the stack invalidates it at once.
-    let local = MemoryStore::new(10_000).with_stats();
+    let local = MemoryStore::new().with_stats();
     let store = PassthroughCache::new(redis, local, Duration::from_secs(30), hour).with_stats();
 
     store

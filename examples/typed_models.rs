@@ -28,7 +28,7 @@ struct Line {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let store = MemoryStore::new(10_000);
+    let store = MemoryStore::new();
     let order = Order {
         id: 42,
         customer: "ada".into(),

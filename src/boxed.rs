@@ -204,7 +204,7 @@ impl<S: Cull> DynCull for S {
 /// use kv_store_adapter::{BoxStore, EnumerateKeys, KvStore, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store: BoxStore = BoxStore::builder(MemoryStore::new(100)).keys().collections().build();
+/// let store: BoxStore = BoxStore::builder(MemoryStore::with_max_entries(100)).keys().collections().build();
 /// store.put("c", "k", Bytes::from_static(b"v"), None).await?;
 /// assert_eq!(store.keys("c", 10).await?, vec!["k".to_string()]);
 /// assert!(store.has_keys());

@@ -17,7 +17,7 @@ use crate::{Result, names};
 /// use kv_store_adapter::{KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(100);
+/// let store = MemoryStore::with_max_entries(100);
 /// let users = store.collection("users")?;
 /// users.put("ada", Bytes::from_static(b"1815"), None).await?;
 /// assert_eq!(users.get("ada").await?.as_deref(), Some(&b"1815"[..]));

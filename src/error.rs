@@ -38,7 +38,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// ```
 /// use kv_store_adapter::{KvStore, stores::MemoryStore};
 /// # #[tokio::main] async fn main() {
-/// let err = MemoryStore::new(10).get("users", "").await.unwrap_err();
+/// let err = MemoryStore::with_max_entries(10).get("users", "").await.unwrap_err();
 /// assert_eq!(err.operation(), Some("get"));
 /// assert_eq!(err.collection(), Some("users"));
 /// assert!(err.to_string().ends_with("(get on MemoryStore, collection \"users\")"), "{err}");

@@ -22,7 +22,7 @@ use crate::{BoxStore, Collection, KvStore, Result, TypedStore};
 /// struct Point { x: i32, y: i32 }
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(100)
+/// let store = MemoryStore::with_max_entries(100)
 ///     .prefix_keys("tenant-a")?
 ///     .clamp_ttl(Duration::from_millis(1), Duration::from_secs(3600), None)?
 ///     .with_stats();
@@ -56,7 +56,7 @@ pub trait KvStoreExt: KvStore + Sized {
     ///
     /// ```
     /// use kv_store_adapter::{KvStoreExt, layer_fn, stores::MemoryStore};
-    /// let store = MemoryStore::new(10)
+    /// let store = MemoryStore::with_max_entries(10)
     ///     .with_stats()
     ///     .layer(layer_fn(|inner| inner)) // any Layer: a third-party wrapper's, say
     ///     .read_only();

@@ -32,7 +32,7 @@
 ///     keys, collections, destroy_collection, destroy, cull);
 ///
 /// # #[tokio::main] async fn main() -> Result<()> {
-/// let store = CountReads { inner: MemoryStore::new(10), reads: Default::default() };
+/// let store = CountReads { inner: MemoryStore::with_max_entries(10), reads: Default::default() };
 /// store.get_many("c", &["a", "b"]).await?;
 /// assert_eq!(store.reads.load(std::sync::atomic::Ordering::Relaxed), 2);
 /// # Ok(()) }

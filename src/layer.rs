@@ -11,8 +11,8 @@
 /// # fn main() -> kv_store_adapter::Result<()> {
 /// // A layer of our own wrappers, defined once and applied to any store.
 /// let tenant = layer_fn(|store: MemoryStore| store.prefix_keys("tenant-a").unwrap().with_stats());
-/// let a = MemoryStore::new(10).layer(&tenant);
-/// let b = tenant.layer(MemoryStore::new(10));
+/// let a = MemoryStore::with_max_entries(10).layer(&tenant);
+/// let b = tenant.layer(MemoryStore::with_max_entries(10));
 /// # let _ = (a, b); Ok(()) }
 /// ```
 pub trait Layer<S> {
@@ -57,7 +57,7 @@ impl<S, W, F: Fn(S) -> W> Layer<S> for LayerFn<F> {
 ///     layer_fn(|s: MemoryStore| s.read_only()),
 ///     layer_fn(|s| KvStoreExt::with_stats(s)),
 /// );
-/// let store = MemoryStore::new(10).layer(both);
+/// let store = MemoryStore::with_max_entries(10).layer(both);
 /// assert_eq!(store.total().puts, 0);
 /// ```
 #[derive(Debug, Clone, Copy)]

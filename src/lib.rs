@@ -14,7 +14,7 @@
 //! use kv_store_adapter::{KvStore, stores::MemoryStore};
 //!
 //! # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-//! let store = MemoryStore::new(10_000);
+//! let store = MemoryStore::new();
 //! store.put("users", "ada", Bytes::from_static(b"{}"), Some(Duration::from_secs(60))).await?;
 //! assert!(store.get("users", "ada").await?.is_some());
 //! # Ok(()) }

@@ -62,9 +62,11 @@ pub async fn open(url: &str) -> Result<BoxStore> {
     match target.scheme.as_str() {
         #[cfg(feature = "memory")]
         "memory" => {
-            let max = target.number("max_entries")?.unwrap_or(10_000);
+            let max = target
+                .number("max_entries")?
+                .unwrap_or(crate::stores::DEFAULT_MAX_ENTRIES);
             target.no_others()?;
-            let store = crate::stores::MemoryStore::new(max);
+            let store = crate::stores::MemoryStore::with_max_entries(max);
             Ok(BoxStore::builder(store).all().build())
         }
         "null" => {

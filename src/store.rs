@@ -53,7 +53,7 @@ pub type TtlEntry = (Bytes, Option<Duration>);
 /// use kv_store_adapter::{KvStore, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(1_000);
+/// let store = MemoryStore::with_max_entries(1_000);
 /// store.put("users", "ada", Bytes::from_static(b"Lovelace"), Some(Duration::from_secs(60))).await?;
 /// assert_eq!(store.get("users", "ada").await?, Some(Bytes::from_static(b"Lovelace")));
 /// let (_, left) = store.ttl("users", "ada").await?.unwrap();

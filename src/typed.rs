@@ -26,7 +26,7 @@ use crate::{Error, Result, names};
 /// struct User { name: String, born: u16 }
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let users: TypedStore<_, User> = TypedStore::new(MemoryStore::new(100), "users")?;
+/// let users: TypedStore<_, User> = TypedStore::new(MemoryStore::with_max_entries(100), "users")?;
 /// users.put("ada", &User { name: "Ada".into(), born: 1815 }, None).await?;
 /// assert_eq!(users.get("ada").await?.unwrap().born, 1815);
 /// # Ok(()) }

@@ -31,7 +31,7 @@ use crate::store::{
 /// use kv_store_adapter::{KvStore, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(10_000);
+/// let store = MemoryStore::new();
 /// store.put("sessions", "s1", Bytes::from_static(b"token"), Some(Duration::from_millis(50))).await?;
 /// assert!(store.get("sessions", "s1").await?.is_some());
 /// tokio::time::sleep(Duration::from_millis(60)).await;
@@ -43,6 +43,33 @@ pub struct MemoryStore {
     cache: Cache<MemKey, Entry, foldhash::fast::RandomState>,
 }
 
+/// Options for a [`MemoryStore`]: see [`MemoryStore::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MemoryStoreBuilder {
+    max_entries: u64,
+}
+
+impl MemoryStoreBuilder {
+    /// The most entries held (default [`DEFAULT_MAX_ENTRIES`]); past it, moka evicts
+    /// the least useful.
+    pub fn max_entries(mut self, max_entries: u64) -> Self {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// The store.
+    pub fn build(self) -> MemoryStore {
+        let cache = Cache::builder()
+            .max_capacity(self.max_entries)
+            .expire_after(EntryExpiry)
+            // foldhash (randomly seeded per cache) hashes short keys several times
+            // faster than SipHash; keys are injective encodings, so probing stays cheap.
+            .build_with_hasher(foldhash::fast::RandomState::default());
+        MemoryStore { cache }
+    }
+}
+
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
@@ -52,16 +79,43 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
+/// How many entries [`MemoryStore::new`] holds at most.
+pub const DEFAULT_MAX_ENTRIES: u64 = 10_000;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MemoryStore {
+    /// A store holding at most [`DEFAULT_MAX_ENTRIES`] entries.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
     /// A store holding at most `max_entries` entries.
-    pub fn new(max_entries: u64) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(max_entries)
-            .expire_after(EntryExpiry)
-            // foldhash (randomly seeded per cache) hashes short keys several times
-            // faster than SipHash; keys are injective encodings, so probing stays cheap.
-            .build_with_hasher(foldhash::fast::RandomState::default());
-        Self { cache }
+    pub fn with_max_entries(max_entries: u64) -> Self {
+        Self::builder().max_entries(max_entries).build()
+    }
+
+    /// Options for a store.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::MemoryStore;
+    /// let store = MemoryStore::builder().max_entries(100).build();
+    /// assert_eq!(store.max_entries(), 100);
+    /// assert_eq!(MemoryStore::new().max_entries(), 10_000);
+    /// ```
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder {
+            max_entries: DEFAULT_MAX_ENTRIES,
+        }
+    }
+
+    /// The most entries this store holds.
+    pub fn max_entries(&self) -> u64 {
+        self.cache.policy().max_capacity().unwrap_or(u64::MAX)
     }
 
     /// The number of entries held, including expired ones not yet reclaimed

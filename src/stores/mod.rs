@@ -40,7 +40,7 @@ pub use elasticsearch::{ElasticsearchOptions, ElasticsearchStore, Refresh};
 pub use memcached::{MemcachedOptions, MemcachedStore};
 #[cfg(feature = "memory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
-pub use memory::MemoryStore;
+pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "mongodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mongodb")))]
 pub use mongodb::MongoStore;

@@ -16,7 +16,7 @@ use crate::{Error, KvStore, Result, TtlEntry};
 /// use kv_store_adapter::{ErrorKind, KvStore, stores::MemoryStore, testkit::Faulty};
 ///
 /// # #[tokio::main] async fn main() {
-/// let store = Faulty::new(MemoryStore::new(10));
+/// let store = Faulty::new(MemoryStore::with_max_entries(10));
 /// store.fail_next(1);
 /// assert_eq!(store.get("c", "k").await.unwrap_err().kind(), ErrorKind::Connection);
 /// assert_eq!(store.get("c", "k").await.unwrap(), None);

@@ -11,7 +11,7 @@
 //! ```no_run
 //! use kv_store_adapter::stores::MemoryStore;
 //! use kv_store_adapter::testkit::instances::Instances;
-//! kv_store_adapter::instances_suite!(pair = Instances::clones(MemoryStore::new(100_000));
+//! kv_store_adapter::instances_suite!(pair = Instances::clones(MemoryStore::with_max_entries(100_000));
 //!     core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 //! # fn main() {}
 //! ```
@@ -66,7 +66,7 @@ impl<S> Instances<S> {
     /// use kv_store_adapter::testkit::instances::Instances;
     /// # #[tokio::main] async fn main() {
     /// // A network store opens a client per call, on the namespace it is given.
-    /// let shared = MemoryStore::new(100);
+    /// let shared = MemoryStore::with_max_entries(100);
     /// let open = |_namespace: String| {
     ///     let store = shared.clone();
     ///     async move { Some(store) }

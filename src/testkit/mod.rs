@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use kv_store_adapter::stores::MemoryStore;
-//! kv_store_adapter::conformance_suite!(store = MemoryStore::new(100_000);
+//! kv_store_adapter::conformance_suite!(store = MemoryStore::with_max_entries(100_000);
 //!     core, keys, collections, destroy_collection, destroy, cull);
 //! # fn main() {}
 //! ```

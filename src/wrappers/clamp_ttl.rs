@@ -16,7 +16,7 @@ use crate::{Error, KvStore, Result, names};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
 /// let hour = Duration::from_secs(3600);
-/// let store = MemoryStore::new(100).clamp_ttl(Duration::from_secs(1), hour, Some(hour))?;
+/// let store = MemoryStore::with_max_entries(100).clamp_ttl(Duration::from_secs(1), hour, Some(hour))?;
 /// store.put("c", "k", Bytes::new(), None).await?;
 /// assert!(store.ttl("c", "k").await?.unwrap().1.unwrap() <= hour);
 /// # Ok(()) }

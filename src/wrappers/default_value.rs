@@ -14,7 +14,7 @@ use crate::{KvStore, Result, TtlEntry};
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(10).default_value(Bytes::from_static(b"{}"), None);
+/// let store = MemoryStore::with_max_entries(10).default_value(Bytes::from_static(b"{}"), None);
 /// assert_eq!(store.get("config", "missing").await?, Some(Bytes::from_static(b"{}")));
 /// # Ok(()) }
 /// ```

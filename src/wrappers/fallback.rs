@@ -19,7 +19,7 @@ use crate::{
 /// use kv_store_adapter::{KvStore, stores::{MemoryStore, NullStore}, wrappers::Fallback};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = Fallback::new(MemoryStore::new(10), NullStore);
+/// let store = Fallback::new(MemoryStore::with_max_entries(10), NullStore);
 /// assert_eq!(store.get("c", "k").await?, None);
 /// # Ok(()) }
 /// ```

@@ -15,7 +15,7 @@ use crate::{Error, KvStore, Result};
 /// use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() {
-/// let store = MemoryStore::new(10).limit_size(0, 4);
+/// let store = MemoryStore::with_max_entries(10).limit_size(0, 4);
 /// let err = store.put("c", "k", Bytes::from_static(b"too long"), None).await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::TooLarge);
 /// # }

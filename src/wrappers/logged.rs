@@ -20,7 +20,7 @@ use crate::{
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(10).logged();
+/// let store = MemoryStore::with_max_entries(10).logged();
 /// store.get("users", "ada").await?; // DEBUG op="get" collection="users" keys=1 …
 /// # Ok(()) }
 /// ```

@@ -9,7 +9,7 @@
 //! use kv_store_adapter::{KvStoreExt, stores::MemoryStore};
 //!
 //! # fn main() -> kv_store_adapter::Result<()> {
-//! let store = MemoryStore::new(10_000)
+//! let store = MemoryStore::new()
 //!     .clamp_ttl(Duration::from_secs(1), Duration::from_secs(3600), None)?
 //!     .prefix_keys("tenant-a")?
 //!     .with_stats();

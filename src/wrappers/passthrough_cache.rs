@@ -43,7 +43,7 @@ use crate::{
 /// # let dir = tempfile::tempdir().unwrap();
 /// let store = PassthroughCache::new(
 ///     DiskStore::open(dir.path().join("kv.redb"))?,
-///     MemoryStore::new(10_000),
+///     MemoryStore::new(),
 ///     Duration::from_secs(60),
 ///     Duration::from_secs(10),
 /// );

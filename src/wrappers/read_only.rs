@@ -15,7 +15,7 @@ use crate::{Error, KvStore, Result};
 /// ```compile_fail
 /// use kv_store_adapter::{DestroyStore, KvStoreExt, stores::MemoryStore};
 /// # async fn f() {
-/// MemoryStore::new(10).read_only().destroy().await; // no such method
+/// MemoryStore::with_max_entries(10).read_only().destroy().await; // no such method
 /// # }
 /// ```
 ///
@@ -24,7 +24,7 @@ use crate::{Error, KvStore, Result};
 /// use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() {
-/// let store = MemoryStore::new(10).read_only();
+/// let store = MemoryStore::with_max_entries(10).read_only();
 /// let err = store.put("c", "k", Bytes::new(), None).await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::ReadOnly);
 /// # }

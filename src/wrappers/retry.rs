@@ -103,7 +103,7 @@ impl RetryPolicy {
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore, wrappers::RetryPolicy};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(10).retry(RetryPolicy::default().max_attempts(4));
+/// let store = MemoryStore::with_max_entries(10).retry(RetryPolicy::default().max_attempts(4));
 /// assert_eq!(store.get("c", "k").await?, None);
 /// # Ok(()) }
 /// ```

@@ -21,7 +21,7 @@ use crate::{
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// let store = Route::new(
-///     MemoryStore::new(1_000),
+///     MemoryStore::with_max_entries(1_000),
 ///     DiskStore::open(dir.path().join("kv.redb"))?,
 ///     |collection: &str| collection.starts_with("cache:"),
 /// );
@@ -170,7 +170,7 @@ impl<A: Cull, B: Cull, F: Fn(&str) -> bool + Send + Sync> Cull for Route<A, B, F
 /// use kv_store_adapter::{BoxStore, KvStore, stores::{MemoryStore, NullStore}, wrappers::RouteMap};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = RouteMap::new(BoxStore::new(MemoryStore::new(100)))
+/// let store = RouteMap::new(BoxStore::new(MemoryStore::with_max_entries(100)))
 ///     .route("audit", BoxStore::new(NullStore));
 /// store.put("audit", "e1", bytes::Bytes::new(), None).await?;
 /// assert_eq!(store.get("audit", "e1").await?, None);

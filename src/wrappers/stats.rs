@@ -35,7 +35,7 @@ use crate::{KvStore, Result, TtlEntry};
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(100).with_stats();
+/// let store = MemoryStore::with_max_entries(100).with_stats();
 /// store.put("c", "k", Bytes::new(), None).await?;
 /// store.get("c", "k").await?;
 /// store.get_many("c", &["k", "nope"]).await?;
@@ -358,7 +358,7 @@ impl<S> Stats<S> {
     /// use kv_store_adapter::{KvStore, stores::MemoryStore, wrappers::Stats};
     ///
     /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-    /// let store = Stats::with_max_collections(MemoryStore::new(10_000), 1024);
+    /// let store = Stats::with_max_collections(MemoryStore::new(), 1024);
     /// for user in 0..1100 {
     ///     store.put(&format!("user-{user}"), "k", Bytes::new(), None).await?;
     /// }
@@ -431,7 +431,7 @@ impl<S> Stats<S> {
     /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore, wrappers::Operation};
     ///
     /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-    /// let store = MemoryStore::new(100).with_stats().with_latency();
+    /// let store = MemoryStore::with_max_entries(100).with_stats().with_latency();
     /// for i in 0..100 {
     ///     store.put("c", &i.to_string(), Bytes::new(), None).await?;
     /// }

@@ -12,7 +12,7 @@ use crate::{Error, KvStore, Result, TtlEntry};
 /// use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() {
-/// let store = MemoryStore::new(10).strict();
+/// let store = MemoryStore::with_max_entries(10).strict();
 /// let err = store.get("users", "nobody").await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Missing);
 /// # }

@@ -19,7 +19,7 @@ use crate::{
 /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::new(10).timeout(Duration::from_millis(250));
+/// let store = MemoryStore::with_max_entries(10).timeout(Duration::from_millis(250));
 /// assert_eq!(store.get("c", "k").await?, None);
 /// # Ok(()) }
 /// ```

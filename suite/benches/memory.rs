@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
     let keys = keys();
     let value = Bytes::from(vec![7u8; 100]);
 
-    let store = MemoryStore::new(100_000);
+    let store = MemoryStore::with_max_entries(100_000);
     let raw: moka::sync::Cache<String, Bytes> = moka::sync::Cache::new(100_000);
     let mini: mini_moka::sync::Cache<String, Bytes> = mini_moka::sync::Cache::new(100_000);
     for k in &keys {
@@ -107,7 +107,7 @@ fn interleaved_ratios() -> [f64; 3] {
             .collect::<Vec<_>>(),
     );
     let value = Bytes::from(vec![7u8; 100]);
-    let store = MemoryStore::new(100_000);
+    let store = MemoryStore::with_max_entries(100_000);
     let raw: moka::sync::Cache<String, Bytes> = moka::sync::Cache::new(100_000);
     for k in &keys {
         rt.block_on(store.put("users", k, value.clone(), None))
@@ -237,7 +237,12 @@ fn main() {
         &mut c,
         &rt,
         "memory-workloads",
-        || (Ours(MemoryStore::new(100_000)), RawMoka::new(100_000)),
+        || {
+            (
+                Ours(MemoryStore::with_max_entries(100_000)),
+                RawMoka::new(100_000),
+            )
+        },
         8,
         &targets,
         2_000,

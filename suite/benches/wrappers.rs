@@ -20,7 +20,7 @@ const KEYS: usize = 10_000;
 /// The bare store and `Stats<PrefixKeys<ClampTtl<MemoryStore>>>` over the same cache:
 /// separate moka instances differ by ±5% from their random hash seeds alone.
 fn stores() -> (MemoryStore, Stats<PrefixKeys<ClampTtl<MemoryStore>>>) {
-    let bare = MemoryStore::new(100_000);
+    let bare = MemoryStore::with_max_entries(100_000);
     let stacked = bare
         .clone()
         .clamp_ttl(Duration::from_millis(1), Duration::from_secs(86_400), None)

@@ -58,8 +58,8 @@ fn allocations_per_get<S: KvStore>(store: &S) -> f64 {
 #[test]
 fn renaming_and_counting_wrappers_allocate_nothing_per_get() {
     // Short names: the renamed ones fit the wrappers' stack buffers.
-    let bare = allocations_per_get(&MemoryStore::new(10_000));
-    let stack = MemoryStore::new(10_000)
+    let bare = allocations_per_get(&MemoryStore::new());
+    let stack = MemoryStore::new()
         .clamp_ttl(Duration::from_millis(1), Duration::from_secs(60), None)
         .unwrap()
         .prefix_keys("tenant")
@@ -73,7 +73,7 @@ fn renaming_and_counting_wrappers_allocate_nothing_per_get() {
         "bare {bare} allocations per get, stacked {stacked}"
     );
     // SingleCollection builds its (collection, key) encoding on the stack too.
-    let single = allocations_per_get(&MemoryStore::new(10_000).single_collection("kv").unwrap());
+    let single = allocations_per_get(&MemoryStore::new().single_collection("kv").unwrap());
     assert!(
         single - bare < 0.01,
         "bare {bare}, single collection {single}"

@@ -24,7 +24,7 @@ async fn both<S: KvStore>(store: &S) {
 
 #[tokio::test]
 async fn memory() {
-    both(&MemoryStore::new(200_000)).await;
+    both(&MemoryStore::with_max_entries(200_000)).await;
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn elasticsearch() {
 async fn size_limit_over_a_store_without_one() {
     // Stores without a size limit of their own get one from LimitSize: checked before
     // anything is written.
-    let store = MemoryStore::new(100).limit_size(0, 1024);
+    let store = MemoryStore::with_max_entries(100).limit_size(0, 1024);
     let c = unique("limited");
     let batch = [("a", b("fits")), ("b", Bytes::from(vec![0u8; 1025]))];
     assert_kind(store.put_many(&c, &batch, None).await, ErrorKind::TooLarge);

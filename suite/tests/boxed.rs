@@ -10,20 +10,20 @@ use kv_store_adapter::{
 };
 
 kv_store_adapter::conformance_suite!(
-    store = BoxStore::builder(MemoryStore::new(100_000)).all().build();
+    store = BoxStore::builder(MemoryStore::with_max_entries(100_000)).all().build();
     core, keys, collections, destroy_collection, destroy, cull);
 
 /// `Arc<dyn DynKvStore>` is a store too (core trait only).
 mod arc_dyn {
     use super::*;
     kv_store_adapter::conformance_suite!(
-        store = Arc::new(MemoryStore::new(100_000)) as Arc<dyn DynKvStore>;
+        store = Arc::new(MemoryStore::with_max_entries(100_000)) as Arc<dyn DynKvStore>;
         core);
 }
 
 #[tokio::test]
 async fn missing_capabilities_answer_unsupported() {
-    let store = MemoryStore::new(10).boxed();
+    let store = MemoryStore::with_max_entries(10).boxed();
     assert!(!store.has_keys());
     assert_kind(store.keys("c", 10).await, ErrorKind::Unsupported);
     assert_kind(store.destroy().await, ErrorKind::Unsupported);
@@ -38,7 +38,9 @@ async fn stores_of_different_types_share_one_type_at_run_time() {
     let dir = tempfile::tempdir().unwrap();
     let disk = DiskStore::open(dir.path().join("kv.redb")).unwrap();
     let stores: Vec<BoxStore> = vec![
-        BoxStore::builder(MemoryStore::new(10)).keys().build(),
+        BoxStore::builder(MemoryStore::with_max_entries(10))
+            .keys()
+            .build(),
         BoxStore::builder(disk).keys().build(),
     ];
     for store in &stores {

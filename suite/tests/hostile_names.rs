@@ -157,7 +157,9 @@ fn no_guard() -> Box<dyn std::any::Any> {
 
 #[test]
 fn memory_store() {
-    on_real_store(200, || async { Some((MemoryStore::new(1000), no_guard())) });
+    on_real_store(200, || async {
+        Some((MemoryStore::with_max_entries(1000), no_guard()))
+    });
 }
 
 #[test]
@@ -219,12 +221,14 @@ fn multi_disk_store_stays_inside_its_directory() {
 fn renaming_wrappers() {
     on_real_store(100, || async {
         Some((
-            MemoryStore::new(1000).single_collection("all").unwrap(),
+            MemoryStore::with_max_entries(1000)
+                .single_collection("all")
+                .unwrap(),
             no_guard(),
         ))
     });
     on_real_store(100, || async {
-        let store = MemoryStore::new(1000)
+        let store = MemoryStore::with_max_entries(1000)
             .prefix_collections("t")
             .unwrap()
             .prefix_keys("k")

@@ -7,20 +7,20 @@ use kv_store_adapter::stores::MemoryStore;
 use kv_store_adapter::testkit::{b, eventually};
 use kv_store_adapter::{Cull, KvStore};
 
-kv_store_adapter::conformance_suite!(store = MemoryStore::new(100_000);
+kv_store_adapter::conformance_suite!(store = MemoryStore::with_max_entries(100_000);
 
     core, keys, collections, destroy_collection, destroy, cull);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
-        pair = kv_store_adapter::testkit::instances::Instances::clones(MemoryStore::new(100_000));
+        pair = kv_store_adapter::testkit::instances::Instances::clones(MemoryStore::with_max_entries(100_000));
         core, keys, collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 #[tokio::test]
 async fn holds_at_most_max_entries() {
-    let store = MemoryStore::new(100);
+    let store = MemoryStore::with_max_entries(100);
     for i in 0..1_000 {
         store
             .put("c", &format!("k{i}"), b("v"), None)
@@ -37,7 +37,7 @@ async fn holds_at_most_max_entries() {
 
 #[tokio::test]
 async fn expired_entries_are_reclaimed_not_only_hidden() {
-    let store = MemoryStore::new(1_000);
+    let store = MemoryStore::with_max_entries(1_000);
     for i in 0..500 {
         let key = format!("k{i}");
         store

@@ -172,7 +172,7 @@ async fn elasticsearch_keys() {
 async fn encryption_keys_and_logged_values() {
     logs();
     let key = [0x5A; 32];
-    let store = MemoryStore::new(100)
+    let store = MemoryStore::with_max_entries(100)
         .encrypt(
             EncryptionKey::new(1, key),
             [EncryptionKey::new(0, [0x5B; 32])],

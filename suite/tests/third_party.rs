@@ -51,7 +51,7 @@ use kv_store_adapter::testkit::b;
 use kv_store_adapter::{DestroyStore, EnumerateKeys, KvStoreExt};
 
 fn wrapped() -> CountDeletes<kv_store_adapter::wrappers::Stats<MemoryStore>> {
-    MemoryStore::new(200_000)
+    MemoryStore::with_max_entries(200_000)
         .with_stats()
         .layer(CountDeletesLayer::default())
 }
@@ -69,7 +69,7 @@ mod instances {
 #[tokio::test]
 async fn it_counts_deletes_on_every_path_and_joins_a_chain() {
     let counter = CountDeletesLayer::default();
-    let store = MemoryStore::new(100)
+    let store = MemoryStore::with_max_entries(100)
         .layer(counter.clone())
         .prefix_keys("tenant")
         .unwrap();

@@ -80,7 +80,7 @@ fn every_call_has_one_span_with_the_database_fields() {
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
-            let store = MemoryStore::new(100);
+            let store = MemoryStore::with_max_entries(100);
             store.put("users", "ada", b("1815"), None).await.unwrap();
             store.get("users", "ada").await.unwrap();
             store.get("users", "nobody").await.unwrap();
@@ -120,7 +120,10 @@ fn every_call_has_one_span_with_the_database_fields() {
             assert!(!format!("{got:?}").contains("1815"));
 
             // A wrapper stack: one span per call (the outermost), named by its type.
-            let stack = MemoryStore::new(100).prefix_keys("t").unwrap().with_stats();
+            let stack = MemoryStore::with_max_entries(100)
+                .prefix_keys("t")
+                .unwrap()
+                .with_stats();
             stack.put("c", "k", b("v"), None).await.unwrap();
             let got = spans.take();
             assert_eq!(got.len(), 1, "{got:?}");

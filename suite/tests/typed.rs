@@ -26,7 +26,7 @@ fn ada() -> User {
 
 #[tokio::test]
 async fn typed_values_round_trip_with_postcard() {
-    let store = MemoryStore::new(100);
+    let store = MemoryStore::with_max_entries(100);
     let users = store.typed::<User>("users").unwrap();
     users
         .put("ada", &ada(), Some(Duration::from_secs(60)))
@@ -61,7 +61,7 @@ async fn typed_batches_keep_request_order() {
 
 #[tokio::test]
 async fn json_codec_stores_readable_json() {
-    let store = MemoryStore::new(100);
+    let store = MemoryStore::with_max_entries(100);
     let users: TypedStore<_, User, Json> = TypedStore::new(&store, "users").unwrap();
     users.put("ada", &ada(), None).await.unwrap();
     let raw = store.get("users", "ada").await.unwrap().unwrap();
@@ -71,7 +71,7 @@ async fn json_codec_stores_readable_json() {
 
 #[tokio::test]
 async fn undecodable_value_is_a_serialization_error_naming_the_entry() {
-    let store = MemoryStore::new(100);
+    let store = MemoryStore::with_max_entries(100);
     store
         .put("users", "bad", b("\u{ff}garbage that is not a user"), None)
         .await
@@ -98,7 +98,7 @@ async fn undecodable_value_is_a_serialization_error_naming_the_entry() {
 
 #[tokio::test]
 async fn collection_handle_binds_one_collection() {
-    let store = MemoryStore::new(100);
+    let store = MemoryStore::with_max_entries(100);
     let sessions = store.collection("sessions").unwrap();
     sessions.put("s1", b("a"), None).await.unwrap();
     sessions
@@ -117,7 +117,7 @@ async fn collection_handle_binds_one_collection() {
 
 #[tokio::test]
 async fn typed_store_over_an_arc_can_be_spawned() {
-    let store = std::sync::Arc::new(MemoryStore::new(100));
+    let store = std::sync::Arc::new(MemoryStore::with_max_entries(100));
     let users: TypedStore<_, User> = TypedStore::new(store.clone(), "users").unwrap();
     let handle = tokio::spawn(async move { users.put("ada", &ada(), None).await });
     handle.await.unwrap().unwrap();

@@ -24,7 +24,7 @@ mod stack;
 mod stats;
 
 fn memory() -> MemoryStore {
-    MemoryStore::new(200_000)
+    MemoryStore::with_max_entries(200_000)
 }
 
 fn disk() -> (DiskStore, tempfile::TempDir) {

@@ -6,7 +6,7 @@
 //! ```
 
 use bytes::Bytes;
-use kv_store_adapter::codec::Json;
+use kv_store_adapter::codec::JsonCodec;
 use kv_store_adapter::stores::MemoryStore;
 use kv_store_adapter::{ErrorKind, KvStore, Result, TypedStore};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ async fn main() -> Result<()> {
     assert_eq!(compact.get("42").await?, Some(order.clone()));
 
     // JSON: readable by anything else that reads the store.
-    let readable: TypedStore<_, Order, Json> = TypedStore::new(store.clone(), "orders-json")?;
+    let readable: TypedStore<_, Order, JsonCodec> = TypedStore::new(store.clone(), "orders-json")?;
     readable.put("42", &order, None).await?;
     assert_eq!(readable.get("42").await?, Some(order.clone()));
     let raw = store.get("orders-json", "42").await?.expect("just written");

@@ -8,9 +8,9 @@ use crate::BoxError;
 /// Encodes and decodes values of any serde type.
 ///
 /// ```
-/// use kv_store_adapter::codec::{Codec, Postcard};
-/// let bytes = Postcard::encode(&(1u8, "x")).unwrap();
-/// let back: (u8, String) = Postcard::decode(&bytes).unwrap();
+/// use kv_store_adapter::codec::{Codec, PostcardCodec};
+/// let bytes = PostcardCodec::encode(&(1u8, "x")).unwrap();
+/// let back: (u8, String) = PostcardCodec::decode(&bytes).unwrap();
 /// assert_eq!(back, (1, "x".to_string()));
 /// ```
 pub trait Codec: Send + Sync + 'static {
@@ -22,9 +22,9 @@ pub trait Codec: Send + Sync + 'static {
 
 /// The compact binary [postcard](https://docs.rs/postcard) format (the default).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Postcard;
+pub struct PostcardCodec;
 
-impl Codec for Postcard {
+impl Codec for PostcardCodec {
     fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, BoxError> {
         Ok(postcard::to_allocvec(value)?)
     }
@@ -42,10 +42,10 @@ impl Codec for Postcard {
 /// JSON, readable by other programs sharing the store.
 #[cfg(feature = "json")]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Json;
+pub struct JsonCodec;
 
 #[cfg(feature = "json")]
-impl Codec for Json {
+impl Codec for JsonCodec {
     fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, BoxError> {
         Ok(serde_json::to_vec(value)?)
     }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{Codec, Postcard};
+use crate::codec::{Codec, PostcardCodec};
 use crate::store::KvStore;
 use crate::{Error, Result, names};
 
@@ -31,7 +31,7 @@ use crate::{Error, Result, names};
 /// assert_eq!(users.get("ada").await?.unwrap().born, 1815);
 /// # Ok(()) }
 /// ```
-pub struct TypedStore<S, T, C = Postcard> {
+pub struct TypedStore<S, T, C = PostcardCodec> {
     store: S,
     collection: String,
     _marker: PhantomData<fn() -> (T, C)>,
@@ -136,7 +136,7 @@ where
     }
 
     /// Encodes and stores every pair with one TTL; nothing is written if one fails to encode.
-    pub async fn put_many(&self, entries: &[(&str, T)], ttl: Option<Duration>) -> Result<()> {
+    pub async fn put_many(&self, entries: &[(&str, &T)], ttl: Option<Duration>) -> Result<()> {
         let encoded = entries
             .iter()
             .map(|(key, value)| Ok((*key, self.encode(key, value)?)))

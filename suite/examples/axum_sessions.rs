@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use kv_store_adapter::codec::Json;
+use kv_store_adapter::codec::JsonCodec;
 use kv_store_adapter::{BoxStore, TypedStore, open};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ struct Session {
     requests: u64,
 }
 
-type Sessions = Arc<TypedStore<BoxStore, Session, Json>>;
+type Sessions = Arc<TypedStore<BoxStore, Session, JsonCodec>>;
 
 /// A session id no one can guess: 128 random bits, hex.
 fn new_id() -> Result<String, StatusCode> {

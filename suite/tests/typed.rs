@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kv_store_adapter::codec::{Codec, Json, Postcard};
+use kv_store_adapter::codec::{Codec, JsonCodec, PostcardCodec};
 use kv_store_adapter::stores::{DiskStore, MemoryStore};
 use kv_store_adapter::testkit::{assert_kind, b};
 use kv_store_adapter::{Error, ErrorDetail, ErrorKind, KvStore, KvStoreExt, TypedStore};
@@ -51,7 +51,7 @@ async fn typed_batches_keep_request_order() {
         tags: vec![],
     };
     users
-        .put_many(&[("ada", ada()), ("grace", grace.clone())], None)
+        .put_many(&[("ada", &ada()), ("grace", &grace)], None)
         .await
         .unwrap();
     let got = users.get_many(&["grace", "nobody", "ada"]).await.unwrap();
@@ -62,7 +62,7 @@ async fn typed_batches_keep_request_order() {
 #[tokio::test]
 async fn json_codec_stores_readable_json() {
     let store = MemoryStore::with_max_entries(100);
-    let users: TypedStore<_, User, Json> = TypedStore::new(&store, "users").unwrap();
+    let users: TypedStore<_, User, JsonCodec> = TypedStore::new(&store, "users").unwrap();
     users.put("ada", &ada(), None).await.unwrap();
     let raw = store.get("users", "ada").await.unwrap().unwrap();
     assert_eq!(raw, b(r#"{"name":"Ada","born":1815,"tags":["math"]}"#));
@@ -76,7 +76,7 @@ async fn undecodable_value_is_a_serialization_error_naming_the_entry() {
         .put("users", "bad", b("\u{ff}garbage that is not a user"), None)
         .await
         .unwrap();
-    let mut trailing = Postcard::encode(&ada()).unwrap();
+    let mut trailing = PostcardCodec::encode(&ada()).unwrap();
     trailing.extend_from_slice(b"extra");
     store
         .put("users", "trailing", trailing.into(), None)

@@ -155,13 +155,13 @@ mod conformance {
 
     // Every rule of the contract, for every capability the store has.
     kv_store_adapter::conformance_suite!(store = MapStore::default();
-        core, keys, collections, destroy_collection, destroy);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
 
     // Clones must share one state, as two processes on one server would.
     mod instances {
         use super::MapStore;
         kv_store_adapter::instances_suite!(
             pair = kv_store_adapter::testkit::instances::Instances::clones(MapStore::default());
-            core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+            basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
     }
 }

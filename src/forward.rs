@@ -29,7 +29,7 @@
 ///     }
 /// }
 /// kv_store_adapter::forward_capabilities!(CountReads, inner;
-///     keys, collections, destroy_collection, destroy, cull);
+///     enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 ///
 /// # #[tokio::main] async fn main() -> Result<()> {
 /// let store = CountReads { inner: MemoryStore::with_max_entries(10), reads: Default::default() };
@@ -108,7 +108,7 @@ macro_rules! forward_methods {
     };
 }
 
-/// Implements the named capability traits (`keys`, `collections`,
+/// Implements the named capability traits (`enumerate_keys`, `enumerate_collections`,
 /// `destroy_collection`, `destroy`, `cull`) for `Wrapper<S>` whenever `S` has them, by
 /// forwarding to the field `$field`: a wrapper keeps every capability of its inner
 /// store. Leave out what the wrapper must not offer (a read-only view has no
@@ -118,7 +118,7 @@ macro_rules! forward_capabilities {
     ($wrapper:ident, $field:ident; $($cap:ident),+ $(,)?) => {
         $( $crate::forward_capabilities!(@ $cap $wrapper $field); )+
     };
-    (@keys $w:ident $f:ident) => {
+    (@enumerate_keys $w:ident $f:ident) => {
         impl<S: $crate::EnumerateKeys> $crate::EnumerateKeys for $w<S> {
             fn raw_keys(&self, c: &str, limit: usize)
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {
@@ -126,7 +126,7 @@ macro_rules! forward_capabilities {
             }
         }
     };
-    (@collections $w:ident $f:ident) => {
+    (@enumerate_collections $w:ident $f:ident) => {
         impl<S: $crate::EnumerateCollections> $crate::EnumerateCollections for $w<S> {
             fn collections(&self, limit: usize)
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {

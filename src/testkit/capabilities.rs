@@ -10,7 +10,7 @@ const SHORT_TTL: Duration = Duration::from_millis(300);
 const MARGIN: Duration = Duration::from_millis(150);
 
 /// Rules of [`EnumerateKeys`](crate::EnumerateKeys).
-pub mod keys {
+pub mod enumerate_keys {
     use super::*;
     use crate::EnumerateKeys;
 
@@ -88,7 +88,7 @@ pub mod keys {
 }
 
 /// Rules of [`EnumerateCollections`](crate::EnumerateCollections).
-pub mod collections {
+pub mod enumerate_collections {
     use super::*;
     use crate::EnumerateCollections;
 

@@ -119,4 +119,4 @@ impl<S: KvStore> KvStore for Faulty<S> {
     }
 }
 
-crate::forward_capabilities!(Faulty, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Faulty, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

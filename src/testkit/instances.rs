@@ -12,7 +12,7 @@
 //! use kv_store_adapter::stores::MemoryStore;
 //! use kv_store_adapter::testkit::instances::Instances;
 //! kv_store_adapter::instances_suite!(pair = Instances::clones(MemoryStore::with_max_entries(100_000));
-//!     core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+//!     basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 //! # fn main() {}
 //! ```
 
@@ -106,7 +106,7 @@ fn assert_ttl_kept(entry: Option<TtlEntry>, value: &Bytes, what: &str) {
 }
 
 /// Rules for every store.
-pub mod core {
+pub mod basics {
     use super::*;
 
     /// A put in A is read by B (for clones: clones share state), value and TTL.
@@ -182,7 +182,7 @@ pub mod core {
 }
 
 /// Rules for stores that list keys.
-pub mod keys {
+pub mod enumerate_keys {
     use super::*;
 
     /// B lists the keys A wrote, and stops listing what A deleted.
@@ -201,7 +201,7 @@ pub mod keys {
 }
 
 /// Rules for stores that list collections.
-pub mod collections {
+pub mod enumerate_collections {
     use super::*;
 
     /// B lists the collections A wrote.

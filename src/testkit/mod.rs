@@ -7,7 +7,7 @@
 //! ```no_run
 //! use kv_store_adapter::stores::MemoryStore;
 //! kv_store_adapter::conformance_suite!(store = MemoryStore::with_max_entries(100_000);
-//!     core, keys, collections, destroy_collection, destroy, cull);
+//!     basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 //! # fn main() {}
 //! ```
 //!
@@ -20,7 +20,12 @@
 //! A second family, [`instances`], checks two instances on one backend (two
 //! processes sharing a server) with [`instances_suite!`](crate::instances_suite).
 //!
-//! The rule functions are public too ([`core`], [`keys`], …), for stores whose tests
+//! The store type must be `Clone + Send + Sync + 'static` for the racing rules of
+//! [`basics`] (they spawn tasks that share the store; wrap a store that is not `Clone`
+//! in an `Arc`), and a rule that needs shared state between two handles
+//! ([`instances`]) asserts that it has it, so no rule passes vacuously.
+//!
+//! The rule functions are public too ([`basics`], [`enumerate_keys`], …), for stores whose tests
 //! need their own set-up, and [`corrupt_entry_is_a_typed_error`] checks a store's
 //! handling of foreign bytes written under one of its keys.
 
@@ -31,12 +36,12 @@ use bytes::Bytes;
 
 use crate::{ErrorKind, KvStore, Result};
 
+pub mod basics;
 pub mod capabilities;
-pub mod core;
 mod faults;
 pub mod instances;
 
-pub use capabilities::{collections, cull, destroy, destroy_collection, keys};
+pub use capabilities::{cull, destroy, destroy_collection, enumerate_collections, enumerate_keys};
 pub use faults::Faulty;
 
 /// Names that stress every store's name mapping: separators, path pieces, wildcards,
@@ -155,51 +160,6 @@ where
     }
 }
 
-/// Writes values that are not in the Redis stores' format (a wrong format header, an
-/// empty value, plain text) under the store's own keys with the store's connection, and
-/// checks each with [`corrupt_entry_is_a_typed_error`]. For Redis, Valkey and Redis
-/// Cluster alike.
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub async fn foreign_redis_values_are_corrupt<C: crate::stores::RedisConnection>(
-    store: &crate::stores::RedisStore<C>,
-) {
-    let cases: [(&str, &[u8]); 3] = [
-        ("garbage", b"\xffnot ours"),
-        ("empty", b""),
-        ("text", b"plain text"),
-    ];
-    for (key, bytes) in cases {
-        redis::cmd("SET")
-            .arg(store.redis_key("c", key))
-            .arg(bytes)
-            .query_async::<()>(&mut store.connection().clone())
-            .await
-            .expect("the raw client writes");
-        corrupt_entry_is_a_typed_error(store, "c", key).await;
-    }
-    // Keys holding other types: GET says WRONGTYPE where MGET says nil; every path
-    // must answer the same typed error, alone or among other keys in a batch.
-    let mut conn = store.connection().clone();
-    for (key, command) in [("list", "RPUSH"), ("set", "SADD")] {
-        redis::cmd(command)
-            .arg(store.redis_key("c", key))
-            .arg("x")
-            .query_async::<()>(&mut conn)
-            .await
-            .expect("the raw client writes");
-        store.put("c", "plain", b("v"), None).await.unwrap();
-        let batch = ["plain", "missing", key];
-        for result in [
-            store.get_many("c", &batch).await.map(drop),
-            store.ttl_many("c", &batch).await.map(drop),
-        ] {
-            assert_kind(result, ErrorKind::Corrupt);
-        }
-        corrupt_entry_is_a_typed_error(store, "c", key).await;
-    }
-}
-
 /// Checks a store holding bytes that are not in its format under `collection`/`key`
 /// (written there by the backend's raw client): every read answers the typed
 /// corrupt-data (or decryption) error, never a panic, a miss or a wrong value.
@@ -234,7 +194,9 @@ pub async fn corrupt_entry_is_a_typed_error<S: KvStore>(store: &S, collection: &
 ///
 /// `store = EXPR` builds the store for each test; `fixture = EXPR` builds a
 /// `(store, guard)` pair and keeps the guard alive for the test. The groups are
-/// `core`, `keys`, `collections`, `destroy_collection`, `destroy` and `cull`.
+/// `basics` (every store), `enumerate_keys`, `enumerate_collections`,
+/// `destroy_collection`, `destroy` and `cull` (the capabilities). Each becomes a module
+/// of the calling file, so none is named like a crate (`core`) or a common method.
 #[macro_export]
 macro_rules! conformance_suite {
     (store = $make:expr; $($group:ident),+ $(,)?) => {
@@ -248,9 +210,9 @@ macro_rules! conformance_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_group {
-    (core, $store:ident, $make:expr) => {
+    (basics, $store:ident, $make:expr) => {
         $crate::__conformance_tests!(
-            core,
+            basics,
             $store,
             $make,
             [
@@ -282,9 +244,9 @@ macro_rules! __conformance_group {
             ]
         );
     };
-    (keys, $store:ident, $make:expr) => {
+    (enumerate_keys, $store:ident, $make:expr) => {
         $crate::__conformance_tests!(
-            keys,
+            enumerate_keys,
             $store,
             $make,
             [
@@ -296,9 +258,9 @@ macro_rules! __conformance_group {
             ]
         );
     };
-    (collections, $store:ident, $make:expr) => {
+    (enumerate_collections, $store:ident, $make:expr) => {
         $crate::__conformance_tests!(
-            collections,
+            enumerate_collections,
             $store,
             $make,
             [
@@ -347,8 +309,8 @@ macro_rules! __conformance_tests {
 /// Runs the many-instances rules ([`instances`]) against a pair of stores.
 ///
 /// `pair = EXPR` builds an [`instances::Instances`] for each test; `fixture = EXPR`
-/// builds `(pair, guard)` and keeps the guard alive. The groups are `core`, `keys`,
-/// `collections`, `destroy_collection`, `destroy` and `destroy_enumerated` (a store that
+/// builds `(pair, guard)` and keeps the guard alive. The groups are `basics`,
+/// `enumerate_keys`, `enumerate_collections`, `destroy_collection`, `destroy` and `destroy_enumerated` (a store that
 /// destroys and enumerates both keys and collections). The `destroy` groups need a
 /// pair of the test's own: a fresh namespace each time `EXPR` runs.
 #[macro_export]
@@ -364,9 +326,9 @@ macro_rules! instances_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __instances_group {
-    (core, $make:expr) => {
+    (basics, $make:expr) => {
         $crate::__instances_tests!(
-            core,
+            basics,
             $make,
             [
                 put_in_a_is_read_by_b,
@@ -375,11 +337,15 @@ macro_rules! __instances_group {
             ]
         );
     };
-    (keys, $make:expr) => {
-        $crate::__instances_tests!(keys, $make, [keys_in_b_list_what_a_wrote]);
+    (enumerate_keys, $make:expr) => {
+        $crate::__instances_tests!(enumerate_keys, $make, [keys_in_b_list_what_a_wrote]);
     };
-    (collections, $make:expr) => {
-        $crate::__instances_tests!(collections, $make, [collections_in_b_list_what_a_wrote]);
+    (enumerate_collections, $make:expr) => {
+        $crate::__instances_tests!(
+            enumerate_collections,
+            $make,
+            [collections_in_b_list_what_a_wrote]
+        );
     };
     (destroy_collection, $make:expr) => {
         $crate::__instances_tests!(

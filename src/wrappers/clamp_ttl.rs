@@ -97,4 +97,4 @@ impl<S: KvStore> KvStore for ClampTtl<S> {
     }
 }
 
-crate::forward_capabilities!(ClampTtl, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(ClampTtl, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

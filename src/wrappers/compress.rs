@@ -152,4 +152,4 @@ impl<S: KvStore> KvStore for Compress<S> {
     }
 }
 
-crate::forward_capabilities!(Compress, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Compress, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

@@ -64,4 +64,4 @@ impl<S: KvStore> KvStore for DefaultValue<S> {
     }
 }
 
-crate::forward_capabilities!(DefaultValue, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(DefaultValue, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

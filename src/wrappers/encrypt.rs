@@ -205,4 +205,4 @@ impl<S: KvStore> KvStore for Encrypt<S> {
     }
 }
 
-crate::forward_capabilities!(Encrypt, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Encrypt, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

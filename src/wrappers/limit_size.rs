@@ -96,4 +96,4 @@ impl<S: KvStore> KvStore for LimitSize<S> {
     }
 }
 
-crate::forward_capabilities!(LimitSize, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(LimitSize, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

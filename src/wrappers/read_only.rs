@@ -81,4 +81,4 @@ impl<S: KvStore> KvStore for ReadOnly<S> {
     }
 }
 
-crate::forward_capabilities!(ReadOnly, inner; keys, collections, cull);
+crate::forward_capabilities!(ReadOnly, inner; enumerate_keys, enumerate_collections, cull);

@@ -715,7 +715,7 @@ impl<S: KvStore> KvStore for Stats<S> {
     }
 }
 
-crate::forward_capabilities!(Stats, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Stats, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 /// An operation [`Stats::latency`] reports on (a batch is timed as one call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -62,4 +62,4 @@ impl<S: KvStore> KvStore for Strict<S> {
     }
 }
 
-crate::forward_capabilities!(Strict, inner; keys, collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Strict, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);

@@ -9,7 +9,7 @@ use kv_store_adapter::stores::{
     DiskStore, ElasticsearchStore, MemcachedStore, MemoryStore, MongoStore, MultiDiskStore,
     RedisClusterStore, RedisStore, SimpleStore,
 };
-use kv_store_adapter::testkit::core::{
+use kv_store_adapter::testkit::basics::{
     batches_of_100000_keys_work, over_long_ttl_is_rejected_and_writes_nothing,
     put_many_of_large_values_works,
 };

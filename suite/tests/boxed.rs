@@ -11,14 +11,14 @@ use kv_store_adapter::{
 
 kv_store_adapter::conformance_suite!(
     store = BoxStore::builder(MemoryStore::with_max_entries(100_000)).all().build();
-    core, keys, collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 /// `Arc<dyn DynKvStore>` is a store too (core trait only).
 mod arc_dyn {
     use super::*;
     kv_store_adapter::conformance_suite!(
         store = Arc::new(MemoryStore::with_max_entries(100_000)) as Arc<dyn DynKvStore>;
-        core);
+        basics);
 }
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn missing_capabilities_answer_unsupported() {
     // The core still works, and still checks names.
     store.put("c", "k", b("v"), None).await.unwrap();
     assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
-    testkit::core::empty_and_over_long_names_are_rejected(&store).await;
+    testkit::basics::empty_and_over_long_names_are_rejected(&store).await;
 }
 
 #[tokio::test]

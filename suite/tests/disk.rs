@@ -13,7 +13,7 @@ fn fixture() -> (DiskStore, tempfile::TempDir) {
 }
 
 kv_store_adapter::conformance_suite!(fixture = fixture();
-    core, keys, collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 mod instances {
     use super::*;
@@ -21,7 +21,7 @@ mod instances {
             let (store, dir) = fixture();
             (kv_store_adapter::testkit::instances::Instances::clones(store), dir)
         };
-        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 /// Reads on the calling thread honour the same contract.
@@ -35,7 +35,7 @@ mod inline_reads {
             .unwrap();
         (store, dir)
     }
-    kv_store_adapter::conformance_suite!(fixture = fixture(); core, keys);
+    kv_store_adapter::conformance_suite!(fixture = fixture(); basics, enumerate_keys);
 }
 
 #[tokio::test]

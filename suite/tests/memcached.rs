@@ -23,7 +23,7 @@ async fn connect() -> Option<MemcachedStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    core, destroy);
+    basics, destroy);
 
 /// Two instances on one namespace; a destroy may take one generation refresh to reach
 /// the other (documented).
@@ -37,7 +37,7 @@ mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match pair().await { Some(pair) => pair, None => return };
-        core, destroy);
+        basics, destroy);
 }
 
 /// With the generation read on every call, a destroy reaches the other instance at once.
@@ -51,7 +51,7 @@ mod instances_strict {
             ),
             None => return,
         };
-        core, destroy);
+        basics, destroy);
 }
 
 async fn raw_delete(key: &str) {

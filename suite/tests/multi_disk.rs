@@ -12,7 +12,7 @@ fn fixture() -> (MultiDiskStore, tempfile::TempDir) {
 }
 
 kv_store_adapter::conformance_suite!(fixture = fixture();
-    core, keys, collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 mod instances {
     use super::*;
@@ -20,7 +20,7 @@ mod instances {
             let (store, dir) = fixture();
             (kv_store_adapter::testkit::instances::Instances::clones(store), dir)
         };
-        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 #[tokio::test]
@@ -167,7 +167,7 @@ mod tight {
     }
 
     kv_store_adapter::conformance_suite!(fixture = fixture();
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

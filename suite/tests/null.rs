@@ -1,16 +1,16 @@
 //! NullStore: the rules that apply to a store that keeps nothing.
 
 use kv_store_adapter::stores::NullStore;
-use kv_store_adapter::testkit::{b, core};
+use kv_store_adapter::testkit::{b, basics};
 use kv_store_adapter::{EnumerateCollections, EnumerateKeys, KvStore};
 
 #[tokio::test]
 async fn reads_miss_and_input_rules_hold() {
     let store = NullStore;
-    core::get_of_missing_key_is_none(&store).await;
-    core::empty_batches_are_no_ops(&store).await;
-    core::zero_ttl_is_rejected_and_writes_nothing(&store).await;
-    core::empty_and_over_long_names_are_rejected(&store).await;
+    basics::get_of_missing_key_is_none(&store).await;
+    basics::empty_batches_are_no_ops(&store).await;
+    basics::zero_ttl_is_rejected_and_writes_nothing(&store).await;
+    basics::empty_and_over_long_names_are_rejected(&store).await;
 }
 
 #[tokio::test]

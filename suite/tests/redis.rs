@@ -1,6 +1,9 @@
 //! RedisStore against a real redis-server (scripts/servers.sh starts one).
 #![cfg(feature = "redis")]
 
+#[path = "support/redis.rs"]
+mod support;
+
 use kv_store_adapter::stores::{RedisOptions, RedisStore};
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
 use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
@@ -19,13 +22,13 @@ async fn connect() -> Option<RedisStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    core, keys, collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
-        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 async fn raw() -> Option<redis::aio::MultiplexedConnection> {
@@ -74,7 +77,7 @@ async fn destroy_touches_nothing_outside_the_namespace() {
 #[tokio::test]
 async fn foreign_bytes_are_corrupt_data() {
     let Some(store) = connect().await else { return };
-    kv_store_adapter::testkit::foreign_redis_values_are_corrupt(&store).await;
+    support::foreign_redis_values_are_corrupt(&store).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! RedisClusterStore against a real three-node Redis Cluster (scripts/servers.sh).
 #![cfg(feature = "redis-cluster")]
 
+#[path = "support/redis.rs"]
+mod support;
+
 use kv_store_adapter::stores::RedisClusterStore;
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
 use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
@@ -22,13 +25,13 @@ async fn connect() -> Option<RedisClusterStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    core, keys, collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
-        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 #[tokio::test]
@@ -73,5 +76,5 @@ async fn collections_spread_over_every_primary_and_enumerate_completely() {
 #[tokio::test]
 async fn foreign_bytes_are_corrupt_data() {
     let Some(store) = connect().await else { return };
-    kv_store_adapter::testkit::foreign_redis_values_are_corrupt(&store).await;
+    support::foreign_redis_values_are_corrupt(&store).await;
 }

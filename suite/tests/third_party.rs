@@ -29,7 +29,7 @@ impl<S: KvStore> KvStore for CountDeletes<S> {
     }
 }
 kv_store_adapter::forward_capabilities!(CountDeletes, inner;
-    keys, collections, destroy_collection, destroy, cull);
+    enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 /// The layer that wraps any store in [`CountDeletes`], all sharing one counter.
 #[derive(Debug, Clone, Default)]
@@ -57,13 +57,13 @@ fn wrapped() -> CountDeletes<kv_store_adapter::wrappers::Stats<MemoryStore>> {
 }
 
 kv_store_adapter::conformance_suite!(store = wrapped();
-    core, keys, collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = kv_store_adapter::testkit::instances::Instances::clones(wrapped());
-        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! ValkeyStore against a real valkey-server (scripts/servers.sh starts one).
 #![cfg(feature = "valkey")]
 
+#[path = "support/redis.rs"]
+mod support;
+
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::ValkeyStore;
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
@@ -18,13 +21,13 @@ async fn connect() -> Option<ValkeyStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    core, keys, collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
-        core, keys, collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
 #[tokio::test]
@@ -54,5 +57,5 @@ async fn the_server_is_valkey_and_valkey_urls_work() {
 #[tokio::test]
 async fn foreign_bytes_are_corrupt_data() {
     let Some(store) = connect().await else { return };
-    kv_store_adapter::testkit::foreign_redis_values_are_corrupt(&store).await;
+    support::foreign_redis_values_are_corrupt(&store).await;
 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use kv_store_adapter::testkit::{assert_kind, b, core};
+use kv_store_adapter::testkit::{assert_kind, b, basics};
 use kv_store_adapter::wrappers::ReadOnly;
 use kv_store_adapter::{EnumerateKeys, ErrorKind, KvStore, KvStoreExt};
 
@@ -21,10 +21,10 @@ async fn read_only_runs_the_read_rules_and_refuses_every_write() {
     let inner = memory();
     inner.put("c", "k", b("v"), None).await.unwrap();
     let store = inner.clone().read_only();
-    core::get_of_missing_key_is_none(&store).await;
-    core::empty_batches_are_no_ops(&store).await;
-    core::zero_ttl_is_rejected_and_writes_nothing(&store).await;
-    core::empty_and_over_long_names_are_rejected(&store).await;
+    basics::get_of_missing_key_is_none(&store).await;
+    basics::empty_batches_are_no_ops(&store).await;
+    basics::zero_ttl_is_rejected_and_writes_nothing(&store).await;
+    basics::empty_and_over_long_names_are_rejected(&store).await;
     assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
     assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
     assert_kind(store.put("c", "k", b("w"), None).await, ErrorKind::ReadOnly);
@@ -45,14 +45,14 @@ async fn read_only_runs_the_read_rules_and_refuses_every_write() {
 async fn default_value_runs_the_rules_about_stored_values() {
     let default = Bytes::from_static(b"default");
     let store = memory().default_value(default.clone(), Some(Duration::from_secs(9)));
-    core::put_then_get_round_trips(&store).await;
-    core::put_overwrites_the_value(&store).await;
-    core::collections_do_not_share_keys(&store).await;
-    core::put_many_duplicate_keys_last_wins(&store).await;
-    core::zero_length_value_is_a_value(&store).await;
-    core::one_mib_value_round_trips(&store).await;
-    core::hostile_names_round_trip(&store).await;
-    core::separator_collisions_stay_distinct(&store).await;
+    basics::put_then_get_round_trips(&store).await;
+    basics::put_overwrites_the_value(&store).await;
+    basics::collections_do_not_share_keys(&store).await;
+    basics::put_many_duplicate_keys_last_wins(&store).await;
+    basics::zero_length_value_is_a_value(&store).await;
+    basics::one_mib_value_round_trips(&store).await;
+    basics::hostile_names_round_trip(&store).await;
+    basics::separator_collisions_stay_distinct(&store).await;
     assert_eq!(store.get("c", "nope").await.unwrap(), Some(default.clone()));
     assert_eq!(
         store.ttl("c", "nope").await.unwrap(),
@@ -71,14 +71,14 @@ async fn default_value_runs_the_rules_about_stored_values() {
 #[tokio::test]
 async fn strict_runs_the_rules_about_stored_values_and_fails_misses() {
     let store = memory().strict();
-    core::put_then_get_round_trips(&store).await;
-    core::put_overwrites_the_value(&store).await;
-    core::collections_do_not_share_keys(&store).await;
-    core::put_many_duplicate_keys_last_wins(&store).await;
-    core::zero_length_value_is_a_value(&store).await;
-    core::one_mib_value_round_trips(&store).await;
-    core::hostile_names_round_trip(&store).await;
-    core::separator_collisions_stay_distinct(&store).await;
+    basics::put_then_get_round_trips(&store).await;
+    basics::put_overwrites_the_value(&store).await;
+    basics::collections_do_not_share_keys(&store).await;
+    basics::put_many_duplicate_keys_last_wins(&store).await;
+    basics::zero_length_value_is_a_value(&store).await;
+    basics::one_mib_value_round_trips(&store).await;
+    basics::hostile_names_round_trip(&store).await;
+    basics::separator_collisions_stay_distinct(&store).await;
     assert_kind(store.get("c", "nope").await, ErrorKind::Missing);
     assert_kind(store.ttl("c", "nope").await, ErrorKind::Missing);
     store.put("c", "here", b("v"), None).await.unwrap();

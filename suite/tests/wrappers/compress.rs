@@ -8,7 +8,7 @@ use super::*;
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().compress(64);
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod over_disk {
@@ -16,7 +16,7 @@ mod over_disk {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (store.compress(64), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ fn key(id: u32) -> EncryptionKey {
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().encrypt(key(1), []);
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod over_disk {
@@ -20,7 +20,7 @@ mod over_disk {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (store.encrypt(key(1), []), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test]

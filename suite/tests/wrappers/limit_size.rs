@@ -6,7 +6,7 @@ use kv_store_adapter::{Error, ErrorDetail, ErrorKind, KvStore, KvStoreExt};
 use super::*;
 
 kv_store_adapter::conformance_suite!(store = memory().limit_size(0, 2 << 20);
-    core, keys, collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 #[tokio::test]
 async fn an_offending_value_fails_with_both_sizes_and_writes_nothing() {

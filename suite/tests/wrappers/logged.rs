@@ -8,7 +8,7 @@ use kv_store_adapter::{KvStore, KvStoreExt};
 use super::*;
 
 kv_store_adapter::conformance_suite!(store = memory().logged();
-    core, keys, collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -13,7 +13,7 @@ const MISSING: Duration = Duration::from_secs(10);
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = PassthroughCache::new(memory(), memory(), MAX, MISSING);
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod over_disk {
@@ -21,7 +21,7 @@ mod over_disk {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (PassthroughCache::new(store, memory(), MAX, MISSING), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use super::*;
 mod keys_over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().prefix_keys("p").unwrap();
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod keys_over_disk {
@@ -14,7 +14,7 @@ mod keys_over_disk {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (store.prefix_keys("p").unwrap(), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 // PrefixKeys hands its inner store the prefix and the key as two parts (the
@@ -28,13 +28,13 @@ mod keys_over_forwarding_wrappers_over_memory {
         .unwrap()
         .prefix_keys("p")
         .unwrap();
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod collections_over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().prefix_collections("p").unwrap();
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod collections_over_disk {
@@ -42,7 +42,7 @@ mod collections_over_disk {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (store.prefix_collections("p").unwrap(), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test]

@@ -13,14 +13,14 @@ mod static_route {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (Route::new(memory(), store, even), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod route_map {
     use super::*;
     kv_store_adapter::conformance_suite!(store = RouteMap::new(BoxStore::builder(memory()).all().build())
         .route("::", BoxStore::builder(memory()).all().build());
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use super::*;
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().single_collection("kv").unwrap();
-        core, keys, collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 mod over_disk {
@@ -14,7 +14,7 @@ mod over_disk {
     kv_store_adapter::conformance_suite!(fixture = {
         let (store, dir) = disk();
         (store.single_collection("kv").unwrap(), dir)
-    }; core, keys, collections, destroy_collection, destroy, cull);
+    }; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 }
 
 #[tokio::test]

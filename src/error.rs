@@ -289,24 +289,6 @@ impl std::error::Error for Error {
     }
 }
 
-/// Says where `result`'s error happened, unless an inner call said so already: the
-/// checked calls run their body through this.
-#[inline]
-pub(crate) fn in_call<T>(
-    result: Result<T>,
-    store: &'static str,
-    operation: &'static str,
-    collection: &str,
-) -> Result<T> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(mut e) => {
-            e.set_call(store, operation, collection);
-            Err(e)
-        }
-    }
-}
-
 impl Error {
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
@@ -343,7 +325,12 @@ impl Error {
     }
 
     #[cold]
-    fn set_call(&mut self, store: &'static str, operation: &'static str, collection: &str) {
+    pub(crate) fn set_call(
+        &mut self,
+        store: &'static str,
+        operation: &'static str,
+        collection: &str,
+    ) {
         if self.0.call.is_none() {
             self.0.call = Some(Call {
                 store,

@@ -119,29 +119,87 @@ pub(crate) fn active() -> bool {
 /// The body of a checked call: run as is when nothing observes, else inside
 /// [`observed`] (its span and metrics). `$body` is a block giving the call's `Result`.
 macro_rules! checked {
-    ($store:expr, $operation:literal, $collection:expr, $key:expr, $batch:expr, $body:block) => {
-        async move {
-            let store = $store.observed_name();
-            let collection: &str = $collection;
-            let result = if !$crate::observe::active() {
-                async move { $body }.await
-            } else {
-                let call = $crate::observe::Call {
-                    store,
-                    operation: $operation,
-                    collection,
-                    key: $key,
-                    batch: $batch,
-                };
-                // Boxed, so the observed path adds a pointer, not its span and state, to
-                // the size of every call's future (moved whenever it is pinned or spawned).
-                Box::pin($crate::observe::observed(call, async move { $body })).await
-            };
-            $crate::error::in_call(result, store, $operation, collection)
+    ($store:expr, $operation:literal, $collection:expr, $key:expr, $batch:expr, $body:block) => {{
+        // The operation's name as a type, so naming it in an error costs the call's
+        // future no bytes.
+        struct Op;
+        impl $crate::observe::OpName for Op {
+            const NAME: &'static str = $operation;
         }
-    };
+        $crate::observe::InCall::<_, _, Op>::new($store, $collection, async move {
+            if !$crate::observe::active() {
+                return $body;
+            }
+            let call = $crate::observe::Call {
+                store: $store.observed_name(),
+                operation: $operation,
+                collection: $collection,
+                key: $key,
+                batch: $batch,
+            };
+            // Boxed, so the observed path adds a pointer, not its span and state, to
+            // the size of every call's future (moved whenever it is pinned or spawned).
+            Box::pin($crate::observe::observed(call, async move { $body })).await
+        })
+    }};
 }
 pub(crate) use checked;
+
+/// An operation's name, carried as a type by [`InCall`].
+#[doc(hidden)]
+pub trait OpName {
+    const NAME: &'static str;
+}
+
+pin_project_lite::pin_project! {
+    /// A checked call's future: says, on an error, which call of which store it was.
+    /// Adds a store reference and the collection (24 bytes) to the call's future, and
+    /// nothing to its fast path.
+    #[doc(hidden)]
+    pub struct InCall<'s, 'c, S: ?Sized, F, O> {
+        #[pin]
+        fut: F,
+        store: &'s S,
+        collection: &'c str,
+        op: std::marker::PhantomData<fn() -> O>,
+    }
+}
+
+impl<'s, 'c, S: ?Sized, F, O> InCall<'s, 'c, S, F, O> {
+    #[inline(always)]
+    pub fn new(store: &'s S, collection: &'c str, fut: F) -> Self {
+        Self {
+            fut,
+            store,
+            collection,
+            op: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S, F, O, T> Future for InCall<'_, '_, S, F, O>
+where
+    S: crate::KvStore + ?Sized,
+    F: Future<Output = Result<T>>,
+    O: OpName,
+{
+    type Output = Result<T>;
+
+    #[inline(always)]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        let this = self.project();
+        match this.fut.poll(cx) {
+            std::task::Poll::Ready(Err(mut e)) => {
+                e.set_call(this.store.observed_name(), O::NAME, this.collection);
+                std::task::Poll::Ready(Err(e))
+            }
+            other => other,
+        }
+    }
+}
 
 /// Runs `fut`, the call `call` describes, inside its span, and records its outcome.
 pub(crate) async fn observed<T: Outcome>(

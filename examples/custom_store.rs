@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kv_store_adapter::{
-    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, KvStoreExt,
-    Result, TtlEntry, names,
+    DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, KvStore, KvStoreExt, ListOptions, PutOptions, Result, Store, names,
 };
 
 /// One collection: key → (value, deadline).
@@ -44,47 +44,42 @@ fn remaining(deadline: Option<Instant>, now: Instant) -> Option<Option<Duration>
     }
 }
 
-impl KvStore for MapStore {
-    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.raw_ttl(collection, key).await?.map(|(value, _)| value))
+impl Store for MapStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let now = Instant::now();
+        let map = self.lock();
+        let found = map
+            .get(key.collection())
+            .and_then(|c| c.get(&*key.joined()));
+        let Some((value, deadline)) = found else {
+            return Ok(None);
+        };
+        let left = remaining(*deadline, now);
+        Ok(left.map(|left| Entry::new(value.clone(), left.filter(|_| opts.ttl))))
     }
 
-    async fn raw_put(
-        &self,
-        collection: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        // The checked `put` refuses TTLs past 50 years, but a wrapper may call `raw_put`
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        // `KvStore::put` refuses TTLs past 50 years, but a wrapper may call `put_opts`
         // with any `Duration`: bound it, as every store does (the conformance suite's
         // `every_duration_follows_the_ttl_rule` caught this example without it).
-        let deadline = ttl.map(|ttl| Instant::now() + names::bounded(ttl));
+        let deadline = opts.ttl.map(|ttl| Instant::now() + names::bounded(ttl));
         let mut map = self.lock();
-        let entries = map.entry(collection.to_owned()).or_default();
-        entries.insert(key.to_owned(), (value, deadline));
+        let entries = map.entry(key.collection().to_owned()).or_default();
+        entries.insert(key.joined().into_owned(), (value, deadline));
         Ok(())
     }
 
-    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
         let now = Instant::now();
         let mut map = self.lock();
-        let removed = map.get_mut(collection).and_then(|c| c.remove(key));
+        let collection = map.get_mut(key.collection());
+        let removed = collection.and_then(|c| c.remove(&*key.joined()));
         Ok(removed.is_some_and(|(_, deadline)| remaining(deadline, now).is_some()))
-    }
-
-    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
-        let now = Instant::now();
-        let map = self.lock();
-        let Some((value, deadline)) = map.get(collection).and_then(|c| c.get(key)) else {
-            return Ok(None);
-        };
-        Ok(remaining(*deadline, now).map(|left| (value.clone(), left)))
     }
 }
 
 impl EnumerateKeys for MapStore {
-    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
         let now = Instant::now();
         let map = self.lock();
         let Some(entries) = map.get(collection) else {
@@ -94,13 +89,13 @@ impl EnumerateKeys for MapStore {
             .iter()
             .filter(|(_, (_, deadline))| remaining(*deadline, now).is_some())
             .map(|(key, _)| key.clone())
-            .take(limit)
+            .take(opts.limit)
             .collect())
     }
 }
 
 impl EnumerateCollections for MapStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let now = Instant::now();
         let map = self.lock();
         let mut names: Vec<String> = map
@@ -109,20 +104,20 @@ impl EnumerateCollections for MapStore {
             .map(|(name, _)| name.clone())
             .collect();
         names.sort();
-        names.truncate(limit);
+        names.truncate(opts.limit);
         Ok(names)
     }
 }
 
 impl DestroyCollection for MapStore {
-    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
         self.lock().remove(collection);
         Ok(())
     }
 }
 
 impl DestroyStore for MapStore {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         self.lock().clear();
         Ok(())
     }
@@ -130,7 +125,8 @@ impl DestroyStore for MapStore {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    // The checked caller methods, the batches and every wrapper come with the trait.
+    // The checked caller methods (`KvStore`), the batches and every wrapper come with
+    // `Store`.
     let store = MapStore::default().prefix_keys("app:")?.with_stats();
     store
         .put(
@@ -142,7 +138,7 @@ async fn main() -> Result<()> {
         .await?;
     assert_eq!(store.get("c", "k").await?, Some(Bytes::from_static(b"v")));
     assert!(store.put("", "k", Bytes::new(), None).await.is_err());
-    let found = store.get_many("c", &["k", "missing"]).await?;
+    let found = store.get_many("c", ["k", "missing"]).await?;
     assert_eq!(found.iter().flatten().count(), 1);
     println!("keys: {:?}", store.keys("c", 10).await?);
     println!("operations: {}", store.total().operations());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kv_store_adapter::stores::{DiskStore, MemoryStore};
-use kv_store_adapter::{EnumerateKeys, KvStore, KvStoreExt, Result};
+use kv_store_adapter::{KvStore, KvStoreExt, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -29,7 +29,8 @@ async fn main() -> Result<()> {
             Some(Duration::from_secs(30)),
         )
         .await?;
-    let (who, left) = cache.ttl("sessions", "s-1").await?.expect("just written");
+    let session = cache.ttl("sessions", "s-1").await?.expect("just written");
+    let (who, left) = (session.value, session.expires_in);
     println!("session s-1 belongs to {who:?}, {left:?} left");
 
     // A durable store in one redb file, with typed access to a serde model.

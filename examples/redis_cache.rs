@@ -61,7 +61,11 @@ async fn main() -> Result<()> {
         store.get("profiles", "ada").await?,
         Some(Bytes::from_static(b"{\"name\":\"Ada L.\"}"))
     );
-    let (_, ttl) = store.ttl("profiles", "ada").await?.expect("just written");
+    let ttl = store
+        .ttl("profiles", "ada")
+        .await?
+        .expect("just written")
+        .expires_in;
     println!("TTL given by the clamp: {ttl:?}");
     assert!(ttl.is_some_and(|ttl| ttl <= hour));
 

@@ -1,157 +1,150 @@
 //! The one type-erasure escape hatch: stores chosen at run time.
 //!
-//! [`DynKvStore`] is the object-safe twin of [`KvStore`], implemented for every store;
-//! `dyn DynKvStore` (so `Box<dyn …>` and `Arc<dyn …>`) implements [`KvStore`] again.
+//! [`DynStore`] is the object-safe twin of [`Store`], implemented for every store;
+//! `dyn DynStore` (so `Box<dyn …>` and `Arc<dyn …>`) implements [`Store`] again.
 //! [`BoxStore`] adds the capabilities a store has, chosen when it is boxed.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Store,
 };
 use crate::{Error, Result};
 
 /// A boxed, `Send` future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The object-safe twin of [`KvStore`]'s `raw_` methods; every store implements it.
-pub trait DynKvStore: Send + Sync {
+/// The object-safe twin of [`Store`]; every store implements it, and
+/// `dyn DynStore` implements [`Store`] again.
+pub trait DynStore: Send + Sync {
     /// The boxed store's type name, for [`observe`](crate::observe).
     fn dyn_observed_name(&self) -> &'static str;
-    /// See [`KvStore::raw_get`].
-    fn dyn_get<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<Bytes>>>;
-    /// See [`KvStore::raw_put`].
-    fn dyn_put<'a>(
-        &'a self,
-        c: &'a str,
-        k: &'a str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> BoxFuture<'a, Result<()>>;
-    /// See [`KvStore::raw_delete`].
-    fn dyn_delete<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<bool>>;
-    /// See [`KvStore::raw_ttl`].
-    fn dyn_ttl<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<TtlEntry>>>;
-    /// See [`KvStore::raw_get_many`].
+    /// See [`Store::get_opts`].
+    fn dyn_get<'a>(&'a self, k: Key<'a>, o: GetOptions) -> BoxFuture<'a, Result<Option<Entry>>>;
+    /// See [`Store::put_opts`].
+    fn dyn_put<'a>(&'a self, k: Key<'a>, v: Bytes, o: PutOptions) -> BoxFuture<'a, Result<()>>;
+    /// See [`Store::delete_opts`].
+    fn dyn_delete<'a>(&'a self, k: Key<'a>, o: DeleteOptions) -> BoxFuture<'a, Result<bool>>;
+    /// See [`Store::get_many_opts`].
     fn dyn_get_many<'a>(
         &'a self,
         c: &'a str,
         keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>>>;
-    /// See [`KvStore::raw_put_many`].
+        o: GetOptions,
+    ) -> BoxFuture<'a, Result<Vec<Option<Entry>>>>;
+    /// See [`Store::put_many_opts`].
     fn dyn_put_many<'a>(
         &'a self,
         c: &'a str,
         entries: &'a [(&'a str, Bytes)],
-        ttl: Option<Duration>,
+        o: PutOptions,
     ) -> BoxFuture<'a, Result<()>>;
-    /// See [`KvStore::raw_delete_many`].
+    /// See [`Store::delete_many_opts`].
     fn dyn_delete_many<'a>(
         &'a self,
         c: &'a str,
         keys: &'a [&'a str],
+        o: DeleteOptions,
     ) -> BoxFuture<'a, Result<usize>>;
-    /// See [`KvStore::raw_ttl_many`].
-    fn dyn_ttl_many<'a>(
-        &'a self,
-        c: &'a str,
-        keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<TtlEntry>>>>;
 }
 
-impl<S: KvStore> DynKvStore for S {
+impl<S: Store> DynStore for S {
     fn dyn_observed_name(&self) -> &'static str {
         self.observed_name()
     }
-    fn dyn_get<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<Bytes>>> {
-        Box::pin(self.raw_get(c, k))
+    fn dyn_get<'a>(&'a self, k: Key<'a>, o: GetOptions) -> BoxFuture<'a, Result<Option<Entry>>> {
+        Box::pin(self.get_opts(k, o))
     }
-    fn dyn_put<'a>(
-        &'a self,
-        c: &'a str,
-        k: &'a str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.raw_put(c, k, v, ttl))
+    fn dyn_put<'a>(&'a self, k: Key<'a>, v: Bytes, o: PutOptions) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.put_opts(k, v, o))
     }
-    fn dyn_delete<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.raw_delete(c, k))
-    }
-    fn dyn_ttl<'a>(&'a self, c: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<TtlEntry>>> {
-        Box::pin(self.raw_ttl(c, k))
+    fn dyn_delete<'a>(&'a self, k: Key<'a>, o: DeleteOptions) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(self.delete_opts(k, o))
     }
     fn dyn_get_many<'a>(
         &'a self,
         c: &'a str,
         keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>>> {
-        Box::pin(self.raw_get_many(c, keys))
+        o: GetOptions,
+    ) -> BoxFuture<'a, Result<Vec<Option<Entry>>>> {
+        Box::pin(self.get_many_opts(c, keys, o))
     }
     fn dyn_put_many<'a>(
         &'a self,
         c: &'a str,
         entries: &'a [(&'a str, Bytes)],
-        ttl: Option<Duration>,
+        o: PutOptions,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.raw_put_many(c, entries, ttl))
+        Box::pin(self.put_many_opts(c, entries, o))
     }
     fn dyn_delete_many<'a>(
         &'a self,
         c: &'a str,
         keys: &'a [&'a str],
+        o: DeleteOptions,
     ) -> BoxFuture<'a, Result<usize>> {
-        Box::pin(self.raw_delete_many(c, keys))
-    }
-    fn dyn_ttl_many<'a>(
-        &'a self,
-        c: &'a str,
-        keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<TtlEntry>>>> {
-        Box::pin(self.raw_ttl_many(c, keys))
+        Box::pin(self.delete_many_opts(c, keys, o))
     }
 }
 
-impl KvStore for dyn DynKvStore + '_ {
-    fn observed_name(&self) -> &'static str {
-        self.dyn_observed_name()
-    }
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.dyn_get(c, k).await
-    }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.dyn_put(c, k, v, ttl).await
-    }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.dyn_delete(c, k).await
-    }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.dyn_ttl(c, k).await
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        self.dyn_get_many(c, keys).await
-    }
-    async fn raw_put_many(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.dyn_put_many(c, entries, ttl).await
-    }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        self.dyn_delete_many(c, keys).await
-    }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        self.dyn_ttl_many(c, keys).await
-    }
+/// Forwards [`Store`] for a type that reaches a `dyn DynStore` through `$core`.
+macro_rules! forward_dyn {
+    ($ty:ty, |$s:ident| $core:expr) => {
+        impl Store for $ty {
+            fn observed_name(&self) -> &'static str {
+                let $s = self;
+                $core.dyn_observed_name()
+            }
+            async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+                let $s = self;
+                $core.dyn_get(k, o).await
+            }
+            async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+                let $s = self;
+                $core.dyn_put(k, v, o).await
+            }
+            async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+                let $s = self;
+                $core.dyn_delete(k, o).await
+            }
+            async fn get_many_opts(
+                &self,
+                c: &str,
+                keys: &[&str],
+                o: GetOptions,
+            ) -> Result<Vec<Option<Entry>>> {
+                let $s = self;
+                $core.dyn_get_many(c, keys, o).await
+            }
+            async fn put_many_opts(
+                &self,
+                c: &str,
+                entries: &[(&str, Bytes)],
+                o: PutOptions,
+            ) -> Result<()> {
+                let $s = self;
+                $core.dyn_put_many(c, entries, o).await
+            }
+            async fn delete_many_opts(
+                &self,
+                c: &str,
+                keys: &[&str],
+                o: DeleteOptions,
+            ) -> Result<usize> {
+                let $s = self;
+                $core.dyn_delete_many(c, keys, o).await
+            }
+        }
+    };
 }
+
+forward_dyn!(dyn DynStore + '_, |s| s);
 
 /// Object-safe capability methods, implemented for every store with that capability.
 trait DynKeys: Send + Sync {
@@ -159,7 +152,7 @@ trait DynKeys: Send + Sync {
 }
 impl<S: EnumerateKeys> DynKeys for S {
     fn dyn_keys<'a>(&'a self, c: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(self.raw_keys(c, limit))
+        Box::pin(self.keys_opts(c, ListOptions::limit(limit)))
     }
 }
 trait DynCollections: Send + Sync {
@@ -167,7 +160,7 @@ trait DynCollections: Send + Sync {
 }
 impl<S: EnumerateCollections> DynCollections for S {
     fn dyn_collections(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(self.collections(limit))
+        Box::pin(self.collections_opts(ListOptions::limit(limit)))
     }
 }
 trait DynDestroyCollection: Send + Sync {
@@ -175,7 +168,7 @@ trait DynDestroyCollection: Send + Sync {
 }
 impl<S: DestroyCollection> DynDestroyCollection for S {
     fn dyn_destroy_collection<'a>(&'a self, c: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.raw_destroy_collection(c))
+        Box::pin(self.destroy_collection_opts(c))
     }
 }
 trait DynDestroy: Send + Sync {
@@ -183,7 +176,7 @@ trait DynDestroy: Send + Sync {
 }
 impl<S: DestroyStore> DynDestroy for S {
     fn dyn_destroy(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.destroy())
+        Box::pin(self.destroy_opts())
     }
 }
 trait DynCull: Send + Sync {
@@ -191,7 +184,7 @@ trait DynCull: Send + Sync {
 }
 impl<S: Cull> DynCull for S {
     fn dyn_cull(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.cull())
+        Box::pin(self.cull_opts())
     }
 }
 
@@ -201,7 +194,7 @@ impl<S: Cull> DynCull for S {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use kv_store_adapter::{BoxStore, EnumerateKeys, KvStore, stores::MemoryStore};
+/// use kv_store_adapter::{BoxStore, KvStore, stores::MemoryStore};
 ///
 /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
 /// let store: BoxStore = BoxStore::builder(MemoryStore::with_max_entries(100)).keys().collections().build();
@@ -213,7 +206,7 @@ impl<S: Cull> DynCull for S {
 /// ```
 #[derive(Clone)]
 pub struct BoxStore {
-    core: Arc<dyn DynKvStore>,
+    core: Arc<dyn DynStore>,
     keys: Option<Arc<dyn DynKeys>>,
     collections: Option<Arc<dyn DynCollections>>,
     destroy_collection: Option<Arc<dyn DynDestroyCollection>>,
@@ -242,12 +235,12 @@ pub struct BoxStoreBuilder<S> {
 
 impl BoxStore {
     /// Boxes the core trait only.
-    pub fn new<S: KvStore + 'static>(store: S) -> Self {
+    pub fn new<S: Store + 'static>(store: S) -> Self {
         Self::builder(store).build()
     }
 
     /// Starts boxing `store`; add each capability it has, then `build()`.
-    pub fn builder<S: KvStore + 'static>(store: S) -> BoxStoreBuilder<S> {
+    pub fn builder<S: Store + 'static>(store: S) -> BoxStoreBuilder<S> {
         let store = Arc::new(store);
         let boxed = BoxStore {
             core: store.clone(),
@@ -282,7 +275,7 @@ impl BoxStore {
     }
 }
 
-impl<S: KvStore + 'static> BoxStoreBuilder<S> {
+impl<S: Store + 'static> BoxStoreBuilder<S> {
     /// Declares [`EnumerateKeys`].
     pub fn keys(mut self) -> Self
     where
@@ -340,59 +333,26 @@ impl<S: KvStore + 'static> BoxStoreBuilder<S> {
     }
 }
 
-impl KvStore for BoxStore {
-    fn observed_name(&self) -> &'static str {
-        self.core.dyn_observed_name()
-    }
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.core.dyn_get(c, k).await
-    }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.core.dyn_put(c, k, v, ttl).await
-    }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.core.dyn_delete(c, k).await
-    }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.core.dyn_ttl(c, k).await
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        self.core.dyn_get_many(c, keys).await
-    }
-    async fn raw_put_many(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.core.dyn_put_many(c, entries, ttl).await
-    }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        self.core.dyn_delete_many(c, keys).await
-    }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        self.core.dyn_ttl_many(c, keys).await
-    }
-}
+forward_dyn!(BoxStore, |s| s.core);
 
 impl EnumerateKeys for BoxStore {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, c: &str, o: ListOptions) -> Result<Vec<String>> {
         match &self.keys {
-            Some(inner) => inner.dyn_keys(c, limit).await,
+            Some(inner) => inner.dyn_keys(c, o.limit).await,
             None => Err(Error::unsupported("enumerating keys")),
         }
     }
 }
 impl EnumerateCollections for BoxStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, o: ListOptions) -> Result<Vec<String>> {
         match &self.collections {
-            Some(inner) => inner.dyn_collections(limit).await,
+            Some(inner) => inner.dyn_collections(o.limit).await,
             None => Err(Error::unsupported("enumerating collections")),
         }
     }
 }
 impl DestroyCollection for BoxStore {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         match &self.destroy_collection {
             Some(inner) => inner.dyn_destroy_collection(c).await,
             None => Err(Error::unsupported("destroying a collection")),
@@ -400,7 +360,7 @@ impl DestroyCollection for BoxStore {
     }
 }
 impl DestroyStore for BoxStore {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         match &self.destroy {
             Some(inner) => inner.dyn_destroy().await,
             None => Err(Error::unsupported("destroying the store")),
@@ -408,7 +368,7 @@ impl DestroyStore for BoxStore {
     }
 }
 impl Cull for BoxStore {
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         match &self.cull {
             Some(inner) => inner.dyn_cull().await,
             None => Err(Error::unsupported("culling")),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::store::{KvStore, TtlEntry};
+use crate::store::{BatchEntry, Entry, KvStore};
 use crate::{Result, names};
 
 /// A store bound to one collection, so callers don't repeat it on every call.
@@ -63,27 +63,39 @@ impl<S: KvStore> Collection<S> {
     }
 
     /// See [`KvStore::ttl`].
-    pub async fn ttl(&self, key: &str) -> Result<Option<TtlEntry>> {
+    pub async fn ttl(&self, key: &str) -> Result<Option<Entry>> {
         self.store.ttl(&self.name, key).await
     }
 
     /// See [`KvStore::get_many`].
-    pub async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    pub async fn get_many<I>(&self, keys: I) -> Result<Vec<Option<Bytes>>>
+    where
+        I: IntoIterator<Item: AsRef<str> + Send>,
+    {
         self.store.get_many(&self.name, keys).await
     }
 
     /// See [`KvStore::put_many`].
-    pub async fn put_many(&self, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<()> {
+    pub async fn put_many<I>(&self, entries: I, ttl: Option<Duration>) -> Result<()>
+    where
+        I: IntoIterator<Item: BatchEntry + Send>,
+    {
         self.store.put_many(&self.name, entries, ttl).await
     }
 
     /// See [`KvStore::delete_many`].
-    pub async fn delete_many(&self, keys: &[&str]) -> Result<usize> {
+    pub async fn delete_many<I>(&self, keys: I) -> Result<usize>
+    where
+        I: IntoIterator<Item: AsRef<str> + Send>,
+    {
         self.store.delete_many(&self.name, keys).await
     }
 
     /// See [`KvStore::ttl_many`].
-    pub async fn ttl_many(&self, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+    pub async fn ttl_many<I>(&self, keys: I) -> Result<Vec<Option<Entry>>>
+    where
+        I: IntoIterator<Item: AsRef<str> + Send>,
+    {
         self.store.ttl_many(&self.name, keys).await
     }
 }

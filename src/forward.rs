@@ -2,108 +2,82 @@
 //! and forwards the rest to its inner store with [`forward_methods!`](crate::forward_methods)
 //! and [`forward_capabilities!`](crate::forward_capabilities).
 
-/// Forwards, inside an `impl KvStore for Wrapper<S>`, the named `raw_` methods to the
-/// field `$field` (the single-key ones with their `_prefixed` forms, which mean the
-/// same).
+/// Forwards, inside an `impl Store for Wrapper<S>`, the named [`Store`](crate::Store)
+/// methods to the field `$field`.
 ///
 /// Forward only what the wrapper leaves unchanged: a method it does not name and
 /// does not write keeps the trait's default, which calls the wrapper's own methods
-/// (the default `raw_get_many` loops over `raw_get`), so a wrapper that changes
-/// `raw_get` and forwards nothing else is correct on every path, and forwarding
-/// `raw_get_many` too is an optimisation that must keep the same meaning.
+/// (the default `get_many_opts` loops over `get_opts`), so a wrapper that changes
+/// `get_opts` and forwards nothing else is correct on every path, and forwarding
+/// `get_many_opts` too is an optimisation that must keep the same meaning.
 ///
 /// ```
-/// use bytes::Bytes;
-/// use kv_store_adapter::{KvStore, KvStoreExt, Result, stores::MemoryStore};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use kv_store_adapter::{Entry, GetOptions, Key, KvStore, Result, Store, stores::MemoryStore};
 ///
 /// /// Counts reads.
-/// struct CountReads<S> { inner: S, reads: std::sync::atomic::AtomicUsize }
+/// struct CountReads<S> { inner: S, reads: AtomicUsize }
 ///
-/// impl<S: KvStore> KvStore for CountReads<S> {
-///     kv_store_adapter::forward_methods!(inner; raw_put, raw_delete, raw_ttl,
-///         raw_put_many, raw_delete_many, raw_ttl_many);
+/// impl<S: Store> Store for CountReads<S> {
+///     kv_store_adapter::forward_methods!(inner; put_opts, delete_opts, put_many_opts, delete_many_opts);
 ///
-///     async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-///         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-///         self.inner.raw_get(c, k).await
+///     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+///         self.reads.fetch_add(1, Ordering::Relaxed);
+///         self.inner.get_opts(key, opts).await
 ///     }
 /// }
 /// kv_store_adapter::forward_capabilities!(CountReads, inner;
 ///     enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 ///
 /// # #[tokio::main] async fn main() -> Result<()> {
-/// let store = CountReads { inner: MemoryStore::with_max_entries(10), reads: Default::default() };
-/// store.get_many("c", &["a", "b"]).await?;
-/// assert_eq!(store.reads.load(std::sync::atomic::Ordering::Relaxed), 2);
+/// let store = CountReads { inner: MemoryStore::new(), reads: Default::default() };
+/// store.get_many("c", ["a", "b"]).await?;
+/// assert_eq!(store.reads.load(Ordering::Relaxed), 2);
+/// store.destroy().await?; // kept from MemoryStore
 /// # Ok(()) }
 /// ```
 #[macro_export]
 macro_rules! forward_methods {
-    ($field:ident; $($method:ident),+ $(,)?) => {
+    ($field:tt; $($method:ident),+ $(,)?) => {
         $( $crate::forward_methods!(@ $field $method); )+
     };
-    (@ $f:ident raw_get) => {
-        fn raw_get(&self, c: &str, k: &str)
-            -> impl ::std::future::Future<Output = $crate::Result<Option<$crate::Bytes>>> + Send {
-            $crate::KvStore::raw_get(&self.$f, c, k)
-        }
-        fn raw_get_prefixed(&self, c: &str, p: &str, k: &str)
-            -> impl ::std::future::Future<Output = $crate::Result<Option<$crate::Bytes>>> + Send {
-            $crate::KvStore::raw_get_prefixed(&self.$f, c, p, k)
+    (@ $f:tt get_opts) => {
+        #[inline]
+        fn get_opts(&self, k: $crate::Key<'_>, o: $crate::GetOptions)
+            -> impl ::std::future::Future<Output = $crate::Result<Option<$crate::Entry>>> + Send {
+            $crate::Store::get_opts(&self.$f, k, o)
         }
     };
-    (@ $f:ident raw_put) => {
-        fn raw_put(&self, c: &str, k: &str, v: $crate::Bytes, ttl: Option<::std::time::Duration>)
+    (@ $f:tt put_opts) => {
+        #[inline]
+        fn put_opts(&self, k: $crate::Key<'_>, v: $crate::Bytes, o: $crate::PutOptions)
             -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
-            $crate::KvStore::raw_put(&self.$f, c, k, v, ttl)
-        }
-        fn raw_put_prefixed(&self, c: &str, p: &str, k: &str, v: $crate::Bytes, ttl: Option<::std::time::Duration>)
-            -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
-            $crate::KvStore::raw_put_prefixed(&self.$f, c, p, k, v, ttl)
+            $crate::Store::put_opts(&self.$f, k, v, o)
         }
     };
-    (@ $f:ident raw_delete) => {
-        fn raw_delete(&self, c: &str, k: &str)
+    (@ $f:tt delete_opts) => {
+        #[inline]
+        fn delete_opts(&self, k: $crate::Key<'_>, o: $crate::DeleteOptions)
             -> impl ::std::future::Future<Output = $crate::Result<bool>> + Send {
-            $crate::KvStore::raw_delete(&self.$f, c, k)
-        }
-        fn raw_delete_prefixed(&self, c: &str, p: &str, k: &str)
-            -> impl ::std::future::Future<Output = $crate::Result<bool>> + Send {
-            $crate::KvStore::raw_delete_prefixed(&self.$f, c, p, k)
+            $crate::Store::delete_opts(&self.$f, k, o)
         }
     };
-    (@ $f:ident raw_ttl) => {
-        fn raw_ttl(&self, c: &str, k: &str)
-            -> impl ::std::future::Future<Output = $crate::Result<Option<$crate::TtlEntry>>> + Send {
-            $crate::KvStore::raw_ttl(&self.$f, c, k)
-        }
-        fn raw_ttl_prefixed(&self, c: &str, p: &str, k: &str)
-            -> impl ::std::future::Future<Output = $crate::Result<Option<$crate::TtlEntry>>> + Send {
-            $crate::KvStore::raw_ttl_prefixed(&self.$f, c, p, k)
+    (@ $f:tt get_many_opts) => {
+        fn get_many_opts(&self, c: &str, keys: &[&str], o: $crate::GetOptions)
+            -> impl ::std::future::Future<Output = $crate::Result<Vec<Option<$crate::Entry>>>> + Send {
+            $crate::Store::get_many_opts(&self.$f, c, keys, o)
         }
     };
-    (@ $f:ident raw_get_many) => {
-        fn raw_get_many(&self, c: &str, keys: &[&str])
-            -> impl ::std::future::Future<Output = $crate::Result<Vec<Option<$crate::Bytes>>>> + Send {
-            $crate::KvStore::raw_get_many(&self.$f, c, keys)
-        }
-    };
-    (@ $f:ident raw_put_many) => {
-        fn raw_put_many(&self, c: &str, entries: &[(&str, $crate::Bytes)], ttl: Option<::std::time::Duration>)
+    (@ $f:tt put_many_opts) => {
+        fn put_many_opts(&self, c: &str, entries: &[(&str, $crate::Bytes)], o: $crate::PutOptions)
             -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
-            $crate::KvStore::raw_put_many(&self.$f, c, entries, ttl)
+            $crate::Store::put_many_opts(&self.$f, c, entries, o)
         }
     };
-    (@ $f:ident raw_delete_many) => {
-        fn raw_delete_many(&self, c: &str, keys: &[&str])
+    (@ $f:tt delete_many_opts) => {
+        fn delete_many_opts(&self, c: &str, keys: &[&str], o: $crate::DeleteOptions)
             -> impl ::std::future::Future<Output = $crate::Result<usize>> + Send {
-            $crate::KvStore::raw_delete_many(&self.$f, c, keys)
-        }
-    };
-    (@ $f:ident raw_ttl_many) => {
-        fn raw_ttl_many(&self, c: &str, keys: &[&str])
-            -> impl ::std::future::Future<Output = $crate::Result<Vec<Option<$crate::TtlEntry>>>> + Send {
-            $crate::KvStore::raw_ttl_many(&self.$f, c, keys)
+            $crate::Store::delete_many_opts(&self.$f, c, keys, o)
         }
     };
 }
@@ -115,44 +89,44 @@ macro_rules! forward_methods {
 /// `destroy`). See [`forward_methods!`](crate::forward_methods) for an example.
 #[macro_export]
 macro_rules! forward_capabilities {
-    ($wrapper:ident, $field:ident; $($cap:ident),+ $(,)?) => {
+    ($wrapper:ident, $field:tt; $($cap:ident),+ $(,)?) => {
         $( $crate::forward_capabilities!(@ $cap $wrapper $field); )+
     };
-    (@enumerate_keys $w:ident $f:ident) => {
+    (@enumerate_keys $w:ident $f:tt) => {
         impl<S: $crate::EnumerateKeys> $crate::EnumerateKeys for $w<S> {
-            fn raw_keys(&self, c: &str, limit: usize)
+            fn keys_opts(&self, c: &str, o: $crate::ListOptions)
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {
-                $crate::EnumerateKeys::raw_keys(&self.$f, c, limit)
+                $crate::EnumerateKeys::keys_opts(&self.$f, c, o)
             }
         }
     };
-    (@enumerate_collections $w:ident $f:ident) => {
+    (@enumerate_collections $w:ident $f:tt) => {
         impl<S: $crate::EnumerateCollections> $crate::EnumerateCollections for $w<S> {
-            fn collections(&self, limit: usize)
+            fn collections_opts(&self, o: $crate::ListOptions)
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {
-                $crate::EnumerateCollections::collections(&self.$f, limit)
+                $crate::EnumerateCollections::collections_opts(&self.$f, o)
             }
         }
     };
-    (@destroy_collection $w:ident $f:ident) => {
+    (@destroy_collection $w:ident $f:tt) => {
         impl<S: $crate::DestroyCollection> $crate::DestroyCollection for $w<S> {
-            fn raw_destroy_collection(&self, c: &str)
+            fn destroy_collection_opts(&self, c: &str)
                 -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
-                $crate::DestroyCollection::raw_destroy_collection(&self.$f, c)
+                $crate::DestroyCollection::destroy_collection_opts(&self.$f, c)
             }
         }
     };
-    (@destroy $w:ident $f:ident) => {
+    (@destroy $w:ident $f:tt) => {
         impl<S: $crate::DestroyStore> $crate::DestroyStore for $w<S> {
-            fn destroy(&self) -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
-                $crate::DestroyStore::destroy(&self.$f)
+            fn destroy_opts(&self) -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
+                $crate::DestroyStore::destroy_opts(&self.$f)
             }
         }
     };
-    (@cull $w:ident $f:ident) => {
+    (@cull $w:ident $f:tt) => {
         impl<S: $crate::Cull> $crate::Cull for $w<S> {
-            fn cull(&self) -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
-                $crate::Cull::cull(&self.$f)
+            fn cull_opts(&self) -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
+                $crate::Cull::cull_opts(&self.$f)
             }
         }
     };

@@ -2,9 +2,11 @@
 //! of them.
 //!
 //! A store keeps opaque byte values ([`Bytes`]) under
-//! `(collection, key)`, with an optional TTL. Every store implements [`KvStore`]; what
-//! only some stores can do (list keys, destroy a collection, …) is a separate
-//! capability trait. Stores and wrappers are concrete generic types with native
+//! `(collection, key)`, with an optional TTL. Stores and wrappers implement [`Store`]
+//! (three required methods taking a checked [`Key`] and options); callers use
+//! [`KvStore`], which every store has and which checks names and TTLs first. What only
+//! some stores can do (list keys, destroy a collection, …) is a separate capability
+//! trait. Stores and wrappers are concrete generic types with native
 //! `async fn` methods whose futures are `Send`: no boxing on the normal path, and
 //! [`BoxStore`] as the one escape hatch for stacks chosen at run time.
 //!
@@ -48,7 +50,7 @@ pub mod testkit;
 mod typed;
 pub mod wrappers;
 
-pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynKvStore};
+pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynStore};
 /// The byte buffer every value is: re-exported, so a store or wrapper needs no
 /// `bytes` dependency of its own.
 pub use bytes::Bytes;
@@ -59,7 +61,8 @@ pub use layer::{Layer, LayerFn, Stack, layer_fn};
 pub use open::open;
 pub use redact::redact;
 pub use store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    BatchEntry, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, KvStore, ListOptions, PutOptions, Store,
 };
 pub use typed::TypedStore;
 

@@ -179,7 +179,7 @@ impl<'s, 'c, S: ?Sized, F, O> InCall<'s, 'c, S, F, O> {
 
 impl<S, F, O, T> Future for InCall<'_, '_, S, F, O>
 where
-    S: crate::KvStore + ?Sized,
+    S: crate::Store + ?Sized,
     F: Future<Output = Result<T>>,
     O: OpName,
 {

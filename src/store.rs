@@ -1,38 +1,291 @@
-//! The core store trait and the capability traits.
+//! The two faces of a store: [`Store`], which stores and wrappers implement, and
+//! [`KvStore`], which callers use and which no store can change.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::names::Joined;
 use crate::{Result, names};
 
-/// A value with the time it has left to live (`None`: it never expires).
-pub type TtlEntry = (Bytes, Option<Duration>);
+/// The name of one entry as a store receives it: a collection and a key, the key given
+/// as a `prefix` and the rest, which together are the key (`prefix ‖ name`).
+///
+/// A caller's names are checked once, by [`KvStore`], before any store sees them
+/// ([`Key::new`] does the same check). Key-prefixing wrappers hand the inner store the
+/// prefix as a part of its own, so a store that encodes keys itself (as
+/// [`MemoryStore`](crate::stores::MemoryStore) does) encodes both at once and no layer
+/// joins them in a buffer first; a store that needs one string asks for
+/// [`joined`](Key::joined). Wrappers may derive keys longer than
+/// [`MAX_NAME_LEN`](names::MAX_NAME_LEN) (a prefix plus a 4 KiB key).
+///
+/// `Debug` shows the collection and the key's length, never the key.
+///
+/// ```
+/// use kv_store_adapter::Key;
+/// let key = Key::new("users", "ada")?;
+/// let mut scratch = String::new();
+/// let tenant = key.prefixed("t1/", &mut scratch);
+/// assert_eq!((tenant.collection(), tenant.prefix(), tenant.name()), ("users", "t1/", "ada"));
+/// assert_eq!(tenant.joined(), "t1/ada");
+/// assert!(Key::new("", "ada").is_err());
+/// # Ok::<(), kv_store_adapter::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key<'a> {
+    collection: &'a str,
+    prefix: &'a str,
+    name: &'a str,
+}
 
-/// An async key-value store: opaque byte values under `(collection, key)`, with optional TTL.
+impl<'a> Key<'a> {
+    /// The key `key` of `collection`, after checking both names as every caller's are
+    /// checked ([`names::check`]).
+    pub fn new(collection: &'a str, key: &'a str) -> Result<Self> {
+        names::check(collection, key)?;
+        Ok(Self::checked(collection, key))
+    }
+
+    /// A key whose names were checked already.
+    #[inline(always)]
+    pub(crate) fn checked(collection: &'a str, key: &'a str) -> Self {
+        Self {
+            collection,
+            prefix: "",
+            name: key,
+        }
+    }
+
+    /// The collection.
+    #[inline(always)]
+    pub fn collection(&self) -> &'a str {
+        self.collection
+    }
+
+    /// The key's first part, what prefixing wrappers added (often empty).
+    #[inline(always)]
+    pub fn prefix(&self) -> &'a str {
+        self.prefix
+    }
+
+    /// The key's second part, after [`prefix`](Self::prefix).
+    #[inline(always)]
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The whole key, `prefix ‖ name`: borrowed when there is no prefix.
+    pub fn joined(&self) -> Cow<'a, str> {
+        if self.prefix.is_empty() {
+            Cow::Borrowed(self.name)
+        } else {
+            Cow::Owned([self.prefix, self.name].concat())
+        }
+    }
+
+    /// The whole key's length in bytes.
+    pub fn len(&self) -> usize {
+        self.prefix.len() + self.name.len()
+    }
+
+    /// Whether the whole key is empty (never, for a key a caller passed).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// This key with `prefix` in front of it. A key with no prefix yet takes it as its
+    /// prefix part (no copy); otherwise the old key is joined into `scratch`.
+    pub fn prefixed<'b>(&self, prefix: &'b str, scratch: &'b mut String) -> Key<'b>
+    where
+        'a: 'b,
+    {
+        if self.prefix.is_empty() {
+            return Key {
+                collection: self.collection,
+                prefix,
+                name: self.name,
+            };
+        }
+        scratch.clear();
+        scratch.push_str(self.prefix);
+        scratch.push_str(self.name);
+        Key {
+            collection: self.collection,
+            prefix,
+            name: scratch,
+        }
+    }
+
+    /// This key in another collection.
+    pub fn in_collection<'b>(&self, collection: &'b str) -> Key<'b>
+    where
+        'a: 'b,
+    {
+        Key {
+            collection,
+            prefix: self.prefix,
+            name: self.name,
+        }
+    }
+
+    /// The key `name` of `collection`, for a wrapper that renames entries (its names
+    /// are not checked again).
+    pub fn renamed(collection: &'a str, name: &'a str) -> Self {
+        Self::checked(collection, name)
+    }
+}
+
+impl fmt::Debug for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("collection", &self.collection)
+            .field("key_len", &self.len())
+            .finish()
+    }
+}
+
+/// A value read from a store, with the time it has left when that was asked for.
 ///
-/// **Callers** use the plain methods (`get`, `put`, …): they check names and TTLs as
-/// the contract says, before any I/O, and then call the `raw_` method.
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::{Bytes, Entry};
+/// let entry = Entry::new(Bytes::from_static(b"v"), Some(Duration::from_secs(5)));
+/// assert_eq!(entry.value, "v");
+/// assert_eq!(entry.expires_in, Some(Duration::from_secs(5)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The value; an empty value is a value.
+    pub value: Bytes,
+    /// The time it has left to live: `None` when it never expires, or when the read did
+    /// not ask ([`GetOptions::ttl`] false).
+    pub expires_in: Option<Duration>,
+}
+
+impl Entry {
+    /// An entry of `value` with `expires_in` left (`None`: never expires or not asked).
+    #[inline(always)]
+    pub fn new(value: Bytes, expires_in: Option<Duration>) -> Self {
+        Self { value, expires_in }
+    }
+
+    /// An entry read without its time to live.
+    #[inline(always)]
+    pub fn value(value: Bytes) -> Self {
+        Self::new(value, None)
+    }
+
+    /// This entry with its value changed by `f` (a codec's decoding, say).
+    pub fn try_map<E>(
+        self,
+        f: impl FnOnce(Bytes) -> std::result::Result<Bytes, E>,
+    ) -> std::result::Result<Self, E> {
+        Ok(Self::new(f(self.value)?, self.expires_in))
+    }
+}
+
+/// How to read: [`Store::get_opts`] and [`Store::get_many_opts`].
 ///
-/// **Implementors** (stores and wrappers) write the `raw_` methods, which receive
-/// names that were already checked, and override the `raw_*_many` batch methods
-/// with the backend's native batch calls. A wrapper calls its inner store's `raw_`
-/// methods, so names are checked once per call, at the outermost layer, and a
-/// wrapper may hand its inner store names longer than [`names::MAX_NAME_LEN`]
-/// (a prefix plus a 4 KiB key).
+/// ```
+/// use kv_store_adapter::GetOptions;
+/// assert!(!GetOptions::default().ttl);
+/// assert!(GetOptions::with_ttl().ttl);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetOptions {
+    /// Also read each entry's remaining time to live into [`Entry::expires_in`].
+    pub ttl: bool,
+}
+
+impl GetOptions {
+    /// Read values and their remaining time to live.
+    pub const fn with_ttl() -> Self {
+        Self { ttl: true }
+    }
+}
+
+/// How to write: [`Store::put_opts`] and [`Store::put_many_opts`].
 ///
-/// Futures are `Send`, so generic code over `S: KvStore` can `tokio::spawn`.
+/// ```
+/// use std::time::Duration;
+/// use kv_store_adapter::PutOptions;
+/// assert_eq!(PutOptions::default().ttl, None);
+/// assert_eq!(PutOptions::expiring(Some(Duration::from_secs(1))).ttl, Some(Duration::from_secs(1)));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PutOptions {
+    /// How long the value lives: `None` never expires. Checked by [`KvStore`] (non-zero,
+    /// at most [`names::MAX_TTL`]); a store converts it through [`names::bounded`].
+    pub ttl: Option<Duration>,
+}
+
+impl PutOptions {
+    /// Write with `ttl`.
+    pub const fn expiring(ttl: Option<Duration>) -> Self {
+        Self { ttl }
+    }
+}
+
+/// How to delete: [`Store::delete_opts`] and [`Store::delete_many_opts`]. No field yet:
+/// it is where a conditional delete will go without changing any store's signature.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteOptions {}
+
+/// How to list: [`EnumerateKeys::keys_opts`] and [`EnumerateCollections::collections_opts`].
+///
+/// ```
+/// use kv_store_adapter::ListOptions;
+/// assert_eq!(ListOptions::limit(10).limit, 10);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListOptions {
+    /// The most names to answer.
+    pub limit: usize,
+}
+
+impl ListOptions {
+    /// List up to `limit` names.
+    pub const fn limit(limit: usize) -> Self {
+        Self { limit }
+    }
+}
+
+impl Default for ListOptions {
+    /// No limit.
+    fn default() -> Self {
+        Self::limit(usize::MAX)
+    }
+}
+
+/// The implementor's trait: what a store or wrapper writes. Callers use [`KvStore`],
+/// which every `Store` has and which checks names and TTLs before calling these
+/// methods.
+///
+/// Three methods are required, each taking the checked [`Key`] and an options struct
+/// (`#[non_exhaustive]`: new options are added without breaking a store). The batch
+/// methods have defaults that loop over the single-key ones; a backend overrides them
+/// with its native batch calls. A wrapper calls its inner store's `Store` methods, so
+/// names are checked once per call, at the outermost layer; it forwards what it does
+/// not change with [`forward_methods!`](crate::forward_methods) and keeps its inner
+/// store's capabilities with [`forward_capabilities!`](crate::forward_capabilities).
+///
+/// Futures are `Send`, so generic code over `S: Store` can `tokio::spawn`.
 ///
 /// # Rules every store and wrapper keeps
 ///
 /// - **TTLs.** `None` never expires; zero, or more than [`names::MAX_TTL`], is an
-///   [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error from the checked methods,
-///   before anything is written. A TTL a wrapper chooses itself stays within the same
-///   bound, and a store converts every TTL through [`names::bounded`], so no
-///   `Duration` — `Duration::MAX` through a `raw_` method included — can panic.
+///   [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error from [`KvStore`], before
+///   anything is written. A TTL a wrapper chooses itself stays within the same bound,
+///   and a store converts every TTL through [`names::bounded`], so no `Duration` —
+///   `Duration::MAX` through [`put_opts`](Self::put_opts) included — can panic.
 /// - **Many instances.** Two instances constructed separately on one backend and
 ///   namespace (two processes) see one state: what one writes, deletes or destroys is
 ///   what the other reads, lists and writes next. Nothing an instance remembers (a
@@ -44,167 +297,120 @@ pub type TtlEntry = (Bytes, Option<Duration>);
 /// - **Messages.** No secret (see [`redact`](crate::redact)) and no key (see
 ///   [`Error::key`](crate::Error::key)) appears in an error's text.
 ///
-/// [`testkit`](crate::testkit) checks these rules for a single instance (`core`, …)
-/// and for two instances ([`instances`](crate::testkit::instances)).
+/// [`testkit`](crate::testkit) checks these rules for a single instance
+/// ([`basics`](crate::testkit::basics), …) and for two
+/// ([`instances`](crate::testkit::instances)).
 ///
 /// ```
-/// use std::time::Duration;
-/// use bytes::Bytes;
-/// use kv_store_adapter::{KvStore, stores::MemoryStore};
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use kv_store_adapter::{Bytes, DeleteOptions, Entry, GetOptions, Key, KvStore, PutOptions, Result, Store};
 ///
-/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
-/// let store = MemoryStore::with_max_entries(1_000);
-/// store.put("users", "ada", Bytes::from_static(b"Lovelace"), Some(Duration::from_secs(60))).await?;
+/// /// A store of one process, without expiry (it refuses TTLs).
+/// #[derive(Default)]
+/// struct Map(Mutex<HashMap<(String, String), Bytes>>);
+///
+/// impl Store for Map {
+///     async fn get_opts(&self, key: Key<'_>, _: GetOptions) -> Result<Option<Entry>> {
+///         let map = self.0.lock().unwrap();
+///         let found = map.get(&(key.collection().to_owned(), key.joined().into_owned()));
+///         Ok(found.cloned().map(Entry::value))
+///     }
+///     async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+///         if opts.ttl.is_some() {
+///             return Err(kv_store_adapter::Error::unsupported("TTLs"));
+///         }
+///         let mut map = self.0.lock().unwrap();
+///         map.insert((key.collection().to_owned(), key.joined().into_owned()), value);
+///         Ok(())
+///     }
+///     async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+///         let mut map = self.0.lock().unwrap();
+///         Ok(map.remove(&(key.collection().to_owned(), key.joined().into_owned())).is_some())
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<()> {
+/// let store = Map::default();
+/// store.put("users", "ada", Bytes::from_static(b"Lovelace"), None).await?;
 /// assert_eq!(store.get("users", "ada").await?, Some(Bytes::from_static(b"Lovelace")));
-/// let (_, left) = store.ttl("users", "ada").await?.unwrap();
-/// assert!(left.unwrap() <= Duration::from_secs(60));
-/// assert!(store.delete("users", "ada").await?);
+/// assert!(store.get("", "ada").await.is_err()); // checked before the store sees it
 /// # Ok(()) }
 /// ```
-pub trait KvStore: Send + Sync {
-    /// Reads one value; names already checked.
-    fn raw_get(
+pub trait Store: Send + Sync {
+    /// Reads one entry (with its remaining TTL when `opts.ttl`).
+    fn get_opts(
         &self,
-        collection: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+        key: Key<'_>,
+        opts: GetOptions,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send;
 
-    /// Writes one value, replacing value and expiry; names and TTL already checked.
-    fn raw_put(
+    /// Writes one value, replacing value and expiry together.
+    fn put_opts(
         &self,
-        collection: &str,
-        key: &str,
+        key: Key<'_>,
         value: Bytes,
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Deletes one entry, answering whether it existed; names already checked.
-    fn raw_delete(&self, collection: &str, key: &str) -> impl Future<Output = Result<bool>> + Send;
-
-    /// Reads one value with its remaining time to live; names already checked.
-    fn raw_ttl(
+    /// Deletes one entry, answering whether it existed.
+    fn delete_opts(
         &self,
-        collection: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send;
+        key: Key<'_>,
+        opts: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
-    /// [`raw_get`](Self::raw_get) of the key `prefix ‖ key`. Key-prefixing wrappers call
-    /// these `_prefixed` methods, so a store that encodes keys itself (as
-    /// `MemoryStore` does) can encode both parts at once instead of receiving them
-    /// joined in a buffer first, and a wrapper that forwards a method unchanged
-    /// forwards its `_prefixed` form too. The default joins the parts and calls the
-    /// plain method; override it only together with the plain one, to the same effect.
-    fn raw_get_prefixed(
-        &self,
-        collection: &str,
-        prefix: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        async move {
-            let key = Joined::new([prefix, key]);
-            self.raw_get(collection, key.as_str()).await
-        }
-    }
-
-    /// [`raw_put`](Self::raw_put) of the key `prefix ‖ key`; see [`raw_get_prefixed`](Self::raw_get_prefixed).
-    fn raw_put_prefixed(
-        &self,
-        collection: &str,
-        prefix: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            let key = Joined::new([prefix, key]);
-            self.raw_put(collection, key.as_str(), value, ttl).await
-        }
-    }
-
-    /// [`raw_delete`](Self::raw_delete) of the key `prefix ‖ key`; see [`raw_get_prefixed`](Self::raw_get_prefixed).
-    fn raw_delete_prefixed(
-        &self,
-        collection: &str,
-        prefix: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let key = Joined::new([prefix, key]);
-            self.raw_delete(collection, key.as_str()).await
-        }
-    }
-
-    /// [`raw_ttl`](Self::raw_ttl) of the key `prefix ‖ key`; see [`raw_get_prefixed`](Self::raw_get_prefixed).
-    fn raw_ttl_prefixed(
-        &self,
-        collection: &str,
-        prefix: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        async move {
-            let key = Joined::new([prefix, key]);
-            self.raw_ttl(collection, key.as_str()).await
-        }
-    }
-
-    /// Reads many values, one answer per key in request order. The default loops over
-    /// [`raw_get`](Self::raw_get); backends override it with a native batch call.
-    fn raw_get_many(
+    /// Reads many entries of `collection`, one answer per key in request order (a key
+    /// asked twice is answered twice). Never called with no keys.
+    fn get_many_opts(
         &self,
         collection: &str,
         keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
+        opts: GetOptions,
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>>> + Send {
         async move {
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
-                out.push(self.raw_get(collection, key).await?);
+                out.push(self.get_opts(Key::checked(collection, key), opts).await?);
             }
             Ok(out)
         }
     }
 
-    /// Writes many values with one TTL; of duplicate keys the last wins.
-    fn raw_put_many(
+    /// Writes many values of `collection` with one set of options; of duplicate keys
+    /// the last wins. Never called with no entries.
+    fn put_many_opts(
         &self,
         collection: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
         async move {
             for (key, value) in entries {
-                self.raw_put(collection, key, value.clone(), ttl).await?;
+                self.put_opts(Key::checked(collection, key), value.clone(), opts)
+                    .await?;
             }
             Ok(())
         }
     }
 
-    /// Deletes many entries, answering how many distinct existing entries were removed.
-    fn raw_delete_many(
+    /// Deletes many entries of `collection`, answering how many distinct existing
+    /// entries were removed. Never called with no keys.
+    fn delete_many_opts(
         &self,
         collection: &str,
         keys: &[&str],
+        opts: DeleteOptions,
     ) -> impl Future<Output = Result<usize>> + Send {
         async move {
             let mut removed = 0;
             for key in keys {
-                removed += usize::from(self.raw_delete(collection, key).await?);
+                removed += usize::from(
+                    self.delete_opts(Key::checked(collection, key), opts)
+                        .await?,
+                );
             }
             Ok(removed)
-        }
-    }
-
-    /// Reads many values with their TTLs, one answer per key in request order.
-    fn raw_ttl_many(
-        &self,
-        collection: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        async move {
-            let mut out = Vec::with_capacity(keys.len());
-            for key in keys {
-                out.push(self.raw_ttl(collection, key).await?);
-            }
-            Ok(out)
         }
     }
 
@@ -214,7 +420,106 @@ pub trait KvStore: Send + Sync {
     fn observed_name(&self) -> &'static str {
         std::any::type_name::<Self>()
     }
+}
 
+/// Capability: list the live keys of a collection.
+pub trait EnumerateKeys: Store {
+    /// Up to `opts.limit` live keys of `collection` (a checked name), complete (never a
+    /// partial scan page), exactly as they were written.
+    fn keys_opts(
+        &self,
+        collection: &str,
+        opts: ListOptions,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+}
+
+/// Capability: list the collections that hold at least one live entry.
+pub trait EnumerateCollections: Store {
+    /// Up to `opts.limit` collection names, exactly as they were written.
+    fn collections_opts(
+        &self,
+        opts: ListOptions,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+}
+
+/// Capability: remove one whole collection.
+pub trait DestroyCollection: Store {
+    /// Removes every entry of `collection` (a checked name) and nothing else; it is
+    /// usable again at once.
+    fn destroy_collection_opts(&self, collection: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Capability: remove everything this store wrote, and nothing else.
+pub trait DestroyStore: Store {
+    /// Removes every entry this store wrote.
+    fn destroy_opts(&self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Capability: reclaim the space of expired entries now.
+pub trait Cull: Store {
+    /// Removes expired entries (they are already invisible to reads).
+    fn cull_opts(&self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Collects a batch's keys into the slice a [`Store`] takes.
+fn key_strs<I>(items: &[I]) -> Vec<&str>
+where
+    I: AsRef<str>,
+{
+    items.iter().map(AsRef::as_ref).collect()
+}
+
+/// One `(key, value)` of a [`KvStore::put_many`] batch: a pair, or a reference to one.
+pub trait BatchEntry {
+    /// The key.
+    fn key(&self) -> &str;
+    /// The value (a cheap reference-counted copy for a borrowed pair).
+    fn value(&self) -> Bytes;
+}
+
+impl<K: AsRef<str>> BatchEntry for (K, Bytes) {
+    fn key(&self) -> &str {
+        self.0.as_ref()
+    }
+    fn value(&self) -> Bytes {
+        self.1.clone()
+    }
+}
+
+impl<E: BatchEntry + ?Sized> BatchEntry for &E {
+    fn key(&self) -> &str {
+        (**self).key()
+    }
+    fn value(&self) -> Bytes {
+        (**self).value()
+    }
+}
+
+/// The caller's trait: every [`Store`] has it (a blanket implementation, so no store
+/// can change it). Each method checks names and TTLs as the contract says, before any
+/// I/O, then calls the store; errors carry the store, operation and collection
+/// ([`Error::operation`](crate::Error::operation)), and [`observe`](crate::observe)
+/// gives each call a span and metrics.
+///
+/// Batches take any keys that are strings (`&[&str]`, `Vec<String>`, an iterator).
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemoryStore::new();
+/// store.put("users", "ada", Bytes::from_static(b"Lovelace"), Some(Duration::from_secs(60))).await?;
+/// assert_eq!(store.get("users", "ada").await?, Some(Bytes::from_static(b"Lovelace")));
+/// let entry = store.ttl("users", "ada").await?.unwrap();
+/// assert!(entry.expires_in.unwrap() <= Duration::from_secs(60));
+/// let names = vec!["ada".to_string(), "grace".to_string()];
+/// assert_eq!(store.get_many("users", &names).await?.iter().flatten().count(), 1);
+/// assert!(store.delete("users", "ada").await?);
+/// # Ok(()) }
+/// ```
+pub trait KvStore: Store {
     /// The value under `collection`/`key`, or `None`. An empty value is a value.
     fn get(
         &self,
@@ -223,12 +528,15 @@ pub trait KvStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
         crate::observe::checked!(self, "get", collection, Some(key), None, {
             names::check(collection, key)?;
-            self.raw_get(collection, key).await
+            let entry = self
+                .get_opts(Key::checked(collection, key), GetOptions::default())
+                .await?;
+            Ok(entry.map(|e| e.value))
         })
     }
 
-    /// Stores `value`, replacing any earlier value *and* expiry. `ttl: None` never expires;
-    /// a zero TTL is an [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error.
+    /// Stores `value`, replacing any earlier value *and* expiry. `ttl: None` never
+    /// expires; a zero TTL is an [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error.
     fn put(
         &self,
         collection: &str,
@@ -236,10 +544,22 @@ pub trait KvStore: Send + Sync {
         value: Bytes,
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send {
+        self.put_with(collection, key, value, PutOptions::expiring(ttl))
+    }
+
+    /// [`put`](Self::put) with every option.
+    fn put_with(
+        &self,
+        collection: &str,
+        key: &str,
+        value: Bytes,
+        opts: PutOptions,
+    ) -> impl Future<Output = Result<()>> + Send {
         crate::observe::checked!(self, "put", collection, Some(key), None, {
             names::check(collection, key)?;
-            names::check_ttl(ttl)?;
-            self.raw_put(collection, key, value, ttl).await
+            names::check_ttl(opts.ttl)?;
+            self.put_opts(Key::checked(collection, key), value, opts)
+                .await
         })
     }
 
@@ -247,218 +567,220 @@ pub trait KvStore: Send + Sync {
     fn delete(&self, collection: &str, key: &str) -> impl Future<Output = Result<bool>> + Send {
         crate::observe::checked!(self, "delete", collection, Some(key), None, {
             names::check(collection, key)?;
-            self.raw_delete(collection, key).await
+            self.delete_opts(Key::checked(collection, key), DeleteOptions::default())
+                .await
         })
     }
 
-    /// The value and its remaining time to live (`None` for an entry that never expires).
+    /// The value and its remaining time to live ([`Entry::expires_in`] is `None` for
+    /// an entry that never expires).
     fn ttl(
         &self,
         collection: &str,
         key: &str,
-    ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send {
         crate::observe::checked!(self, "ttl", collection, Some(key), None, {
             names::check(collection, key)?;
-            self.raw_ttl(collection, key).await
+            self.get_opts(Key::checked(collection, key), GetOptions::with_ttl())
+                .await
         })
     }
 
     /// One answer per key, in request order; a key asked twice is answered twice.
-    fn get_many(
+    fn get_many<I>(
         &self,
         collection: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
+        keys: I,
+    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send
+    where
+        I: IntoIterator<Item: AsRef<str> + Send>,
+    {
+        let keys: Vec<I::Item> = keys.into_iter().collect();
         crate::observe::checked!(self, "get_many", collection, None, Some(keys.len()), {
+            let keys = key_strs(&keys);
             names::check_all(collection, keys.iter().copied())?;
             if keys.is_empty() {
                 return Ok(Vec::new());
             }
-            self.raw_get_many(collection, keys).await
+            let entries = self
+                .get_many_opts(collection, &keys, GetOptions::default())
+                .await?;
+            Ok(entries.into_iter().map(|e| e.map(|e| e.value)).collect())
         })
     }
 
     /// Stores every `(key, value)` pair with one TTL; of duplicate keys the last wins.
-    fn put_many(
+    fn put_many<I>(
         &self,
         collection: &str,
-        entries: &[(&str, Bytes)],
+        entries: I,
         ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
+    ) -> impl Future<Output = Result<()>> + Send
+    where
+        I: IntoIterator<Item: BatchEntry + Send>,
+    {
+        let entries: Vec<I::Item> = entries.into_iter().collect();
         crate::observe::checked!(self, "put_many", collection, None, Some(entries.len()), {
-            names::check_all(collection, entries.iter().map(|(key, _)| *key))?;
+            let pairs: Vec<(&str, Bytes)> = entries.iter().map(|e| (e.key(), e.value())).collect();
+            names::check_all(collection, pairs.iter().map(|(key, _)| *key))?;
             names::check_ttl(ttl)?;
-            if entries.is_empty() {
+            if pairs.is_empty() {
                 return Ok(());
             }
-            self.raw_put_many(collection, entries, ttl).await
+            self.put_many_opts(collection, &pairs, PutOptions::expiring(ttl))
+                .await
         })
     }
 
     /// Removes every listed entry, answering how many distinct existing entries went.
-    fn delete_many(
+    fn delete_many<I>(
         &self,
         collection: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<usize>> + Send {
+        keys: I,
+    ) -> impl Future<Output = Result<usize>> + Send
+    where
+        I: IntoIterator<Item: AsRef<str> + Send>,
+    {
+        let keys: Vec<I::Item> = keys.into_iter().collect();
         crate::observe::checked!(self, "delete_many", collection, None, Some(keys.len()), {
+            let keys = key_strs(&keys);
             names::check_all(collection, keys.iter().copied())?;
             if keys.is_empty() {
                 return Ok(0);
             }
-            self.raw_delete_many(collection, keys).await
+            self.delete_many_opts(collection, &keys, DeleteOptions::default())
+                .await
         })
     }
 
     /// One value-and-TTL answer per key, in request order.
-    fn ttl_many(
+    fn ttl_many<I>(
         &self,
         collection: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
+        keys: I,
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>>> + Send
+    where
+        I: IntoIterator<Item: AsRef<str> + Send>,
+    {
+        let keys: Vec<I::Item> = keys.into_iter().collect();
         crate::observe::checked!(self, "ttl_many", collection, None, Some(keys.len()), {
+            let keys = key_strs(&keys);
             names::check_all(collection, keys.iter().copied())?;
             if keys.is_empty() {
                 return Ok(Vec::new());
             }
-            self.raw_ttl_many(collection, keys).await
+            self.get_many_opts(collection, &keys, GetOptions::with_ttl())
+                .await
         })
     }
-}
-
-/// The values of `raw_ttl_many`'s answers, for stores whose `raw_get_many` is their
-/// `raw_ttl_many` without the times.
-#[cfg_attr(not(feature = "disk"), allow(dead_code))]
-pub(crate) fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
-    entries
-        .into_iter()
-        .map(|e| e.map(|(value, _)| value))
-        .collect()
-}
-
-/// Capability: list the live keys of a collection.
-pub trait EnumerateKeys: KvStore {
-    /// Up to `limit` live keys of `collection`, complete (never a partial scan page);
-    /// the name is already checked.
-    fn raw_keys(
-        &self,
-        collection: &str,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 
     /// Up to `limit` live keys of `collection`, exactly as they were written.
     fn keys(
         &self,
         collection: &str,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+    ) -> impl Future<Output = Result<Vec<String>>> + Send
+    where
+        Self: EnumerateKeys,
+    {
         crate::observe::checked!(self, "keys", collection, None, None, {
             names::check_name(collection)?;
-            self.raw_keys(collection, limit).await
+            self.keys_opts(collection, ListOptions::limit(limit)).await
         })
     }
-}
 
-/// Capability: list the collections that hold at least one live entry.
-pub trait EnumerateCollections: KvStore {
-    /// Up to `limit` collection names, exactly as they were written.
-    fn collections(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send;
-}
-
-/// Capability: remove one whole collection.
-pub trait DestroyCollection: KvStore {
-    /// Removes every entry of `collection`; the name is already checked.
-    fn raw_destroy_collection(&self, collection: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Up to `limit` names of collections holding at least one live entry.
+    fn collections(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send
+    where
+        Self: EnumerateCollections,
+    {
+        crate::observe::checked!(self, "collections", "", None, None, {
+            self.collections_opts(ListOptions::limit(limit)).await
+        })
+    }
 
     /// Removes every entry of `collection` and nothing else; it is usable again at once.
-    fn destroy_collection(&self, collection: &str) -> impl Future<Output = Result<()>> + Send {
+    fn destroy_collection(&self, collection: &str) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: DestroyCollection,
+    {
         crate::observe::checked!(self, "destroy_collection", collection, None, None, {
             names::check_name(collection)?;
-            self.raw_destroy_collection(collection).await
+            self.destroy_collection_opts(collection).await
         })
+    }
+
+    /// Removes every entry this store wrote, and nothing else.
+    fn destroy(&self) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: DestroyStore,
+    {
+        crate::observe::checked!(self, "destroy", "", None, None, {
+            self.destroy_opts().await
+        })
+    }
+
+    /// Reclaims the space of expired entries now (they are already invisible).
+    fn cull(&self) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: Cull,
+    {
+        crate::observe::checked!(self, "cull", "", None, None, { self.cull_opts().await })
     }
 }
 
-/// Capability: remove everything this store wrote, and nothing else.
-pub trait DestroyStore: KvStore {
-    /// Removes every entry this store wrote.
-    fn destroy(&self) -> impl Future<Output = Result<()>> + Send;
-}
-
-/// Capability: reclaim the space of expired entries now.
-pub trait Cull: KvStore {
-    /// Removes expired entries (they are already invisible to reads).
-    fn cull(&self) -> impl Future<Output = Result<()>> + Send;
-}
+impl<S: Store + ?Sized> KvStore for S {}
 
 /// Implements every store trait for a smart pointer or reference by forwarding to the
-/// pointee's `raw_` methods.
+/// pointee.
 macro_rules! forward_pointer {
     ($($ptr:ty),*) => {$(
-        impl<S: KvStore + ?Sized> KvStore for $ptr {
+        impl<S: Store + ?Sized> Store for $ptr {
             fn observed_name(&self) -> &'static str {
                 (**self).observed_name()
             }
-            fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-                (**self).raw_get(c, k)
+            fn get_opts(&self, k: Key<'_>, o: GetOptions) -> impl Future<Output = Result<Option<Entry>>> + Send {
+                (**self).get_opts(k, o)
             }
-            fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> impl Future<Output = Result<()>> + Send {
-                (**self).raw_put(c, k, v, ttl)
+            fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> impl Future<Output = Result<()>> + Send {
+                (**self).put_opts(k, v, o)
             }
-            fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-                (**self).raw_delete(c, k)
+            fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> impl Future<Output = Result<bool>> + Send {
+                (**self).delete_opts(k, o)
             }
-            fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-                (**self).raw_ttl(c, k)
+            fn get_many_opts(&self, c: &str, keys: &[&str], o: GetOptions) -> impl Future<Output = Result<Vec<Option<Entry>>>> + Send {
+                (**self).get_many_opts(c, keys, o)
             }
-            fn raw_get_prefixed(&self, c: &str, p: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-                (**self).raw_get_prefixed(c, p, k)
+            fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> impl Future<Output = Result<()>> + Send {
+                (**self).put_many_opts(c, entries, o)
             }
-            fn raw_put_prefixed(&self, c: &str, p: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> impl Future<Output = Result<()>> + Send {
-                (**self).raw_put_prefixed(c, p, k, v, ttl)
-            }
-            fn raw_delete_prefixed(&self, c: &str, p: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-                (**self).raw_delete_prefixed(c, p, k)
-            }
-            fn raw_ttl_prefixed(&self, c: &str, p: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-                (**self).raw_ttl_prefixed(c, p, k)
-            }
-            fn raw_get_many(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
-                (**self).raw_get_many(c, keys)
-            }
-            fn raw_put_many(&self, c: &str, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> impl Future<Output = Result<()>> + Send {
-                (**self).raw_put_many(c, entries, ttl)
-            }
-            fn raw_delete_many(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<usize>> + Send {
-                (**self).raw_delete_many(c, keys)
-            }
-            fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-                (**self).raw_ttl_many(c, keys)
+            fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> impl Future<Output = Result<usize>> + Send {
+                (**self).delete_many_opts(c, keys, o)
             }
         }
         impl<S: EnumerateKeys + ?Sized> EnumerateKeys for $ptr {
-            fn raw_keys(&self, c: &str, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send {
-                (**self).raw_keys(c, limit)
+            fn keys_opts(&self, c: &str, o: ListOptions) -> impl Future<Output = Result<Vec<String>>> + Send {
+                (**self).keys_opts(c, o)
             }
         }
         impl<S: EnumerateCollections + ?Sized> EnumerateCollections for $ptr {
-            fn collections(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send {
-                (**self).collections(limit)
+            fn collections_opts(&self, o: ListOptions) -> impl Future<Output = Result<Vec<String>>> + Send {
+                (**self).collections_opts(o)
             }
         }
         impl<S: DestroyCollection + ?Sized> DestroyCollection for $ptr {
-            fn raw_destroy_collection(&self, c: &str) -> impl Future<Output = Result<()>> + Send {
-                (**self).raw_destroy_collection(c)
+            fn destroy_collection_opts(&self, c: &str) -> impl Future<Output = Result<()>> + Send {
+                (**self).destroy_collection_opts(c)
             }
         }
         impl<S: DestroyStore + ?Sized> DestroyStore for $ptr {
-            fn destroy(&self) -> impl Future<Output = Result<()>> + Send {
-                (**self).destroy()
+            fn destroy_opts(&self) -> impl Future<Output = Result<()>> + Send {
+                (**self).destroy_opts()
             }
         }
         impl<S: Cull + ?Sized> Cull for $ptr {
-            fn cull(&self) -> impl Future<Output = Result<()>> + Send {
-                (**self).cull()
+            fn cull_opts(&self) -> impl Future<Output = Result<()>> + Send {
+                (**self).cull_opts()
             }
         }
     )*};

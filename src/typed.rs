@@ -121,7 +121,7 @@ where
     /// The decoded value with its remaining time to live.
     pub async fn ttl(&self, key: &str) -> Result<Option<(T, Option<Duration>)>> {
         match self.store.ttl(&self.collection, key).await? {
-            Some((bytes, ttl)) => Ok(Some((self.decode(key, &bytes)?, ttl))),
+            Some(entry) => Ok(Some((self.decode(key, &entry.value)?, entry.expires_in))),
             None => Ok(None),
         }
     }

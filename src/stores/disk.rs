@@ -12,9 +12,10 @@ use redb::{
 };
 
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Error, ErrorDetail, Result};
+use crate::{Entry, Error, ErrorDetail, Result};
 
 /// Tables holding collections are named `kv:{collection}`.
 const TABLE_PREFIX: &str = "kv:";
@@ -372,89 +373,91 @@ fn get_live(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     collection: &str,
     key: &str,
-) -> Result<Option<TtlEntry>> {
+    opts: GetOptions,
+) -> Result<Option<Entry>> {
     let Some(guard) = table.get(key).map_err(db_err)? else {
         return Ok(None);
     };
     let raw = guard.value();
-    Ok(format::decode(collection, key, raw)?
-        .map(|(value, left)| (Bytes::copy_from_slice(value), left)))
+    Ok(format::decode(collection, key, raw)?.map(|(value, left)| {
+        Entry::new(
+            Bytes::copy_from_slice(value),
+            if opts.ttl { left } else { None },
+        )
+    }))
 }
 
 fn owned(keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| (*k).to_owned()).collect()
 }
 
-impl KvStore for DiskStore {
-    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.raw_ttl(collection, key).await?.map(|(value, _)| value))
-    }
-
-    async fn raw_put(
-        &self,
-        collection: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.raw_put_many(collection, &[(key, value)], ttl).await
-    }
-
-    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
-        Ok(self.raw_delete_many(collection, &[key]).await? == 1)
-    }
-
-    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
+impl Store for DiskStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let (collection, prefix, name) = (key.collection(), key.prefix(), key.name());
         if self.inner.inline_reads {
             // In place: no owned copies of the names needed.
-            return self
-                .inner
-                .read(collection, None, |table| get_live(table, collection, key));
+            let key = key.joined();
+            return self.inner.read(collection, None, |table| {
+                get_live(table, collection, &key, opts)
+            });
         }
         // One allocation carries the table name and the key into the blocking task.
         let mut names = String::with_capacity(TABLE_PREFIX.len() + collection.len() + key.len());
-        for part in [TABLE_PREFIX, collection, key] {
+        for part in [TABLE_PREFIX, collection, prefix, name] {
             names.push_str(part);
         }
         let split = TABLE_PREFIX.len() + collection.len();
         self.blocking(move |inner| {
             let (table, key) = names.split_at(split);
             let collection = &table[TABLE_PREFIX.len()..];
-            inner.read_table(table, None, |t| get_live(t, collection, key))
+            inner.read_table(table, None, |t| get_live(t, collection, key, opts))
         })
         .await
     }
 
-    async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        Ok(crate::store::values(
-            self.raw_ttl_many(collection, keys).await?,
-        ))
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        let name = key.joined();
+        self.put_many_opts(key.collection(), &[(&name, value)], opts)
+            .await
     }
 
-    async fn raw_ttl_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+    async fn delete_opts(&self, key: Key<'_>, opts: DeleteOptions) -> Result<bool> {
+        let name = key.joined();
+        Ok(self
+            .delete_many_opts(key.collection(), &[&name], opts)
+            .await?
+            == 1)
+    }
+
+    async fn get_many_opts(
+        &self,
+        collection: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
         if self.inner.inline_reads {
             return self
                 .inner
                 .read(collection, vec![None; keys.len()], |table| {
                     keys.iter()
-                        .map(|k| get_live(table, collection, k))
+                        .map(|k| get_live(table, collection, k, opts))
                         .collect()
                 });
         }
         let (c, ks) = (collection.to_owned(), owned(keys));
         self.blocking(move |inner| {
             inner.read(&c, vec![None; ks.len()], |table| {
-                ks.iter().map(|k| get_live(table, &c, k)).collect()
+                ks.iter().map(|k| get_live(table, &c, k, opts)).collect()
             })
         })
         .await
     }
 
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         collection: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         // Only names are copied here; the values (`Bytes`, shared) are encoded by the
         // writer thread, so a large batch does not hold up the async executor.
@@ -463,7 +466,7 @@ impl KvStore for DiskStore {
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
         let table = table_name(collection);
-        let expires_ms = format::deadline_ms(ttl);
+        let expires_ms = format::deadline_ms(opts.ttl);
         let op = super::group_commit::WriteOp::Put {
             table,
             rows,
@@ -472,7 +475,12 @@ impl KvStore for DiskStore {
         self.inner.writer.submit(op).await.map(drop)
     }
 
-    async fn raw_delete_many(&self, collection: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(
+        &self,
+        collection: &str,
+        keys: &[&str],
+        _: DeleteOptions,
+    ) -> Result<usize> {
         let table = table_name(collection);
         let keys = owned(keys);
         let op = super::group_commit::WriteOp::Delete { table, keys };
@@ -481,7 +489,8 @@ impl KvStore for DiskStore {
 }
 
 impl EnumerateKeys for DiskStore {
-    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let c = collection.to_owned();
         self.blocking(move |inner| {
             inner.read(&c, Vec::new(), |table| {
@@ -527,7 +536,8 @@ impl DiskStore {
 }
 
 impl EnumerateCollections for DiskStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         self.blocking(move |inner| {
             let mut out = Vec::new();
             for c in Self::table_collections(inner)? {
@@ -545,7 +555,7 @@ impl EnumerateCollections for DiskStore {
 }
 
 impl DestroyCollection for DiskStore {
-    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
         let c = collection.to_owned();
         self.blocking(move |inner| {
             inner.write(|txn| {
@@ -560,7 +570,7 @@ impl DestroyCollection for DiskStore {
 }
 
 impl DestroyStore for DiskStore {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         self.blocking(move |inner| {
             let collections = Self::table_collections(inner)?;
             inner.write(|txn| {
@@ -577,7 +587,7 @@ impl DestroyStore for DiskStore {
 }
 
 impl Cull for DiskStore {
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         self.blocking(move |inner| {
             let collections = Self::table_collections(inner)?;
             inner.write(|txn| {

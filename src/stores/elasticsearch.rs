@@ -14,8 +14,11 @@ use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder}
 use elasticsearch::http::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 
+use super::TtlEntry;
+use crate::Entry;
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
 use crate::{Error, Result, names};
 
@@ -568,12 +571,12 @@ impl ElasticsearchStore {
     }
 }
 
-impl KvStore for ElasticsearchStore {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
+impl ElasticsearchStore {
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         let index = self.prepare(c).await?;
         let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
         let body = serde_json::to_vec(&Self::source(k, &v, ttl)).unwrap_or_default();
@@ -592,11 +595,11 @@ impl KvStore for ElasticsearchStore {
         }
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        Ok(self.raw_delete_many(c, &[k]).await? == 1)
+    async fn delete_value(&self, c: &str, k: &str) -> Result<bool> {
+        Ok(self.delete_values(c, &[k]).await? == 1)
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+    async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
         let path = format!("/{}/_doc/{}", self.index_name(c), urlencode(&id(k)));
         let (status, reply) = self.call(Method::Get, &path, &[], None).await?;
         match status {
@@ -607,11 +610,11 @@ impl KvStore for ElasticsearchStore {
         }
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        Ok(crate::store::values(self.mget(c, keys).await?))
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        Ok(super::values(self.mget(c, keys).await?))
     }
 
-    async fn raw_put_many(
+    async fn put_values(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
@@ -629,7 +632,7 @@ impl KvStore for ElasticsearchStore {
         Ok(())
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_values(&self, c: &str, keys: &[&str]) -> Result<usize> {
         let distinct = names::distinct(keys);
         let live = self.mget(c, &distinct).await?;
         let index = self.index_name(c);
@@ -662,12 +665,66 @@ impl KvStore for ElasticsearchStore {
         Ok(removed)
     }
 
-    fn raw_ttl_many(
+    fn ttl_values(
         &self,
         c: &str,
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
         self.mget(c, keys)
+    }
+}
+
+impl Store for ElasticsearchStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let (c, k) = (key.collection(), key.joined());
+        if opts.ttl {
+            Ok(self
+                .ttl_value(c, &k)
+                .await?
+                .map(|(v, left)| Entry::new(v, left)))
+        } else {
+            Ok(self.get_value(c, &k).await?.map(Entry::value))
+        }
+    }
+
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
+            .await
+    }
+
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+        self.delete_value(key.collection(), &key.joined()).await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        if opts.ttl {
+            let found = self.ttl_values(c, keys).await?;
+            Ok(found
+                .into_iter()
+                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
+                .collect())
+        } else {
+            let found = self.get_values(c, keys).await?;
+            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
+        }
+    }
+
+    async fn put_many_opts(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        opts: PutOptions,
+    ) -> Result<()> {
+        self.put_values(c, entries, opts.ttl).await
+    }
+
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
+        self.delete_values(c, keys).await
     }
 }
 
@@ -685,7 +742,8 @@ fn urlencode(s: &str) -> String {
 }
 
 impl EnumerateKeys for ElasticsearchStore {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let index = self.index_name(c);
         let mut out = Vec::new();
         let mut after: Option<Value> = None;
@@ -730,7 +788,8 @@ impl EnumerateKeys for ElasticsearchStore {
 }
 
 impl EnumerateCollections for ElasticsearchStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let mut out = Vec::new();
         for (index, name) in self.own_collections().await? {
             if out.len() >= limit {
@@ -752,7 +811,7 @@ impl EnumerateCollections for ElasticsearchStore {
 impl DestroyCollection for ElasticsearchStore {
     /// Deletes every entry of the collection; the emptied index, its mapping and its
     /// meta document stay (see the type's docs).
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         self.empty(&self.index_name(c)).await
     }
 }
@@ -760,7 +819,7 @@ impl DestroyCollection for ElasticsearchStore {
 impl DestroyStore for ElasticsearchStore {
     /// Deletes every entry of every index this store created, nothing else. The
     /// emptied indices stay, prepared, for every instance that remembers them.
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         for (index, _) in self.own_collections().await? {
             self.empty(&index).await?;
         }
@@ -770,7 +829,7 @@ impl DestroyStore for ElasticsearchStore {
 
 impl Cull for ElasticsearchStore {
     /// Deletes expired documents with `_delete_by_query` on `x`.
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         let body = json!({ "query": { "range": { "x": { "lte": now_ms() } } } });
         for (index, _) in self.own_collections().await? {
             let body = serde_json::to_vec(&body).unwrap_or_default();

@@ -10,7 +10,9 @@ use async_memcached::{AsciiProtocol, Client, MetaProtocol, MetaValue, Status};
 use bytes::Bytes;
 use tokio::sync::Mutex;
 
-use crate::store::{DestroyStore, KvStore, TtlEntry};
+use super::TtlEntry;
+use crate::Entry;
+use crate::store::{DeleteOptions, DestroyStore, GetOptions, Key, PutOptions, Store};
 use crate::{Error, ErrorKind, Result, names};
 
 /// Client flags marking a value this store wrote ("KV" + format 1).
@@ -590,12 +592,12 @@ pub(crate) fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
     out
 }
 
-impl KvStore for MemcachedStore {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
+impl MemcachedStore {
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         self.check_size(&v)?;
         let key = self.mc_key(self.generation().await?, c, k);
         let data = framed(&v, ttl);
@@ -611,11 +613,11 @@ impl KvStore for MemcachedStore {
         .map(drop)
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        Ok(self.raw_delete_many(c, &[k]).await? == 1)
+    async fn delete_value(&self, c: &str, k: &str) -> Result<bool> {
+        Ok(self.delete_values(c, &[k]).await? == 1)
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+    async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
         let key = self.mc_key(self.generation().await?, c, k);
         let found = self
             .with_conn(async |conn| conn.meta_get(&key, false, None, Some(&["v", "f"])).await)
@@ -626,11 +628,11 @@ impl KvStore for MemcachedStore {
         }
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        Ok(crate::store::values(self.raw_ttl_many(c, keys).await?))
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        Ok(super::values(self.ttl_values(c, keys).await?))
     }
 
-    async fn raw_put_many(
+    async fn put_values(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
@@ -664,11 +666,11 @@ impl KvStore for MemcachedStore {
         Ok(())
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_values(&self, c: &str, keys: &[&str]) -> Result<usize> {
         let distinct = names::distinct(keys);
         // Only live entries count, and memcached keeps an entry up to a second past
         // its millisecond deadline: look before deleting.
-        let live = self.raw_ttl_many(c, &distinct).await?;
+        let live = self.ttl_values(c, &distinct).await?;
         let generation = self.generation().await?;
         let mut removed = 0;
         for (k, entry) in distinct.iter().zip(live) {
@@ -685,7 +687,7 @@ impl KvStore for MemcachedStore {
         Ok(removed)
     }
 
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+    async fn ttl_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
         let generation = self.generation().await?;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
@@ -726,11 +728,65 @@ impl KvStore for MemcachedStore {
     }
 }
 
+impl Store for MemcachedStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let (c, k) = (key.collection(), key.joined());
+        if opts.ttl {
+            Ok(self
+                .ttl_value(c, &k)
+                .await?
+                .map(|(v, left)| Entry::new(v, left)))
+        } else {
+            Ok(self.get_value(c, &k).await?.map(Entry::value))
+        }
+    }
+
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
+            .await
+    }
+
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+        self.delete_value(key.collection(), &key.joined()).await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        if opts.ttl {
+            let found = self.ttl_values(c, keys).await?;
+            Ok(found
+                .into_iter()
+                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
+                .collect())
+        } else {
+            let found = self.get_values(c, keys).await?;
+            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
+        }
+    }
+
+    async fn put_many_opts(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        opts: PutOptions,
+    ) -> Result<()> {
+        self.put_values(c, entries, opts.ttl).await
+    }
+
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
+        self.delete_values(c, keys).await
+    }
+}
+
 impl DestroyStore for MemcachedStore {
     /// Orphans every entry of this namespace by moving the server's generation on
     /// with an atomic `incr` (or seeding a fresh one if the item is gone). Other
     /// instances see it within their [`generation_refresh`](MemcachedStore::generation_refresh).
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         let key = self.generation_key();
         for _ in 0..3 {
             let bumped = self

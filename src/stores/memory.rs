@@ -8,12 +8,13 @@ use moka::Expiry;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-use super::Entry;
+use super::Timed as Entry;
 use super::memory_key::{MemKey, decode, encode, encode_prefixed, with_key};
-use crate::Result;
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
+use crate::{Entry as Found, Result};
 
 /// A bounded in-memory store with per-entry TTL, built on moka's concurrent cache.
 ///
@@ -163,128 +164,68 @@ impl Expiry<MemKey, Entry> for EntryExpiry {
 
 impl MemoryStore {
     #[inline(always)]
-    fn lookup(&self, collection: &str, prefix: &str, key: &str) -> Option<Entry> {
-        let entry = with_key(collection, prefix, key, |k| self.cache.get(k))?;
-        match entry.expires_at {
-            // Past its deadline, within moka's grace: already invisible.
-            Some(at) if at <= Instant::now() => None,
-            _ => Some(entry),
-        }
+    fn lookup(&self, key: Key<'_>, opts: GetOptions) -> Option<Found> {
+        let entry = with_key(key.collection(), key.prefix(), key.name(), |k| {
+            self.cache.get(k)
+        })?;
+        // Past its deadline, within moka's grace: already invisible.
+        entry.read(Instant::now(), opts)
     }
 
-    fn insert(
-        &self,
-        collection: &str,
-        prefix: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) {
-        let key = encode_prefixed(collection, prefix, key);
-        self.cache.insert(key, Entry::new(value, ttl));
-    }
-
-    fn remove(&self, collection: &str, prefix: &str, key: &str) -> bool {
-        let removed = with_key(collection, prefix, key, |k| self.cache.remove(k));
+    fn remove(&self, key: Key<'_>) -> bool {
+        let removed = with_key(key.collection(), key.prefix(), key.name(), |k| {
+            self.cache.remove(k)
+        });
         removed.is_some_and(|e| e.is_live(Instant::now()))
-    }
-
-    fn lookup_ttl(&self, collection: &str, prefix: &str, key: &str) -> Option<TtlEntry> {
-        let found = self.lookup(collection, prefix, key)?;
-        found
-            .remaining(Instant::now())
-            .map(|left| (found.value, left))
     }
 }
 
-// Every operation completes synchronously; the `_prefixed` forms encode the prefix
-// straight into the key instead of receiving it joined.
-impl KvStore for MemoryStore {
-    /// The checked `get` with the lookup in place of a nested `raw_get` future: one
-    /// state machine less on the store's hottest call (~1.5% of a miss).
-    // The macro's `async` block is the whole future: an `async fn` would nest it.
-    #[allow(clippy::manual_async_fn)]
-    fn get(
-        &self,
-        collection: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        crate::observe::checked!(self, "get", collection, Some(key), None, {
-            crate::names::check(collection, key)?;
-            Ok(self.lookup(collection, "", key).map(|entry| entry.value))
-        })
+// Every operation completes at once; prefixed keys are encoded straight from their
+// parts.
+impl Store for MemoryStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Found>> {
+        Ok(self.lookup(key, opts))
     }
 
-    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.lookup(collection, "", key).map(|entry| entry.value))
-    }
-
-    async fn raw_put(
-        &self,
-        collection: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.insert(collection, "", key, value, ttl);
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
+        self.cache.insert(encoded, Entry::new(value, opts.ttl));
         Ok(())
     }
 
-    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
-        Ok(self.remove(collection, "", key))
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+        Ok(self.remove(key))
     }
 
-    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
-        Ok(self.lookup_ttl(collection, "", key))
-    }
-
-    async fn raw_get_prefixed(&self, c: &str, prefix: &str, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.lookup(c, prefix, key).map(|entry| entry.value))
-    }
-
-    async fn raw_put_prefixed(
+    async fn get_many_opts(
         &self,
-        c: &str,
-        prefix: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.insert(c, prefix, key, value, ttl);
-        Ok(())
-    }
-
-    async fn raw_delete_prefixed(&self, c: &str, prefix: &str, key: &str) -> Result<bool> {
-        Ok(self.remove(c, prefix, key))
-    }
-
-    async fn raw_ttl_prefixed(&self, c: &str, prefix: &str, key: &str) -> Result<Option<TtlEntry>> {
-        Ok(self.lookup_ttl(c, prefix, key))
-    }
-
-    async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        collection: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Found>>> {
         Ok(keys
             .iter()
-            .map(|key| self.lookup(collection, "", key).map(|entry| entry.value))
+            .map(|key| self.lookup(Key::checked(collection, key), opts))
             .collect())
     }
 
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         collection: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         for (key, value) in entries {
             self.cache
-                .insert(encode(collection, key), Entry::new(value.clone(), ttl));
+                .insert(encode(collection, key), Entry::new(value.clone(), opts.ttl));
         }
         Ok(())
     }
 }
 
 impl EnumerateKeys for MemoryStore {
-    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         Ok(self
             .live_entries()
             .filter_map(|(k, _)| match decode(k.bytes()) {
@@ -297,7 +238,8 @@ impl EnumerateKeys for MemoryStore {
 }
 
 impl EnumerateCollections for MemoryStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let mut seen = std::collections::BTreeSet::new();
         for (k, _) in self.live_entries() {
             if seen.len() >= limit {
@@ -315,7 +257,7 @@ impl EnumerateCollections for MemoryStore {
 }
 
 impl DestroyCollection for MemoryStore {
-    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
         for (k, _) in self.cache.iter() {
             if decode(k.bytes()).is_some_and(|(c, _)| c == collection) {
                 self.cache.invalidate(&*k);
@@ -326,7 +268,7 @@ impl DestroyCollection for MemoryStore {
 }
 
 impl DestroyStore for MemoryStore {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         self.cache.invalidate_all();
         self.cache.run_pending_tasks();
         Ok(())
@@ -336,7 +278,7 @@ impl DestroyStore for MemoryStore {
 impl Cull for MemoryStore {
     /// Removes every entry expired by now, at once: moka's own housekeeping reclaims
     /// expired entries only in timer buckets of about a second.
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         let now = Instant::now();
         // moka still counts entries within their grace as live, so they are listed;
         // each is removed only if it is still the expired one (a racing put wins).

@@ -230,14 +230,28 @@ impl Prepared {
     }
 }
 
+/// A value with the time it has left, as the network stores' batch reads collect it.
+#[allow(dead_code)]
+type TtlEntry = (Bytes, Option<Duration>);
+
+/// The values of batch answers with times, for stores whose plain batch read is their
+/// timed one without the times.
+#[allow(dead_code)]
+fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
+    entries
+        .into_iter()
+        .map(|e| e.map(|(value, _)| value))
+        .collect()
+}
+
 /// A value with its deadline on the monotonic clock, as the in-process stores keep it.
 #[derive(Debug, Clone)]
-struct Entry {
+struct Timed {
     value: Bytes,
     expires_at: Option<Instant>,
 }
 
-impl Entry {
+impl Timed {
     fn new(value: Bytes, ttl: Option<Duration>) -> Self {
         // `ttl` was checked against `MAX_TTL`, so the addition cannot overflow in
         // practice; should it, the entry simply never expires.
@@ -256,6 +270,17 @@ impl Entry {
 
     fn is_live(&self, now: Instant) -> bool {
         self.remaining(now).is_some()
+    }
+
+    /// What a read answers: `None` once expired, else the value, with its remaining
+    /// time when `opts.ttl`.
+    #[inline]
+    fn read(self, now: Instant, opts: crate::GetOptions) -> Option<crate::Entry> {
+        let left = self.remaining(now)?;
+        Some(crate::Entry::new(
+            self.value,
+            if opts.ttl { left } else { None },
+        ))
     }
 }
 

@@ -10,8 +10,11 @@ use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 
+use super::TtlEntry;
+use crate::Entry;
 use crate::store::{
-    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
 use crate::{Error, Result, names};
 
@@ -313,12 +316,12 @@ impl MongoStore {
     }
 }
 
-impl KvStore for MongoStore {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
+impl MongoStore {
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+        Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         super::bounded(self.timeouts.operation, async move {
             let coll = self.prepare(c).await?;
             coll.replace_one(doc! { "_id": id(k) }, document(k, &v, ttl))
@@ -330,7 +333,7 @@ impl KvStore for MongoStore {
         .await
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+    async fn delete_value(&self, c: &str, k: &str) -> Result<bool> {
         super::bounded(self.timeouts.operation, async move {
             // One delete that only matches a live document answers exactly whether a live
             // entry went; an expired one is invisible already and left to the TTL index.
@@ -345,7 +348,7 @@ impl KvStore for MongoStore {
         .await
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+    async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
         super::bounded(self.timeouts.operation, async move {
             let found = self
                 .collection(c)
@@ -360,12 +363,12 @@ impl KvStore for MongoStore {
         .await
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         // Bounded per round trip inside.
-        Ok(crate::store::values(self.find_many(c, keys).await?))
+        Ok(super::values(self.find_many(c, keys).await?))
     }
 
-    async fn raw_put_many(
+    async fn put_values(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
@@ -397,7 +400,7 @@ impl KvStore for MongoStore {
         Ok(())
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_values(&self, c: &str, keys: &[&str]) -> Result<usize> {
         let distinct = names::distinct(keys);
         let live = self.find_many(c, &distinct).await?;
         let removed = live.iter().filter(|e| e.is_some()).count();
@@ -410,7 +413,7 @@ impl KvStore for MongoStore {
         Ok(removed)
     }
 
-    fn raw_ttl_many(
+    fn ttl_values(
         &self,
         c: &str,
         keys: &[&str],
@@ -420,10 +423,65 @@ impl KvStore for MongoStore {
     }
 }
 
+impl Store for MongoStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let (c, k) = (key.collection(), key.joined());
+        if opts.ttl {
+            Ok(self
+                .ttl_value(c, &k)
+                .await?
+                .map(|(v, left)| Entry::new(v, left)))
+        } else {
+            Ok(self.get_value(c, &k).await?.map(Entry::value))
+        }
+    }
+
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
+            .await
+    }
+
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+        self.delete_value(key.collection(), &key.joined()).await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        if opts.ttl {
+            let found = self.ttl_values(c, keys).await?;
+            Ok(found
+                .into_iter()
+                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
+                .collect())
+        } else {
+            let found = self.get_values(c, keys).await?;
+            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
+        }
+    }
+
+    async fn put_many_opts(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        opts: PutOptions,
+    ) -> Result<()> {
+        self.put_values(c, entries, opts.ttl).await
+    }
+
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
+        self.delete_values(c, keys).await
+    }
+}
+
 impl EnumerateKeys for MongoStore {
     /// Each round trip (the query, each further batch of the cursor) is bounded by the
     /// operation timeout, not the whole listing.
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let now = DateTime::now();
         let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
         let coll = self.collection(c);
@@ -469,7 +527,8 @@ impl MongoStore {
 
 impl EnumerateCollections for MongoStore {
     /// Each round trip is bounded by the operation timeout.
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let now = DateTime::now();
         let mut out = Vec::new();
         for (mapped, name) in self.own_collections().await? {
@@ -494,7 +553,7 @@ impl DestroyCollection for MongoStore {
     /// Deletes every entry of the collection. The emptied Mongo collection, its TTL
     /// index and its meta document stay (see the type's docs): the name is listed
     /// again as soon as anyone writes to it.
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         self.op(self.empty(&self.mongo_collection_name(c))).await
     }
 }
@@ -503,7 +562,7 @@ impl DestroyStore for MongoStore {
     /// Deletes every entry of every collection this store created, nothing else. The
     /// emptied collections stay, prepared, for every instance that remembers them.
     /// Each collection's delete is bounded by the operation timeout.
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         for (mapped, _) in self.own_collections().await? {
             self.op(self.empty(&mapped)).await?;
         }

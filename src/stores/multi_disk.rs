@@ -9,8 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::DiskStore;
+use crate::Entry;
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
 use crate::{Error, Result, names};
 
@@ -403,95 +405,89 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'sta
     }
 }
 
-impl KvStore for MultiDiskStore {
-    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        match self.store(collection, false).await? {
-            Some(store) => store.raw_get(collection, key).await,
+impl Store for MultiDiskStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        match self.store(key.collection(), false).await? {
+            Some(store) => store.get_opts(key, opts).await,
             None => Ok(None),
         }
     }
 
-    async fn raw_put(
-        &self,
-        collection: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        let store = self.store(collection, true).await?;
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        let store = self.store(key.collection(), true).await?;
         store
             .ok_or(Error::unsupported("creating the collection file"))?
-            .raw_put(collection, key, value, ttl)
+            .put_opts(key, value, opts)
             .await
     }
 
-    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
-        match self.store(collection, false).await? {
-            Some(store) => store.raw_delete(collection, key).await,
+    async fn delete_opts(&self, key: Key<'_>, opts: DeleteOptions) -> Result<bool> {
+        match self.store(key.collection(), false).await? {
+            Some(store) => store.delete_opts(key, opts).await,
             None => Ok(false),
         }
     }
 
-    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
+    async fn get_many_opts(
+        &self,
+        collection: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
         match self.store(collection, false).await? {
-            Some(store) => store.raw_ttl(collection, key).await,
-            None => Ok(None),
-        }
-    }
-
-    async fn raw_get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        match self.store(collection, false).await? {
-            Some(store) => store.raw_get_many(collection, keys).await,
+            Some(store) => store.get_many_opts(collection, keys, opts).await,
             None => Ok(vec![None; keys.len()]),
         }
     }
 
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         collection: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         let store = self.store(collection, true).await?;
         store
             .ok_or(Error::unsupported("creating the collection file"))?
-            .raw_put_many(collection, entries, ttl)
+            .put_many_opts(collection, entries, opts)
             .await
     }
 
-    async fn raw_delete_many(&self, collection: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(
+        &self,
+        collection: &str,
+        keys: &[&str],
+        opts: DeleteOptions,
+    ) -> Result<usize> {
         match self.store(collection, false).await? {
-            Some(store) => store.raw_delete_many(collection, keys).await,
+            Some(store) => store.delete_many_opts(collection, keys, opts).await,
             None => Ok(0),
-        }
-    }
-
-    async fn raw_ttl_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        match self.store(collection, false).await? {
-            Some(store) => store.raw_ttl_many(collection, keys).await,
-            None => Ok(vec![None; keys.len()]),
         }
     }
 }
 
 impl EnumerateKeys for MultiDiskStore {
-    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
         match self.store(collection, false).await? {
-            Some(store) => store.raw_keys(collection, limit).await,
+            Some(store) => store.keys_opts(collection, opts).await,
             None => Ok(Vec::new()),
         }
     }
 }
 
 impl EnumerateCollections for MultiDiskStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let mut out = Vec::new();
         for name in self.own_collections().await? {
             if out.len() >= limit {
                 break;
             }
             if let Some(store) = self.store(&name, false).await?
-                && !store.collections(1).await?.is_empty()
+                && !store
+                    .collections_opts(ListOptions::limit(1))
+                    .await?
+                    .is_empty()
             {
                 out.push(name);
             }
@@ -524,14 +520,14 @@ impl MultiDiskStore {
 }
 
 impl DestroyCollection for MultiDiskStore {
-    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
         self.remove_file(collection).await
     }
 }
 
 impl DestroyStore for MultiDiskStore {
     /// Deletes this store's files (see `own_collections`), and no other file.
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         for name in self.own_collections().await? {
             self.remove_file(&name).await?;
         }
@@ -540,10 +536,10 @@ impl DestroyStore for MultiDiskStore {
 }
 
 impl Cull for MultiDiskStore {
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         for name in self.own_collections().await? {
             if let Some(store) = self.store(&name, false).await? {
-                store.cull().await?;
+                store.cull_opts().await?;
             }
         }
         Ok(())

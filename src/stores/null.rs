@@ -1,13 +1,12 @@
 //! `NullStore`: stores nothing.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 
-use crate::Result;
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
+use crate::{Entry, Result};
 
 /// Accepts every write and forgets it; every read misses. For tests and for switching
 /// caching off.
@@ -24,59 +23,58 @@ use crate::store::{
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NullStore;
 
-impl KvStore for NullStore {
-    async fn raw_get(&self, _: &str, _: &str) -> Result<Option<Bytes>> {
+impl Store for NullStore {
+    async fn get_opts(&self, _: Key<'_>, _: GetOptions) -> Result<Option<Entry>> {
         Ok(None)
     }
-    async fn raw_put(&self, _: &str, _: &str, _: Bytes, _: Option<Duration>) -> Result<()> {
+    async fn put_opts(&self, _: Key<'_>, _: Bytes, _: PutOptions) -> Result<()> {
         Ok(())
     }
-    async fn raw_delete(&self, _: &str, _: &str) -> Result<bool> {
+    async fn delete_opts(&self, _: Key<'_>, _: DeleteOptions) -> Result<bool> {
         Ok(false)
     }
-    async fn raw_ttl(&self, _: &str, _: &str) -> Result<Option<TtlEntry>> {
-        Ok(None)
-    }
-    async fn raw_get_many(&self, _: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_many_opts(
+        &self,
+        _: &str,
+        keys: &[&str],
+        _: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
         Ok(vec![None; keys.len()])
     }
-    async fn raw_put_many(&self, _: &str, _: &[(&str, Bytes)], _: Option<Duration>) -> Result<()> {
+    async fn put_many_opts(&self, _: &str, _: &[(&str, Bytes)], _: PutOptions) -> Result<()> {
         Ok(())
     }
-    async fn raw_delete_many(&self, _: &str, _: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(&self, _: &str, _: &[&str], _: DeleteOptions) -> Result<usize> {
         Ok(0)
-    }
-    async fn raw_ttl_many(&self, _: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        Ok(vec![None; keys.len()])
     }
 }
 
 impl EnumerateKeys for NullStore {
-    async fn raw_keys(&self, _: &str, _: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, _: &str, _: ListOptions) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
 }
 
 impl EnumerateCollections for NullStore {
-    async fn collections(&self, _: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, _: ListOptions) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
 }
 
 impl DestroyCollection for NullStore {
-    async fn raw_destroy_collection(&self, _: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, _: &str) -> Result<()> {
         Ok(())
     }
 }
 
 impl DestroyStore for NullStore {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         Ok(())
     }
 }
 
 impl Cull for NullStore {
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         Ok(())
     }
 }

@@ -9,8 +9,11 @@ use bytes::Bytes;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, RedisError, Value};
 
+use super::TtlEntry;
+use crate::Entry;
 use crate::store::{
-    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
 use crate::{Error, Result, names};
 
@@ -663,8 +666,8 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 }
 
-impl<C: RedisConnection> KvStore for RedisStore<C> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+impl<C: RedisConnection> RedisStore<C> {
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         let raw = self
             .query(redis::cmd("GET").arg(self.redis_key(c, k)))
             .await
@@ -672,24 +675,24 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
         decode_value(c, k, raw)
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         let mut cmd = redis::cmd("SET");
         Self::set(&mut cmd, self.redis_key(c, k), &v, ttl);
         self.query::<()>(&cmd).await
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+    async fn delete_value(&self, c: &str, k: &str) -> Result<bool> {
         let removed: usize = self
             .query(redis::cmd("UNLINK").arg(self.redis_key(c, k)))
             .await?;
         Ok(removed > 0)
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        Ok(self.raw_ttl_many(c, &[k]).await?.pop().flatten())
+    async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
+        Ok(self.ttl_values(c, &[k]).await?.pop().flatten())
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
             let redis_keys = self.redis_keys(c, chunk.iter().copied());
@@ -716,7 +719,7 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
         Ok(out)
     }
 
-    async fn raw_put_many(
+    async fn put_values(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
@@ -747,12 +750,12 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
         Ok(())
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_values(&self, c: &str, keys: &[&str]) -> Result<usize> {
         let redis_keys = self.redis_keys(c, keys.iter().copied());
         self.unlink(&redis_keys).await
     }
 
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+    async fn ttl_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
             let redis_keys = self.redis_keys(c, chunk.iter().copied());
@@ -794,8 +797,63 @@ impl<C: RedisConnection> KvStore for RedisStore<C> {
     }
 }
 
+impl<C: RedisConnection> Store for RedisStore<C> {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let (c, k) = (key.collection(), key.joined());
+        if opts.ttl {
+            Ok(self
+                .ttl_value(c, &k)
+                .await?
+                .map(|(v, left)| Entry::new(v, left)))
+        } else {
+            Ok(self.get_value(c, &k).await?.map(Entry::value))
+        }
+    }
+
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
+            .await
+    }
+
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+        self.delete_value(key.collection(), &key.joined()).await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        if opts.ttl {
+            let found = self.ttl_values(c, keys).await?;
+            Ok(found
+                .into_iter()
+                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
+                .collect())
+        } else {
+            let found = self.get_values(c, keys).await?;
+            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
+        }
+    }
+
+    async fn put_many_opts(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        opts: PutOptions,
+    ) -> Result<()> {
+        self.put_values(c, entries, opts.ttl).await
+    }
+
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
+        self.delete_values(c, keys).await
+    }
+}
+
 impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let keys = self.collection_keys(c).await?;
         let mut out: Vec<String> = keys
             .iter()
@@ -811,7 +869,8 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
 }
 
 impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let mut head = self.namespace.as_bytes().to_vec();
         head.extend_from_slice(b":{");
         let keys = self
@@ -832,14 +891,14 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
 }
 
 impl<C: RedisConnection> DestroyCollection for RedisStore<C> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         let keys = self.collection_keys(c).await?;
         self.unlink(&keys).await.map(drop)
     }
 }
 
 impl<C: RedisConnection> DestroyStore for RedisStore<C> {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         let mut head = self.namespace.as_bytes().to_vec();
         head.extend_from_slice(b":{");
         let keys = self

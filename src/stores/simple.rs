@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::Entry;
-use crate::Result;
+use super::Timed;
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
+    GetOptions, Key, ListOptions, PutOptions, Store,
 };
+use crate::{Entry, Result};
 
-type Map = BTreeMap<String, BTreeMap<String, Entry>>;
+type Map = BTreeMap<String, BTreeMap<String, Timed>>;
 
 /// An unbounded, ordered map behind a lock: slow-ish and simple, for tests that want to
 /// look at exactly what a wrapper wrote ([`SimpleStore::entries`]). Cloning shares it.
@@ -81,53 +82,64 @@ impl SimpleStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn live(&self, collection: &str, key: &str) -> Option<TtlEntry> {
+    fn live(&self, collection: &str, key: &str, opts: GetOptions) -> Option<Entry> {
         let map = self.read();
         let entry = map.get(collection)?.get(key)?;
-        entry
-            .remaining(Instant::now())
-            .map(|left| (entry.value.clone(), left))
+        entry.clone().read(Instant::now(), opts)
     }
 }
 
-impl KvStore for SimpleStore {
-    async fn raw_get(&self, collection: &str, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.live(collection, key).map(|(value, _)| value))
+impl Store for SimpleStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        Ok(self.live(key.collection(), &key.joined(), opts))
     }
 
-    async fn raw_put(
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        let name = key.joined();
+        self.put_many_opts(key.collection(), &[(&name, value)], opts)
+            .await
+    }
+
+    async fn delete_opts(&self, key: Key<'_>, opts: DeleteOptions) -> Result<bool> {
+        let name = key.joined();
+        Ok(self
+            .delete_many_opts(key.collection(), &[&name], opts)
+            .await?
+            == 1)
+    }
+
+    async fn get_many_opts(
         &self,
         collection: &str,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.raw_put_many(collection, &[(key, value)], ttl).await
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        Ok(keys
+            .iter()
+            .map(|k| self.live(collection, k, opts))
+            .collect())
     }
 
-    async fn raw_delete(&self, collection: &str, key: &str) -> Result<bool> {
-        Ok(self.raw_delete_many(collection, &[key]).await? == 1)
-    }
-
-    async fn raw_ttl(&self, collection: &str, key: &str) -> Result<Option<TtlEntry>> {
-        Ok(self.live(collection, key))
-    }
-
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         collection: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         let mut map = self.write();
         let keys = map.entry(collection.to_owned()).or_default();
         for (key, value) in entries {
-            keys.insert((*key).to_owned(), Entry::new(value.clone(), ttl));
+            keys.insert((*key).to_owned(), Timed::new(value.clone(), opts.ttl));
         }
         Ok(())
     }
 
-    async fn raw_delete_many(&self, collection: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(
+        &self,
+        collection: &str,
+        keys: &[&str],
+        _: DeleteOptions,
+    ) -> Result<usize> {
         let now = Instant::now();
         let mut map = self.write();
         let Some(entries) = map.get_mut(collection) else {
@@ -146,7 +158,8 @@ impl KvStore for SimpleStore {
 }
 
 impl EnumerateKeys for SimpleStore {
-    async fn raw_keys(&self, collection: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let now = Instant::now();
         let map = self.read();
         Ok(map
@@ -161,7 +174,8 @@ impl EnumerateKeys for SimpleStore {
 }
 
 impl EnumerateCollections for SimpleStore {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let now = Instant::now();
         let map = self.read();
         Ok(map
@@ -174,21 +188,21 @@ impl EnumerateCollections for SimpleStore {
 }
 
 impl DestroyCollection for SimpleStore {
-    async fn raw_destroy_collection(&self, collection: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
         self.write().remove(collection);
         Ok(())
     }
 }
 
 impl DestroyStore for SimpleStore {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         self.write().clear();
         Ok(())
     }
 }
 
 impl Cull for SimpleStore {
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         let now = Instant::now();
         let mut map = self.write();
         for keys in map.values_mut() {

@@ -7,7 +7,10 @@ use bytes::Bytes;
 
 use super::{assert_kind, b, hostile_names, unique};
 use crate::names::MAX_NAME_LEN;
-use crate::{ErrorKind, KvStore};
+use crate::{Entry, ErrorKind, KvStore};
+
+const NO_KEYS: &[&str] = &[];
+const NO_ENTRIES: &[(&str, Bytes)] = &[];
 
 const SHORT_TTL: Duration = Duration::from_millis(300);
 /// Slack for scheduling on a loaded machine when waiting for an expiry.
@@ -76,10 +79,10 @@ pub async fn get_many_answers_in_request_order<S: KvStore>(store: &S) {
     let ttls = store.ttl_many(&c, &keys).await.unwrap();
     let values: Vec<_> = ttls
         .iter()
-        .map(|e| e.as_ref().map(|(v, _)| v.clone()))
+        .map(|e| e.as_ref().map(|e| e.value.clone()))
         .collect();
     assert_eq!(values, got);
-    assert!(ttls.iter().flatten().all(|(_, ttl)| ttl.is_none()));
+    assert!(ttls.iter().flatten().all(|e| e.expires_in.is_none()));
 }
 
 /// Of duplicate keys in one `put_many`, the last wins.
@@ -119,10 +122,10 @@ pub async fn delete_many_counts_distinct_existing_entries<S: KvStore>(store: &S)
 /// Empty batches do nothing and answer empty results.
 pub async fn empty_batches_are_no_ops<S: KvStore>(store: &S) {
     let c = unique("empty");
-    assert!(store.get_many(&c, &[]).await.unwrap().is_empty());
-    assert!(store.ttl_many(&c, &[]).await.unwrap().is_empty());
-    store.put_many(&c, &[], None).await.unwrap();
-    assert_eq!(store.delete_many(&c, &[]).await.unwrap(), 0);
+    assert!(store.get_many(&c, NO_KEYS).await.unwrap().is_empty());
+    assert!(store.ttl_many(&c, NO_KEYS).await.unwrap().is_empty());
+    store.put_many(&c, NO_ENTRIES, None).await.unwrap();
+    assert_eq!(store.delete_many(&c, NO_KEYS).await.unwrap(), 0);
 }
 
 /// Batches of 10,000 keys work (stores chunk as they must).
@@ -185,7 +188,7 @@ pub async fn batches_of_100000_keys_work<S: KvStore>(store: &S) {
     let ttls = store.ttl_many(&c, &keys).await.unwrap();
     assert!(
         ttls.iter()
-            .all(|t| t.as_ref().is_some_and(|(_, left)| left.is_none()))
+            .all(|t| t.as_ref().is_some_and(|e| e.expires_in.is_none()))
     );
     assert_eq!(store.delete_many(&c, &keys).await.unwrap(), N);
     assert!(
@@ -247,7 +250,11 @@ pub async fn ttl_reports_remaining_time_within_bounds<S: KvStore>(store: &S) {
     let c = unique("ttl");
     let ttl = Duration::from_secs(60);
     store.put(&c, "k", b("v"), Some(ttl)).await.unwrap();
-    let (value, left) = store.ttl(&c, "k").await.unwrap().unwrap();
+    let Entry {
+        value,
+        expires_in: left,
+        ..
+    } = store.ttl(&c, "k").await.unwrap().unwrap();
     assert_eq!(value, b("v"));
     let left = left.expect("an entry with a TTL reports its remaining time");
     assert!(
@@ -261,7 +268,7 @@ pub async fn ttl_reports_remaining_time_within_bounds<S: KvStore>(store: &S) {
     store.put(&c, "forever", b("v"), None).await.unwrap();
     assert_eq!(
         store.ttl(&c, "forever").await.unwrap(),
-        Some((b("v"), None))
+        Some(Entry::new(b("v"), None))
     );
 }
 
@@ -294,7 +301,9 @@ pub async fn sub_second_ttl_is_honoured<S: KvStore>(store: &S) {
     let start = Instant::now();
     store.put(&c, "k", b("v"), Some(SHORT_TTL)).await.unwrap();
     match store.ttl(&c, "k").await.unwrap() {
-        Some((_, left)) => assert!(left.is_some_and(|left| left <= SHORT_TTL)),
+        Some(Entry {
+            expires_in: left, ..
+        }) => assert!(left.is_some_and(|left| left <= SHORT_TTL)),
         // On a loaded machine the round trips alone may outlast the TTL.
         None => assert!(start.elapsed() >= SHORT_TTL, "gone before its TTL"),
     }
@@ -312,7 +321,9 @@ pub async fn put_many_applies_its_ttl<S: KvStore>(store: &S) {
         .unwrap();
     for entry in store.ttl_many(&c, &["a", "b"]).await.unwrap() {
         match entry {
-            Some((_, left)) => assert!(left.is_some_and(|left| left <= SHORT_TTL)),
+            Some(Entry {
+                expires_in: left, ..
+            }) => assert!(left.is_some_and(|left| left <= SHORT_TTL)),
             None => assert!(start.elapsed() >= SHORT_TTL, "gone before its TTL"),
         }
     }
@@ -379,23 +390,30 @@ pub async fn every_duration_follows_the_ttl_rule<S: KvStore>(store: &S) {
             // Whole milliseconds are the finest any backend keeps.
             let ceiling = Duration::from_millis(ttl.as_nanos().div_ceil(1_000_000) as u64);
             match store.ttl(&c, key).await.unwrap() {
-                Some((_, Some(left))) => assert!(
+                Some(Entry {
+                    expires_in: Some(left),
+                    ..
+                }) => assert!(
                     left <= ceiling && left > Duration::ZERO,
                     "{ttl:?}: {left:?} left"
                 ),
-                Some((_, None)) => panic!("{ttl:?}: stored without expiry"),
+                Some(Entry {
+                    expires_in: None, ..
+                }) => panic!("{ttl:?}: stored without expiry"),
                 None => assert!(ttl < Duration::from_secs(2), "{ttl:?}: gone at once"),
             }
         }
     }
     // The raw path, as a wrapper would call it: bounded, never a panic.
-    store
-        .raw_put(&c, "raw", b("v"), Some(Duration::MAX))
-        .await
-        .unwrap();
+    let key = crate::Key::new(&c, "raw").unwrap();
+    let opts = crate::PutOptions::expiring(Some(Duration::MAX));
+    store.put_opts(key, b("v"), opts).await.unwrap();
     match store.ttl(&c, "raw").await.unwrap() {
-        Some((_, Some(left))) => assert!(left <= MAX_TTL, "{left:?}"),
-        other => panic!("Duration::MAX through raw_put: {other:?}"),
+        Some(Entry {
+            expires_in: Some(left),
+            ..
+        }) => assert!(left <= MAX_TTL, "{left:?}"),
+        other => panic!("Duration::MAX through put_opts: {other:?}"),
     }
 }
 
@@ -404,7 +422,10 @@ pub async fn put_without_ttl_clears_expiry<S: KvStore>(store: &S) {
     let c = unique("clearttl");
     store.put(&c, "k", b("old"), Some(SHORT_TTL)).await.unwrap();
     store.put(&c, "k", b("new"), None).await.unwrap();
-    assert_eq!(store.ttl(&c, "k").await.unwrap(), Some((b("new"), None)));
+    assert_eq!(
+        store.ttl(&c, "k").await.unwrap(),
+        Some(Entry::new(b("new"), None))
+    );
     tokio::time::sleep(SHORT_TTL + MARGIN).await;
     assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("new")));
 }
@@ -418,7 +439,13 @@ pub async fn put_many_without_ttl_clears_expiry<S: KvStore>(store: &S) {
     let new = [("a", b("new")), ("b", b("new"))];
     store.put_many(&c, &new, None).await.unwrap();
     let entries = store.ttl_many(&c, &["a", "b"]).await.unwrap();
-    assert_eq!(entries, [Some((b("new"), None)), Some((b("new"), None))]);
+    assert_eq!(
+        entries,
+        [
+            Some(Entry::new(b("new"), None)),
+            Some(Entry::new(b("new"), None))
+        ]
+    );
     tokio::time::sleep(SHORT_TTL + MARGIN).await;
     let values = store.get_many(&c, &["a", "b"]).await.unwrap();
     assert_eq!(values, [Some(b("new")), Some(b("new"))]);
@@ -523,7 +550,7 @@ pub async fn zero_length_value_is_a_value<S: KvStore>(store: &S) {
     assert_eq!(store.get(&c, "k").await.unwrap(), Some(Bytes::new()));
     assert_eq!(
         store.ttl(&c, "k").await.unwrap(),
-        Some((Bytes::new(), None))
+        Some(Entry::new(Bytes::new(), None))
     );
     assert_eq!(
         store.get_many(&c, &["k"]).await.unwrap(),

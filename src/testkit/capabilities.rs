@@ -5,6 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{b, hostile_names, unique};
+use crate::KvStore;
 
 const SHORT_TTL: Duration = Duration::from_millis(300);
 const MARGIN: Duration = Duration::from_millis(150);

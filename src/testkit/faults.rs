@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{Error, KvStore, Result, TtlEntry};
+use crate::{DeleteOptions, Entry, Error, GetOptions, Key, PutOptions, Result, Store};
 
 /// Wraps a real store and makes its calls fail or stall on demand: the next `n` calls
 /// fail with a transient connection error ([`Faulty::fail_next`]), or every call waits
@@ -79,43 +79,35 @@ impl<S> Faulty<S> {
     }
 }
 
-impl<S: KvStore> KvStore for Faulty<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+impl<S: Store> Store for Faulty<S> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
         self.gate().await?;
-        self.inner.raw_get(c, k).await
+        self.inner.get_opts(k, o).await
     }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
         self.gate().await?;
-        self.inner.raw_put(c, k, v, ttl).await
+        self.inner.put_opts(k, v, o).await
     }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
         self.gate().await?;
-        self.inner.raw_delete(c, k).await
+        self.inner.delete_opts(k, o).await
     }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.gate().await?;
-        self.inner.raw_ttl(c, k).await
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        self.gate().await?;
-        self.inner.raw_get_many(c, keys).await
-    }
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
         self.gate().await?;
-        self.inner.raw_put_many(c, entries, ttl).await
+        self.inner.get_many_opts(c, keys, o).await
     }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
         self.gate().await?;
-        self.inner.raw_delete_many(c, keys).await
+        self.inner.put_many_opts(c, entries, o).await
     }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
         self.gate().await?;
-        self.inner.raw_ttl_many(c, keys).await
+        self.inner.delete_many_opts(c, keys, o).await
     }
 }
 

@@ -22,9 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{b, unique};
-use crate::{
-    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, TtlEntry,
-};
+use crate::{DestroyCollection, DestroyStore, Entry, EnumerateCollections, EnumerateKeys, KvStore};
 
 /// Two instances of one store on the same backend and namespace.
 #[derive(Debug, Clone)]
@@ -95,10 +93,12 @@ impl<S: Clone> Instances<S> {
 const TTL: Duration = Duration::from_secs(600);
 
 #[track_caller]
-fn assert_ttl_kept(entry: Option<TtlEntry>, value: &Bytes, what: &str) {
-    let (got, left) = entry.unwrap_or_else(|| panic!("{what}: the entry is missing"));
-    assert_eq!(&got, value, "{what}: value");
-    let left = left.unwrap_or_else(|| panic!("{what}: the entry lost its TTL"));
+fn assert_ttl_kept(entry: Option<Entry>, value: &Bytes, what: &str) {
+    let entry = entry.unwrap_or_else(|| panic!("{what}: the entry is missing"));
+    assert_eq!(&entry.value, value, "{what}: value");
+    let left = entry
+        .expires_in
+        .unwrap_or_else(|| panic!("{what}: the entry lost its TTL"));
     assert!(
         left > Duration::ZERO && left <= TTL,
         "{what}: {left:?} left"
@@ -139,7 +139,7 @@ pub mod basics {
         pair.a.put(&c, "o", b("new"), None).await.unwrap();
         assert_eq!(
             pair.b.ttl(&c, "o").await.unwrap(),
-            Some((b("new"), None)),
+            Some(Entry::new(b("new"), None)),
             "A's put without TTL replaced B's value and expiry"
         );
         assert_eq!(pair.a.delete_many(&c, &["o", "k"]).await.unwrap(), 1);

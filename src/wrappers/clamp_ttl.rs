@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-
-use crate::{Error, KvStore, Result, names};
+use crate::{Bytes, Error, Key, PutOptions, Result, Store, names};
 
 /// Clamps every TTL written into `[min, max]`; a write without TTL gets `missing`
 /// (if set) or stays without expiry. Reads are forwarded unchanged.
@@ -48,52 +46,35 @@ impl<S> ClampTtl<S> {
         })
     }
 
-    fn clamp(&self, ttl: Option<Duration>) -> Option<Duration> {
-        match ttl {
+    fn clamp(&self, mut opts: PutOptions) -> PutOptions {
+        opts.ttl = match opts.ttl {
             Some(ttl) => Some(ttl.clamp(self.min, self.max)),
             None => self.missing,
-        }
+        };
+        opts
     }
 }
 
-impl<S: KvStore> KvStore for ClampTtl<S> {
-    crate::forward_methods!(inner;
-        raw_get,
-        raw_delete,
-        raw_ttl,
-        raw_get_many,
-        raw_delete_many,
-        raw_ttl_many
-    );
+impl<S: Store> Store for ClampTtl<S> {
+    crate::forward_methods!(inner; get_opts, delete_opts, get_many_opts, delete_many_opts);
 
-    fn raw_put(
+    #[inline]
+    fn put_opts(
         &self,
-        c: &str,
-        k: &str,
+        key: Key<'_>,
         v: Bytes,
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.inner.raw_put(c, k, v, self.clamp(ttl))
+        self.inner.put_opts(key, v, self.clamp(opts))
     }
 
-    fn raw_put_prefixed(
-        &self,
-        c: &str,
-        p: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        self.inner.raw_put_prefixed(c, p, k, v, self.clamp(ttl))
-    }
-
-    fn raw_put_many(
+    fn put_many_opts(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.inner.raw_put_many(c, entries, self.clamp(ttl))
+        self.inner.put_many_opts(c, entries, self.clamp(opts))
     }
 }
 

@@ -1,10 +1,8 @@
 //! `Compress`: lz4-compress values above a threshold.
 
-use std::time::Duration;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{Error, KvStore, Result, TtlEntry};
+use crate::{Entry, Error, GetOptions, Key, PutOptions, Result, Store};
 
 /// The value follows as is.
 const PLAIN: u8 = 0x00;
@@ -102,53 +100,42 @@ impl<S> Compress<S> {
     }
 }
 
-impl<S: KvStore> KvStore for Compress<S> {
-    crate::forward_methods!(inner; raw_delete, raw_delete_many);
+impl<S: Store> Store for Compress<S> {
+    crate::forward_methods!(inner; delete_opts, delete_many_opts);
 
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        let stored = self.inner.raw_get(c, k).await?;
-        stored.map(|v| Self::decode(c, k, v)).transpose()
-    }
-
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.inner.raw_put(c, k, self.encode(&v), ttl).await
-    }
-
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let stored = self.inner.raw_ttl(c, k).await?;
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let stored = self.inner.get_opts(key, opts).await?;
         stored
-            .map(|(v, ttl)| Ok((Self::decode(c, k, v)?, ttl)))
+            .map(|e| e.try_map(|v| Self::decode(key.collection(), &key.joined(), v)))
             .transpose()
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let stored = self.inner.raw_get_many(c, keys).await?;
+    async fn put_opts(&self, key: Key<'_>, v: Bytes, opts: PutOptions) -> Result<()> {
+        self.inner.put_opts(key, self.encode(&v), opts).await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let stored = self.inner.get_many_opts(c, keys, opts).await?;
         keys.iter()
             .zip(stored)
-            .map(|(k, v)| v.map(|v| Self::decode(c, k, v)).transpose())
+            .map(|(k, e)| e.map(|e| e.try_map(|v| Self::decode(c, k, v))).transpose())
             .collect()
     }
 
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         let encoded: Vec<(&str, Bytes)> =
             entries.iter().map(|(k, v)| (*k, self.encode(v))).collect();
-        self.inner.raw_put_many(c, &encoded, ttl).await
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let stored = self.inner.raw_ttl_many(c, keys).await?;
-        keys.iter()
-            .zip(stored)
-            .map(|(k, e)| {
-                e.map(|(v, ttl)| Ok((Self::decode(c, k, v)?, ttl)))
-                    .transpose()
-            })
-            .collect()
+        self.inner.put_many_opts(c, &encoded, opts).await
     }
 }
 

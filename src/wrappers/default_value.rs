@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-
-use crate::{KvStore, Result, TtlEntry};
+use crate::{Bytes, Entry, GetOptions, Key, Result, Store};
 
 /// A miss answers `value` instead of `None` (and `ttl()` answers it with `ttl`); the
 /// default is never written. Writes and enumeration are forwarded unchanged.
@@ -32,35 +30,31 @@ impl<S> DefaultValue<S> {
     }
 }
 
-impl<S: KvStore> KvStore for DefaultValue<S> {
-    crate::forward_methods!(inner; raw_put, raw_delete, raw_put_many, raw_delete_many);
+impl<S: Store> Store for DefaultValue<S> {
+    crate::forward_methods!(inner; put_opts, delete_opts, put_many_opts, delete_many_opts);
 
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        let found = self.inner.raw_get(c, k).await?;
-        Ok(Some(found.unwrap_or_else(|| self.value.clone())))
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let found = self.inner.get_opts(key, opts).await?;
+        Ok(Some(found.unwrap_or_else(|| self.default(opts))))
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let found = self.inner.raw_ttl(c, k).await?;
-        Ok(Some(
-            found.unwrap_or_else(|| (self.value.clone(), self.ttl)),
-        ))
-    }
-
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let found = self.inner.raw_get_many(c, keys).await?;
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let found = self.inner.get_many_opts(c, keys, opts).await?;
         Ok(found
             .into_iter()
-            .map(|v| Some(v.unwrap_or_else(|| self.value.clone())))
+            .map(|e| Some(e.unwrap_or_else(|| self.default(opts))))
             .collect())
     }
+}
 
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let found = self.inner.raw_ttl_many(c, keys).await?;
-        Ok(found
-            .into_iter()
-            .map(|e| Some(e.unwrap_or_else(|| (self.value.clone(), self.ttl))))
-            .collect())
+impl<S> DefaultValue<S> {
+    fn default(&self, opts: GetOptions) -> Entry {
+        Entry::new(self.value.clone(), if opts.ttl { self.ttl } else { None })
     }
 }
 

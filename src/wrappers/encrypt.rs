@@ -2,13 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
-use crate::{Error, KvStore, Result, TtlEntry};
+use crate::{Entry, Error, GetOptions, Key, PutOptions, Result, Store};
 
 /// Format byte of an encrypted value: `[FORMAT, key id: u32 LE, nonce: 24, ciphertext+tag]`.
 const FORMAT: u8 = 0xE1;
@@ -152,56 +151,46 @@ fn associated_data(collection: &str, key: &str) -> Vec<u8> {
     aad
 }
 
-impl<S: KvStore> KvStore for Encrypt<S> {
-    crate::forward_methods!(inner; raw_delete, raw_delete_many);
+impl<S: Store> Store for Encrypt<S> {
+    crate::forward_methods!(inner; delete_opts, delete_many_opts);
 
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        let stored = self.inner.raw_get(c, k).await?;
-        stored.map(|v| self.open(c, k, &v)).transpose()
-    }
-
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        let sealed = self.seal(c, k, &v)?;
-        self.inner.raw_put(c, k, sealed, ttl).await
-    }
-
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let stored = self.inner.raw_ttl(c, k).await?;
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        let stored = self.inner.get_opts(key, opts).await?;
+        let (c, k) = (key.collection(), key.joined());
         stored
-            .map(|(v, ttl)| Ok((self.open(c, k, &v)?, ttl)))
+            .map(|e| e.try_map(|v| self.open(c, &k, &v)))
             .transpose()
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let stored = self.inner.raw_get_many(c, keys).await?;
+    async fn put_opts(&self, key: Key<'_>, v: Bytes, opts: PutOptions) -> Result<()> {
+        let sealed = self.seal(key.collection(), &key.joined(), &v)?;
+        self.inner.put_opts(key, sealed, opts).await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let stored = self.inner.get_many_opts(c, keys, opts).await?;
         keys.iter()
             .zip(stored)
-            .map(|(k, v)| v.map(|v| self.open(c, k, &v)).transpose())
+            .map(|(k, e)| e.map(|e| e.try_map(|v| self.open(c, k, &v))).transpose())
             .collect()
     }
 
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         let sealed = entries
             .iter()
             .map(|(k, v)| Ok((*k, self.seal(c, k, v)?)))
             .collect::<Result<Vec<_>>>()?;
-        self.inner.raw_put_many(c, &sealed, ttl).await
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let stored = self.inner.raw_ttl_many(c, keys).await?;
-        keys.iter()
-            .zip(stored)
-            .map(|(k, e)| {
-                e.map(|(v, ttl)| Ok((self.open(c, k, &v)?, ttl)))
-                    .transpose()
-            })
-            .collect()
+        self.inner.put_many_opts(c, &sealed, opts).await
     }
 }
 

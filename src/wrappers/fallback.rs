@@ -1,13 +1,10 @@
 //! `Fallback`: a second store for when the first is unreachable.
 
 use std::future::Future;
-use std::time::Duration;
-
-use bytes::Bytes;
 
 use crate::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
-    TtlEntry,
+    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
 
 /// Reads go to `primary`; when it fails with a transient error (connection, timeout)
@@ -76,81 +73,70 @@ impl<P, F> Fallback<P, F> {
     }
 }
 
-impl<P: KvStore, F: KvStore> KvStore for Fallback<P, F> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.read(self.primary.raw_get(c, k), self.fallback.raw_get(c, k))
+impl<P: Store, F: Store> Store for Fallback<P, F> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        self.read(self.primary.get_opts(k, o), self.fallback.get_opts(k, o))
             .await
     }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        let primary = self.primary.raw_put(c, k, v.clone(), ttl);
-        self.write(primary, self.fallback.raw_put(c, k, v, ttl))
-            .await
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        let primary = self.primary.put_opts(k, v.clone(), o);
+        self.write(primary, self.fallback.put_opts(k, v, o)).await
     }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.write(
-            self.primary.raw_delete(c, k),
-            self.fallback.raw_delete(c, k),
-        )
-        .await
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        let primary = self.primary.delete_opts(k, o);
+        self.write(primary, self.fallback.delete_opts(k, o)).await
     }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.read(self.primary.raw_ttl(c, k), self.fallback.raw_ttl(c, k))
-            .await
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let primary = self.primary.raw_get_many(c, keys);
-        self.read(primary, self.fallback.raw_get_many(c, keys))
-            .await
-    }
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        let primary = self.primary.raw_put_many(c, entries, ttl);
-        self.write(primary, self.fallback.raw_put_many(c, entries, ttl))
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let primary = self.primary.get_many_opts(c, keys, o);
+        self.read(primary, self.fallback.get_many_opts(c, keys, o))
             .await
     }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let primary = self.primary.raw_delete_many(c, keys);
-        self.write(primary, self.fallback.raw_delete_many(c, keys))
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
+        let primary = self.primary.put_many_opts(c, entries, o);
+        self.write(primary, self.fallback.put_many_opts(c, entries, o))
             .await
     }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let primary = self.primary.raw_ttl_many(c, keys);
-        self.read(primary, self.fallback.raw_ttl_many(c, keys))
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
+        let primary = self.primary.delete_many_opts(c, keys, o);
+        self.write(primary, self.fallback.delete_many_opts(c, keys, o))
             .await
     }
 }
 
 impl<P: EnumerateKeys, F: EnumerateKeys> EnumerateKeys for Fallback<P, F> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
-        let primary = self.primary.raw_keys(c, limit);
-        self.read(primary, self.fallback.raw_keys(c, limit)).await
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let primary = self.primary.keys_opts(c, opts);
+        self.read(primary, self.fallback.keys_opts(c, opts)).await
     }
 }
 impl<P: EnumerateCollections, F: EnumerateCollections> EnumerateCollections for Fallback<P, F> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
-        let primary = self.primary.collections(limit);
-        self.read(primary, self.fallback.collections(limit)).await
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let primary = self.primary.collections_opts(opts);
+        self.read(primary, self.fallback.collections_opts(opts))
+            .await
     }
 }
 impl<P: DestroyCollection, F: DestroyCollection> DestroyCollection for Fallback<P, F> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        let primary = self.primary.raw_destroy_collection(c);
-        self.write(primary, self.fallback.raw_destroy_collection(c))
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
+        let primary = self.primary.destroy_collection_opts(c);
+        self.write(primary, self.fallback.destroy_collection_opts(c))
             .await
     }
 }
 impl<P: DestroyStore, F: DestroyStore> DestroyStore for Fallback<P, F> {
-    async fn destroy(&self) -> Result<()> {
-        self.write(self.primary.destroy(), self.fallback.destroy())
+    async fn destroy_opts(&self) -> Result<()> {
+        self.write(self.primary.destroy_opts(), self.fallback.destroy_opts())
             .await
     }
 }
 impl<P: Cull, F: Cull> Cull for Fallback<P, F> {
-    async fn cull(&self) -> Result<()> {
-        self.write(self.primary.cull(), self.fallback.cull()).await
+    async fn cull_opts(&self) -> Result<()> {
+        self.write(self.primary.cull_opts(), self.fallback.cull_opts())
+            .await
     }
 }

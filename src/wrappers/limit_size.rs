@@ -1,10 +1,6 @@
 //! `LimitSize`: refuse values outside a size range.
 
-use std::time::Duration;
-
-use bytes::Bytes;
-
-use crate::{Error, KvStore, Result};
+use crate::{Bytes, Error, Key, PutOptions, Result, Store};
 
 /// Refuses values shorter than `min` or longer than `max` bytes, before anything is
 /// written. A batch with one offending value writes nothing — or, built with
@@ -59,30 +55,23 @@ impl<S> LimitSize<S> {
     }
 }
 
-impl<S: KvStore> KvStore for LimitSize<S> {
-    crate::forward_methods!(inner;
-        raw_get,
-        raw_delete,
-        raw_ttl,
-        raw_get_many,
-        raw_delete_many,
-        raw_ttl_many
-    );
+impl<S: Store> Store for LimitSize<S> {
+    crate::forward_methods!(inner; get_opts, delete_opts, get_many_opts, delete_many_opts);
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_opts(&self, key: Key<'_>, v: Bytes, opts: PutOptions) -> Result<()> {
         self.check(&v)?;
-        self.inner.raw_put(c, k, v, ttl).await
+        self.inner.put_opts(key, v, opts).await
     }
 
-    async fn raw_put_many(
+    async fn put_many_opts(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        opts: PutOptions,
     ) -> Result<()> {
         if !self.skip {
             entries.iter().try_for_each(|(_, v)| self.check(v))?;
-            return self.inner.raw_put_many(c, entries, ttl).await;
+            return self.inner.put_many_opts(c, entries, opts).await;
         }
         let within: Vec<(&str, Bytes)> = entries
             .iter()
@@ -92,7 +81,7 @@ impl<S: KvStore> KvStore for LimitSize<S> {
         if within.is_empty() {
             return Ok(());
         }
-        self.inner.raw_put_many(c, &within, ttl).await
+        self.inner.put_many_opts(c, &within, opts).await
     }
 }
 

@@ -1,13 +1,11 @@
 //! `Logged`: a `tracing` event per operation.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
-
-use bytes::Bytes;
+use std::time::Instant;
 
 use crate::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
-    TtlEntry,
+    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
 
 /// Emits one `tracing` event (target `kv_store_adapter`) per operation, with the
@@ -75,82 +73,80 @@ fn ok<T>(_: &T) -> &'static str {
     "ok"
 }
 
-impl<S: KvStore> KvStore for Logged<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.log("get", c, Some(k), 1, self.inner.raw_get(c, k), found)
+impl<S: Store> Store for Logged<S> {
+    async fn get_opts(&self, key: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        let op = if o.ttl { "ttl" } else { "get" };
+        let (c, k) = (key.collection(), key.joined());
+        self.log(op, c, Some(&k), 1, self.inner.get_opts(key, o), found)
             .await
     }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.log("put", c, Some(k), 1, self.inner.raw_put(c, k, v, ttl), ok)
+    async fn put_opts(&self, key: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        let (c, k) = (key.collection(), key.joined());
+        self.log("put", c, Some(&k), 1, self.inner.put_opts(key, v, o), ok)
             .await
     }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        let call = self.inner.raw_delete(c, k);
-        self.log("delete", c, Some(k), 1, call, |d| {
+    async fn delete_opts(&self, key: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        let (c, k) = (key.collection(), key.joined());
+        let call = self.inner.delete_opts(key, o);
+        self.log("delete", c, Some(&k), 1, call, |d| {
             if *d { "hit" } else { "miss" }
         })
         .await
     }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.log("ttl", c, Some(k), 1, self.inner.raw_ttl(c, k), found)
-            .await
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let call = self.inner.raw_get_many(c, keys);
-        self.log("get_many", c, None, keys.len(), call, ok).await
-    }
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        let call = self.inner.raw_put_many(c, entries, ttl);
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let op = if o.ttl { "ttl_many" } else { "get_many" };
+        let call = self.inner.get_many_opts(c, keys, o);
+        self.log(op, c, None, keys.len(), call, ok).await
+    }
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
+        let call = self.inner.put_many_opts(c, entries, o);
         self.log("put_many", c, None, entries.len(), call, ok).await
     }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        let call = self.inner.raw_delete_many(c, keys);
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
+        let call = self.inner.delete_many_opts(c, keys, o);
         self.log("delete_many", c, None, keys.len(), call, ok).await
-    }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let call = self.inner.raw_ttl_many(c, keys);
-        self.log("ttl_many", c, None, keys.len(), call, ok).await
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for Logged<S> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
-        self.log("keys", c, None, 0, self.inner.raw_keys(c, limit), ok)
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        self.log("keys", c, None, 0, self.inner.keys_opts(c, opts), ok)
             .await
     }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Logged<S> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         self.log(
             "collections",
             "",
             None,
             0,
-            self.inner.collections(limit),
+            self.inner.collections_opts(opts),
             ok,
         )
         .await
     }
 }
 impl<S: DestroyCollection> DestroyCollection for Logged<S> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        let call = self.inner.raw_destroy_collection(c);
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
+        let call = self.inner.destroy_collection_opts(c);
         self.log("destroy_collection", c, None, 0, call, ok).await
     }
 }
 impl<S: DestroyStore> DestroyStore for Logged<S> {
-    async fn destroy(&self) -> Result<()> {
-        self.log("destroy", "", None, 0, self.inner.destroy(), ok)
+    async fn destroy_opts(&self) -> Result<()> {
+        self.log("destroy", "", None, 0, self.inner.destroy_opts(), ok)
             .await
     }
 }
 impl<S: Cull> Cull for Logged<S> {
-    async fn cull(&self) -> Result<()> {
-        self.log("cull", "", None, 0, self.inner.cull(), ok).await
+    async fn cull_opts(&self) -> Result<()> {
+        self.log("cull", "", None, 0, self.inner.cull_opts(), ok)
+            .await
     }
 }

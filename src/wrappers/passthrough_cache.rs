@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{RwLock, RwLockWriteGuard};
 
 use crate::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
-    TtlEntry,
+    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
 
 /// Reads try `cache` first; on a miss they read the primary's value *and* remaining
@@ -148,22 +147,19 @@ impl<P, C> PassthroughCache<P, C> {
     }
 }
 
-impl<P: KvStore, C: KvStore> PassthroughCache<P, C> {
-    /// Fills the cache with what the primary answered, unless a write to the key
-    /// ended since `epoch` was read (before the primary was asked).
-    async fn fill(&self, c: &str, k: &str, entry: &TtlEntry, stripe: usize, epoch: u64) {
+impl<P: Store, C: Store> PassthroughCache<P, C> {
+    async fn fill(&self, c: &str, k: &str, entry: &Entry, stripe: usize, epoch: u64) {
         let _shared = self.epochs.stripes[stripe].lock.read().await;
         if self.epochs.epoch(stripe) != epoch {
             return; // the primary's answer may be older than that write
         }
-        let ttl = self.cache_ttl(entry.1);
-        if let Err(e) = self.cache.raw_put(c, k, entry.0.clone(), Some(ttl)).await {
+        let opts = PutOptions::expiring(Some(self.cache_ttl(entry.expires_in)));
+        let key = Key::renamed(c, k);
+        if let Err(e) = self.cache.put_opts(key, entry.value.clone(), opts).await {
             tracing::warn!(error = %e, "cannot fill the cache");
         }
     }
 
-    /// Writes the primary, then invalidates the cache while no fill can run on the
-    /// keys' stripes (and fills that began before are told to skip).
     async fn write<T>(
         &self,
         c: &str,
@@ -172,76 +168,32 @@ impl<P: KvStore, C: KvStore> PassthroughCache<P, C> {
     ) -> Result<T> {
         let result = primary.await;
         let _exclusive = self.epochs.begin_invalidation(c, Some(keys)).await;
+        let opts = DeleteOptions::default();
         match keys {
-            [key] => self.cache.raw_delete(c, key).await.map(drop)?,
-            keys => self.cache.raw_delete_many(c, keys).await.map(drop)?,
+            [key] => self
+                .cache
+                .delete_opts(Key::renamed(c, key), opts)
+                .await
+                .map(drop)?,
+            keys => self.cache.delete_many_opts(c, keys, opts).await.map(drop)?,
         }
         result
     }
-}
 
-impl<P: KvStore, C: KvStore> KvStore for PassthroughCache<P, C> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        if let Ok(Some(value)) = self.cache.raw_get(c, k).await {
-            return Ok(Some(value));
-        }
-        Ok(self.raw_ttl(c, k).await?.map(|(value, _)| value))
-    }
-
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.write(c, &[k], self.primary.raw_put(c, k, v, ttl))
-            .await
-    }
-
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.write(c, &[k], self.primary.raw_delete(c, k)).await
-    }
-
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let stripe = self.epochs.stripe(c, k);
+    /// Reads from the primary, with the TTL (the cache's entry lives no longer than
+    /// the primary's), filling the cache unless a write came in between.
+    async fn read_through(&self, key: Key<'_>) -> Result<Option<Entry>> {
+        let (c, k) = (key.collection(), key.joined());
+        let stripe = self.epochs.stripe(c, &k);
         let epoch = self.epochs.epoch(stripe);
-        let found = self.primary.raw_ttl(c, k).await?;
+        let found = self.primary.get_opts(key, GetOptions::with_ttl()).await?;
         if let Some(entry) = &found {
-            self.fill(c, k, entry, stripe, epoch).await;
+            self.fill(c, &k, entry, stripe, epoch).await;
         }
         Ok(found)
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let mut out = self
-            .cache
-            .raw_get_many(c, keys)
-            .await
-            .unwrap_or_else(|_| vec![None; keys.len()]);
-        let missed: Vec<usize> = (0..keys.len()).filter(|&i| out[i].is_none()).collect();
-        if missed.is_empty() {
-            return Ok(out);
-        }
-        let missed_keys: Vec<&str> = missed.iter().map(|&i| keys[i]).collect();
-        let found = self.raw_ttl_many(c, &missed_keys).await?;
-        for (i, entry) in missed.into_iter().zip(found) {
-            out[i] = entry.map(|(value, _)| value);
-        }
-        Ok(out)
-    }
-
-    async fn raw_put_many(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
-        let primary = self.primary.raw_put_many(c, entries, ttl);
-        self.write(c, &keys, primary).await
-    }
-
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        self.write(c, keys, self.primary.raw_delete_many(c, keys))
-            .await
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
+    async fn read_through_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Entry>>> {
         let epochs: Vec<(usize, u64)> = keys
             .iter()
             .map(|k| {
@@ -249,7 +201,10 @@ impl<P: KvStore, C: KvStore> KvStore for PassthroughCache<P, C> {
                 (stripe, self.epochs.epoch(stripe))
             })
             .collect();
-        let found = self.primary.raw_ttl_many(c, keys).await?;
+        let found = self
+            .primary
+            .get_many_opts(c, keys, GetOptions::with_ttl())
+            .await?;
         for ((key, entry), (stripe, epoch)) in keys.iter().zip(&found).zip(epochs) {
             if let Some(entry) = entry {
                 self.fill(c, key, entry, stripe, epoch).await;
@@ -259,39 +214,117 @@ impl<P: KvStore, C: KvStore> KvStore for PassthroughCache<P, C> {
     }
 }
 
-impl<P: EnumerateKeys, C: KvStore> EnumerateKeys for PassthroughCache<P, C> {
-    fn raw_keys(&self, c: &str, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send {
-        self.primary.raw_keys(c, limit)
+/// The entry as a read without `ttl` answers it.
+fn untimed(entry: Option<Entry>, opts: GetOptions) -> Option<Entry> {
+    entry.map(|e| if opts.ttl { e } else { Entry::value(e.value) })
+}
+
+impl<P: Store, C: Store> Store for PassthroughCache<P, C> {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        // The cache's expiry is its own, so a read that asks for the TTL asks the primary.
+        if !opts.ttl
+            && let Ok(Some(entry)) = self.cache.get_opts(key, opts).await
+        {
+            return Ok(Some(entry));
+        }
+        Ok(untimed(self.read_through(key).await?, opts))
+    }
+
+    async fn put_opts(&self, key: Key<'_>, v: Bytes, opts: PutOptions) -> Result<()> {
+        let k = key.joined();
+        self.write(key.collection(), &[&k], self.primary.put_opts(key, v, opts))
+            .await
+    }
+
+    async fn delete_opts(&self, key: Key<'_>, opts: DeleteOptions) -> Result<bool> {
+        let k = key.joined();
+        self.write(key.collection(), &[&k], self.primary.delete_opts(key, opts))
+            .await
+    }
+
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        if opts.ttl {
+            return self.read_through_many(c, keys).await;
+        }
+        let mut out = self
+            .cache
+            .get_many_opts(c, keys, opts)
+            .await
+            .unwrap_or_else(|_| vec![None; keys.len()]);
+        let missed: Vec<usize> = (0..keys.len()).filter(|&i| out[i].is_none()).collect();
+        if missed.is_empty() {
+            return Ok(out);
+        }
+        let missed_keys: Vec<&str> = missed.iter().map(|&i| keys[i]).collect();
+        let found = self.read_through_many(c, &missed_keys).await?;
+        for (i, entry) in missed.into_iter().zip(found) {
+            out[i] = untimed(entry, opts);
+        }
+        Ok(out)
+    }
+
+    async fn put_many_opts(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        opts: PutOptions,
+    ) -> Result<()> {
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+        let primary = self.primary.put_many_opts(c, entries, opts);
+        self.write(c, &keys, primary).await
+    }
+
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], opts: DeleteOptions) -> Result<usize> {
+        self.write(c, keys, self.primary.delete_many_opts(c, keys, opts))
+            .await
     }
 }
 
-impl<P: EnumerateCollections, C: KvStore> EnumerateCollections for PassthroughCache<P, C> {
-    fn collections(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send {
-        self.primary.collections(limit)
+impl<P: EnumerateKeys, C: Store> EnumerateKeys for PassthroughCache<P, C> {
+    fn keys_opts(
+        &self,
+        c: &str,
+        opts: ListOptions,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+        self.primary.keys_opts(c, opts)
+    }
+}
+
+impl<P: EnumerateCollections, C: Store> EnumerateCollections for PassthroughCache<P, C> {
+    fn collections_opts(
+        &self,
+        opts: ListOptions,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+        self.primary.collections_opts(opts)
     }
 }
 
 impl<P: DestroyCollection, C: DestroyCollection> DestroyCollection for PassthroughCache<P, C> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        let result = self.primary.raw_destroy_collection(c).await;
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
+        let result = self.primary.destroy_collection_opts(c).await;
         let _exclusive = self.epochs.begin_invalidation(c, None).await;
-        self.cache.raw_destroy_collection(c).await?;
+        self.cache.destroy_collection_opts(c).await?;
         result
     }
 }
 
 impl<P: DestroyStore, C: DestroyStore> DestroyStore for PassthroughCache<P, C> {
-    async fn destroy(&self) -> Result<()> {
-        let result = self.primary.destroy().await;
+    async fn destroy_opts(&self) -> Result<()> {
+        let result = self.primary.destroy_opts().await;
         let _exclusive = self.epochs.begin_invalidation("", None).await;
-        self.cache.destroy().await?;
+        self.cache.destroy_opts().await?;
         result
     }
 }
 
 impl<P: Cull, C: Cull> Cull for PassthroughCache<P, C> {
-    async fn cull(&self) -> Result<()> {
-        self.cache.cull().await?;
-        self.primary.cull().await
+    async fn cull_opts(&self) -> Result<()> {
+        self.cache.cull_opts().await?;
+        self.primary.cull_opts().await
     }
 }

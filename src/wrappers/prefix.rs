@@ -1,14 +1,11 @@
 //! `PrefixKeys` and `PrefixCollections`: namespaces inside a shared store.
 
 use std::future::Future;
-use std::time::Duration;
-
-use bytes::Bytes;
 
 use crate::names::Joined;
 use crate::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Error, KvStore,
-    Result, TtlEntry,
+    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, Error, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
 
 /// Separates a prefix from the name it prefixes. Prefixes may not contain it, so the
@@ -107,49 +104,44 @@ impl<S> PrefixKeys<S> {
     }
 }
 
-// The single-key methods hand the inner store the prefix and the key as two parts
-// (the `_prefixed` methods): a store that encodes keys itself encodes both at once,
-// and no future of this layer holds a joined copy (callgrind, 3-wrapper stack over
-// MemoryStore: ~70 instructions fewer per put than joining here).
-impl<S: KvStore> KvStore for PrefixKeys<S> {
-    #[inline]
-    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        self.inner.raw_get_prefixed(c, self.prefix.head(), k)
-    }
-
-    #[inline]
-    fn raw_put(
-        &self,
-        c: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
+// The single-key methods hand the inner store the prefix and the key as two parts of
+// one `Key`: a store that encodes keys itself encodes both at once, and no future of
+// this layer holds a joined copy (callgrind, 3-wrapper stack over MemoryStore: ~70
+// instructions fewer per put than joining here). Only a key that already carries a
+// prefix (prefix wrappers nested) is joined, into a buffer this layer's future holds.
+impl<S: Store> Store for PrefixKeys<S> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        let mut scratch = String::new();
         self.inner
-            .raw_put_prefixed(c, self.prefix.head(), k, v, ttl)
+            .get_opts(k.prefixed(self.prefix.head(), &mut scratch), o)
+            .await
     }
 
-    #[inline]
-    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        self.inner.raw_delete_prefixed(c, self.prefix.head(), k)
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        let mut scratch = String::new();
+        self.inner
+            .put_opts(k.prefixed(self.prefix.head(), &mut scratch), v, o)
+            .await
     }
 
-    #[inline]
-    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        self.inner.raw_ttl_prefixed(c, self.prefix.head(), k)
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        let mut scratch = String::new();
+        self.inner
+            .delete_opts(k.prefixed(self.prefix.head(), &mut scratch), o)
+            .await
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
-        self.inner.raw_get_many(c, &split(&buf, &ends)).await
-    }
-
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
+        self.inner.get_many_opts(c, &split(&buf, &ends), o).await
+    }
+
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
         let (buf, ends) = self.prefix.apply_all(entries.iter().map(|(k, _)| *k));
         let keys = split(&buf, &ends);
         let renamed: Vec<(&str, Bytes)> = keys
@@ -157,32 +149,28 @@ impl<S: KvStore> KvStore for PrefixKeys<S> {
             .zip(entries)
             .map(|(k, (_, v))| (k, v.clone()))
             .collect();
-        self.inner.raw_put_many(c, &renamed, ttl).await
+        self.inner.put_many_opts(c, &renamed, o).await
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
         let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
-        self.inner.raw_delete_many(c, &split(&buf, &ends)).await
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let (buf, ends) = self.prefix.apply_all(keys.iter().copied());
-        self.inner.raw_ttl_many(c, &split(&buf, &ends)).await
+        self.inner.delete_many_opts(c, &split(&buf, &ends), o).await
     }
 }
 
 impl<S: EnumerateKeys> PrefixKeys<S> {
     /// Every prefixed key of `c`, as the inner store names it.
     async fn own_keys(&self, c: &str) -> Result<Vec<String>> {
-        let mut keys = self.inner.raw_keys(c, usize::MAX).await?;
+        let mut keys = self.inner.keys_opts(c, ListOptions::default()).await?;
         keys.retain(|k| self.prefix.strip(k).is_some());
         Ok(keys)
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
-        let keys = self.inner.raw_keys(c, usize::MAX).await?;
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
+        let keys = self.inner.keys_opts(c, ListOptions::default()).await?;
         Ok(keys
             .iter()
             .filter_map(|k| self.prefix.strip(k))
@@ -194,9 +182,10 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
 
 /// Collections that hold at least one of this prefix's keys.
 impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKeys<S> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let mut out = Vec::new();
-        for c in self.inner.collections(usize::MAX).await? {
+        for c in self.inner.collections_opts(ListOptions::default()).await? {
             if out.len() >= limit {
                 break;
             }
@@ -209,20 +198,22 @@ impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKey
 }
 
 impl<S: EnumerateKeys> DestroyCollection for PrefixKeys<S> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         let keys = self.own_keys(c).await?;
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         for chunk in keys.chunks(1000) {
-            self.inner.raw_delete_many(c, chunk).await?;
+            self.inner
+                .delete_many_opts(c, chunk, DeleteOptions::default())
+                .await?;
         }
         Ok(())
     }
 }
 
 impl<S: EnumerateKeys + EnumerateCollections> DestroyStore for PrefixKeys<S> {
-    async fn destroy(&self) -> Result<()> {
-        for c in self.inner.collections(usize::MAX).await? {
-            self.raw_destroy_collection(&c).await?;
+    async fn destroy_opts(&self) -> Result<()> {
+        for c in self.inner.collections_opts(ListOptions::default()).await? {
+            self.destroy_collection_opts(&c).await?;
         }
         Ok(())
     }
@@ -262,68 +253,55 @@ impl<S> PrefixCollections<S> {
     }
 }
 
-impl<S: KvStore> KvStore for PrefixCollections<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.inner.raw_get(self.prefix.apply(c).as_str(), k).await
+impl<S: Store> Store for PrefixCollections<S> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        let c = self.prefix.apply(k.collection());
+        self.inner.get_opts(k.in_collection(c.as_str()), o).await
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.inner
-            .raw_put(self.prefix.apply(c).as_str(), k, v, ttl)
-            .await
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        let c = self.prefix.apply(k.collection());
+        self.inner.put_opts(k.in_collection(c.as_str()), v, o).await
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.inner
-            .raw_delete(self.prefix.apply(c).as_str(), k)
-            .await
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        let c = self.prefix.apply(k.collection());
+        self.inner.delete_opts(k.in_collection(c.as_str()), o).await
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.inner.raw_ttl(self.prefix.apply(c).as_str(), k).await
-    }
-
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        self.inner
-            .raw_get_many(self.prefix.apply(c).as_str(), keys)
-            .await
-    }
-
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.inner
-            .raw_put_many(self.prefix.apply(c).as_str(), entries, ttl)
-            .await
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let c = self.prefix.apply(c);
+        self.inner.get_many_opts(c.as_str(), keys, o).await
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        self.inner
-            .raw_delete_many(self.prefix.apply(c).as_str(), keys)
-            .await
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
+        let c = self.prefix.apply(c);
+        self.inner.put_many_opts(c.as_str(), entries, o).await
     }
 
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        self.inner
-            .raw_ttl_many(self.prefix.apply(c).as_str(), keys)
-            .await
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
+        let c = self.prefix.apply(c);
+        self.inner.delete_many_opts(c.as_str(), keys, o).await
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.inner
-            .raw_keys(self.prefix.apply(c).as_str(), limit)
+            .keys_opts(self.prefix.apply(c).as_str(), opts)
             .await
     }
 }
 
 impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
-        let all = self.inner.collections(usize::MAX).await?;
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
+        let all = self.inner.collections_opts(ListOptions::default()).await?;
         Ok(all
             .iter()
             .filter_map(|c| self.prefix.strip(c))
@@ -334,18 +312,18 @@ impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
 }
 
 impl<S: DestroyCollection> DestroyCollection for PrefixCollections<S> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         self.inner
-            .raw_destroy_collection(self.prefix.apply(c).as_str())
+            .destroy_collection_opts(self.prefix.apply(c).as_str())
             .await
     }
 }
 
 impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollections<S> {
-    async fn destroy(&self) -> Result<()> {
-        for c in self.inner.collections(usize::MAX).await? {
+    async fn destroy_opts(&self) -> Result<()> {
+        for c in self.inner.collections_opts(ListOptions::default()).await? {
             if self.prefix.strip(&c).is_some() {
-                self.inner.raw_destroy_collection(&c).await?;
+                self.inner.destroy_collection_opts(&c).await?;
             }
         }
         Ok(())
@@ -353,7 +331,7 @@ impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollect
 }
 
 impl<S: Cull> Cull for PrefixCollections<S> {
-    fn cull(&self) -> impl Future<Output = Result<()>> + Send {
-        self.inner.cull()
+    fn cull_opts(&self) -> impl Future<Output = Result<()>> + Send {
+        self.inner.cull_opts()
     }
 }

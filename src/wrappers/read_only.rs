@@ -1,10 +1,6 @@
 //! `ReadOnly`: refuse writes.
 
-use std::time::Duration;
-
-use bytes::Bytes;
-
-use crate::{Error, KvStore, Result};
+use crate::{Bytes, DeleteOptions, Error, Key, PutOptions, Result, Store};
 
 /// Forwards reads; every write (put, delete) fails with [`ErrorDetail::ReadOnly`](crate::ErrorDetail::ReadOnly)
 /// before reaching the inner store, or — built with [`ReadOnly::silent`] — is a no-op
@@ -61,22 +57,22 @@ impl<S> ReadOnly<S> {
     }
 }
 
-impl<S: KvStore> KvStore for ReadOnly<S> {
-    crate::forward_methods!(inner; raw_get, raw_ttl, raw_get_many, raw_ttl_many);
+impl<S: Store> Store for ReadOnly<S> {
+    crate::forward_methods!(inner; get_opts, get_many_opts);
 
-    async fn raw_put(&self, _: &str, _: &str, _: Bytes, _: Option<Duration>) -> Result<()> {
+    async fn put_opts(&self, _: Key<'_>, _: Bytes, _: PutOptions) -> Result<()> {
         self.refuse(())
     }
 
-    async fn raw_delete(&self, _: &str, _: &str) -> Result<bool> {
+    async fn delete_opts(&self, _: Key<'_>, _: DeleteOptions) -> Result<bool> {
         self.refuse(false)
     }
 
-    async fn raw_put_many(&self, _: &str, _: &[(&str, Bytes)], _: Option<Duration>) -> Result<()> {
+    async fn put_many_opts(&self, _: &str, _: &[(&str, Bytes)], _: PutOptions) -> Result<()> {
         self.refuse(())
     }
 
-    async fn raw_delete_many(&self, _: &str, _: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(&self, _: &str, _: &[&str], _: DeleteOptions) -> Result<usize> {
         self.refuse(0)
     }
 }

@@ -4,11 +4,9 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use crate::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
-    TtlEntry,
+    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
 
 /// How [`Retry`] retries.
@@ -140,60 +138,54 @@ impl<S> Retry<S> {
     }
 }
 
-impl<S: KvStore> KvStore for Retry<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        self.run(|| self.inner.raw_get(c, k)).await
+impl<S: Store> Store for Retry<S> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        self.run(|| self.inner.get_opts(k, o)).await
     }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.run(|| self.inner.raw_put(c, k, v.clone(), ttl)).await
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        self.run(|| self.inner.put_opts(k, v.clone(), o)).await
     }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        self.run(|| self.inner.raw_delete(c, k)).await
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        self.run(|| self.inner.delete_opts(k, o)).await
     }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.run(|| self.inner.raw_ttl(c, k)).await
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        self.run(|| self.inner.raw_get_many(c, keys)).await
-    }
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        self.run(|| self.inner.raw_put_many(c, entries, ttl)).await
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        self.run(|| self.inner.get_many_opts(c, keys, o)).await
     }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        self.run(|| self.inner.raw_delete_many(c, keys)).await
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
+        self.run(|| self.inner.put_many_opts(c, entries, o)).await
     }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        self.run(|| self.inner.raw_ttl_many(c, keys)).await
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
+        self.run(|| self.inner.delete_many_opts(c, keys, o)).await
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
-        self.run(|| self.inner.raw_keys(c, limit)).await
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        self.run(|| self.inner.keys_opts(c, opts)).await
     }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
-        self.run(|| self.inner.collections(limit)).await
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        self.run(|| self.inner.collections_opts(opts)).await
     }
 }
 impl<S: DestroyCollection> DestroyCollection for Retry<S> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        self.run(|| self.inner.raw_destroy_collection(c)).await
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
+        self.run(|| self.inner.destroy_collection_opts(c)).await
     }
 }
 impl<S: DestroyStore> DestroyStore for Retry<S> {
-    async fn destroy(&self) -> Result<()> {
-        self.run(|| self.inner.destroy()).await
+    async fn destroy_opts(&self) -> Result<()> {
+        self.run(|| self.inner.destroy_opts()).await
     }
 }
 impl<S: Cull> Cull for Retry<S> {
-    async fn cull(&self) -> Result<()> {
-        self.run(|| self.inner.cull()).await
+    async fn cull_opts(&self) -> Result<()> {
+        self.run(|| self.inner.cull_opts()).await
     }
 }

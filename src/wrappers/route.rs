@@ -3,13 +3,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::time::Duration;
-
-use bytes::Bytes;
 
 use crate::{
-    BoxStore, Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore,
-    Result, TtlEntry,
+    BoxStore, Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry,
+    EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
 
 /// Sends each collection to store `A` when `choose(collection)` is true, else to `B`:
@@ -65,43 +62,37 @@ macro_rules! route {
     };
 }
 
-impl<A: KvStore, B: KvStore, F: Fn(&str) -> bool + Send + Sync> KvStore for Route<A, B, F> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        route!(self, c, s => s.raw_get(c, k))
+impl<A: Store, B: Store, F: Fn(&str) -> bool + Send + Sync> Store for Route<A, B, F> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        route!(self, k.collection(), s => s.get_opts(k, o))
     }
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        route!(self, c, s => s.raw_put(c, k, v, ttl))
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        route!(self, k.collection(), s => s.put_opts(k, v, o))
     }
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        route!(self, c, s => s.raw_delete(c, k))
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        route!(self, k.collection(), s => s.delete_opts(k, o))
     }
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        route!(self, c, s => s.raw_ttl(c, k))
-    }
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        route!(self, c, s => s.raw_get_many(c, keys))
-    }
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        route!(self, c, s => s.raw_put_many(c, entries, ttl))
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        route!(self, c, s => s.get_many_opts(c, keys, o))
     }
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
-        route!(self, c, s => s.raw_delete_many(c, keys))
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
+        route!(self, c, s => s.put_many_opts(c, entries, o))
     }
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        route!(self, c, s => s.raw_ttl_many(c, keys))
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
+        route!(self, c, s => s.delete_many_opts(c, keys, o))
     }
 }
 
 impl<A: EnumerateKeys, B: EnumerateKeys, F: Fn(&str) -> bool + Send + Sync> EnumerateKeys
     for Route<A, B, F>
 {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
-        route!(self, c, s => s.raw_keys(c, limit))
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        route!(self, c, s => s.keys_opts(c, opts))
     }
 }
 
@@ -112,10 +103,11 @@ where
     B: EnumerateCollections,
     F: Fn(&str) -> bool + Send + Sync,
 {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
-        let mut out: Vec<String> = self.a.collections(usize::MAX).await?;
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
+        let mut out: Vec<String> = self.a.collections_opts(ListOptions::default()).await?;
         out.retain(|c| (self.choose)(c));
-        let mut b = self.b.collections(usize::MAX).await?;
+        let mut b = self.b.collections_opts(ListOptions::default()).await?;
         b.retain(|c| !(self.choose)(c));
         out.extend(b);
         out.truncate(limit);
@@ -126,8 +118,8 @@ where
 impl<A: DestroyCollection, B: DestroyCollection, F: Fn(&str) -> bool + Send + Sync>
     DestroyCollection for Route<A, B, F>
 {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
-        route!(self, c, s => s.raw_destroy_collection(c))
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
+        route!(self, c, s => s.destroy_collection_opts(c))
     }
 }
 
@@ -141,15 +133,15 @@ where
     B: EnumerateCollections + DestroyCollection,
     F: Fn(&str) -> bool + Send + Sync,
 {
-    async fn destroy(&self) -> Result<()> {
-        for c in self.a.collections(usize::MAX).await? {
+    async fn destroy_opts(&self) -> Result<()> {
+        for c in self.a.collections_opts(ListOptions::default()).await? {
             if (self.choose)(&c) {
-                self.a.raw_destroy_collection(&c).await?;
+                self.a.destroy_collection_opts(&c).await?;
             }
         }
-        for c in self.b.collections(usize::MAX).await? {
+        for c in self.b.collections_opts(ListOptions::default()).await? {
             if !(self.choose)(&c) {
-                self.b.raw_destroy_collection(&c).await?;
+                self.b.destroy_collection_opts(&c).await?;
             }
         }
         Ok(())
@@ -157,9 +149,9 @@ where
 }
 
 impl<A: Cull, B: Cull, F: Fn(&str) -> bool + Send + Sync> Cull for Route<A, B, F> {
-    async fn cull(&self) -> Result<()> {
-        self.a.cull().await?;
-        self.b.cull().await
+    async fn cull_opts(&self) -> Result<()> {
+        self.a.cull_opts().await?;
+        self.b.cull_opts().await
     }
 }
 
@@ -206,67 +198,71 @@ impl RouteMap {
     }
 }
 
-impl KvStore for RouteMap {
-    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        self.store(c).raw_get(c, k)
-    }
-    fn raw_put(
+impl Store for RouteMap {
+    fn get_opts(
         &self,
-        c: &str,
-        k: &str,
+        k: Key<'_>,
+        o: GetOptions,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send {
+        self.store(k.collection()).get_opts(k, o)
+    }
+    fn put_opts(
+        &self,
+        k: Key<'_>,
         v: Bytes,
-        ttl: Option<Duration>,
+        o: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.store(c).raw_put(c, k, v, ttl)
+        self.store(k.collection()).put_opts(k, v, o)
     }
-    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        self.store(c).raw_delete(c, k)
+    fn delete_opts(
+        &self,
+        k: Key<'_>,
+        o: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.store(k.collection()).delete_opts(k, o)
     }
-    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        self.store(c).raw_ttl(c, k)
-    }
-    fn raw_get_many(
+    fn get_many_opts(
         &self,
         c: &str,
         keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send {
-        self.store(c).raw_get_many(c, keys)
+        o: GetOptions,
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>>> + Send {
+        self.store(c).get_many_opts(c, keys, o)
     }
-    fn raw_put_many(
+    fn put_many_opts(
         &self,
         c: &str,
         entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
+        o: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.store(c).raw_put_many(c, entries, ttl)
+        self.store(c).put_many_opts(c, entries, o)
     }
-    fn raw_delete_many(
+    fn delete_many_opts(
         &self,
         c: &str,
         keys: &[&str],
+        o: DeleteOptions,
     ) -> impl Future<Output = Result<usize>> + Send {
-        self.store(c).raw_delete_many(c, keys)
-    }
-    fn raw_ttl_many(
-        &self,
-        c: &str,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
-        self.store(c).raw_ttl_many(c, keys)
+        self.store(c).delete_many_opts(c, keys, o)
     }
 }
 
 impl EnumerateKeys for RouteMap {
-    fn raw_keys(&self, c: &str, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send {
-        self.store(c).raw_keys(c, limit)
+    fn keys_opts(
+        &self,
+        c: &str,
+        opts: ListOptions,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+        self.store(c).keys_opts(c, opts)
     }
 }
 
 impl EnumerateCollections for RouteMap {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let mut out = Vec::new();
         for store in self.stores() {
-            for c in store.collections(usize::MAX).await? {
+            for c in store.collections_opts(ListOptions::default()).await? {
                 if std::ptr::eq(self.store(&c), store) {
                     out.push(c);
                 }
@@ -278,8 +274,8 @@ impl EnumerateCollections for RouteMap {
 }
 
 impl DestroyCollection for RouteMap {
-    fn raw_destroy_collection(&self, c: &str) -> impl Future<Output = Result<()>> + Send {
-        self.store(c).raw_destroy_collection(c)
+    fn destroy_collection_opts(&self, c: &str) -> impl Future<Output = Result<()>> + Send {
+        self.store(c).destroy_collection_opts(c)
     }
 }
 
@@ -288,13 +284,17 @@ impl DestroyCollection for RouteMap {
 /// data is left alone. The stores must list and destroy collections (else
 /// [`Unsupported`](crate::ErrorDetail::Unsupported)).
 impl DestroyStore for RouteMap {
-    async fn destroy(&self) -> Result<()> {
+    async fn destroy_opts(&self) -> Result<()> {
         for (c, store) in &self.routes {
-            store.raw_destroy_collection(c).await?;
+            store.destroy_collection_opts(c).await?;
         }
-        for c in self.default.collections(usize::MAX).await? {
+        for c in self
+            .default
+            .collections_opts(ListOptions::default())
+            .await?
+        {
             if !self.routes.contains_key(&c) {
-                self.default.raw_destroy_collection(&c).await?;
+                self.default.destroy_collection_opts(&c).await?;
             }
         }
         Ok(())
@@ -302,9 +302,9 @@ impl DestroyStore for RouteMap {
 }
 
 impl Cull for RouteMap {
-    async fn cull(&self) -> Result<()> {
+    async fn cull_opts(&self) -> Result<()> {
         for store in self.stores() {
-            store.cull().await?;
+            store.cull_opts().await?;
         }
         Ok(())
     }

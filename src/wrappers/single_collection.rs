@@ -1,15 +1,11 @@
 //! `SingleCollection`: every collection folded into one.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
-use bytes::Bytes;
-
 use crate::names::Joined;
 use crate::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, Result,
-    TtlEntry, names,
+    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
+    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store, names,
 };
+use std::collections::BTreeSet;
 
 /// Keeps every `(collection, key)` in one collection of the inner store, under the key
 /// `{byte length of collection}:{collection}{key}`: injective and reversible, so
@@ -46,9 +42,22 @@ impl<S> SingleCollection<S> {
         format!("{}:{collection}", collection.len())
     }
 
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub(crate) fn encode(collection: &str, key: &str) -> Joined {
+        Self::encode_key(Key::renamed(collection, key))
+    }
+
+    /// The inner key of `key`: `len(collection):collection‖key`.
+    fn encode_key(key: Key<'_>) -> Joined {
         let mut digits = [0u8; 20];
-        Joined::new([decimal(collection.len(), &mut digits), ":", collection, key])
+        let c = key.collection();
+        Joined::new([
+            decimal(c.len(), &mut digits),
+            ":",
+            c,
+            key.prefix(),
+            key.name(),
+        ])
     }
 
     /// Splits an inner key back into `(collection, key)`.
@@ -83,61 +92,55 @@ fn refs(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 
-impl<S: KvStore> KvStore for SingleCollection<S> {
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+impl<S: Store> Store for SingleCollection<S> {
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        let inner = Self::encode_key(k);
         self.inner
-            .raw_get(&self.name, Self::encode(c, k).as_str())
+            .get_opts(Key::renamed(&self.name, inner.as_str()), o)
             .await
     }
 
-    async fn raw_put(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
+        let inner = Self::encode_key(k);
         self.inner
-            .raw_put(&self.name, Self::encode(c, k).as_str(), v, ttl)
+            .put_opts(Key::renamed(&self.name, inner.as_str()), v, o)
             .await
     }
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
+    async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
+        let inner = Self::encode_key(k);
         self.inner
-            .raw_delete(&self.name, Self::encode(c, k).as_str())
+            .delete_opts(Key::renamed(&self.name, inner.as_str()), o)
             .await
     }
 
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        self.inner
-            .raw_ttl(&self.name, Self::encode(c, k).as_str())
-            .await
-    }
-
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let encoded = Self::encode_all(c, keys.iter());
-        self.inner.raw_get_many(&self.name, &refs(&encoded)).await
-    }
-
-    async fn raw_put_many(
+    async fn get_many_opts(
         &self,
         c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        let encoded = Self::encode_all(c, keys.iter());
+        self.inner
+            .get_many_opts(&self.name, &refs(&encoded), o)
+            .await
+    }
+
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
         let encoded = Self::encode_all(c, entries.iter().map(|(k, _)| k));
         let renamed: Vec<(&str, Bytes)> = encoded
             .iter()
             .zip(entries)
             .map(|(k, (_, v))| (k.as_str(), v.clone()))
             .collect();
-        self.inner.raw_put_many(&self.name, &renamed, ttl).await
+        self.inner.put_many_opts(&self.name, &renamed, o).await
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
         let encoded = Self::encode_all(c, keys.iter());
         self.inner
-            .raw_delete_many(&self.name, &refs(&encoded))
+            .delete_many_opts(&self.name, &refs(&encoded), o)
             .await
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let encoded = Self::encode_all(c, keys.iter());
-        self.inner.raw_ttl_many(&self.name, &refs(&encoded)).await
     }
 }
 
@@ -145,14 +148,18 @@ impl<S: EnumerateKeys> SingleCollection<S> {
     /// Every inner key of `collection`, as the inner store names it.
     async fn inner_keys_of(&self, collection: &str) -> Result<Vec<String>> {
         let head = Self::head(collection);
-        let mut keys = self.inner.raw_keys(&self.name, usize::MAX).await?;
+        let mut keys = self
+            .inner
+            .keys_opts(&self.name, ListOptions::default())
+            .await?;
         keys.retain(|k| k.starts_with(&head) && k.len() > head.len());
         Ok(keys)
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
-    async fn raw_keys(&self, c: &str, limit: usize) -> Result<Vec<String>> {
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
         let head_len = Self::head(c).len();
         let keys = self.inner_keys_of(c).await?;
         Ok(keys
@@ -164,8 +171,12 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
 }
 
 impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
-    async fn collections(&self, limit: usize) -> Result<Vec<String>> {
-        let keys = self.inner.raw_keys(&self.name, usize::MAX).await?;
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit;
+        let keys = self
+            .inner
+            .keys_opts(&self.name, ListOptions::default())
+            .await?;
         let all: BTreeSet<&str> = keys
             .iter()
             .filter_map(|k| Self::decode(k))
@@ -176,10 +187,12 @@ impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
 }
 
 impl<S: EnumerateKeys> DestroyCollection for SingleCollection<S> {
-    async fn raw_destroy_collection(&self, c: &str) -> Result<()> {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         let keys = self.inner_keys_of(c).await?;
         for chunk in refs(&keys).chunks(1000) {
-            self.inner.raw_delete_many(&self.name, chunk).await?;
+            self.inner
+                .delete_many_opts(&self.name, chunk, DeleteOptions::default())
+                .await?;
         }
         Ok(())
     }
@@ -187,13 +200,13 @@ impl<S: EnumerateKeys> DestroyCollection for SingleCollection<S> {
 
 /// Destroying the store destroys the one inner collection.
 impl<S: DestroyCollection> DestroyStore for SingleCollection<S> {
-    fn destroy(&self) -> impl Future<Output = Result<()>> + Send {
-        self.inner.raw_destroy_collection(&self.name)
+    fn destroy_opts(&self) -> impl Future<Output = Result<()>> + Send {
+        self.inner.destroy_collection_opts(&self.name)
     }
 }
 
 impl<S: Cull> Cull for SingleCollection<S> {
-    fn cull(&self) -> impl Future<Output = Result<()>> + Send {
-        self.inner.cull()
+    fn cull_opts(&self) -> impl Future<Output = Result<()>> + Send {
+        self.inner.cull_opts()
     }
 }

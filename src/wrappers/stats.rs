@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
-use crate::{KvStore, Result, TtlEntry};
+use crate::{Bytes, DeleteOptions, Entry, GetOptions, Key, PutOptions, Result, Store};
 
 /// Counts, per collection, what callers asked and what they got: get/ttl hits and
 /// misses, puts, delete hits and misses, and errors. Batch calls count per key.
@@ -559,157 +557,100 @@ where
     }
 }
 
-impl<S: KvStore> KvStore for Stats<S> {
+impl<S: Store> Store for Stats<S> {
     // Single-key calls are counted by a `Counted` future around the inner call: it
     // holds the call, the registry and the collection, 24 bytes on top of the inner
     // future (an `async` block would hold the key too, and await a second copy of
     // the call), and a stack's future is copied whenever it is pinned or spawned.
     #[inline]
-    fn raw_get(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        self.counted(Operation::Get, c, self.inner.raw_get(c, k), |n, found| {
-            n.add(if found.is_some() { GET_HIT } else { GET_MISS }, 1)
-        })
+    fn get_opts(
+        &self,
+        k: Key<'_>,
+        o: GetOptions,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send {
+        let ttl = o.ttl;
+        let op = if ttl { Operation::Ttl } else { Operation::Get };
+        self.counted(
+            op,
+            k.collection(),
+            self.inner.get_opts(k, o),
+            move |n, found| {
+                let (hit, miss) = if ttl {
+                    (TTL_HIT, TTL_MISS)
+                } else {
+                    (GET_HIT, GET_MISS)
+                };
+                n.add(if found.is_some() { hit } else { miss }, 1)
+            },
+        )
     }
 
     #[inline]
-    fn raw_put(
+    fn put_opts(
         &self,
-        c: &str,
-        k: &str,
+        k: Key<'_>,
         v: Bytes,
-        ttl: Option<Duration>,
+        o: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
         self.counted(
             Operation::Put,
-            c,
-            self.inner.raw_put(c, k, v, ttl),
+            k.collection(),
+            self.inner.put_opts(k, v, o),
             |n, _| n.add(PUT, 1),
         )
     }
 
     #[inline]
-    fn raw_delete(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send {
-        self.counted(
-            Operation::Delete,
-            c,
-            self.inner.raw_delete(c, k),
-            |n, existed| n.add(if *existed { DELETE_HIT } else { DELETE_MISS }, 1),
-        )
-    }
-
-    #[inline]
-    fn raw_ttl(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        self.counted(Operation::Ttl, c, self.inner.raw_ttl(c, k), |n, found| {
-            n.add(if found.is_some() { TTL_HIT } else { TTL_MISS }, 1)
-        })
-    }
-
-    #[inline]
-    fn raw_get_prefixed(
+    fn delete_opts(
         &self,
-        c: &str,
-        p: &str,
-        k: &str,
-    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        self.counted(
-            Operation::Get,
-            c,
-            self.inner.raw_get_prefixed(c, p, k),
-            |n, found| n.add(if found.is_some() { GET_HIT } else { GET_MISS }, 1),
-        )
-    }
-
-    #[inline]
-    fn raw_put_prefixed(
-        &self,
-        c: &str,
-        p: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        self.counted(
-            Operation::Put,
-            c,
-            self.inner.raw_put_prefixed(c, p, k, v, ttl),
-            |n, _| n.add(PUT, 1),
-        )
-    }
-
-    #[inline]
-    fn raw_delete_prefixed(
-        &self,
-        c: &str,
-        p: &str,
-        k: &str,
+        k: Key<'_>,
+        o: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.counted(
             Operation::Delete,
-            c,
-            self.inner.raw_delete_prefixed(c, p, k),
+            k.collection(),
+            self.inner.delete_opts(k, o),
             |n, existed| n.add(if *existed { DELETE_HIT } else { DELETE_MISS }, 1),
         )
     }
 
-    #[inline]
-    fn raw_ttl_prefixed(
+    async fn get_many_opts(
         &self,
         c: &str,
-        p: &str,
-        k: &str,
-    ) -> impl Future<Output = Result<Option<TtlEntry>>> + Send {
-        self.counted(
-            Operation::Ttl,
-            c,
-            self.inner.raw_ttl_prefixed(c, p, k),
-            |n, found| n.add(if found.is_some() { TTL_HIT } else { TTL_MISS }, 1),
-        )
-    }
-
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        keys: &[&str],
+        o: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
         let started = self.started();
-        let result = self.inner.raw_get_many(c, keys).await;
-        self.timed(Operation::GetMany, started);
+        let result = self.inner.get_many_opts(c, keys, o).await;
+        let (op, hit, miss) = if o.ttl {
+            (Operation::TtlMany, TTL_HIT, TTL_MISS)
+        } else {
+            (Operation::GetMany, GET_HIT, GET_MISS)
+        };
+        self.timed(op, started);
         self.count(c, &result, |n, found| {
             let (hits, misses) = hits_misses(found);
-            n.add(GET_HIT, hits);
-            n.add(GET_MISS, misses);
+            n.add(hit, hits);
+            n.add(miss, misses);
         });
         result
     }
 
-    async fn raw_put_many(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
+    async fn put_many_opts(&self, c: &str, entries: &[(&str, Bytes)], o: PutOptions) -> Result<()> {
         let started = self.started();
-        let result = self.inner.raw_put_many(c, entries, ttl).await;
+        let result = self.inner.put_many_opts(c, entries, o).await;
         self.timed(Operation::PutMany, started);
         self.count(c, &result, |n, _| n.add(PUT, entries.len() as u64));
         result
     }
 
-    async fn raw_delete_many(&self, c: &str, keys: &[&str]) -> Result<usize> {
+    async fn delete_many_opts(&self, c: &str, keys: &[&str], o: DeleteOptions) -> Result<usize> {
         let started = self.started();
-        let result = self.inner.raw_delete_many(c, keys).await;
+        let result = self.inner.delete_many_opts(c, keys, o).await;
         self.timed(Operation::DeleteMany, started);
         self.count(c, &result, |n, removed| {
             n.add(DELETE_HIT, *removed as u64);
             n.add(DELETE_MISS, keys.len().saturating_sub(*removed) as u64);
-        });
-        result
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let started = self.started();
-        let result = self.inner.raw_ttl_many(c, keys).await;
-        self.timed(Operation::TtlMany, started);
-        self.count(c, &result, |n, found| {
-            let (hits, misses) = hits_misses(found);
-            n.add(TTL_HIT, hits);
-            n.add(TTL_MISS, misses);
         });
         result
     }

@@ -1,8 +1,6 @@
 //! `Strict`: a miss is an error.
 
-use bytes::Bytes;
-
-use crate::{Error, KvStore, Result, TtlEntry};
+use crate::{Entry, Error, GetOptions, Key, Result, Store};
 
 /// Raise-on-missing access: `get`, `get_many`, `ttl` and `ttl_many` fail with
 /// [`ErrorDetail::Missing`](crate::ErrorDetail::Missing) (naming the first missing key) instead of answering `None`, so
@@ -36,29 +34,23 @@ fn all_present<T>(c: &str, keys: &[&str], found: Vec<Option<T>>) -> Result<Vec<O
     }
 }
 
-impl<S: KvStore> KvStore for Strict<S> {
-    crate::forward_methods!(inner; raw_put, raw_delete, raw_put_many, raw_delete_many);
+impl<S: Store> Store for Strict<S> {
+    crate::forward_methods!(inner; put_opts, delete_opts, put_many_opts, delete_many_opts);
 
-    async fn raw_get(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        match self.inner.raw_get(c, k).await? {
-            Some(v) => Ok(Some(v)),
-            None => Err(Error::missing(c, k)),
-        }
-    }
-
-    async fn raw_ttl(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        match self.inner.raw_ttl(c, k).await? {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        match self.inner.get_opts(key, opts).await? {
             Some(e) => Ok(Some(e)),
-            None => Err(Error::missing(c, k)),
+            None => Err(Error::missing(key.collection(), &key.joined())),
         }
     }
 
-    async fn raw_get_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        all_present(c, keys, self.inner.raw_get_many(c, keys).await?)
-    }
-
-    async fn raw_ttl_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        all_present(c, keys, self.inner.raw_ttl_many(c, keys).await?)
+    async fn get_many_opts(
+        &self,
+        c: &str,
+        keys: &[&str],
+        opts: GetOptions,
+    ) -> Result<Vec<Option<Entry>>> {
+        all_present(c, keys, self.inner.get_many_opts(c, keys, opts).await?)
     }
 }
 

@@ -5,19 +5,17 @@ use std::sync::Arc;
 
 use kv_store_adapter::stores::{DiskStore, MemoryStore};
 use kv_store_adapter::testkit::{self, assert_kind, b};
-use kv_store_adapter::{
-    BoxStore, DestroyStore, DynKvStore, EnumerateKeys, ErrorKind, KvStore, KvStoreExt,
-};
+use kv_store_adapter::{BoxStore, DynStore, ErrorKind, KvStore, KvStoreExt};
 
 kv_store_adapter::conformance_suite!(
     store = BoxStore::builder(MemoryStore::with_max_entries(100_000)).all().build();
     basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
-/// `Arc<dyn DynKvStore>` is a store too (core trait only).
+/// `Arc<dyn DynStore>` is a store too (core trait only).
 mod arc_dyn {
     use super::*;
     kv_store_adapter::conformance_suite!(
-        store = Arc::new(MemoryStore::with_max_entries(100_000)) as Arc<dyn DynKvStore>;
+        store = Arc::new(MemoryStore::with_max_entries(100_000)) as Arc<dyn DynStore>;
         basics);
 }
 

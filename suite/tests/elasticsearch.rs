@@ -7,9 +7,9 @@ use std::time::Duration;
 use elasticsearch::Elasticsearch;
 use elasticsearch::http::Method;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::{ElasticsearchOptions, ElasticsearchStore};
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
-use kv_store_adapter::{Cull, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore};
 use serde_json::json;
 
 /// A store on `namespace` (as an index prefix); two calls are two instances, as two
@@ -96,7 +96,8 @@ async fn an_index_deleted_from_outside_comes_back_with_its_mapping() {
     assert_eq!(mappings["properties"]["x"]["type"], "date", "{mapping}");
     assert_eq!(store.keys("users", 10).await.unwrap(), ["grace"]);
     assert_eq!(store.collections(10).await.unwrap(), ["users"]);
-    let (value, left) = store.ttl("users", "grace").await.unwrap().unwrap();
+    let entry = store.ttl("users", "grace").await.unwrap().unwrap();
+    let (value, left) = (entry.value, entry.expires_in);
     assert_eq!(value, b("w"));
     assert!(left.is_some_and(|left| left <= Duration::from_secs(60)));
     store.destroy().await.unwrap();

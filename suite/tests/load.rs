@@ -58,7 +58,7 @@ async fn task<S: KvStore>(store: S, c: String, task: u64) -> CollectionStats {
             }
             7 => {
                 let got = store.ttl(&c, &key).await.unwrap();
-                assert_eq!(got.as_ref().map(|(v, _)| v), model.get(&key), "ttl {key}");
+                assert_eq!(got.as_ref().map(|e| &e.value), model.get(&key), "ttl {key}");
                 hit(
                     got.is_some(),
                     &mut expected.ttl_hits,

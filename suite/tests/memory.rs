@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MemoryStore;
 use kv_store_adapter::testkit::{b, eventually};
-use kv_store_adapter::{Cull, KvStore};
 
 kv_store_adapter::conformance_suite!(store = MemoryStore::with_max_entries(100_000);
 

@@ -1,9 +1,9 @@
 //! MongoStore against a MongoDB-wire server (SecantusDB, started by scripts/servers.sh).
 #![cfg(feature = "mongodb")]
 
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MongoStore;
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
-use kv_store_adapter::{DestroyStore, EnumerateCollections, EnumerateKeys, KvStore};
 use mongodb::bson::{Document, doc};
 
 /// A store on `namespace`; two calls are two instances, as two processes would open.

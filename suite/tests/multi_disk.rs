@@ -1,9 +1,9 @@
 //! MultiDiskStore: the whole conformance suite, plus its file layout.
 #![cfg(feature = "disk")]
 
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MultiDiskStore;
 use kv_store_adapter::testkit::{b, hostile_names};
-use kv_store_adapter::{EnumerateCollections, KvStore};
 
 fn fixture() -> (MultiDiskStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -99,7 +99,6 @@ async fn foreign_bytes_are_corrupt_data() {
 /// recorded collection does not map to its name.
 #[tokio::test]
 async fn foreign_files_in_the_base_directory_are_left_alone() {
-    use kv_store_adapter::{Cull, DestroyStore};
     let (store, dir) = fixture();
     let base = dir.path();
     {

@@ -2,9 +2,9 @@
 //! its caps. Alone in its test binary, so no other test's threads or files are counted.
 #![cfg(feature = "disk")]
 
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MultiDiskStore;
 use kv_store_adapter::testkit::b;
-use kv_store_adapter::{EnumerateCollections, KvStore};
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)

@@ -1,8 +1,8 @@
 //! NullStore: the rules that apply to a store that keeps nothing.
 
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::NullStore;
 use kv_store_adapter::testkit::{b, basics};
-use kv_store_adapter::{EnumerateCollections, EnumerateKeys, KvStore};
 
 #[tokio::test]
 async fn reads_miss_and_input_rules_hold() {

@@ -7,7 +7,7 @@ use kv_store_adapter::stores::{
     ElasticsearchStore, MemcachedStore, MongoStore, RedisClusterStore, RedisStore,
 };
 use kv_store_adapter::testkit::{assert_kind, b, server_url, unique_namespace};
-use kv_store_adapter::{EnumerateKeys, ErrorKind, KvStore, open};
+use kv_store_adapter::{ErrorKind, KvStore, open};
 
 async fn round_trip(url: &str) -> kv_store_adapter::BoxStore {
     let store = open(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));

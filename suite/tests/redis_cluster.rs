@@ -4,9 +4,9 @@
 #[path = "support/redis.rs"]
 mod support;
 
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::RedisClusterStore;
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
-use kv_store_adapter::{DestroyStore, EnumerateCollections, KvStore};
 
 /// A cluster client on `namespace`; two calls are two instances, as two processes
 /// would open.

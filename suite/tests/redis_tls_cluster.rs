@@ -5,7 +5,7 @@
 
 use kv_store_adapter::stores::{RedisClusterStore, Timeouts};
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
-use kv_store_adapter::{EnumerateCollections, ErrorKind, KvStore, open};
+use kv_store_adapter::{ErrorKind, KvStore, open};
 
 fn cluster() -> Option<(Vec<String>, String)> {
     let urls = server_url("KV_REDIS_TLS_CLUSTER_URLS")?;

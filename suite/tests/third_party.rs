@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kv_store_adapter::{KvStore, Layer, Result};
+use kv_store_adapter::{DeleteOptions, Key, Layer, Result, Store};
 
 /// Counts the entries deleted through it.
 #[derive(Debug, Clone)]
@@ -17,12 +17,11 @@ pub struct CountDeletes<S> {
     deleted: Arc<AtomicU64>,
 }
 
-impl<S: KvStore> KvStore for CountDeletes<S> {
-    kv_store_adapter::forward_methods!(inner; raw_get, raw_put, raw_ttl,
-        raw_get_many, raw_put_many, raw_ttl_many);
+impl<S: Store> Store for CountDeletes<S> {
+    kv_store_adapter::forward_methods!(inner; get_opts, put_opts, get_many_opts, put_many_opts);
 
-    async fn raw_delete(&self, c: &str, k: &str) -> Result<bool> {
-        let existed = self.inner.raw_delete(c, k).await?;
+    async fn delete_opts(&self, key: Key<'_>, opts: DeleteOptions) -> Result<bool> {
+        let existed = self.inner.delete_opts(key, opts).await?;
         self.deleted
             .fetch_add(u64::from(existed), Ordering::Relaxed);
         Ok(existed)
@@ -48,7 +47,7 @@ impl<S> Layer<S> for CountDeletesLayer {
 
 use kv_store_adapter::stores::MemoryStore;
 use kv_store_adapter::testkit::b;
-use kv_store_adapter::{DestroyStore, EnumerateKeys, KvStoreExt};
+use kv_store_adapter::{KvStore, KvStoreExt};
 
 fn wrapped() -> CountDeletes<kv_store_adapter::wrappers::Stats<MemoryStore>> {
     MemoryStore::with_max_entries(200_000)
@@ -78,7 +77,7 @@ async fn it_counts_deletes_on_every_path_and_joins_a_chain() {
     store.put("c", "d", b("3"), None).await.unwrap();
     assert!(store.delete("c", "a").await.unwrap());
     assert!(!store.delete("c", "a").await.unwrap());
-    // Batches go through the changed method: `raw_delete_many` was not forwarded.
+    // Batches go through the changed method: `delete_many_opts` was not forwarded.
     assert_eq!(store.delete_many("c", &["b", "nope"]).await.unwrap(), 1);
     assert_eq!(counter.0.load(Ordering::Relaxed), 2);
     assert_eq!(store.keys("c", 10).await.unwrap(), ["d"]);

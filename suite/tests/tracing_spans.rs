@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use kv_store_adapter::stores::{MemoryStore, RedisStore};
 use kv_store_adapter::testkit::{b, server_url, unique_namespace};
-use kv_store_adapter::{EnumerateKeys, KvStore, KvStoreExt, observe, open};
+use kv_store_adapter::{KvStore, KvStoreExt, observe, open};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, SubscriberExt};

@@ -110,7 +110,15 @@ async fn collection_handle_binds_one_collection() {
         vec![Some(b("a")), Some(b("b"))]
     );
     assert_eq!(store.get("sessions", "s2").await.unwrap(), Some(b("b")));
-    assert!(sessions.ttl("s2").await.unwrap().unwrap().1.is_some());
+    assert!(
+        sessions
+            .ttl("s2")
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_in
+            .is_some()
+    );
     assert_eq!(sessions.delete_many(&["s1", "s2"]).await.unwrap(), 2);
     assert_kind(store.collection(""), ErrorKind::InvalidKey);
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kv_store_adapter::testkit::{assert_kind, b, basics};
 use kv_store_adapter::wrappers::ReadOnly;
-use kv_store_adapter::{EnumerateKeys, ErrorKind, KvStore, KvStoreExt};
+use kv_store_adapter::{Entry, ErrorKind, KvStore, KvStoreExt};
 
 use super::*;
 
@@ -56,7 +56,7 @@ async fn default_value_runs_the_rules_about_stored_values() {
     assert_eq!(store.get("c", "nope").await.unwrap(), Some(default.clone()));
     assert_eq!(
         store.ttl("c", "nope").await.unwrap(),
-        Some((default.clone(), Some(Duration::from_secs(9))))
+        Some(Entry::new(default.clone(), Some(Duration::from_secs(9))))
     );
     assert_eq!(
         store.get_many("c", &["nope"]).await.unwrap(),

@@ -1,9 +1,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use kv_store_adapter::KvStore;
 use kv_store_adapter::testkit::{Faulty, b};
 use kv_store_adapter::wrappers::PassthroughCache;
+use kv_store_adapter::{Key, KvStore, PutOptions, Store};
 
 use super::*;
 
@@ -99,29 +99,12 @@ async fn a_failing_cache_is_a_miss_for_reads() {
 #[derive(Clone)]
 struct SlowFills(MemoryStore);
 
-impl KvStore for SlowFills {
-    async fn raw_get(&self, c: &str, k: &str) -> kv_store_adapter::Result<Option<Bytes>> {
-        self.0.raw_get(c, k).await
-    }
-    async fn raw_put(
-        &self,
-        c: &str,
-        k: &str,
-        v: Bytes,
-        ttl: Option<Duration>,
-    ) -> kv_store_adapter::Result<()> {
+impl Store for SlowFills {
+    kv_store_adapter::forward_methods!(0; get_opts, delete_opts);
+
+    async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> kv_store_adapter::Result<()> {
         tokio::time::sleep(Duration::from_millis(2)).await;
-        self.0.raw_put(c, k, v, ttl).await
-    }
-    async fn raw_delete(&self, c: &str, k: &str) -> kv_store_adapter::Result<bool> {
-        self.0.raw_delete(c, k).await
-    }
-    async fn raw_ttl(
-        &self,
-        c: &str,
-        k: &str,
-    ) -> kv_store_adapter::Result<Option<kv_store_adapter::TtlEntry>> {
-        self.0.raw_ttl(c, k).await
+        self.0.put_opts(k, v, o).await
     }
 }
 
@@ -172,7 +155,13 @@ async fn unbounded_cache_ttls_fill_without_panic() {
     let store = PassthroughCache::new(primary, cache, Duration::MAX, Duration::MAX);
     store.primary().put("c", "k", b("v"), None).await.unwrap();
     assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
-    let (_, left) = store.cache().ttl("c", "k").await.unwrap().unwrap();
+    let left = store
+        .cache()
+        .ttl("c", "k")
+        .await
+        .unwrap()
+        .unwrap()
+        .expires_in;
     let left = left.expect("the fill has a TTL");
     assert!(left <= kv_store_adapter::names::MAX_TTL);
     assert!(left > kv_store_adapter::names::MAX_TTL - Duration::from_secs(60));

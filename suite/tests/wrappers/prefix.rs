@@ -1,5 +1,5 @@
 use kv_store_adapter::testkit::b;
-use kv_store_adapter::{DestroyStore, EnumerateCollections, EnumerateKeys, KvStore, KvStoreExt};
+use kv_store_adapter::{Entry, KvStore, KvStoreExt};
 
 use super::*;
 
@@ -105,7 +105,7 @@ async fn prefixed_and_joined_keys_are_one_entry_in_memory() {
         assert_eq!(tenant.get("c", &key).await.unwrap(), Some(b("plain")));
         assert_eq!(
             tenant.ttl("c", &key).await.unwrap(),
-            Some((b("plain"), None))
+            Some(Entry::new(b("plain"), None))
         );
         assert!(tenant.delete("c", &key).await.unwrap());
         assert_eq!(shared.get("c", &joined).await.unwrap(), None);
@@ -154,7 +154,7 @@ async fn wrappers_under_a_key_prefix_keep_their_rules() {
         .unwrap();
     clamped.put("c", "long", b("v"), Some(DAY)).await.unwrap();
     clamped.put("c", "none", b("v"), None).await.unwrap();
-    let left = |e: Option<(bytes::Bytes, Option<Duration>)>| e.unwrap().1.unwrap();
+    let left = |e: Option<Entry>| e.unwrap().expires_in.unwrap();
     assert!(left(clamped.ttl("c", "long").await.unwrap()) <= Duration::from_secs(20));
     let missing = left(clamped.ttl("c", "none").await.unwrap());
     assert!(missing > Duration::from_secs(10) && missing <= Duration::from_secs(15));

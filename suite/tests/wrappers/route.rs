@@ -1,6 +1,6 @@
 use kv_store_adapter::testkit::b;
 use kv_store_adapter::wrappers::{Route, RouteMap};
-use kv_store_adapter::{BoxStore, EnumerateCollections, KvStore};
+use kv_store_adapter::{BoxStore, KvStore};
 
 use super::*;
 
@@ -52,7 +52,6 @@ async fn a_route_map_is_configured_at_run_time() {
 /// that belongs to `A`.
 #[tokio::test]
 async fn destroy_touches_only_routed_collections() {
-    use kv_store_adapter::DestroyStore;
     let (a, bb) = (super::simple(), super::simple());
     a.put("ab", "k", b("routed to a"), None).await.unwrap();
     a.put("abc", "k", b("a's own, not routed"), None)
@@ -80,7 +79,6 @@ async fn destroy_touches_only_routed_collections() {
 
 #[tokio::test]
 async fn route_map_destroy_touches_only_routed_collections() {
-    use kv_store_adapter::DestroyStore;
     let (audit, rest) = (super::simple(), super::simple());
     audit.put("audit", "e", b("routed"), None).await.unwrap();
     audit

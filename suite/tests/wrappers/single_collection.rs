@@ -1,5 +1,5 @@
 use kv_store_adapter::testkit::{b, hostile_names};
-use kv_store_adapter::{EnumerateCollections, EnumerateKeys, KvStore, KvStoreExt};
+use kv_store_adapter::{KvStore, KvStoreExt};
 
 use super::*;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use kv_store_adapter::stores::DiskStore;
 use kv_store_adapter::testkit::b;
 use kv_store_adapter::wrappers::{ClampTtl, Compress, PrefixKeys, Retry, RetryPolicy, Stats};
-use kv_store_adapter::{EnumerateKeys, KvStore, KvStoreExt};
+use kv_store_adapter::{KvStore, KvStoreExt};
 
 use super::*;
 

@@ -310,6 +310,7 @@ impl Error {
         self.entry()
             .map(|(collection, _)| collection)
             .or_else(|| self.0.call.as_ref().map(|call| &*call.collection))
+            .filter(|collection| !collection.is_empty())
     }
 
     /// The operation the error came from (`"get"`, `"put_many"`, …), when it came from

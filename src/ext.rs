@@ -8,7 +8,10 @@ use crate::wrappers::{
     ClampTtl, DefaultValue, LimitSize, Logged, PrefixCollections, PrefixKeys, ReadOnly, Retry,
     RetryPolicy, SingleCollection, Stats, Strict, Timeout,
 };
-use crate::{BoxStore, Collection, KvStore, Result, TypedStore};
+use crate::{
+    BoxStore, Collection, Cull, DestroyCollection, DestroyStore, EnumerateCollections,
+    EnumerateKeys, KvStore, Result, TypedStore,
+};
 
 /// Fluent helpers on every store, like iterator adapters: each wraps `self` in one
 /// wrapper, so stacks read in the order they are built (the last call is outermost).
@@ -66,12 +69,36 @@ pub trait KvStoreExt: KvStore + Sized {
         layer.layer(self)
     }
 
-    /// Boxes this store (core trait only) for stacks chosen at run time.
+    /// Boxes this store (core trait only) for stacks chosen at run time; see
+    /// [`boxed_all`](Self::boxed_all) and [`BoxStore::builder`] to keep capabilities.
     fn boxed(self) -> BoxStore
     where
         Self: 'static,
     {
         BoxStore::new(self)
+    }
+
+    /// Boxes this store with every capability, for a store that has them all (as
+    /// every built-in store and wrapper over one does).
+    ///
+    /// ```
+    /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new().with_stats().boxed_all();
+    /// assert!(store.has_keys() && store.has_destroy());
+    /// assert!(store.keys("c", 10).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    fn boxed_all(self) -> BoxStore
+    where
+        Self: EnumerateKeys
+            + EnumerateCollections
+            + DestroyCollection
+            + DestroyStore
+            + Cull
+            + 'static,
+    {
+        BoxStore::builder(self).all().build()
     }
 
     /// Wraps in [`Stats`].

@@ -16,7 +16,7 @@ use crate::{Bytes, Error, Key, PutOptions, Result, Store, names};
 /// let hour = Duration::from_secs(3600);
 /// let store = MemoryStore::with_max_entries(100).clamp_ttl(Duration::from_secs(1), hour, Some(hour))?;
 /// store.put("c", "k", Bytes::new(), None).await?;
-/// assert!(store.ttl("c", "k").await?.unwrap().1.unwrap() <= hour);
+/// assert!(store.ttl("c", "k").await?.unwrap().expires_in.unwrap() <= hour);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

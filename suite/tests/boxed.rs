@@ -25,10 +25,35 @@ async fn missing_capabilities_answer_unsupported() {
     assert!(!store.has_keys());
     assert_kind(store.keys("c", 10).await, ErrorKind::Unsupported);
     assert_kind(store.destroy().await, ErrorKind::Unsupported);
+    // Capability calls go through `KvStore` too: they say where they failed.
+    let err = store.keys("c", 10).await.unwrap_err();
+    assert_eq!(
+        (err.operation(), err.collection()),
+        (Some("keys"), Some("c"))
+    );
+    let err = store.destroy().await.unwrap_err();
+    assert_eq!((err.operation(), err.collection()), (Some("destroy"), None));
+    assert!(
+        err.to_string().ends_with("(destroy on MemoryStore)"),
+        "{err}"
+    );
+    assert!(store.keys("", 10).await.is_err(), "names are checked");
     // The core still works, and still checks names.
     store.put("c", "k", b("v"), None).await.unwrap();
     assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
     testkit::basics::empty_and_over_long_names_are_rejected(&store).await;
+}
+
+#[tokio::test]
+async fn boxed_all_keeps_every_capability() {
+    let store = MemoryStore::new().with_stats().boxed_all();
+    assert!(store.has_keys() && store.has_collections() && store.has_destroy_collection());
+    assert!(store.has_destroy() && store.has_cull());
+    store.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
+    assert_eq!(store.collections(10).await.unwrap(), ["c"]);
+    store.destroy().await.unwrap();
+    assert!(store.keys("c", 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]

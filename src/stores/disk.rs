@@ -30,7 +30,7 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// acknowledged. Writes go through one writer thread that commits every write waiting
 /// at that moment in one transaction and one fsync (group commit), so concurrent
 /// durable puts share the disk's flush. Other redb calls block, so they run on tokio's
-/// blocking threads; batches run in one transaction. Expired entries are invisible at once; [`Cull::cull`]
+/// blocking threads; batches run in one transaction. Expired entries are invisible at once; [`cull`](crate::KvStore::cull)
 /// reclaims their space.
 ///
 /// ```

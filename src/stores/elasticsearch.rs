@@ -15,10 +15,8 @@ use elasticsearch::http::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 
 use super::TtlEntry;
-use crate::Entry;
 use crate::store::{
-    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
-    GetOptions, Key, ListOptions, PutOptions, Store,
+    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
 };
 use crate::{Error, Result, names};
 
@@ -137,7 +135,7 @@ impl fmt::Debug for ElasticsearchOptions {
 /// or `#hash` for keys that would pass Elasticsearch's 512-byte limit. Batches use
 /// `_mget` and `_bulk`, surfacing per-item errors. Writes wait for a refresh by default
 /// ([`Refresh::WaitFor`]), so `keys()` (a `search_after` walk) sees them. Reads check
-/// the expiry themselves; [`Cull::cull`] deletes expired documents by query.
+/// the expiry themselves; [`cull`](crate::KvStore::cull) deletes expired documents by query.
 ///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents by query and
 /// keep each index, its mapping and its meta document, so that another instance that
@@ -571,7 +569,9 @@ impl ElasticsearchStore {
     }
 }
 
-impl ElasticsearchStore {
+super::backend_store!(ElasticsearchStore);
+
+impl super::Backend for ElasticsearchStore {
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
     }
@@ -671,60 +671,6 @@ impl ElasticsearchStore {
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
         self.mget(c, keys)
-    }
-}
-
-impl Store for ElasticsearchStore {
-    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
-        let (c, k) = (key.collection(), key.joined());
-        if opts.ttl {
-            Ok(self
-                .ttl_value(c, &k)
-                .await?
-                .map(|(v, left)| Entry::new(v, left)))
-        } else {
-            Ok(self.get_value(c, &k).await?.map(Entry::value))
-        }
-    }
-
-    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
-        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
-            .await
-    }
-
-    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
-        self.delete_value(key.collection(), &key.joined()).await
-    }
-
-    async fn get_many_opts(
-        &self,
-        c: &str,
-        keys: &[&str],
-        opts: GetOptions,
-    ) -> Result<Vec<Option<Entry>>> {
-        if opts.ttl {
-            let found = self.ttl_values(c, keys).await?;
-            Ok(found
-                .into_iter()
-                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
-                .collect())
-        } else {
-            let found = self.get_values(c, keys).await?;
-            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
-        }
-    }
-
-    async fn put_many_opts(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        opts: PutOptions,
-    ) -> Result<()> {
-        self.put_values(c, entries, opts.ttl).await
-    }
-
-    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
-        self.delete_values(c, keys).await
     }
 }
 

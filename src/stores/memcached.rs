@@ -11,8 +11,7 @@ use bytes::Bytes;
 use tokio::sync::Mutex;
 
 use super::TtlEntry;
-use crate::Entry;
-use crate::store::{DeleteOptions, DestroyStore, GetOptions, Key, PutOptions, Store};
+use crate::store::DestroyStore;
 use crate::{Error, ErrorKind, Result, names};
 
 /// Client flags marking a value this store wrote ("KV" + format 1).
@@ -592,7 +591,9 @@ pub(crate) fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
     out
 }
 
-impl MemcachedStore {
+super::backend_store!(MemcachedStore);
+
+impl super::Backend for MemcachedStore {
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
     }
@@ -725,60 +726,6 @@ impl MemcachedStore {
             }
         }
         Ok(out)
-    }
-}
-
-impl Store for MemcachedStore {
-    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
-        let (c, k) = (key.collection(), key.joined());
-        if opts.ttl {
-            Ok(self
-                .ttl_value(c, &k)
-                .await?
-                .map(|(v, left)| Entry::new(v, left)))
-        } else {
-            Ok(self.get_value(c, &k).await?.map(Entry::value))
-        }
-    }
-
-    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
-        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
-            .await
-    }
-
-    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
-        self.delete_value(key.collection(), &key.joined()).await
-    }
-
-    async fn get_many_opts(
-        &self,
-        c: &str,
-        keys: &[&str],
-        opts: GetOptions,
-    ) -> Result<Vec<Option<Entry>>> {
-        if opts.ttl {
-            let found = self.ttl_values(c, keys).await?;
-            Ok(found
-                .into_iter()
-                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
-                .collect())
-        } else {
-            let found = self.get_values(c, keys).await?;
-            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
-        }
-    }
-
-    async fn put_many_opts(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        opts: PutOptions,
-    ) -> Result<()> {
-        self.put_values(c, entries, opts.ttl).await
-    }
-
-    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
-        self.delete_values(c, keys).await
     }
 }
 

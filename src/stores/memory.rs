@@ -20,7 +20,7 @@ use crate::{Entry as Found, Result};
 ///
 /// When more than `max_entries` entries are stored, moka evicts the least useful
 /// (TinyLFU). An expired entry is invisible at once (every read checks its deadline);
-/// its memory is reclaimed at once by [`Cull::cull`], or else by moka's own
+/// its memory is reclaimed at once by [`cull`](crate::KvStore::cull), or else by moka's own
 /// housekeeping, which runs as the cache is used and removes an entry 2 to about 3.5
 /// seconds after its deadline (a 2 s grace that lets `cull` still see it, then moka's
 /// timer buckets of about a second). Until then it counts toward `max_entries` and
@@ -120,7 +120,7 @@ impl MemoryStore {
     }
 
     /// The number of entries held, including expired ones not yet reclaimed
-    /// (an estimate until housekeeping has run; [`Cull::cull`] reclaims every expired
+    /// (an estimate until housekeeping has run; [`cull`](crate::KvStore::cull) reclaims every expired
     /// entry and runs it, so the count is exact right after a cull).
     pub fn entry_count(&self) -> u64 {
         self.cache.entry_count()
@@ -134,7 +134,7 @@ impl MemoryStore {
 
 /// How long past its deadline moka keeps an entry before its own housekeeping removes
 /// it. Reads check each entry's deadline themselves, so an expired entry is invisible
-/// at once either way; until moka expires it, [`Cull::cull`] can still see it, and
+/// at once either way; until moka expires it, [`cull`](crate::KvStore::cull) can still see it, and
 /// removes it at once.
 const GRACE: Duration = Duration::from_secs(2);
 

@@ -1,8 +1,11 @@
 //! The stores: embedded ones here, server backends behind their Cargo features.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use crate::{Entry, Result};
 
 #[cfg(feature = "disk")]
 pub(crate) mod disk;
@@ -230,12 +233,10 @@ impl Prepared {
     }
 }
 
-/// A value with the time it has left, as the network stores' batch reads collect it.
-#[allow(dead_code)]
+/// A value with the time it has left, as the network stores read it.
 type TtlEntry = (Bytes, Option<Duration>);
 
-/// The values of batch answers with times, for stores whose plain batch read is their
-/// timed one without the times.
+/// The values of timed answers, for a store whose plain batch read is its timed one.
 #[allow(dead_code)]
 fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
     entries
@@ -243,6 +244,97 @@ fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
         .map(|e| e.map(|(value, _)| value))
         .collect()
 }
+
+/// What the network stores implement: reads and writes of one joined key, and their
+/// native batches; [`Store`] follows from it, once for all of them. Their backends
+/// need the whole key as one name anyway, so a [`Key`]'s parts are joined here.
+#[allow(dead_code)]
+trait Backend: Send + Sync {
+    fn get_value(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+    fn ttl_value(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send;
+    fn put_value(
+        &self,
+        c: &str,
+        k: &str,
+        v: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete_value(&self, c: &str, k: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn get_values(
+        &self,
+        c: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send;
+    fn ttl_values(
+        &self,
+        c: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send;
+    fn put_values(
+        &self,
+        c: &str,
+        entries: &[(&str, Bytes)],
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete_values(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<usize>> + Send;
+}
+
+#[allow(dead_code)]
+fn timed(entry: Option<TtlEntry>) -> Option<Entry> {
+    entry.map(|(value, left)| Entry::new(value, left))
+}
+
+/// `Store` for a [`Backend`], the same for every network store (a blanket impl would
+/// overlap the pointer impls of `Store`).
+#[allow(unused_macros)]
+macro_rules! backend_store {
+    ($ty:ty $(, $g:ident: $b:path)*) => {
+        impl<$($g: $b),*> $crate::Store for $ty {
+            async fn get_opts(&self, key: $crate::Key<'_>, opts: $crate::GetOptions) -> $crate::Result<Option<$crate::Entry>> {
+                let (c, k) = (key.collection(), key.joined());
+                if opts.ttl {
+                    Ok($crate::stores::timed($crate::stores::Backend::ttl_value(self, c, &k).await?))
+                } else {
+                    Ok($crate::stores::Backend::get_value(self, c, &k).await?.map($crate::Entry::value))
+                }
+            }
+
+            async fn put_opts(&self, key: $crate::Key<'_>, value: $crate::Bytes, opts: $crate::PutOptions) -> $crate::Result<()> {
+                $crate::stores::Backend::put_value(self, key.collection(), &key.joined(), value, opts.ttl)
+                    .await
+            }
+
+            async fn delete_opts(&self, key: $crate::Key<'_>, _: $crate::DeleteOptions) -> $crate::Result<bool> {
+                $crate::stores::Backend::delete_value(self, key.collection(), &key.joined()).await
+            }
+
+            async fn get_many_opts(
+                &self,
+                c: &str,
+                keys: &[&str],
+                opts: $crate::GetOptions,
+            ) -> $crate::Result<Vec<Option<$crate::Entry>>> {
+                if opts.ttl {
+                    let found = $crate::stores::Backend::ttl_values(self, c, keys).await?;
+                    Ok(found.into_iter().map($crate::stores::timed).collect())
+                } else {
+                    let found = $crate::stores::Backend::get_values(self, c, keys).await?;
+                    Ok(found.into_iter().map(|v| v.map($crate::Entry::value)).collect())
+                }
+            }
+
+            async fn put_many_opts(&self, c: &str, entries: &[(&str, $crate::Bytes)], opts: $crate::PutOptions) -> $crate::Result<()> {
+                $crate::stores::Backend::put_values(self, c, entries, opts.ttl).await
+            }
+
+            async fn delete_many_opts(&self, c: &str, keys: &[&str], _: $crate::DeleteOptions) -> $crate::Result<usize> {
+                $crate::stores::Backend::delete_values(self, c, keys).await
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use backend_store;
 
 /// A value with its deadline on the monotonic clock, as the in-process stores keep it.
 #[derive(Debug, Clone)]

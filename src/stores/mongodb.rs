@@ -11,10 +11,8 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::TtlEntry;
-use crate::Entry;
 use crate::store::{
-    DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
-    GetOptions, Key, ListOptions, PutOptions, Store,
+    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
 };
 use crate::{Error, Result, names};
 
@@ -316,7 +314,9 @@ impl MongoStore {
     }
 }
 
-impl MongoStore {
+super::backend_store!(MongoStore);
+
+impl super::Backend for MongoStore {
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
     }
@@ -420,60 +420,6 @@ impl MongoStore {
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
         // Bounded per round trip inside.
         self.find_many(c, keys)
-    }
-}
-
-impl Store for MongoStore {
-    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
-        let (c, k) = (key.collection(), key.joined());
-        if opts.ttl {
-            Ok(self
-                .ttl_value(c, &k)
-                .await?
-                .map(|(v, left)| Entry::new(v, left)))
-        } else {
-            Ok(self.get_value(c, &k).await?.map(Entry::value))
-        }
-    }
-
-    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
-        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
-            .await
-    }
-
-    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
-        self.delete_value(key.collection(), &key.joined()).await
-    }
-
-    async fn get_many_opts(
-        &self,
-        c: &str,
-        keys: &[&str],
-        opts: GetOptions,
-    ) -> Result<Vec<Option<Entry>>> {
-        if opts.ttl {
-            let found = self.ttl_values(c, keys).await?;
-            Ok(found
-                .into_iter()
-                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
-                .collect())
-        } else {
-            let found = self.get_values(c, keys).await?;
-            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
-        }
-    }
-
-    async fn put_many_opts(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        opts: PutOptions,
-    ) -> Result<()> {
-        self.put_values(c, entries, opts.ttl).await
-    }
-
-    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
-        self.delete_values(c, keys).await
     }
 }
 

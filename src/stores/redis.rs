@@ -10,10 +10,8 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, RedisError, Value};
 
 use super::TtlEntry;
-use crate::Entry;
 use crate::store::{
-    DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
-    GetOptions, Key, ListOptions, PutOptions, Store,
+    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
 };
 use crate::{Error, Result, names};
 
@@ -666,7 +664,9 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 }
 
-impl<C: RedisConnection> RedisStore<C> {
+super::backend_store!(RedisStore<C>, C: RedisConnection);
+
+impl<C: RedisConnection> super::Backend for RedisStore<C> {
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
         let raw = self
             .query(redis::cmd("GET").arg(self.redis_key(c, k)))
@@ -794,60 +794,6 @@ impl<C: RedisConnection> RedisStore<C> {
             }
         }
         Ok(out)
-    }
-}
-
-impl<C: RedisConnection> Store for RedisStore<C> {
-    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
-        let (c, k) = (key.collection(), key.joined());
-        if opts.ttl {
-            Ok(self
-                .ttl_value(c, &k)
-                .await?
-                .map(|(v, left)| Entry::new(v, left)))
-        } else {
-            Ok(self.get_value(c, &k).await?.map(Entry::value))
-        }
-    }
-
-    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
-        self.put_value(key.collection(), &key.joined(), value, opts.ttl)
-            .await
-    }
-
-    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
-        self.delete_value(key.collection(), &key.joined()).await
-    }
-
-    async fn get_many_opts(
-        &self,
-        c: &str,
-        keys: &[&str],
-        opts: GetOptions,
-    ) -> Result<Vec<Option<Entry>>> {
-        if opts.ttl {
-            let found = self.ttl_values(c, keys).await?;
-            Ok(found
-                .into_iter()
-                .map(|e| e.map(|(v, left)| Entry::new(v, left)))
-                .collect())
-        } else {
-            let found = self.get_values(c, keys).await?;
-            Ok(found.into_iter().map(|v| v.map(Entry::value)).collect())
-        }
-    }
-
-    async fn put_many_opts(
-        &self,
-        c: &str,
-        entries: &[(&str, Bytes)],
-        opts: PutOptions,
-    ) -> Result<()> {
-        self.put_values(c, entries, opts.ttl).await
-    }
-
-    async fn delete_many_opts(&self, c: &str, keys: &[&str], _: DeleteOptions) -> Result<usize> {
-        self.delete_values(c, keys).await
     }
 }
 

@@ -516,15 +516,18 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// An inner call, counted (and timed, if asked for) when it completes.
-struct Counted<'r, 'c, F, C> {
-    call: F,
-    registry: &'r Registry,
-    collection: &'c str,
-    count: C,
-    operation: Operation,
-    /// When it was first polled, if calls are timed.
-    started: Option<Instant>,
+pin_project_lite::pin_project! {
+    /// An inner call, counted (and timed, if asked for) when it completes.
+    struct Counted<'r, 'c, F, C> {
+        #[pin]
+        call: F,
+        registry: &'r Registry,
+        collection: &'c str,
+        count: C,
+        operation: Operation,
+        // When it was first polled, if calls are timed.
+        started: Option<Instant>,
+    }
 }
 
 impl<F, T, C> Future for Counted<'_, '_, F, C>
@@ -536,21 +539,18 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        // SAFETY: `call` is pinned structurally: it is never moved out of `self` nor
-        // given out unpinned, and `Counted` implements neither `Drop` nor `Unpin` by
-        // hand (it is `Unpin` only when `F` is).
-        let this = unsafe { self.get_unchecked_mut() };
+        let this = self.project();
         let timed = this.registry.latency.get();
         if timed.is_some() && this.started.is_none() {
-            this.started = Some(Instant::now());
+            *this.started = Some(Instant::now());
         }
-        let call = unsafe { Pin::new_unchecked(&mut this.call) };
-        let poll = call.poll(cx);
+        let poll = this.call.poll(cx);
         if let Poll::Ready(result) = &poll {
+            let count = &*this.count;
             this.registry
-                .count(this.collection, result, |n, value| (this.count)(n, value));
-            if let (Some(h), Some(at)) = (timed, this.started) {
-                h.ops[this.operation as usize].record(at.elapsed());
+                .count(this.collection, result, |n, value| count(n, value));
+            if let (Some(h), Some(at)) = (timed, *this.started) {
+                h.ops[*this.operation as usize].record(at.elapsed());
             }
         }
         poll

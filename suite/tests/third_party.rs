@@ -1,7 +1,8 @@
-//! A wrapper written the way a user outside the crate would, with the public API only:
-//! it changes one method, forwards the rest with the public macros, keeps every
-//! capability of its inner store, joins a fluent chain through `Layer`, and passes the
-//! whole conformance suite, single- and multi-instance.
+//! A wrapper and a store written the way a user outside the crate would, with the
+//! public API only. The wrapper changes one method, forwards the rest with the public
+//! macros, keeps every capability of its inner store and joins a fluent chain through
+//! `Layer`; the store is a map with expiry and every capability. Both pass the whole
+//! conformance suite, single- and multi-instance.
 #![cfg(feature = "memory")]
 
 // ---- the third-party wrapper: from here to the end marker ----
@@ -45,6 +46,95 @@ impl<S> Layer<S> for CountDeletesLayer {
 }
 // ---- end of the third-party wrapper ----
 
+// ---- the third-party store: from here to the end marker ----
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use kv_store_adapter::{Bytes, DestroyCollection, DestroyStore, Entry, EnumerateCollections};
+use kv_store_adapter::{EnumerateKeys, GetOptions, ListOptions, PutOptions, names};
+
+/// One collection: key → (value, deadline).
+type Keys = BTreeMap<String, (Bytes, Option<Instant>)>;
+
+/// One process's map of collections, with per-entry expiry; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct MapStore(Arc<Mutex<BTreeMap<String, Keys>>>);
+
+impl MapStore {
+    /// Runs `f` on the locked map, with the time now.
+    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<String, Keys>, Instant) -> R) -> Result<R> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(f(&mut map, Instant::now()))
+    }
+}
+
+fn alive(deadline: Option<Instant>, now: Instant) -> bool {
+    deadline.is_none_or(|at| at > now)
+}
+
+/// The live keys of one collection.
+fn live(c: &Keys, now: Instant) -> impl Iterator<Item = &String> {
+    c.iter()
+        .filter(move |(_, (_, at))| alive(*at, now))
+        .map(|(k, _)| k)
+}
+
+impl Store for MapStore {
+    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
+        self.with(|map, now| {
+            let (value, at) = map.get(key.collection())?.get(&*key.joined())?;
+            let left = at.filter(|_| opts.ttl).map(|at| at - now);
+            alive(*at, now).then(|| Entry::new(value.clone(), left))
+        })
+    }
+    async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
+        let at = opts.ttl.map(|ttl| Instant::now() + names::bounded(ttl));
+        self.with(|map, _| {
+            let c = map.entry(key.collection().into()).or_default();
+            c.insert(key.joined().into(), (value, at));
+        })
+    }
+    async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
+        self.with(|map, now| {
+            let c = map.get_mut(key.collection());
+            let removed = c.and_then(|c| c.remove(&*key.joined()));
+            removed.is_some_and(|(_, at)| alive(at, now))
+        })
+    }
+}
+
+impl EnumerateKeys for MapStore {
+    async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
+        self.with(|map, now| {
+            let keys = map.get(c).into_iter().flat_map(|c| live(c, now));
+            keys.take(opts.limit).cloned().collect()
+        })
+    }
+}
+
+impl EnumerateCollections for MapStore {
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        self.with(|map, now| {
+            let names = map.iter().filter(|(_, c)| live(c, now).next().is_some());
+            names.map(|(c, _)| c.clone()).take(opts.limit).collect()
+        })
+    }
+}
+
+impl DestroyCollection for MapStore {
+    async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
+        self.with(|map, _| drop(map.remove(c)))
+    }
+}
+
+impl DestroyStore for MapStore {
+    async fn destroy_opts(&self) -> Result<()> {
+        self.with(|map, _| map.clear())
+    }
+}
+// ---- end of the third-party store ----
+
 use kv_store_adapter::stores::MemoryStore;
 use kv_store_adapter::testkit::b;
 use kv_store_adapter::{KvStore, KvStoreExt};
@@ -63,6 +153,28 @@ mod instances {
     kv_store_adapter::instances_suite!(
         pair = kv_store_adapter::testkit::instances::Instances::clones(wrapped());
         basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+}
+
+mod map_store {
+    use super::*;
+    kv_store_adapter::conformance_suite!(store = MapStore::default();
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
+
+    mod instances {
+        use super::*;
+        kv_store_adapter::instances_suite!(
+            pair = kv_store_adapter::testkit::instances::Instances::clones(MapStore::default());
+            basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+    }
+
+    /// It joins the same stacks as the built-in stores.
+    #[tokio::test]
+    async fn it_takes_wrappers() {
+        let store = MapStore::default().prefix_keys("t").unwrap().with_stats();
+        store.put("c", "k", b("v"), None).await.unwrap();
+        assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
+        assert_eq!(store.total().puts, 1);
+    }
 }
 
 #[tokio::test]

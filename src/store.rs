@@ -521,69 +521,92 @@ impl<E: BatchEntry + ?Sized> BatchEntry for &E {
 /// ```
 pub trait KvStore: Store {
     /// The value under `collection`/`key`, or `None`. An empty value is a value.
-    fn get(
-        &self,
-        collection: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-        crate::observe::checked!(self, "get", collection, Some(key), None, {
-            names::check(collection, key)?;
-            let entry = self
-                .get_opts(Key::checked(collection, key), GetOptions::default())
-                .await?;
-            Ok(entry.map(|e| e.value))
-        })
+    #[inline]
+    fn get<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+    ) -> impl Future<Output = Result<Option<Bytes>>> + Send + 'a {
+        crate::observe::direct!(
+            self,
+            "get",
+            collection,
+            Some(key),
+            names::check(collection, key)
+                .map(|()| self.get_opts(Key::checked(collection, key), GetOptions::default())),
+            |entry: Option<Entry>| entry.map(|e| e.value)
+        )
     }
 
     /// Stores `value`, replacing any earlier value *and* expiry. `ttl: None` never
     /// expires; a zero TTL is an [`InvalidTtl`](crate::ErrorDetail::InvalidTtl) error.
-    fn put(
-        &self,
-        collection: &str,
-        key: &str,
+    #[inline]
+    fn put<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
         value: Bytes,
         ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send {
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
         self.put_with(collection, key, value, PutOptions::expiring(ttl))
     }
 
     /// [`put`](Self::put) with every option.
-    fn put_with(
-        &self,
-        collection: &str,
-        key: &str,
+    #[inline]
+    fn put_with<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
         value: Bytes,
         opts: PutOptions,
-    ) -> impl Future<Output = Result<()>> + Send {
-        crate::observe::checked!(self, "put", collection, Some(key), None, {
-            names::check(collection, key)?;
-            names::check_ttl(opts.ttl)?;
-            self.put_opts(Key::checked(collection, key), value, opts)
-                .await
-        })
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        crate::observe::direct!(
+            self,
+            "put",
+            collection,
+            Some(key),
+            names::check(collection, key)
+                .and_then(|()| names::check_ttl(opts.ttl))
+                .map(|()| self.put_opts(Key::checked(collection, key), value, opts)),
+            |()| ()
+        )
     }
 
     /// Removes the entry, answering whether it existed.
-    fn delete(&self, collection: &str, key: &str) -> impl Future<Output = Result<bool>> + Send {
-        crate::observe::checked!(self, "delete", collection, Some(key), None, {
-            names::check(collection, key)?;
-            self.delete_opts(Key::checked(collection, key), DeleteOptions::default())
-                .await
-        })
+    #[inline]
+    fn delete<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+    ) -> impl Future<Output = Result<bool>> + Send + 'a {
+        crate::observe::direct!(
+            self,
+            "delete",
+            collection,
+            Some(key),
+            names::check(collection, key)
+                .map(|()| self.delete_opts(Key::checked(collection, key), DeleteOptions::default())),
+            |existed: bool| existed
+        )
     }
 
     /// The value and its remaining time to live ([`Entry::expires_in`] is `None` for
     /// an entry that never expires).
-    fn ttl(
-        &self,
-        collection: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Entry>>> + Send {
-        crate::observe::checked!(self, "ttl", collection, Some(key), None, {
-            names::check(collection, key)?;
-            self.get_opts(Key::checked(collection, key), GetOptions::with_ttl())
-                .await
-        })
+    #[inline]
+    fn ttl<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send + 'a {
+        crate::observe::direct!(
+            self,
+            "ttl",
+            collection,
+            Some(key),
+            names::check(collection, key)
+                .map(|()| self.get_opts(Key::checked(collection, key), GetOptions::with_ttl())),
+            |entry: Option<Entry>| entry
+        )
     }
 
     /// One answer per key, in request order; a key asked twice is answered twice.

@@ -1,6 +1,7 @@
 //! `MemoryStore`: a bounded in-process cache (moka) with per-entry TTL.
 
 use std::fmt;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -179,20 +180,48 @@ impl MemoryStore {
     fn lookup(&self, key: Key<'_>, opts: GetOptions) -> Option<Found> {
         let entry = self.with_encoded(key, |k| self.cache.get(k))?;
         // Past its deadline, within moka's grace: already invisible.
-        entry.read(Instant::now(), opts)
+        entry.read(opts)
     }
 
     fn remove(&self, key: Key<'_>) -> bool {
         let removed = self.with_encoded(key, |k| self.cache.remove(k));
-        removed.is_some_and(|e| e.is_live(Instant::now()))
+        removed.is_some_and(|e| e.is_live_now())
+    }
+}
+
+/// A get's future: looks the key up on the first poll (a store's futures are lazy)
+/// and is ready at once. A named future with an always-inlined poll, not an `async fn`
+/// or a closure, so that a hit reaches the cache with no call in between (each such
+/// call cost a hit ~3% of its instructions, moving the key and the answer through
+/// memory).
+struct Lookup<'s, 'k> {
+    store: &'s MemoryStore,
+    key: Key<'k>,
+    opts: GetOptions,
+}
+
+impl Future for Lookup<'_, '_> {
+    type Output = Result<Option<Found>>;
+
+    #[inline(always)]
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(self.store.lookup(self.key, self.opts)))
     }
 }
 
 // Every operation completes at once; prefixed keys are encoded straight from their
 // parts.
 impl Store for MemoryStore {
-    async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Found>> {
-        Ok(self.lookup(key, opts))
+    fn get_opts(
+        &self,
+        key: Key<'_>,
+        opts: GetOptions,
+    ) -> impl Future<Output = Result<Option<Found>>> + Send {
+        Lookup {
+            store: self,
+            key,
+            opts,
+        }
     }
 
     async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {

@@ -364,15 +364,25 @@ impl Timed {
         self.remaining(now).is_some()
     }
 
-    /// What a read answers: `None` once expired, else the value, with its remaining
-    /// time when `opts.ttl`.
+    /// Whether the entry is live now; reads the clock only for an entry with a
+    /// deadline (most have none, and the clock is a fifth of a memory hit's cost).
     #[inline]
-    fn read(self, now: Instant, opts: crate::GetOptions) -> Option<crate::Entry> {
-        let left = self.remaining(now)?;
-        Some(crate::Entry::new(
-            self.value,
-            if opts.ttl { left } else { None },
-        ))
+    fn is_live_now(&self) -> bool {
+        self.expires_at.is_none_or(|at| at > Instant::now())
+    }
+
+    /// What a read answers: `None` once expired, else the value, with its remaining
+    /// time when `opts.ttl`. Reads the clock only for an entry with a deadline.
+    #[inline]
+    fn read(self, opts: crate::GetOptions) -> Option<crate::Entry> {
+        let left = match self.expires_at {
+            None => None,
+            Some(at) => Some(
+                at.checked_duration_since(Instant::now())
+                    .filter(|d| !d.is_zero())?,
+            ),
+        };
+        Some(crate::Entry::new(self.value, left.filter(|_| opts.ttl)))
     }
 }
 

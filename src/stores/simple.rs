@@ -85,7 +85,7 @@ impl SimpleStore {
     fn live(&self, collection: &str, key: &str, opts: GetOptions) -> Option<Entry> {
         let map = self.read();
         let entry = map.get(collection)?.get(key)?;
-        entry.clone().read(Instant::now(), opts)
+        entry.clone().read(opts)
     }
 }
 

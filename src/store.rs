@@ -286,6 +286,11 @@ impl Default for ListOptions {
 ///   anything is written. A TTL a wrapper chooses itself stays within the same bound,
 ///   and a store converts every TTL through [`names::bounded`], so no `Duration` —
 ///   `Duration::MAX` through [`put_opts`](Self::put_opts) included — can panic.
+/// - **Lazy futures.** Creating a method's future reads and writes nothing; the work
+///   happens when it is polled, and a future dropped unpolled has no effect.
+///   [`KvStore`]'s calls create the store's future before polling it, and wrappers
+///   such as [`Fallback`](crate::wrappers::Fallback) drop futures they never polled.
+///   An `async fn` is lazy; a hand-written future does its work in `poll`.
 /// - **Many instances.** Two instances constructed separately on one backend and
 ///   namespace (two processes) see one state: what one writes, deletes or destroys is
 ///   what the other reads, lists and writes next. Nothing an instance remembers (a

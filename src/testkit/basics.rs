@@ -51,6 +51,22 @@ pub async fn delete_answers_whether_the_entry_existed<S: KvStore>(store: &S) {
     assert_eq!(store.get(&c, "k").await.unwrap(), None);
 }
 
+/// A call's future does nothing until it is polled: puts and deletes created and
+/// dropped unpolled leave the store as it was. (The caller API creates the store's
+/// future before polling it, and `Fallback`, `Timeout` and `select!`-style callers
+/// drop futures they never polled.)
+pub async fn futures_do_nothing_until_polled<S: KvStore>(store: &S) {
+    let c = unique("lazy");
+    drop(store.put(&c, "k", b("v"), None));
+    drop(store.put_many(&c, [("m", b("v"))], None));
+    assert_eq!(store.get(&c, "k").await.unwrap(), None);
+    assert_eq!(store.get(&c, "m").await.unwrap(), None);
+    store.put(&c, "k", b("v"), None).await.unwrap();
+    drop(store.delete(&c, "k"));
+    drop(store.delete_many(&c, ["k"]));
+    assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("v")));
+}
+
 /// The same key in two collections is two entries.
 pub async fn collections_do_not_share_keys<S: KvStore>(store: &S) {
     let (c1, c2) = (unique("iso-a"), unique("iso-b"));

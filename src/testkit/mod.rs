@@ -220,6 +220,7 @@ macro_rules! __conformance_group {
                 put_then_get_round_trips,
                 put_overwrites_the_value,
                 delete_answers_whether_the_entry_existed,
+                futures_do_nothing_until_polled,
                 collections_do_not_share_keys,
                 get_many_answers_in_request_order,
                 put_many_duplicate_keys_last_wins,

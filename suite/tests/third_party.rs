@@ -48,92 +48,97 @@ impl<S> Layer<S> for CountDeletesLayer {
 
 // ---- the third-party store: from here to the end marker ----
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use kv_store_adapter::{Bytes, DestroyCollection, DestroyStore, Entry, EnumerateCollections};
-use kv_store_adapter::{EnumerateKeys, GetOptions, ListOptions, PutOptions, names};
+use kv_store_adapter::{Bytes, Entry, GetOptions, PutOptions, names};
 
-/// One collection: key → (value, deadline).
-type Keys = BTreeMap<String, (Bytes, Option<Instant>)>;
+/// collection → key → (value, deadline).
+type Map = BTreeMap<String, BTreeMap<String, (Bytes, Option<Instant>)>>;
 
 /// One process's map of collections, with per-entry expiry; clones share it.
 #[derive(Debug, Clone, Default)]
-pub struct MapStore(Arc<Mutex<BTreeMap<String, Keys>>>);
+pub struct MapStore(Arc<Mutex<Map>>);
 
 impl MapStore {
-    /// Runs `f` on the locked map, with the time now.
-    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<String, Keys>, Instant) -> R) -> Result<R> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(f(&mut map, Instant::now()))
+    fn map(&self) -> MutexGuard<'_, Map> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-fn alive(deadline: Option<Instant>, now: Instant) -> bool {
-    deadline.is_none_or(|at| at > now)
-}
-
-/// The live keys of one collection.
-fn live(c: &Keys, now: Instant) -> impl Iterator<Item = &String> {
-    c.iter()
-        .filter(move |(_, (_, at))| alive(*at, now))
-        .map(|(k, _)| k)
+/// Whether an entry with this deadline is still alive.
+fn live(deadline: &Option<Instant>) -> bool {
+    deadline.is_none_or(|at| at > Instant::now())
 }
 
 impl Store for MapStore {
     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
-        self.with(|map, now| {
-            let (value, at) = map.get(key.collection())?.get(&*key.joined())?;
-            let left = at.filter(|_| opts.ttl).map(|at| at - now);
-            alive(*at, now).then(|| Entry::new(value.clone(), left))
-        })
+        let map = self.map();
+        let found = map
+            .get(key.collection())
+            .and_then(|c| c.get(&*key.joined()));
+        let Some((value, at)) = found.filter(|(_, at)| live(at)) else {
+            return Ok(None);
+        };
+        let left = at.filter(|_| opts.ttl).map(|at| at - Instant::now());
+        Ok(Some(Entry::new(value.clone(), left)))
     }
     async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
         let at = opts.ttl.map(|ttl| Instant::now() + names::bounded(ttl));
-        self.with(|map, _| {
-            let c = map.entry(key.collection().into()).or_default();
-            c.insert(key.joined().into(), (value, at));
-        })
+        let mut map = self.map();
+        let c = map.entry(key.collection().to_owned()).or_default();
+        c.insert(key.joined().into_owned(), (value, at));
+        Ok(())
     }
     async fn delete_opts(&self, key: Key<'_>, _: DeleteOptions) -> Result<bool> {
-        self.with(|map, now| {
-            let c = map.get_mut(key.collection());
-            let removed = c.and_then(|c| c.remove(&*key.joined()));
-            removed.is_some_and(|(_, at)| alive(at, now))
-        })
+        let mut map = self.map();
+        let c = map.get_mut(key.collection());
+        Ok(c.and_then(|c| c.remove(&*key.joined()))
+            .is_some_and(|(_, at)| live(&at)))
     }
 }
+// ---- end of the third-party store ----
+
+// ---- its capabilities: from here to the end marker ----
+use kv_store_adapter::ListOptions;
+use kv_store_adapter::{DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys};
 
 impl EnumerateKeys for MapStore {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
-        self.with(|map, now| {
-            let keys = map.get(c).into_iter().flat_map(|c| live(c, now));
-            keys.take(opts.limit).cloned().collect()
-        })
+        let map = self.map();
+        let keys = map
+            .get(c)
+            .into_iter()
+            .flatten()
+            .filter(|(_, (_, at))| live(at));
+        Ok(keys.map(|(k, _)| k.clone()).take(opts.limit).collect())
     }
 }
 
 impl EnumerateCollections for MapStore {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        self.with(|map, now| {
-            let names = map.iter().filter(|(_, c)| live(c, now).next().is_some());
-            names.map(|(c, _)| c.clone()).take(opts.limit).collect()
-        })
+        let map = self.map();
+        let names = map
+            .iter()
+            .filter(|(_, c)| c.values().any(|(_, at)| live(at)));
+        Ok(names.map(|(c, _)| c.clone()).take(opts.limit).collect())
     }
 }
 
 impl DestroyCollection for MapStore {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
-        self.with(|map, _| drop(map.remove(c)))
+        self.map().remove(c);
+        Ok(())
     }
 }
 
 impl DestroyStore for MapStore {
     async fn destroy_opts(&self) -> Result<()> {
-        self.with(|map, _| map.clear())
+        self.map().clear();
+        Ok(())
     }
 }
-// ---- end of the third-party store ----
+// ---- end of its capabilities ----
 
 use kv_store_adapter::stores::MemoryStore;
 use kv_store_adapter::testkit::b;
@@ -195,4 +200,28 @@ async fn it_counts_deletes_on_every_path_and_joins_a_chain() {
     assert_eq!(store.keys("c", 10).await.unwrap(), ["d"]);
     store.destroy().await.unwrap();
     assert!(store.keys("c", 10).await.unwrap().is_empty());
+}
+
+/// The kit's laziness rule catches a store that writes when a future is created
+/// rather than when it is polled.
+#[tokio::test]
+#[should_panic(expected = "left: Some(")]
+async fn the_kit_catches_a_store_that_writes_before_it_is_polled() {
+    struct Eager(MapStore);
+    impl Store for Eager {
+        kv_store_adapter::forward_methods!(0; get_opts, delete_opts);
+        fn put_opts(
+            &self,
+            key: Key<'_>,
+            value: Bytes,
+            _: PutOptions,
+        ) -> impl Future<Output = Result<()>> + Send {
+            let mut map = self.0.map();
+            let c = map.entry(key.collection().to_owned()).or_default();
+            c.insert(key.joined().into_owned(), (value, None));
+            std::future::ready(Ok(()))
+        }
+    }
+    kv_store_adapter::testkit::basics::futures_do_nothing_until_polled(&Eager(MapStore::default()))
+        .await;
 }

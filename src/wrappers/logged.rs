@@ -43,7 +43,7 @@ impl<S> Logged<S> {
         &self,
         op: &'static str,
         collection: &str,
-        key: Option<&str>,
+        key: Option<Key<'_>>,
         count: usize,
         call: impl Future<Output = Result<T>>,
         outcome: impl FnOnce(&T) -> &'static str,
@@ -51,7 +51,9 @@ impl<S> Logged<S> {
         let start = Instant::now();
         let result = call.await;
         let micros = start.elapsed().as_micros() as u64;
-        let key = if self.keys { key } else { None };
+        // A prefixed key is joined only when it is logged.
+        let joined = key.filter(|_| self.keys).map(|k| k.joined());
+        let key = joined.as_deref();
         match &result {
             Ok(value) => tracing::debug!(
                 target: "kv_store_adapter",
@@ -76,19 +78,18 @@ fn ok<T>(_: &T) -> &'static str {
 impl<S: Store> Store for Logged<S> {
     async fn get_opts(&self, key: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
         let op = if o.ttl { "ttl" } else { "get" };
-        let (c, k) = (key.collection(), key.joined());
-        self.log(op, c, Some(&k), 1, self.inner.get_opts(key, o), found)
+        let call = self.inner.get_opts(key, o);
+        self.log(op, key.collection(), Some(key), 1, call, found)
             .await
     }
     async fn put_opts(&self, key: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
-        let (c, k) = (key.collection(), key.joined());
-        self.log("put", c, Some(&k), 1, self.inner.put_opts(key, v, o), ok)
+        let call = self.inner.put_opts(key, v, o);
+        self.log("put", key.collection(), Some(key), 1, call, ok)
             .await
     }
     async fn delete_opts(&self, key: Key<'_>, o: DeleteOptions) -> Result<bool> {
-        let (c, k) = (key.collection(), key.joined());
         let call = self.inner.delete_opts(key, o);
-        self.log("delete", c, Some(&k), 1, call, |d| {
+        self.log("delete", key.collection(), Some(key), 1, call, |d| {
             if *d { "hit" } else { "miss" }
         })
         .await

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use redb::{
@@ -56,7 +57,7 @@ struct Inner {
     writer: super::group_commit::Writer,
     path: PathBuf,
     durable: bool,
-    inline_reads: bool,
+    reads: Placement,
 }
 
 impl fmt::Debug for DiskStore {
@@ -64,7 +65,7 @@ impl fmt::Debug for DiskStore {
         f.debug_struct("DiskStore")
             .field("path", &self.inner.path)
             .field("durable", &self.inner.durable)
-            .field("inline_reads", &self.inner.inline_reads)
+            .field("inline_reads", &self.inner.reads.fixed)
             .finish()
     }
 }
@@ -84,7 +85,7 @@ impl fmt::Debug for DiskStore {
 pub struct DiskStoreBuilder {
     path: PathBuf,
     durable: bool,
-    inline_reads: bool,
+    inline_reads: Option<bool>,
     cache_size: Option<usize>,
     /// The writer threads to share (`MultiDiskStore`'s pool); a pool of one if `None`.
     writers: Option<Arc<super::group_commit::Pool>>,
@@ -99,17 +100,28 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// Whether single and batch reads run on the calling thread (default `false`).
+    /// Fixes where single and batch reads run: `true` on the calling thread, `false`
+    /// on tokio's blocking threads. Writes always run off the executor.
     ///
-    /// By default every redb call runs on tokio's blocking threads, so the executor is
-    /// never blocked — at the price of a thread hop (~15-20 µs) on every read, against
-    /// redb's ~1 µs read from its page cache. With `true`, reads run in place: as fast
-    /// as raw redb, but a read of a page not in redb's cache blocks the executor thread
-    /// for a disk read. Choose it when the file fits the cache (see
-    /// [`cache_size`](Self::cache_size)) or reads are few. Writes always run off the
-    /// executor.
+    /// A read on the blocking threads costs a thread hop (~15-20 µs) against redb's
+    /// ~1 µs read from its page cache; a read in place is as fast as raw redb, but a
+    /// page not in redb's cache blocks the executor thread for a disk read.
+    ///
+    /// Unset (the default), reads are **adaptive**: they run in place while they are
+    /// fast, and after one that takes longer than 100 µs (a page read from disk), the
+    /// store's reads run on the blocking threads for the next second, then try in
+    /// place again. So a store whose file fits redb's cache (see
+    /// [`cache_size`](Self::cache_size)) reads at nearly raw redb's speed, and one that
+    /// does not blocks an executor thread for at most about one slow read per second.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::DiskStore;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let store = DiskStore::builder(dir.path().join("kv.redb")).inline_reads(false).open()?;
+    /// # Ok::<(), kv_store_adapter::Error>(())
+    /// ```
     pub fn inline_reads(mut self, inline: bool) -> Self {
-        self.inline_reads = inline;
+        self.inline_reads = Some(inline);
         self
     }
 
@@ -154,7 +166,7 @@ impl DiskStoreBuilder {
                 writer,
                 path: self.path,
                 durable: self.durable,
-                inline_reads: self.inline_reads,
+                reads: Placement::new(self.inline_reads, Placement::BACKOFF),
             }),
         })
     }
@@ -174,7 +186,7 @@ impl DiskStore {
         DiskStoreBuilder {
             path: path.as_ref().to_owned(),
             durable: true,
-            inline_reads: false,
+            inline_reads: None,
             cache_size: None,
             writers: None,
         }
@@ -289,6 +301,81 @@ impl Inner {
     }
 }
 
+/// Where a store's reads run: fixed by [`DiskStoreBuilder::inline_reads`], or adaptive.
+struct Placement {
+    /// `Some(true)`: in place; `Some(false)`: on the blocking threads; `None`: adaptive.
+    fixed: Option<bool>,
+    /// Adaptive: reads run on the blocking threads until this many milliseconds after
+    /// `epoch` (0: in place). One atomic load on the fast path.
+    blocking_until_ms: AtomicU64,
+    epoch: Instant,
+    backoff: Duration,
+}
+
+impl Placement {
+    /// A read in place slower than this held the executor thread too long.
+    const SLOW: Duration = Duration::from_micros(100);
+    /// How long reads stay off the executor after a slow one.
+    const BACKOFF: Duration = Duration::from_secs(1);
+
+    fn new(fixed: Option<bool>, backoff: Duration) -> Self {
+        Self {
+            fixed,
+            blocking_until_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+            backoff,
+        }
+    }
+
+    fn ms_since_epoch(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the next read runs in place.
+    #[inline]
+    fn in_place(&self) -> bool {
+        match self.fixed {
+            Some(inline) => inline,
+            None => {
+                let until = self.blocking_until_ms.load(Ordering::Relaxed);
+                if until == 0 {
+                    return true;
+                }
+                if self.ms_since_epoch(Instant::now()) < until {
+                    return false;
+                }
+                self.blocking_until_ms.store(0, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+
+    /// Runs a read in place; if adaptive and it was slow, sends the next reads off the
+    /// executor for [`BACKOFF`](Self::BACKOFF).
+    #[inline]
+    fn run<R>(&self, read: impl FnOnce() -> R) -> R {
+        if self.fixed.is_some() {
+            return read();
+        }
+        let started = Instant::now();
+        let answer = read();
+        let took = started.elapsed();
+        if took > Self::SLOW {
+            self.slow_read(started + took);
+        }
+        answer
+    }
+
+    #[cold]
+    fn slow_read(&self, now: Instant) {
+        let until = self
+            .ms_since_epoch(now)
+            .saturating_add(self.backoff.as_millis().try_into().unwrap_or(u64::MAX));
+        self.blocking_until_ms
+            .store(until.max(1), Ordering::Relaxed);
+    }
+}
+
 fn table_name(collection: &str) -> String {
     format!("{TABLE_PREFIX}{collection}")
 }
@@ -394,11 +481,13 @@ fn owned(keys: &[&str]) -> Vec<String> {
 impl Store for DiskStore {
     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
         let (collection, prefix, name) = (key.collection(), key.prefix(), key.name());
-        if self.inner.inline_reads {
+        if self.inner.reads.in_place() {
             // In place: no owned copies of the names needed.
             let key = key.joined();
-            return self.inner.read(collection, None, |table| {
-                get_live(table, collection, &key, opts)
+            return self.inner.reads.run(|| {
+                self.inner.read(collection, None, |table| {
+                    get_live(table, collection, &key, opts)
+                })
             });
         }
         // One allocation carries the table name and the key into the blocking task.
@@ -435,14 +524,15 @@ impl Store for DiskStore {
         keys: &[&str],
         opts: GetOptions,
     ) -> Result<Vec<Option<Entry>>> {
-        if self.inner.inline_reads {
-            return self
-                .inner
-                .read(collection, vec![None; keys.len()], |table| {
-                    keys.iter()
-                        .map(|k| get_live(table, collection, k, opts))
-                        .collect()
-                });
+        if self.inner.reads.in_place() {
+            return self.inner.reads.run(|| {
+                self.inner
+                    .read(collection, vec![None; keys.len()], |table| {
+                        keys.iter()
+                            .map(|k| get_live(table, collection, k, opts))
+                            .collect()
+                    })
+            });
         }
         let (c, ks) = (collection.to_owned(), owned(keys));
         self.blocking(move |inner| {
@@ -610,5 +700,43 @@ impl Cull for DiskStore {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adaptive_reads_leave_the_executor_after_a_slow_read_and_come_back() {
+        let fast = || std::hint::black_box(1);
+        let slow = || std::thread::sleep(Placement::SLOW * 3);
+        // A long backoff: the assertion right after the slow read holds however long
+        // this thread is descheduled in between.
+        let placement = Placement::new(None, Duration::from_secs(3600));
+        assert!(placement.in_place());
+        placement.run(fast);
+        assert!(placement.in_place(), "a fast read keeps reads in place");
+        placement.run(slow);
+        assert!(
+            !placement.in_place(),
+            "a slow read sends reads off the executor"
+        );
+        // A short backoff: after it, reads run in place again.
+        let placement = Placement::new(None, Duration::from_millis(5));
+        placement.run(slow);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(placement.in_place());
+        assert!(placement.in_place(), "and stay there");
+    }
+
+    #[test]
+    fn fixed_placements_do_not_adapt() {
+        let slow = || std::thread::sleep(Placement::SLOW * 3);
+        for fixed in [true, false] {
+            let placement = Placement::new(Some(fixed), Placement::BACKOFF);
+            placement.run(slow);
+            assert_eq!(placement.in_place(), fixed);
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! DiskStore against raw redb doing the same reads and durable writes, same run.
 //!
-//! Raw redb is measured twice: called inline on the async runtime thread (what a naive
-//! async caller does, blocking the executor) and through `spawn_blocking` (what the
-//! store does, and any async caller must, to keep the executor free).
+//! Raw redb is measured twice: called inline on the async runtime thread (what the
+//! store's default adaptive reads do while reads are fast) and through `spawn_blocking`
+//! (what the store does with `inline_reads(false)`, or after a slow read).
 
 mod common;
 
@@ -34,18 +34,21 @@ fn raw_put(db: &Database, key: &str, value: &[u8]) {
     txn.commit().unwrap();
 }
 
-/// Interleaved ratio of store gets to raw redb gets: with `inline`, an `inline_reads`
-/// store against redb on the calling thread; otherwise the default store against redb
-/// through `spawn_blocking`, on the benchmarks' multi-thread runtime.
-fn interleaved_get(inline: bool) -> f64 {
+/// Interleaved ratio of store gets to raw redb gets, on the benchmarks' multi-thread
+/// runtime: a store with `reads` fixed by `inline_reads` (`None`: the default,
+/// adaptive) against redb on the calling thread, or, for `Some(false)`, through
+/// `spawn_blocking`.
+fn interleaved_get(reads: Option<bool>) -> f64 {
+    let inline = reads != Some(false);
     let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|i| format!("user:{i:08}")).collect());
     let value = Bytes::from(vec![7u8; 100]);
-    let store = DiskStore::builder(dir.path().join("store.redb"))
-        .inline_reads(inline)
-        .open()
-        .unwrap();
+    let mut builder = DiskStore::builder(dir.path().join("store.redb"));
+    if let Some(inline) = reads {
+        builder = builder.inline_reads(inline);
+    }
+    let store = builder.open().unwrap();
     let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (k.as_str(), value.clone())).collect();
     rt.block_on(store.put_many("users", &entries, None))
         .unwrap();
@@ -101,10 +104,15 @@ fn bench(c: &mut Criterion) {
         .inline_reads(true)
         .open()
         .unwrap();
+    let blocking = DiskStore::builder(dir.path().join("blocking.redb"))
+        .inline_reads(false)
+        .open()
+        .unwrap();
     let db = Arc::new(Database::create(dir.path().join("raw.redb")).unwrap());
     let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (k.as_str(), value.clone())).collect();
-    rt.block_on(store.put_many("users", &entries, None))
-        .unwrap();
+    for s in [&store, &inline, &blocking] {
+        rt.block_on(s.put_many("users", &entries, None)).unwrap();
+    }
     {
         let txn = db.begin_write().unwrap();
         {
@@ -125,6 +133,12 @@ fn bench(c: &mut Criterion) {
     g.bench_function("store_get", |b| {
         b.to_async(&rt).iter(|| {
             let (store, k) = (&store, &keys[next()]);
+            async move { black_box(store.get("users", k).await.unwrap()) }
+        })
+    });
+    g.bench_function("store_get_blocking_reads", |b| {
+        b.to_async(&rt).iter(|| {
+            let (store, k) = (&blocking, &keys[next()]);
             async move { black_box(store.get("users", k).await.unwrap()) }
         })
     });
@@ -369,24 +383,28 @@ fn main() {
     }
     bench(&mut c);
     c.final_summary();
-    let (blocking, inline) = (interleaved_get(false), interleaved_get(true));
+    let (adaptive, blocking, inline) = (
+        interleaved_get(None),
+        interleaved_get(Some(false)),
+        interleaved_get(Some(true)),
+    );
     report(
         "disk",
         &[
             Pair {
-                workload: "get (vs redb via spawn_blocking)",
+                workload: "get, default adaptive reads (vs redb inline)",
                 ours: "store_get",
-                raw: "redb_get_spawn_blocking",
-                target: 0.8,
-                interleaved: Some(blocking),
+                raw: "redb_get_inline",
+                target: 0.7,
+                interleaved: Some(adaptive),
                 ..Default::default()
             },
             Pair {
-                workload: "get (vs redb inline, blocking)",
-                ours: "store_get",
-                raw: "redb_get_inline",
-                target: 0.0,
-                interleaved: None,
+                workload: "get, blocking reads (vs redb via spawn_blocking)",
+                ours: "store_get_blocking_reads",
+                raw: "redb_get_spawn_blocking",
+                target: 0.8,
+                interleaved: Some(blocking),
                 ..Default::default()
             },
             Pair {

@@ -24,13 +24,27 @@ mod instances {
         basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
 }
 
-/// Reads on the calling thread honour the same contract.
+/// Reads fixed on the calling thread, and fixed on the blocking threads (the default
+/// is adaptive, mostly in place), honour the same contract.
 mod inline_reads {
     use super::*;
     fn fixture() -> (DiskStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskStore::builder(dir.path().join("kv.redb"))
             .inline_reads(true)
+            .open()
+            .unwrap();
+        (store, dir)
+    }
+    kv_store_adapter::conformance_suite!(fixture = fixture(); basics, enumerate_keys);
+}
+
+mod blocking_reads {
+    use super::*;
+    fn fixture() -> (DiskStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::builder(dir.path().join("kv.redb"))
+            .inline_reads(false)
             .open()
             .unwrap();
         (store, dir)

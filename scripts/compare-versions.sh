@@ -7,6 +7,10 @@
 #   scripts/compare-versions.sh 4c59ee6 201    # more rounds
 #   scripts/compare-versions.sh 4c59ee6 201 get_many   # workloads starting with get_many
 #
+# The method's own error shows in an A/A run (`scripts/compare-versions.sh HEAD`, the same
+# code on both sides): up to ±4.5% per workload on this machine, from where the linker
+# puts each copy's hot loops. Differences smaller than that need instruction counts:
+#
 # The workloads use calls both versions have (get, put, delete, ttl, and the batch
 # forms over slices). Under valgrind: target/compare/bench/target/release/compare new "get hit" 20000
 set -euo pipefail
@@ -45,4 +49,4 @@ debug = 1
 TOML
 cargo build --release --quiet --manifest-path "$work/bench/Cargo.toml"
 echo "old = $(git rev-parse --short "$rev"), new = working tree ($(git rev-parse --short HEAD))"
-"$work/bench/target/release/compare" "$rounds" $only
+"$work/bench/target/release/compare" "$rounds" ${only:+"$only"}

@@ -27,7 +27,7 @@ use crate::{BoxStore, Error, Result};
 /// | URL | store | query parameters |
 /// |---|---|---|
 /// | `memory://` | [`MemoryStore`](crate::stores::MemoryStore) | `max_entries` (10,000) |
-/// | `redb:///abs/file.redb`, `redb://rel/file.redb` | [`DiskStore`](crate::stores::DiskStore) (feature `disk`) | `durable` (true), `inline_reads`, `cache_size` (bytes) |
+/// | `redb:///abs/file.redb`, `redb://rel/file.redb` | [`DiskStore`](crate::stores::DiskStore) (feature `disk`) | `durable` (true), `inline_reads` (unset: adaptive), `cache_size` (bytes) |
 /// | `multidisk:///abs/dir` | [`MultiDiskStore`](crate::stores::MultiDiskStore) (feature `disk`) | `durable` (true), `max_open_files` (64), `writer_threads` (4) |
 /// | `null://` | [`NullStore`](crate::stores::NullStore) | |
 /// | `redis://`, `rediss://`, `valkey://`, `valkeys://` | [`RedisStore`](crate::stores::RedisStore) (feature `redis`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts; the rest go to redis-rs |

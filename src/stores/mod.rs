@@ -366,6 +366,7 @@ impl Timed {
 
     /// Whether the entry is live now; reads the clock only for an entry with a
     /// deadline (most have none, and the clock is a fifth of a memory hit's cost).
+    #[cfg(feature = "memory")]
     #[inline]
     fn is_live_now(&self) -> bool {
         self.expires_at.is_none_or(|at| at > Instant::now())

@@ -112,8 +112,8 @@ impl DiskStoreBuilder {
     /// disk), the store's reads run on the blocking threads for the next second, then
     /// try in place again. So a store whose file fits redb's cache (see
     /// [`cache_size`](Self::cache_size)) reads at nearly raw redb's speed, and one that
-    /// does not holds executor threads in slow reads for at most about 16 reads a
-    /// second. (One slow read alone does not switch: a fast read is sometimes
+    /// does not holds executor threads in slow reads for fewer than 16 reads in any
+    /// 100 ms. (One slow read alone does not switch: a fast read is sometimes
     /// descheduled midway on a busy machine.)
     ///
     /// ```

@@ -112,8 +112,8 @@ impl DiskStoreBuilder {
     /// disk), the store's reads run on the blocking threads for the next second, then
     /// try in place again. So a store whose file fits redb's cache (see
     /// [`cache_size`](Self::cache_size)) reads at nearly raw redb's speed, and one that
-    /// does not holds executor threads in slow reads for fewer than 16 reads in any
-    /// 100 ms. (One slow read alone does not switch: a fast read is sometimes
+    /// does not runs at most 15 slow reads in place per 100 ms window, the 16th
+    /// switching. (One slow read alone does not switch: a fast read is sometimes
     /// descheduled midway on a busy machine.)
     ///
     /// ```

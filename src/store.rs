@@ -44,6 +44,7 @@ pub struct Key<'a> {
 impl<'a> Key<'a> {
     /// The key `key` of `collection`, after checking both names as every caller's are
     /// checked ([`names::check`]).
+    #[inline]
     pub fn new(collection: &'a str, key: &'a str) -> Result<Self> {
         names::check(collection, key)?;
         Ok(Self::checked(collection, key))
@@ -537,8 +538,7 @@ pub trait KvStore: Store {
             "get",
             collection,
             Some(key),
-            names::check(collection, key)
-                .map(|()| self.get_opts(Key::checked(collection, key), GetOptions::default())),
+            Key::new(collection, key).map(|k| self.get_opts(k, GetOptions::default())),
             |entry: Option<Entry>| entry.map(|e| e.value)
         )
     }
@@ -570,9 +570,9 @@ pub trait KvStore: Store {
             "put",
             collection,
             Some(key),
-            names::check(collection, key)
-                .and_then(|()| names::check_ttl(opts.ttl))
-                .map(|()| self.put_opts(Key::checked(collection, key), value, opts)),
+            Key::new(collection, key)
+                .and_then(|k| names::check_ttl(opts.ttl).map(|()| k))
+                .map(|k| self.put_opts(k, value, opts)),
             |()| ()
         )
     }
@@ -589,8 +589,7 @@ pub trait KvStore: Store {
             "delete",
             collection,
             Some(key),
-            names::check(collection, key)
-                .map(|()| self.delete_opts(Key::checked(collection, key), DeleteOptions::default())),
+            Key::new(collection, key).map(|k| self.delete_opts(k, DeleteOptions::default())),
             |existed: bool| existed
         )
     }
@@ -608,8 +607,7 @@ pub trait KvStore: Store {
             "ttl",
             collection,
             Some(key),
-            names::check(collection, key)
-                .map(|()| self.get_opts(Key::checked(collection, key), GetOptions::with_ttl())),
+            Key::new(collection, key).map(|k| self.get_opts(k, GetOptions::with_ttl())),
             |entry: Option<Entry>| entry
         )
     }

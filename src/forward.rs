@@ -83,7 +83,7 @@ macro_rules! forward_methods {
 }
 
 /// Implements the named capability traits (`enumerate_keys`, `enumerate_collections`,
-/// `destroy_collection`, `destroy`, `cull`) for `Wrapper<S>` whenever `S` has them, by
+/// `destroy_collection`, `destroy`, `cull`, `conditional_writes`) for `Wrapper<S>` whenever `S` has them, by
 /// forwarding to the field `$field`: a wrapper keeps every capability of its inner
 /// store. Leave out what the wrapper must not offer (a read-only view has no
 /// `destroy`). See [`forward_methods!`](crate::forward_methods) for an example.
@@ -120,6 +120,18 @@ macro_rules! forward_capabilities {
         impl<S: $crate::DestroyStore> $crate::DestroyStore for $w<S> {
             fn destroy_opts(&self) -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
                 $crate::DestroyStore::destroy_opts(&self.$f)
+            }
+        }
+    };
+    (@conditional_writes $w:ident $f:tt) => {
+        impl<S: $crate::ConditionalWrites> $crate::ConditionalWrites for $w<S> {
+            fn put_if_opts(&self, k: $crate::Key<'_>, v: $crate::Bytes, c: $crate::Condition, o: $crate::PutOptions)
+                -> impl ::std::future::Future<Output = $crate::Result<$crate::Written>> + Send {
+                $crate::ConditionalWrites::put_if_opts(&self.$f, k, v, c, o)
+            }
+            fn delete_if_opts(&self, k: $crate::Key<'_>, v: $crate::Version, o: $crate::DeleteOptions)
+                -> impl ::std::future::Future<Output = $crate::Result<bool>> + Send {
+                $crate::ConditionalWrites::delete_if_opts(&self.$f, k, v, o)
             }
         }
     };

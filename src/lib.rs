@@ -48,6 +48,7 @@ pub mod stores;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 mod typed;
+mod version;
 pub mod wrappers;
 
 pub use boxed::{BoxFuture, BoxStore, BoxStoreBuilder, DynStore};
@@ -61,10 +62,11 @@ pub use layer::{Layer, LayerFn, Stack, layer_fn};
 pub use open::open;
 pub use redact::redact;
 pub use store::{
-    BatchEntry, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
-    EnumerateKeys, GetOptions, Key, KvStore, ListOptions, PutOptions, Store,
+    BatchEntry, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry,
+    EnumerateCollections, EnumerateKeys, GetOptions, Key, KvStore, ListOptions, PutOptions, Store,
 };
 pub use typed::TypedStore;
+pub use version::{Condition, Version, Written};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

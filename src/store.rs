@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{Result, names};
+use crate::{Condition, Result, Version, Written, names};
 
 /// The name of one entry as a store receives it: a collection and a key, the key given
 /// as a `prefix` and the rest, which together are the key (`prefix ‖ name`).
@@ -165,13 +165,28 @@ pub struct Entry {
     /// The time it has left to live: `None` when it never expires, or when the read did
     /// not ask ([`GetOptions::ttl`] false).
     pub expires_in: Option<Duration>,
+    /// The entry's version, for a conditional write ([`ConditionalWrites`]): reported
+    /// by every store that has that capability, `None` from the others (and for a
+    /// value no store holds, such as [`DefaultValue`](crate::wrappers::DefaultValue)'s).
+    pub version: Option<Version>,
 }
 
 impl Entry {
     /// An entry of `value` with `expires_in` left (`None`: never expires or not asked).
     #[inline(always)]
     pub fn new(value: Bytes, expires_in: Option<Duration>) -> Self {
-        Self { value, expires_in }
+        Self {
+            value,
+            expires_in,
+            version: None,
+        }
+    }
+
+    /// This entry with `version`.
+    #[inline(always)]
+    pub fn with_version(mut self, version: Option<Version>) -> Self {
+        self.version = version;
+        self
     }
 
     /// An entry read without its time to live.
@@ -185,7 +200,10 @@ impl Entry {
         self,
         f: impl FnOnce(Bytes) -> std::result::Result<Bytes, E>,
     ) -> std::result::Result<Self, E> {
-        Ok(Self::new(f(self.value)?, self.expires_in))
+        Ok(Self {
+            value: f(self.value)?,
+            ..self
+        })
     }
 }
 
@@ -467,6 +485,69 @@ pub trait Cull: Store {
     fn cull_opts(&self) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// Capability: conditional writes — create only if absent, replace or delete only if
+/// the entry still has the [`Version`] the caller read — each one atomic step on the
+/// backend, so that many processes sharing it can build locks, idempotency keys and
+/// lost-update-free read-modify-write on it.
+///
+/// # Rules
+///
+/// - Every read ([`get_opts`](Store::get_opts) and the batches) reports each entry's
+///   [`Entry::version`]; every write (plain ones included) gives the entry a new
+///   version, and no two writes of one entry share one, a delete and re-create
+///   included.
+/// - [`Condition::Absent`] applies only where no live entry is: an expired entry is
+///   absent. [`Condition::Version`] applies only to a live entry of exactly that
+///   version.
+/// - An applied write replaces value and expiry together, with `opts.ttl`, exactly as a
+///   plain put; a rejected one writes nothing and answers [`Written::Rejected`], not an
+///   error.
+/// - A store that cannot do one of these atomically does not implement this trait.
+///
+/// [`testkit::conditional`](crate::testkit) checks these rules, with racing tasks over
+/// one instance and over two.
+///
+/// ```
+/// use kv_store_adapter::{Bytes, KvStore, Written, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemoryStore::new();
+/// assert!(store.create("locks", "job-7", Bytes::from_static(b"worker-1"), None).await?.is_applied());
+/// // A second worker finds the lock taken, and by whom.
+/// let taken = store.create("locks", "job-7", Bytes::from_static(b"worker-2"), None).await?;
+/// assert_eq!(taken.current().unwrap().value, "worker-1");
+///
+/// // Compare-and-swap: replace only what was read.
+/// let read = store.get_entry("locks", "job-7").await?.unwrap();
+/// let version = read.version.unwrap();
+/// let renewed = store.put_if_version("locks", "job-7", Bytes::from_static(b"worker-1"), version, None).await?;
+/// assert!(renewed.is_applied());
+/// // The version read before is stale now: nothing is written.
+/// let stale = store.put_if_version("locks", "job-7", Bytes::from_static(b"worker-3"), version, None).await?;
+/// assert!(matches!(stale, Written::Rejected(_)));
+/// assert!(!store.delete_if_version("locks", "job-7", version).await?);
+/// # Ok(()) }
+/// ```
+pub trait ConditionalWrites: Store {
+    /// Writes `value` under `key` if `condition` holds, as one atomic step.
+    fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> impl Future<Output = Result<Written>> + Send;
+
+    /// Deletes the entry under `key` if it is live with `version`, as one atomic step;
+    /// answers whether it did.
+    fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        opts: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}
+
 /// Collects a batch's keys into the slice a [`Store`] takes.
 fn key_strs<I>(items: &[I]) -> Vec<&str>
 where
@@ -609,6 +690,118 @@ pub trait KvStore: Store {
             Some(key),
             Key::new(collection, key).map(|k| self.get_opts(k, GetOptions::with_ttl())),
             |entry: Option<Entry>| entry
+        )
+    }
+
+    /// The value with its [`Entry::version`] (for a conditional write), without its
+    /// TTL.
+    #[inline]
+    fn get_entry<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send + 'a {
+        crate::observe::direct!(
+            self,
+            "get_entry",
+            collection,
+            Some(key),
+            Key::new(collection, key).map(|k| self.get_opts(k, GetOptions::default())),
+            |entry: Option<Entry>| entry
+        )
+    }
+
+    /// Stores `value` only if no live entry is under `collection`/`key` (an expired one
+    /// counts as absent), atomically: of many callers racing, exactly one applies and
+    /// the others are answered [`Written::Rejected`] with the winner's entry where the
+    /// store read it. `ttl` as in [`put`](Self::put).
+    fn create<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<Written>> + Send + 'a
+    where
+        Self: ConditionalWrites,
+    {
+        self.put_if(
+            collection,
+            key,
+            value,
+            Condition::Absent,
+            PutOptions::expiring(ttl),
+        )
+    }
+
+    /// Stores `value` only if the entry is live with `version` (compare-and-swap): a
+    /// write by anyone since `version` was read makes it [`Written::Rejected`], with the
+    /// current entry where the store read it. `ttl` as in [`put`](Self::put).
+    fn put_if_version<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+        value: Bytes,
+        version: Version,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<Written>> + Send + 'a
+    where
+        Self: ConditionalWrites,
+    {
+        self.put_if(
+            collection,
+            key,
+            value,
+            Condition::Version(version),
+            PutOptions::expiring(ttl),
+        )
+    }
+
+    /// A conditional write with every option; see [`ConditionalWrites`].
+    fn put_if<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> impl Future<Output = Result<Written>> + Send + 'a
+    where
+        Self: ConditionalWrites,
+    {
+        crate::observe::direct!(
+            self,
+            "put_if",
+            collection,
+            Some(key),
+            Key::new(collection, key)
+                .and_then(|k| names::check_ttl(opts.ttl).map(|()| k))
+                .map(|k| self.put_if_opts(k, value, condition, opts)),
+            |written: Written| written
+        )
+    }
+
+    /// Removes the entry only if it is live with `version`; answers whether it did.
+    fn delete_if_version<'a>(
+        &'a self,
+        collection: &'a str,
+        key: &'a str,
+        version: Version,
+    ) -> impl Future<Output = Result<bool>> + Send + 'a
+    where
+        Self: ConditionalWrites,
+    {
+        crate::observe::direct!(
+            self,
+            "delete_if_version",
+            collection,
+            Some(key),
+            Key::new(collection, key).map(|k| self.delete_if_opts(
+                k,
+                version,
+                DeleteOptions::default()
+            )),
+            |deleted: bool| deleted
         )
     }
 
@@ -802,6 +995,14 @@ macro_rules! forward_pointer {
         impl<S: DestroyStore + ?Sized> DestroyStore for $ptr {
             fn destroy_opts(&self) -> impl Future<Output = Result<()>> + Send {
                 (**self).destroy_opts()
+            }
+        }
+        impl<S: ConditionalWrites + ?Sized> ConditionalWrites for $ptr {
+            fn put_if_opts(&self, k: Key<'_>, v: Bytes, c: Condition, o: PutOptions) -> impl Future<Output = Result<Written>> + Send {
+                (**self).put_if_opts(k, v, c, o)
+            }
+            fn delete_if_opts(&self, k: Key<'_>, v: Version, o: DeleteOptions) -> impl Future<Output = Result<bool>> + Send {
+                (**self).delete_if_opts(k, v, o)
             }
         }
         impl<S: Cull + ?Sized> Cull for $ptr {

@@ -15,7 +15,7 @@ use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Entry as Found, Result};
+use crate::{Condition, ConditionalWrites, Entry as Found, Result, Version, Written};
 
 /// A bounded in-memory store with per-entry TTL, built on moka's concurrent cache.
 ///
@@ -331,5 +331,53 @@ impl Cull for MemoryStore {
         }
         self.cache.run_pending_tasks();
         Ok(())
+    }
+}
+
+/// Atomic per key: each conditional write is one compute of the cache's entry, which
+/// moka runs under that key's lock, so racing writers see each other's results.
+impl ConditionalWrites for MemoryStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
+        let mut outcome = Written::Rejected(None);
+        self.cache.entry(encoded).and_compute_with(|found| {
+            let now = Instant::now();
+            let found = found.as_ref().map(|e| e.value());
+            if Entry::allows(found, condition, now) {
+                let entry = Entry::new(value, opts.ttl);
+                outcome = Written::Applied(Some(entry.version));
+                Op::Put(entry)
+            } else {
+                outcome = Written::Rejected(Entry::current(found, now));
+                Op::Nop
+            }
+        });
+        Ok(outcome)
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
+        let mut deleted = false;
+        self.cache.entry(encoded).and_compute_with(|found| {
+            let found = found.as_ref().map(|e| e.value());
+            if Entry::allows(found, Condition::Version(version), Instant::now()) {
+                deleted = true;
+                Op::Remove
+            } else {
+                Op::Nop
+            }
+        });
+        Ok(deleted)
     }
 }

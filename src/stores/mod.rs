@@ -336,19 +336,42 @@ macro_rules! backend_store {
 #[allow(unused_imports)]
 pub(crate) use backend_store;
 
-/// A value with its deadline on the monotonic clock, as the in-process stores keep it.
+/// A value with its deadline on the monotonic clock and its version, as the in-process
+/// stores keep it.
 #[derive(Debug, Clone)]
 struct Timed {
     value: Bytes,
     expires_at: Option<Instant>,
+    version: crate::Version,
 }
 
 impl Timed {
+    /// A freshly written entry: a new version.
     fn new(value: Bytes, ttl: Option<Duration>) -> Self {
         // `ttl` was checked against `MAX_TTL`, so the addition cannot overflow in
         // practice; should it, the entry simply never expires.
         let expires_at = ttl.and_then(|ttl| Instant::now().checked_add(crate::names::bounded(ttl)));
-        Self { value, expires_at }
+        Self {
+            value,
+            expires_at,
+            version: crate::Version::unique(),
+        }
+    }
+
+    /// Whether `condition` holds for this entry as found (`None`: no entry), now.
+    fn allows(found: Option<&Self>, condition: crate::Condition, now: Instant) -> bool {
+        let live = found.filter(|e| e.is_live(now));
+        match condition {
+            crate::Condition::Absent => live.is_none(),
+            crate::Condition::Version(v) => live.is_some_and(|e| e.version == v),
+        }
+    }
+
+    /// The entry a rejected conditional write reports: the live one found, if any.
+    fn current(found: Option<&Self>, now: Instant) -> Option<crate::Entry> {
+        found
+            .filter(|e| e.is_live(now))
+            .and_then(|e| e.clone().read(crate::GetOptions::default()))
     }
 
     /// `None` once expired, else the remaining time (`Some(None)`: never expires).
@@ -383,7 +406,10 @@ impl Timed {
                     .filter(|d| !d.is_zero())?,
             ),
         };
-        Some(crate::Entry::new(self.value, left.filter(|_| opts.ttl)))
+        Some(
+            crate::Entry::new(self.value, left.filter(|_| opts.ttl))
+                .with_version(Some(self.version)),
+        )
     }
 }
 

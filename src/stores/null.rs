@@ -6,7 +6,7 @@ use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Entry, Result};
+use crate::{Condition, ConditionalWrites, Entry, Result, Version, Written};
 
 /// Accepts every write and forgets it; every read misses. For tests and for switching
 /// caching off.
@@ -76,5 +76,22 @@ impl DestroyStore for NullStore {
 impl Cull for NullStore {
     async fn cull_opts(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+/// Never applies: there is never an entry to match, and a created one would not be
+/// kept.
+impl ConditionalWrites for NullStore {
+    async fn put_if_opts(
+        &self,
+        _: Key<'_>,
+        _: Bytes,
+        _: Condition,
+        _: PutOptions,
+    ) -> Result<Written> {
+        Ok(Written::Rejected(None))
+    }
+    async fn delete_if_opts(&self, _: Key<'_>, _: Version, _: DeleteOptions) -> Result<bool> {
+        Ok(false)
     }
 }

@@ -11,7 +11,7 @@ use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Entry, Result};
+use crate::{Condition, ConditionalWrites, Entry, Result, Version, Written};
 
 type Map = BTreeMap<String, BTreeMap<String, Timed>>;
 
@@ -210,5 +210,55 @@ impl Cull for SimpleStore {
         }
         map.retain(|_, keys| !keys.is_empty());
         Ok(())
+    }
+}
+
+/// Atomic: each conditional write holds the map's write lock.
+impl ConditionalWrites for SimpleStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let name = key.joined();
+        let now = Instant::now();
+        let mut map = self.write();
+        let found = map.get(key.collection()).and_then(|keys| keys.get(&*name));
+        if !Timed::allows(found, condition, now) {
+            return Ok(Written::Rejected(Timed::current(found, now)));
+        }
+        let entry = Timed::new(value, opts.ttl);
+        let version = entry.version;
+        map.entry(key.collection().to_owned())
+            .or_default()
+            .insert(name.into_owned(), entry);
+        Ok(Written::Applied(Some(version)))
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let name = key.joined();
+        let mut map = self.write();
+        let Some(keys) = map.get_mut(key.collection()) else {
+            return Ok(false);
+        };
+        if !Timed::allows(
+            keys.get(&*name),
+            Condition::Version(version),
+            Instant::now(),
+        ) {
+            return Ok(false);
+        }
+        keys.remove(&*name);
+        if keys.is_empty() {
+            map.remove(key.collection());
+        }
+        Ok(true)
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{assert_kind, b, hostile_names, unique};
+use super::{assert_kind, b, hostile_names, unique, unversioned};
 use crate::names::MAX_NAME_LEN;
 use crate::{Entry, ErrorKind, KvStore};
 
@@ -283,7 +283,7 @@ pub async fn ttl_reports_remaining_time_within_bounds<S: KvStore>(store: &S) {
     );
     store.put(&c, "forever", b("v"), None).await.unwrap();
     assert_eq!(
-        store.ttl(&c, "forever").await.unwrap(),
+        store.ttl(&c, "forever").await.unwrap().map(unversioned),
         Some(Entry::new(b("v"), None))
     );
 }
@@ -439,7 +439,7 @@ pub async fn put_without_ttl_clears_expiry<S: KvStore>(store: &S) {
     store.put(&c, "k", b("old"), Some(SHORT_TTL)).await.unwrap();
     store.put(&c, "k", b("new"), None).await.unwrap();
     assert_eq!(
-        store.ttl(&c, "k").await.unwrap(),
+        store.ttl(&c, "k").await.unwrap().map(unversioned),
         Some(Entry::new(b("new"), None))
     );
     tokio::time::sleep(SHORT_TTL + MARGIN).await;
@@ -454,7 +454,10 @@ pub async fn put_many_without_ttl_clears_expiry<S: KvStore>(store: &S) {
     store.put_many(&c, &old, Some(SHORT_TTL)).await.unwrap();
     let new = [("a", b("new")), ("b", b("new"))];
     store.put_many(&c, &new, None).await.unwrap();
-    let entries = store.ttl_many(&c, &["a", "b"]).await.unwrap();
+    let entries: Vec<_> = (store.ttl_many(&c, &["a", "b"]).await.unwrap())
+        .into_iter()
+        .map(|e| e.map(unversioned))
+        .collect();
     assert_eq!(
         entries,
         [
@@ -565,7 +568,7 @@ pub async fn zero_length_value_is_a_value<S: KvStore>(store: &S) {
     store.put(&c, "k", Bytes::new(), None).await.unwrap();
     assert_eq!(store.get(&c, "k").await.unwrap(), Some(Bytes::new()));
     assert_eq!(
-        store.ttl(&c, "k").await.unwrap(),
+        store.ttl(&c, "k").await.unwrap().map(unversioned),
         Some(Entry::new(Bytes::new(), None))
     );
     assert_eq!(

@@ -138,7 +138,11 @@ pub mod basics {
         assert!(!pair.b.delete(&c, "k").await.unwrap());
         pair.a.put(&c, "o", b("new"), None).await.unwrap();
         assert_eq!(
-            pair.b.ttl(&c, "o").await.unwrap(),
+            pair.b
+                .ttl(&c, "o")
+                .await
+                .unwrap()
+                .map(crate::testkit::unversioned),
             Some(Entry::new(b("new"), None)),
             "A's put without TTL replaced B's value and expiry"
         );
@@ -333,5 +337,61 @@ pub mod destroy_enumerated {
             Vec::<String>::new()
         );
         assert_eq!(pair.b.get(&c2, "again").await.unwrap(), None);
+    }
+}
+
+/// [`ConditionalWrites`](crate::ConditionalWrites) across instances: one version space,
+/// one winner, no lost update.
+pub mod conditional_writes {
+    use super::*;
+    use crate::ConditionalWrites;
+    use crate::testkit::conditional_writes::{cas_counter, racing_creates};
+
+    /// A version A reads is B's version too: B's compare-and-swap with it applies once,
+    /// and A's, with the same version, is then rejected.
+    pub async fn version_read_in_a_applies_in_b<S: KvStore + ConditionalWrites>(
+        pair: &Instances<S>,
+    ) {
+        let c = unique("inst-cas");
+        pair.a.put(&c, "k", b("a"), None).await.unwrap();
+        tokio::time::sleep(pair.settle).await;
+        let version = pair.a.get_entry(&c, "k").await.unwrap().unwrap().version;
+        let version = version.expect("no version");
+        let in_b = pair.b.get_entry(&c, "k").await.unwrap().unwrap();
+        assert_eq!(in_b.version, Some(version), "B reads another version");
+        let written = pair
+            .b
+            .put_if_version(&c, "k", b("b"), version, None)
+            .await
+            .unwrap();
+        assert!(written.is_applied(), "B's CAS: {written:?}");
+        tokio::time::sleep(pair.settle).await;
+        let late = pair
+            .a
+            .put_if_version(&c, "k", b("late"), version, None)
+            .await
+            .unwrap();
+        assert!(
+            !late.is_applied(),
+            "A's CAS with a version B replaced applied"
+        );
+        assert_eq!(pair.a.get(&c, "k").await.unwrap(), Some(b("b")));
+    }
+
+    /// 64 tasks, half through each instance, create one key: exactly one wins.
+    pub async fn racing_creates_over_both_have_one_winner<S>(pair: &Instances<S>)
+    where
+        S: KvStore + ConditionalWrites + Clone + 'static,
+    {
+        racing_creates(&pair.a, &pair.b).await;
+    }
+
+    /// 32 tasks × 100 compare-and-swap increments, half through each instance: exactly
+    /// 3,200.
+    pub async fn cas_counter_over_both_loses_no_update<S>(pair: &Instances<S>)
+    where
+        S: KvStore + ConditionalWrites + Clone + 'static,
+    {
+        cas_counter(&pair.a, &pair.b).await;
     }
 }

@@ -38,6 +38,7 @@ use crate::{ErrorKind, KvStore, Result};
 
 pub mod basics;
 pub mod capabilities;
+pub mod conditional_writes;
 mod faults;
 pub mod instances;
 
@@ -133,6 +134,12 @@ pub fn b(value: &str) -> Bytes {
     Bytes::copy_from_slice(value.as_bytes())
 }
 
+/// `entry` without its version, for comparing a read with an expected [`Entry`]
+/// (versions are new on every write, so no expected value can name one).
+pub fn unversioned(entry: crate::Entry) -> crate::Entry {
+    entry.with_version(None)
+}
+
 /// Asserts that `result` failed with `kind`.
 #[track_caller]
 pub fn assert_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind) {
@@ -195,7 +202,7 @@ pub async fn corrupt_entry_is_a_typed_error<S: KvStore>(store: &S, collection: &
 /// `store = EXPR` builds the store for each test; `fixture = EXPR` builds a
 /// `(store, guard)` pair and keeps the guard alive for the test. The groups are
 /// `basics` (every store), `enumerate_keys`, `enumerate_collections`,
-/// `destroy_collection`, `destroy` and `cull` (the capabilities). Each becomes a module
+/// `destroy_collection`, `destroy`, `cull` and `conditional_writes` (the capabilities). Each becomes a module
 /// of the calling file, so none is named like a crate (`core`) or a common method.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -287,6 +294,24 @@ macro_rules! __conformance_group {
     (cull, $store:ident, $make:expr) => {
         $crate::__conformance_tests!(cull, $store, $make, [cull_keeps_live_entries,]);
     };
+    (conditional_writes, $store:ident, $make:expr) => {
+        $crate::__conformance_tests!(
+            conditional_writes,
+            $store,
+            $make,
+            [
+                every_write_changes_the_version,
+                create_applies_only_when_absent,
+                racing_creates_have_one_winner,
+                stale_version_never_applies,
+                version_from_before_a_recreate_never_matches,
+                delete_if_version_removes_only_that_version,
+                create_over_an_expired_entry_applies,
+                conditional_writes_keep_the_ttl_rules,
+                cas_counter_loses_no_update,
+            ]
+        );
+    };
 }
 
 #[doc(hidden)]
@@ -311,8 +336,9 @@ macro_rules! __conformance_tests {
 ///
 /// `pair = EXPR` builds an [`instances::Instances`] for each test; `fixture = EXPR`
 /// builds `(pair, guard)` and keeps the guard alive. The groups are `basics`,
-/// `enumerate_keys`, `enumerate_collections`, `destroy_collection`, `destroy` and `destroy_enumerated` (a store that
-/// destroys and enumerates both keys and collections). The `destroy` groups need a
+/// `enumerate_keys`, `enumerate_collections`, `destroy_collection`, `destroy`,
+/// `destroy_enumerated` (a store that destroys and enumerates both keys and
+/// collections) and `conditional_writes`. The `destroy` groups need a
 /// pair of the test's own: a fresh namespace each time `EXPR` runs.
 #[macro_export]
 macro_rules! instances_suite {
@@ -357,6 +383,17 @@ macro_rules! __instances_group {
     };
     (destroy, $make:expr) => {
         $crate::__instances_tests!(destroy, $make, [destroy_in_a_reaches_b]);
+    };
+    (conditional_writes, $make:expr) => {
+        $crate::__instances_tests!(
+            conditional_writes,
+            $make,
+            [
+                version_read_in_a_applies_in_b,
+                racing_creates_over_both_have_one_winner,
+                cas_counter_over_both_loses_no_update,
+            ]
+        );
     };
     (destroy_enumerated, $make:expr) => {
         $crate::__instances_tests!(

@@ -28,3 +28,20 @@ async fn writes_are_accepted_and_forgotten() {
     assert!(store.keys("c", 10).await.unwrap().is_empty());
     assert!(store.collections(10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn conditional_writes_never_apply() {
+    let store = NullStore;
+    let created = store.create("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(created, kv_store_adapter::Written::Rejected(None));
+    let version = kv_store_adapter::Version::unique();
+    assert!(
+        !store
+            .put_if_version("c", "k", b("v"), version, None)
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    assert!(!store.delete_if_version("c", "k", version).await.unwrap());
+    assert_eq!(store.get_entry("c", "k").await.unwrap(), None);
+}

@@ -8,13 +8,15 @@ use kv_store_adapter::testkit::b;
 
 kv_store_adapter::conformance_suite!(store = SimpleStore::new();
 
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = kv_store_adapter::testkit::instances::Instances::clones(SimpleStore::new());
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
 }
 
 #[tokio::test]

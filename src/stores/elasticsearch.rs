@@ -18,7 +18,7 @@ use super::TtlEntry;
 use crate::store::{
     Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
 };
-use crate::{Error, Result, names};
+use crate::{Entry, Error, Result, names};
 
 /// Documents per `_mget` / `_bulk` request and per search page.
 const CHUNK: usize = 1_000;
@@ -443,7 +443,7 @@ impl ElasticsearchStore {
                 }
             }
         };
-        Ok(Some((Bytes::from(value), left)))
+        Ok(Some(Entry::new(Bytes::from(value), left)))
     }
 
     pub(crate) fn source(key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
@@ -572,8 +572,8 @@ impl ElasticsearchStore {
 super::backend_store!(ElasticsearchStore);
 
 impl super::Backend for ElasticsearchStore {
-    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Entry>> {
+        Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }
 
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -610,7 +610,7 @@ impl super::Backend for ElasticsearchStore {
         }
     }
 
-    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Entry>>> {
         Ok(super::values(self.mget(c, keys).await?))
     }
 

@@ -534,7 +534,7 @@ pub(crate) fn decode(
     // `advance` moves the start without the allocation `slice` would make.
     let mut value = Bytes::from(data);
     bytes::Buf::advance(&mut value, HEADER);
-    Ok(Some((value, left)))
+    Ok(Some(crate::Entry::new(value, left)))
 }
 
 /// The server's `item_size_max`, from `stats settings` (which async-memcached does not
@@ -594,8 +594,8 @@ pub(crate) fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
 super::backend_store!(MemcachedStore);
 
 impl super::Backend for MemcachedStore {
-    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<crate::Entry>> {
+        Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }
 
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -629,7 +629,7 @@ impl super::Backend for MemcachedStore {
         }
     }
 
-    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<crate::Entry>>> {
         Ok(super::values(self.ttl_values(c, keys).await?))
     }
 

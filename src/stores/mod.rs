@@ -233,16 +233,22 @@ impl Prepared {
     }
 }
 
-/// A value with the time it has left, as the network stores read it.
-type TtlEntry = (Bytes, Option<Duration>);
+/// What the network stores read: a value with the time it has left (when asked) and
+/// its version (where the store keeps one).
+type TtlEntry = Entry;
 
-/// The values of timed answers, for a store whose plain batch read is its timed one.
+/// The entries of timed answers without their times, for a store whose plain batch
+/// read is its timed one.
 #[allow(dead_code)]
-fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
-    entries
-        .into_iter()
-        .map(|e| e.map(|(value, _)| value))
-        .collect()
+fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Entry>> {
+    entries.into_iter().map(|e| e.map(untimed)).collect()
+}
+
+/// `entry` without its remaining time, for a store whose plain read is its timed one.
+#[allow(dead_code)]
+fn untimed(mut entry: Entry) -> Entry {
+    entry.expires_in = None;
+    entry
 }
 
 /// What the network stores implement: reads and writes of one joined key, and their
@@ -250,7 +256,7 @@ fn values(entries: Vec<Option<TtlEntry>>) -> Vec<Option<Bytes>> {
 /// need the whole key as one name anyway, so a [`Key`]'s parts are joined here.
 #[allow(dead_code)]
 trait Backend: Send + Sync {
-    fn get_value(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+    fn get_value(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<Entry>>> + Send;
     fn ttl_value(&self, c: &str, k: &str) -> impl Future<Output = Result<Option<TtlEntry>>> + Send;
     fn put_value(
         &self,
@@ -264,7 +270,7 @@ trait Backend: Send + Sync {
         &self,
         c: &str,
         keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send;
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>>> + Send;
     fn ttl_values(
         &self,
         c: &str,
@@ -279,11 +285,6 @@ trait Backend: Send + Sync {
     fn delete_values(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<usize>> + Send;
 }
 
-#[allow(dead_code)]
-fn timed(entry: Option<TtlEntry>) -> Option<Entry> {
-    entry.map(|(value, left)| Entry::new(value, left))
-}
-
 /// `Store` for a [`Backend`], the same for every network store (a blanket impl would
 /// overlap the pointer impls of `Store`).
 #[allow(unused_macros)]
@@ -293,9 +294,9 @@ macro_rules! backend_store {
             async fn get_opts(&self, key: $crate::Key<'_>, opts: $crate::GetOptions) -> $crate::Result<Option<$crate::Entry>> {
                 let (c, k) = (key.collection(), key.joined());
                 if opts.ttl {
-                    Ok($crate::stores::timed($crate::stores::Backend::ttl_value(self, c, &k).await?))
+                    $crate::stores::Backend::ttl_value(self, c, &k).await
                 } else {
-                    Ok($crate::stores::Backend::get_value(self, c, &k).await?.map($crate::Entry::value))
+                    $crate::stores::Backend::get_value(self, c, &k).await
                 }
             }
 
@@ -315,11 +316,9 @@ macro_rules! backend_store {
                 opts: $crate::GetOptions,
             ) -> $crate::Result<Vec<Option<$crate::Entry>>> {
                 if opts.ttl {
-                    let found = $crate::stores::Backend::ttl_values(self, c, keys).await?;
-                    Ok(found.into_iter().map($crate::stores::timed).collect())
+                    $crate::stores::Backend::ttl_values(self, c, keys).await
                 } else {
-                    let found = $crate::stores::Backend::get_values(self, c, keys).await?;
-                    Ok(found.into_iter().map(|v| v.map($crate::Entry::value)).collect())
+                    $crate::stores::Backend::get_values(self, c, keys).await
                 }
             }
 

@@ -276,7 +276,7 @@ pub(crate) fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry
         },
         Some(_) => return Err(Error::corrupt(c, k, "`x` is not a date")),
     };
-    Ok(Some((value, left)))
+    Ok(Some(crate::Entry::new(value, left)))
 }
 
 /// The original key of a document (for `keys()`).
@@ -317,8 +317,8 @@ impl MongoStore {
 super::backend_store!(MongoStore);
 
 impl super::Backend for MongoStore {
-    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
-        Ok(self.ttl_value(c, k).await?.map(|(value, _)| value))
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<crate::Entry>> {
+        Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }
 
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -363,7 +363,7 @@ impl super::Backend for MongoStore {
         .await
     }
 
-    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<crate::Entry>>> {
         // Bounded per round trip inside.
         Ok(super::values(self.find_many(c, keys).await?))
     }

@@ -11,13 +11,20 @@ use redis::{Cmd, RedisError, Value};
 
 use super::TtlEntry;
 use crate::store::{
-    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
+    DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
+    ListOptions, PutOptions,
 };
-use crate::{Error, Result, names};
+use crate::{Condition, ConditionalWrites, Entry, Error, Result, Version, Written, names};
 
-/// The format byte in front of every value this store writes; anything else read back
-/// (a value another client wrote) is corrupt data.
+/// The format byte in front of the values 0.1 wrote: the value follows. Read as
+/// version [`LEGACY`] until rewritten.
 const FORMAT: u8 = 0x01;
+/// The format byte in front of every value this store writes: the entry's 16-byte
+/// version, then the value. Anything else read back (a value another client wrote) is
+/// corrupt data.
+const VERSIONED: u8 = 0x02;
+/// The version of a value in the 0.1 format: never one [`Version::unique`] gives.
+const LEGACY: Version = Version::new(0);
 /// Keys per MGET / UNLINK / pipeline.
 const CHUNK: usize = 1_000;
 /// Keys asked per SCAN step.
@@ -521,10 +528,8 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 
     fn set(cmd: &mut Cmd, key: Vec<u8>, value: &[u8], ttl: Option<Duration>) {
-        cmd.arg(key).arg(Framed(value));
-        if let Some(ttl) = ttl {
-            // Round up: a sub-millisecond TTL must not become "no TTL" or zero.
-            let ms = names::bounded(ttl).as_nanos().div_ceil(1_000_000).max(1) as u64;
+        cmd.arg(key).arg(Framed::new(value));
+        if let Some(ms) = ttl.map(px) {
             cmd.arg("PX").arg(ms);
         }
     }
@@ -578,37 +583,61 @@ pub(crate) fn split_key<'a>(namespace: &str, raw: &'a [u8]) -> Option<(&'a str, 
     Some((std::str::from_utf8(c).ok()?, std::str::from_utf8(k).ok()?))
 }
 
-/// The stored form of `value`: the format byte, then the bytes.
-/// A value as the store writes it — the format byte, then the bytes — written straight
-/// into the command's buffer (no stored copy built first).
-pub(crate) struct Framed<'a>(pub(crate) &'a [u8]);
+/// A value as the store writes it — the format byte, a new version, then the bytes —
+/// written straight into the command's buffer (no stored copy built first).
+pub(crate) struct Framed<'a> {
+    value: &'a [u8],
+    version: Version,
+}
+
+impl<'a> Framed<'a> {
+    /// `value` under a new version.
+    pub(crate) fn new(value: &'a [u8]) -> Self {
+        Self {
+            value,
+            version: Version::unique(),
+        }
+    }
+}
 
 impl redis::ToRedisArgs for Framed<'_> {
     fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
         use std::io::Write;
         let mut arg = out.writer_for_next_arg();
         // Writing to the command's in-memory buffer cannot fail.
-        let _ = arg.write_all(&[FORMAT]);
-        let _ = arg.write_all(self.0);
+        let _ = arg.write_all(&[VERSIONED]);
+        let _ = arg.write_all(&self.version.to_bytes());
+        let _ = arg.write_all(self.value);
     }
 }
 
-/// The value of a stored form: `None` stays a miss, a foreign format is corrupt data.
-pub(crate) fn decode_value(c: &str, k: &str, raw: Option<Vec<u8>>) -> Result<Option<Bytes>> {
-    match raw {
-        None => Ok(None),
-        Some(raw) if raw.first() == Some(&FORMAT) => {
-            // `advance` moves the start without the allocation `slice` would make.
-            let mut value = Bytes::from(raw);
-            bytes::Buf::advance(&mut value, 1);
-            Ok(Some(value))
+/// The entry of a stored form: `None` stays a miss, a foreign format is corrupt data.
+pub(crate) fn decode_value(c: &str, k: &str, raw: Option<Vec<u8>>) -> Result<Option<Entry>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let (version, header) = match raw.split_first() {
+        Some((&VERSIONED, rest)) => match rest.first_chunk::<16>() {
+            Some(version) => (Version::from_bytes(*version), 17),
+            None => return Err(Error::corrupt(c, k, "shorter than its version")),
+        },
+        Some((&FORMAT, _)) => (LEGACY, 1),
+        _ => {
+            return Err(Error::corrupt(
+                c,
+                k,
+                "not written by this store (format byte)",
+            ));
         }
-        Some(_) => Err(Error::corrupt(
-            c,
-            k,
-            "not written by this store (format byte)",
-        )),
-    }
+    };
+    // `advance` moves the start without the allocation `slice` would make.
+    let mut value = Bytes::from(raw);
+    bytes::Buf::advance(&mut value, header);
+    Ok(Some(Entry::value(value).with_version(Some(version))))
+}
+
+/// A TTL in milliseconds for `PX`, rounded up: a sub-millisecond TTL must not become
+/// "no TTL" or zero.
+fn px(ttl: Duration) -> u64 {
+    names::bounded(ttl).as_nanos().div_ceil(1_000_000).max(1) as u64
 }
 
 fn parse<T: redis::FromRedisValue>(value: Value) -> Result<T> {
@@ -667,7 +696,7 @@ impl<C: RedisConnection> RedisStore<C> {
 super::backend_store!(RedisStore<C>, C: RedisConnection);
 
 impl<C: RedisConnection> super::Backend for RedisStore<C> {
-    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Bytes>> {
+    async fn get_value(&self, c: &str, k: &str) -> Result<Option<Entry>> {
         let raw = self
             .query(redis::cmd("GET").arg(self.redis_key(c, k)))
             .await
@@ -692,7 +721,7 @@ impl<C: RedisConnection> super::Backend for RedisStore<C> {
         Ok(self.ttl_values(c, &[k]).await?.pop().flatten())
     }
 
-    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+    async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<Entry>>> {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
             let redis_keys = self.redis_keys(c, chunk.iter().copied());
@@ -732,7 +761,7 @@ impl<C: RedisConnection> super::Backend for RedisStore<C> {
                 // A collection's keys share a hash slot, so it works on a cluster too.
                 let mut cmd = redis::cmd("MSET");
                 for (key, (_, v)) in redis_keys.into_iter().zip(chunk) {
-                    cmd.arg(key).arg(Framed(v));
+                    cmd.arg(key).arg(Framed::new(v));
                 }
                 self.query::<()>(&cmd).await?;
                 continue;
@@ -787,13 +816,123 @@ impl<C: RedisConnection> super::Backend for RedisStore<C> {
             for ((k, v), pttl) in chunk.iter().zip(values).zip(pttls) {
                 // PTTL -2: the key vanished between MGET and PTTL.
                 let entry = match decode_value(c, k, v)? {
-                    Some(value) if pttl != -2 => Some((value, remaining(pttl))),
+                    Some(mut entry) if pttl != -2 => {
+                        entry.expires_in = remaining(pttl);
+                        Some(entry)
+                    }
                     _ => None,
                 };
                 out.push(entry);
             }
         }
         Ok(out)
+    }
+}
+
+/// Compare-and-swap: KEYS[1] the key, ARGV[1] the expected version (16 bytes),
+/// ARGV[2] the new stored form, ARGV[3] `PX` milliseconds or empty. Answers
+/// `{1, false}` when applied, else `{0, current stored form or false}`.
+static PUT_IF_VERSION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return {0, false} end
+local f = string.byte(cur, 1)
+local ver
+if f == 2 then ver = string.sub(cur, 2, 17)
+elseif f == 1 then ver = string.rep('\0', 16)
+else return {0, cur} end
+if ver ~= ARGV[1] then return {0, cur} end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2])
+else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return {1, false}
+",
+    )
+});
+
+/// Delete-if-unchanged: KEYS[1] the key, ARGV[1] the expected version. Answers 1 when
+/// it deleted, else 0.
+static DELETE_IF_VERSION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local f = string.byte(cur, 1)
+local ver
+if f == 2 then ver = string.sub(cur, 2, 17)
+elseif f == 1 then ver = string.rep('\0', 16)
+else return 0 end
+if ver ~= ARGV[1] then return 0 end
+redis.call('UNLINK', KEYS[1])
+return 1
+",
+    )
+});
+
+/// Atomic, one round trip each: a create is `SET … NX GET` (the rejected one reads the
+/// winner's value in the same command), a compare-and-swap and a delete-if-unchanged
+/// are server-side scripts comparing the version kept in front of the value. On a
+/// cluster each touches one key, so one slot. Values written by 0.1 (no version in
+/// front) have version 0 until rewritten.
+impl<C: RedisConnection> ConditionalWrites for RedisStore<C> {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let (c, k) = (key.collection(), key.joined());
+        let framed = Framed::new(&value);
+        let version = framed.version;
+        let (applied, current): (bool, Option<Vec<u8>>) = match condition {
+            Condition::Absent => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(self.redis_key(c, &k))
+                    .arg(framed)
+                    .arg("NX")
+                    .arg("GET");
+                if let Some(ms) = opts.ttl.map(px) {
+                    cmd.arg("PX").arg(ms);
+                }
+                let old: Option<Vec<u8>> =
+                    self.query(&cmd).await.map_err(|e| foreign_type(c, &k, e))?;
+                (old.is_none(), old)
+            }
+            Condition::Version(expected) => {
+                let ttl = opts.ttl.map(|t| px(t).to_string()).unwrap_or_default();
+                let (applied, current): (i64, Option<Vec<u8>>) = PUT_IF_VERSION
+                    .key(self.redis_key(c, &k))
+                    .arg(&expected.to_bytes()[..])
+                    .arg(framed)
+                    .arg(ttl)
+                    .invoke_async(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| foreign_type(c, &k, self.fail(e)))?;
+                (applied == 1, current)
+            }
+        };
+        Ok(if applied {
+            Written::Applied(Some(version))
+        } else {
+            Written::Rejected(decode_value(c, &k, current)?)
+        })
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let (c, k) = (key.collection(), key.joined());
+        let deleted: i64 = DELETE_IF_VERSION
+            .key(self.redis_key(c, &k))
+            .arg(&version.to_bytes()[..])
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| foreign_type(c, &k, self.fail(e)))?;
+        Ok(deleted == 1)
     }
 }
 

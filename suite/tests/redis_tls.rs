@@ -26,7 +26,7 @@ async fn connect() -> Option<RedisStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
 
 #[tokio::test]
 async fn open_takes_the_ca_file_from_the_url() {

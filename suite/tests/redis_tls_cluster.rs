@@ -24,7 +24,7 @@ async fn connect() -> Option<RedisClusterStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
 
 #[tokio::test]
 async fn open_reads_the_node_list_and_the_ca_file() {

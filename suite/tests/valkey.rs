@@ -21,13 +21,14 @@ async fn connect() -> Option<ValkeyStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
 }
 
 #[tokio::test]

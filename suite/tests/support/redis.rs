@@ -3,7 +3,7 @@
 
 use kv_store_adapter::stores::{RedisConnection, RedisStore};
 use kv_store_adapter::testkit::{assert_kind, b, corrupt_entry_is_a_typed_error};
-use kv_store_adapter::{ErrorKind, KvStore};
+use kv_store_adapter::{ErrorKind, KvStore, Version};
 
 /// Writes values that are not in the Redis stores' format (a wrong format header, an
 /// empty value, plain text) under the store's own keys with the store's connection, and
@@ -44,4 +44,96 @@ pub async fn foreign_redis_values_are_corrupt<C: RedisConnection>(store: &RedisS
         }
         corrupt_entry_is_a_typed_error(store, "c", key).await;
     }
+    conditional_writes_on_old_and_foreign_values(store).await;
+}
+
+/// Conditional writes over values the store did not write in its current format: a
+/// value in 0.1's format (format byte 1, no version) has version 0 until rewritten;
+/// foreign bytes and other types are corrupt data, and nothing is written over them.
+async fn conditional_writes_on_old_and_foreign_values<C: RedisConnection>(store: &RedisStore<C>) {
+    let mut conn = store.connection().clone();
+    let raw_set = |key: &str, bytes: &'static [u8]| {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(store.redis_key("cond", key)).arg(bytes);
+        cmd
+    };
+    raw_set("old", b"\x01from 0.1")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let entry = store.get_entry("cond", "old").await.unwrap().unwrap();
+    assert_eq!(entry.value, "from 0.1");
+    assert_eq!(entry.version, Some(Version::new(0)));
+    let created = store.create("cond", "old", b("new"), None).await.unwrap();
+    assert_eq!(
+        created.current().map(|e| e.value.clone()),
+        Some(b("from 0.1"))
+    );
+    assert!(
+        !store
+            .put_if_version("cond", "old", b("x"), Version::unique(), None)
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    let written = store
+        .put_if_version("cond", "old", b("rewritten"), Version::new(0), None)
+        .await
+        .unwrap();
+    let new = written.version().expect("an applied write's version");
+    assert_ne!(new, Version::new(0));
+    assert_eq!(
+        store
+            .get_entry("cond", "old")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        Some(new)
+    );
+
+    for (key, bytes) in [("garbage", &b"\xffnot ours"[..]), ("short", b"\x02abc")] {
+        raw_set(key, bytes)
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+        assert_kind(
+            store.create("cond", key, b("x"), None).await,
+            ErrorKind::Corrupt,
+        );
+        assert_kind(
+            store
+                .put_if_version("cond", key, b("x"), Version::new(0), None)
+                .await,
+            ErrorKind::Corrupt,
+        );
+        assert!(
+            !store
+                .delete_if_version("cond", key, Version::new(0))
+                .await
+                .unwrap()
+        );
+        let raw: Vec<u8> = redis::cmd("GET")
+            .arg(store.redis_key("cond", key))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(raw, bytes, "a conditional write changed foreign bytes");
+    }
+    redis::cmd("RPUSH")
+        .arg(store.redis_key("cond", "list"))
+        .arg("x")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    assert_kind(
+        store.create("cond", "list", b("x"), None).await,
+        ErrorKind::Corrupt,
+    );
+    assert_kind(
+        store
+            .put_if_version("cond", "list", b("x"), Version::new(0), None)
+            .await,
+        ErrorKind::Corrupt,
+    );
 }

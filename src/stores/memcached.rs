@@ -11,8 +11,8 @@ use bytes::Bytes;
 use tokio::sync::Mutex;
 
 use super::TtlEntry;
-use crate::store::DestroyStore;
-use crate::{Error, ErrorKind, Result, names};
+use crate::store::{DeleteOptions, DestroyStore, Key, PutOptions};
+use crate::{Condition, ConditionalWrites, Error, ErrorKind, Result, Written, names};
 
 /// Client flags marking a value this store wrote ("KV" + format 1).
 const FLAGS: u32 = 0x4B56_0001;
@@ -462,6 +462,7 @@ impl MemcachedStore {
     /// twice).
     fn match_by_key(
         c: &str,
+        generation: u64,
         chunk: &[&str],
         mc_keys: &[String],
         found: Vec<MetaValue>,
@@ -473,15 +474,20 @@ impl MemcachedStore {
             .collect();
         for (k, mc_key) in chunk.iter().zip(mc_keys) {
             out.push(match by_key.get(mc_key.as_bytes()) {
-                Some(found) => Self::decode(c, k, found.clone())?,
+                Some(found) => Self::decode(c, k, generation, found.clone())?,
                 None => None,
             });
         }
         Ok(())
     }
 
-    fn decode(c: &str, k: &str, found: MetaValue) -> Result<Option<TtlEntry>> {
-        decode(c, k, found.flags, found.data.unwrap_or_default())
+    /// The entry of an item `mg … v f c` answered, with its version: the item's CAS
+    /// token under the namespace generation (so a version from before a destroy, or
+    /// from before a server restart reset the tokens, never matches after it).
+    fn decode(c: &str, k: &str, generation: u64, found: MetaValue) -> Result<Option<TtlEntry>> {
+        let version = version(generation, found.cas);
+        let entry = decode(c, k, found.flags, found.data.unwrap_or_default())?;
+        Ok(entry.map(|e| e.with_version(version)))
     }
 }
 
@@ -565,6 +571,23 @@ async fn item_size_max(address: &str, timeouts: super::Timeouts) -> Result<usize
         .ok_or_else(|| Error::setup_msg(format!("{shown} did not report item_size_max")))
 }
 
+/// The version of an item: its CAS token under the namespace generation.
+fn version(generation: u64, cas: Option<u64>) -> Option<crate::Version> {
+    cas.map(|cas| crate::Version::new((u128::from(generation) << 64) | u128::from(cas)))
+}
+
+/// Whether a meta command's answer says it did not store or delete: `NS` (an add over
+/// an item), `EX` (a CAS token that no longer matches) or `NF` (no item for a CAS).
+fn refused(answer: &std::result::Result<Option<MetaValue>, async_memcached::Error>) -> bool {
+    let refusal = |s: &Status| matches!(s, Status::NotStored | Status::Exists | Status::NotFound);
+    match answer {
+        Ok(Some(found)) => found.status.as_ref().is_some_and(refusal),
+        Ok(None) => false,
+        Err(async_memcached::Error::Protocol(status)) => refusal(status),
+        Err(_) => false,
+    }
+}
+
 /// The exptime flag for `ttl`: whole seconds rounded up, absolute past 30 days.
 fn exptime(ttl: Option<Duration>) -> Option<String> {
     let ttl = names::bounded(ttl?);
@@ -619,14 +642,9 @@ impl super::Backend for MemcachedStore {
     }
 
     async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let key = self.mc_key(self.generation().await?, c, k);
-        let found = self
-            .with_conn(async |conn| conn.meta_get(&key, false, None, Some(&["v", "f"])).await)
-            .await?;
-        match found {
-            Some(found) => Self::decode(c, k, found),
-            None => Ok(None),
-        }
+        let generation = self.generation().await?;
+        let key = self.mc_key(generation, c, k);
+        Ok(self.look(c, k, generation, &key).await?.1)
     }
 
     async fn get_values(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<crate::Entry>>> {
@@ -697,7 +715,7 @@ impl super::Backend for MemcachedStore {
                 .map(|k| self.mc_key(generation, c, k))
                 .collect();
             let found = self
-                .with_conn(async |conn| conn.meta_get_multi(&mc_keys, Some(&["v", "f"])).await)
+                .with_conn(async |conn| conn.meta_get_multi(&mc_keys, Some(&["v", "f", "c"])).await)
                 .await?;
             // The server answers in request order, hits only: walk both in step.
             let mut next = 0;
@@ -713,19 +731,144 @@ impl super::Backend for MemcachedStore {
                 .collect();
             if next < found.len() {
                 // Answers out of order (never seen): match them by key instead.
-                Self::match_by_key(c, chunk, &mc_keys, found, &mut out)?;
+                Self::match_by_key(c, generation, chunk, &mc_keys, found, &mut out)?;
                 continue;
             }
             let mut hits = found.into_iter();
             for (k, matched) in chunk.iter().zip(matched) {
                 let hit = if matched { hits.next() } else { None };
                 out.push(match hit {
-                    Some(found) => Self::decode(c, k, found)?,
+                    Some(found) => Self::decode(c, k, generation, found)?,
                     None => None,
                 });
             }
         }
         Ok(out)
+    }
+}
+
+impl MemcachedStore {
+    /// The item under `key` as it is now: its CAS token (expired by its own deadline
+    /// or not: memcached keeps an item up to a second past it) and its live entry.
+    async fn look(
+        &self,
+        c: &str,
+        k: &str,
+        generation: u64,
+        key: &str,
+    ) -> Result<(Option<u64>, Option<TtlEntry>)> {
+        let found = self
+            .with_conn(async |conn| {
+                conn.meta_get(key, false, None, Some(&["v", "f", "c"]))
+                    .await
+            })
+            .await?;
+        match found {
+            Some(found) => Ok((found.cas, Self::decode(c, k, generation, found)?)),
+            None => Ok((None, None)),
+        }
+    }
+
+    /// Sets `data` under `key` only over exactly what [`look`](Self::look) saw: with
+    /// `add` semantics (`ME`) where there was no item, else with its CAS token (`C`).
+    /// `Some(version)` if stored, `None` if the item changed in between.
+    async fn set_over(
+        &self,
+        generation: u64,
+        key: &str,
+        data: &[u8],
+        seen: Option<u64>,
+        ttl: Option<Duration>,
+    ) -> Result<Option<Option<crate::Version>>> {
+        let flags = format!("F{FLAGS}");
+        let exp = exptime(ttl);
+        let compare = seen.map(|cas| format!("C{cas}"));
+        let mut meta: Vec<&str> = vec![&flags, "c"];
+        meta.extend(exp.as_deref());
+        meta.push(compare.as_deref().unwrap_or("ME"));
+        let answer = self
+            .with_conn(async |conn| {
+                let answer = conn.meta_set(key, data, false, None, Some(&meta)).await;
+                if refused(&answer) {
+                    Ok(None)
+                } else {
+                    answer.map(Some)
+                }
+            })
+            .await?;
+        Ok(answer.map(|stored| version(generation, stored.and_then(|v| v.cas))))
+    }
+}
+
+/// Atomic through memcached's CAS tokens: a conditional write looks at the item (`mg`
+/// with its token), decides, and writes with `ms` only over exactly the item it saw
+/// (`C<token>`, or add mode where there was none); a delete uses `md C<token>`. Two
+/// round trips, since memcached keeps an item up to a second past this store's
+/// millisecond deadline and cannot tell an expired one from a live one itself. The
+/// one window: an entry that expires between the look and the write is replaced as if
+/// it were still live.
+impl ConditionalWrites for MemcachedStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        self.check_size(&value)?;
+        let (c, k) = (key.collection(), key.joined());
+        let generation = self.generation().await?;
+        let mc_key = self.mc_key(generation, c, &k);
+        let data = framed(&value, opts.ttl);
+        // A create that loses its `add` to another writer looks again (the winner is
+        // then live, or already gone); a compare-and-swap that loses has failed.
+        for _ in 0..3 {
+            let (seen, current) = self.look(c, &k, generation, &mc_key).await?;
+            let holds = match condition {
+                Condition::Absent => current.is_none(),
+                Condition::Version(v) => current.as_ref().is_some_and(|e| e.version == Some(v)),
+            };
+            if !holds {
+                return Ok(Written::Rejected(current));
+            }
+            match self
+                .set_over(generation, &mc_key, &data, seen, opts.ttl)
+                .await?
+            {
+                Some(version) => return Ok(Written::Applied(version)),
+                None if matches!(condition, Condition::Absent) => continue,
+                None => return Ok(Written::Rejected(None)),
+            }
+        }
+        Ok(Written::Rejected(None))
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: crate::Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let (c, k) = (key.collection(), key.joined());
+        let generation = self.generation().await?;
+        let mc_key = self.mc_key(generation, c, &k);
+        let (seen, current) = self.look(c, &k, generation, &mc_key).await?;
+        if current.is_none_or(|e| e.version != Some(version)) {
+            return Ok(false);
+        }
+        let Some(cas) = seen else { return Ok(false) };
+        let compare = format!("C{cas}");
+        self.with_conn(async |conn| {
+            let answer = conn
+                .meta_delete(&mc_key, false, None, Some(&[compare.as_str()]))
+                .await;
+            if refused(&answer) {
+                Ok(false)
+            } else {
+                answer.map(|_| true)
+            }
+        })
+        .await
     }
 }
 

@@ -23,7 +23,7 @@ async fn connect() -> Option<MemcachedStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    basics, destroy);
+    basics, destroy, conditional_writes);
 
 /// Two instances on one namespace; a destroy may take one generation refresh to reach
 /// the other (documented).
@@ -37,7 +37,7 @@ mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match pair().await { Some(pair) => pair, None => return };
-        basics, destroy);
+        basics, destroy, conditional_writes);
 }
 
 /// With the generation read on every call, a destroy reaches the other instance at once.

@@ -256,8 +256,12 @@ restart_if_wedged secantusd "$MONGO_PORT" health_mongo "$MONGO_PORT"
 if ! answers "$MONGO_PORT"; then
   mkdir -p "$STATE/mongo"
   log "starting secantusd on 127.0.0.1:$MONGO_PORT"
+  # A small oplog (no test reads it): with the default 100,000 entries every write
+  # slows as it fills, to ~40 ms a write after a few suite runs, and the racing
+  # compare-and-swap rules of the conformance kit then take many minutes.
   nohup "$docs_venv/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" \
-    --storage-path "$STATE/mongo" > "$STATE/mongo.log" 2>&1 < /dev/null &
+    --storage-path "$STATE/mongo" --oplog-max-entries 1000 --oplog-retention-seconds 60 \
+    > "$STATE/mongo.log" 2>&1 < /dev/null &
   echo $! > "$STATE/mongo/pid"
   wait_for "$MONGO_PORT" secantusd
 fi

@@ -178,6 +178,18 @@ pub enum ErrorDetail {
     /// The operation needs a capability this (run-time chosen) store lacks.
     #[error("the store does not support {0}")]
     Unsupported(&'static str),
+    /// A conditional write may or may not have applied: an earlier attempt failed after
+    /// it may have reached the backend, and a later one was rejected (perhaps by the
+    /// earlier one's own write). Read the entry to find out; not transient, so no
+    /// layer repeats it blindly.
+    #[error(
+        "a conditional write's outcome is unknown: an attempt failed after it may have applied"
+    )]
+    OutcomeUnknown {
+        /// The failure of the attempt whose outcome is unknown.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Any other error the backend reported.
     #[error("backend error: {message}")]
     Backend {
@@ -221,6 +233,8 @@ pub enum ErrorKind {
     Locked,
     /// See [`ErrorDetail::Unsupported`].
     Unsupported,
+    /// See [`ErrorDetail::OutcomeUnknown`].
+    OutcomeUnknown,
     /// See [`ErrorDetail::Backend`].
     Backend,
 }
@@ -243,6 +257,7 @@ impl ErrorDetail {
             Self::Setup { .. } => ErrorKind::Setup,
             Self::Locked { .. } => ErrorKind::Locked,
             Self::Unsupported(_) => ErrorKind::Unsupported,
+            Self::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
             Self::Backend { .. } => ErrorKind::Backend,
         }
     }
@@ -483,6 +498,14 @@ impl Error {
     /// An [`ErrorDetail::Unsupported`]: the store lacks `what`.
     pub fn unsupported(what: &'static str) -> Self {
         ErrorDetail::Unsupported(what).into()
+    }
+
+    /// An [`ErrorDetail::OutcomeUnknown`] after the failure `source`.
+    pub fn outcome_unknown(source: Option<Error>) -> Self {
+        ErrorDetail::OutcomeUnknown {
+            source: source.map(|e| Box::new(e) as BoxError),
+        }
+        .into()
     }
 
     /// An [`ErrorDetail::Backend`] keeping `source`.

@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 
 use super::TtlEntry;
 use crate::store::{
-    Cull, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
+    Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
+    ListOptions, PutOptions,
 };
-use crate::{Entry, Error, Result, names};
+use crate::{Condition, ConditionalWrites, Entry, Error, Result, Version, Written, names};
 
 /// Documents per `_mget` / `_bulk` request and per search page.
 const CHUNK: usize = 1_000;
@@ -455,6 +456,64 @@ impl ElasticsearchStore {
         doc
     }
 
+    /// The entry of a found document (a GET's answer, or one of `_mget`'s), with its
+    /// version: the primary term above the sequence number. Both only grow while the
+    /// index lives (this store empties indices in place, never deletes them), a delete
+    /// and re-create included.
+    fn hit(c: &str, k: &str, doc: &Value) -> Result<Option<TtlEntry>> {
+        let entry = Self::decode(c, k, &doc["_source"])?;
+        Ok(entry.map(|e| e.with_version(es_version(doc))))
+    }
+
+    /// The document of `id` in `index` as it is now: its sequence number and primary
+    /// term (expired or not) and its live entry.
+    async fn look(
+        &self,
+        c: &str,
+        k: &str,
+        index: &str,
+    ) -> Result<(Option<Version>, Option<Entry>)> {
+        let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
+        let (status, reply) = self.call(Method::Get, &path, &[], None).await?;
+        match status {
+            StatusCode::NOT_FOUND => Ok((None, None)),
+            s if s.is_success() && reply["found"] == true => {
+                Ok((es_version(&reply), Self::hit(c, k, &reply)?))
+            }
+            s if s.is_success() => Ok((None, None)),
+            s => Err(Self::failed("get", s, &reply)),
+        }
+    }
+
+    /// Indexes `body` as `id` in `index` only over exactly what [`look`](Self::look)
+    /// saw: `op_type=create` where nothing was, else `if_seq_no`/`if_primary_term`.
+    /// `Some(version)` if written, `None` on a version conflict (it changed between).
+    async fn index_over(
+        &self,
+        index: &str,
+        k: &str,
+        body: Vec<u8>,
+        seen: Option<Version>,
+    ) -> Result<Option<Option<Version>>> {
+        let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
+        let (seq_no, term) = seen.map(split_version).unwrap_or_default();
+        let (seq_no, term) = (seq_no.to_string(), term.to_string());
+        let mut params = vec![("refresh", self.refresh.param())];
+        match seen {
+            None => params.push(("op_type", "create")),
+            Some(_) => params.extend([
+                ("if_seq_no", seq_no.as_str()),
+                ("if_primary_term", term.as_str()),
+            ]),
+        }
+        let (status, reply) = self.call(Method::Put, &path, &params, Some(body)).await?;
+        match status {
+            s if s.is_success() => Ok(Some(es_version(&reply))),
+            StatusCode::CONFLICT => Ok(None),
+            s => Err(Self::failed("index", s, &reply)),
+        }
+    }
+
     async fn mget(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
         let index = self.index_name(c);
         let mut out = Vec::with_capacity(keys.len());
@@ -480,7 +539,7 @@ impl ElasticsearchStore {
             }
             for (k, doc) in chunk.iter().zip(&docs) {
                 out.push(if doc["found"] == true {
-                    Self::decode(c, k, &doc["_source"])?
+                    Self::hit(c, k, doc)?
                 } else {
                     None
                 });
@@ -569,6 +628,86 @@ impl ElasticsearchStore {
     }
 }
 
+/// The version of a document answer: `_primary_term` above `_seq_no`.
+fn es_version(doc: &Value) -> Option<Version> {
+    let seq_no = doc["_seq_no"].as_u64()?;
+    let term = doc["_primary_term"].as_u64()?;
+    Some(Version::new((u128::from(term) << 64) | u128::from(seq_no)))
+}
+
+/// `(seq_no, primary_term)` of a version.
+fn split_version(version: Version) -> (u64, u64) {
+    let raw = version.get();
+    (raw as u64, (raw >> 64) as u64)
+}
+
+/// Atomic through Elasticsearch's optimistic concurrency control: a conditional write
+/// looks at the document (GET, with its sequence number and primary term), decides,
+/// and indexes only over exactly the document it saw (`if_seq_no` and
+/// `if_primary_term`, or `op_type=create` where there was none); a delete uses the
+/// same guards. Two round trips, since an expired document stays in the index until
+/// culled and only this store knows it is expired. The one window: an entry that
+/// expires between the look and the write is replaced as if it were still live.
+impl ConditionalWrites for ElasticsearchStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let (c, k) = (key.collection(), key.joined());
+        let index = self.prepare(c).await?;
+        let body = serde_json::to_vec(&Self::source(&k, &value, opts.ttl)).unwrap_or_default();
+        // A create that loses to another writer looks again (the winner is then live,
+        // or already gone); a compare-and-swap that loses has failed.
+        for _ in 0..3 {
+            let (seen, current) = self.look(c, &k, &index).await?;
+            let holds = match condition {
+                Condition::Absent => current.is_none(),
+                Condition::Version(v) => current.as_ref().is_some_and(|e| e.version == Some(v)),
+            };
+            if !holds {
+                return Ok(Written::Rejected(current));
+            }
+            match self.index_over(&index, &k, body.clone(), seen).await? {
+                Some(version) => return Ok(Written::Applied(version)),
+                None if matches!(condition, Condition::Absent) => continue,
+                None => return Ok(Written::Rejected(None)),
+            }
+        }
+        Ok(Written::Rejected(None))
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let (c, k) = (key.collection(), key.joined());
+        let index = self.index_name(c);
+        let (_, current) = self.look(c, &k, &index).await?;
+        if current.is_none_or(|e| e.version != Some(version)) {
+            return Ok(false);
+        }
+        let path = format!("/{index}/_doc/{}", urlencode(&id(&k)));
+        let (seq_no, term) = split_version(version);
+        let (seq_no, term) = (seq_no.to_string(), term.to_string());
+        let params = [
+            ("refresh", self.refresh.param()),
+            ("if_seq_no", seq_no.as_str()),
+            ("if_primary_term", term.as_str()),
+        ];
+        let (status, reply) = self.call(Method::Delete, &path, &params, None).await?;
+        match status {
+            s if s.is_success() => Ok(true),
+            StatusCode::CONFLICT | StatusCode::NOT_FOUND => Ok(false),
+            s => Err(Self::failed("delete", s, &reply)),
+        }
+    }
+}
+
 super::backend_store!(ElasticsearchStore);
 
 impl super::Backend for ElasticsearchStore {
@@ -604,7 +743,7 @@ impl super::Backend for ElasticsearchStore {
         let (status, reply) = self.call(Method::Get, &path, &[], None).await?;
         match status {
             StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() && reply["found"] == true => Self::decode(c, k, &reply["_source"]),
+            s if s.is_success() && reply["found"] == true => Self::hit(c, k, &reply),
             s if s.is_success() => Ok(None),
             s => Err(Self::failed("get", s, &reply)),
         }

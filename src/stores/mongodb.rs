@@ -12,9 +12,10 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::TtlEntry;
 use crate::store::{
-    DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, ListOptions,
+    DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
+    ListOptions, PutOptions,
 };
-use crate::{Error, Result, names};
+use crate::{Condition, ConditionalWrites, Error, Result, Version, Written, names};
 
 /// Keys longer than this are stored under a binary hash `_id`.
 const MAX_ID: usize = 512;
@@ -249,11 +250,18 @@ fn id(key: &str) -> Bson {
     }
 }
 
+/// A stored document: the key, the value, the version (`n`, 16 bytes, new on every
+/// write) and the deadline (`x`) if it expires.
 pub(crate) fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
+    versioned(key, value, ttl, Version::unique())
+}
+
+fn versioned(key: &str, value: &[u8], ttl: Option<Duration>, version: Version) -> Document {
     let mut doc = doc! {
         "_id": id(key),
         "k": key,
         "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() },
+        "n": version_bson(version),
     };
     if let Some(ttl) = ttl {
         let at = SystemTime::now() + names::bounded(ttl);
@@ -262,8 +270,42 @@ pub(crate) fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Docume
     doc
 }
 
-/// The value and remaining time of a stored document; `None` if it has expired.
+fn version_bson(version: Version) -> Bson {
+    Bson::Binary(Binary {
+        subtype: BinarySubtype::Generic,
+        bytes: version.to_bytes().to_vec(),
+    })
+}
+
+/// The filter part matching documents of `version`: 0.1's documents have no `n` and
+/// are version 0 (never one [`Version::unique`] gives) until rewritten.
+fn version_filter(version: Version) -> Bson {
+    if version == LEGACY {
+        Bson::Document(doc! { "$exists": false })
+    } else {
+        version_bson(version)
+    }
+}
+
+/// The version of documents 0.1 wrote (without `n`).
+const LEGACY: Version = Version::new(0);
+
+/// The filter part matching a live document (no deadline, or one still ahead).
+fn live() -> Bson {
+    Bson::Document(doc! { "$not": { "$lte": DateTime::now() } })
+}
+
+/// The value, remaining time and version of a stored document; `None` if it has
+/// expired.
 pub(crate) fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry>> {
+    let version = match doc.get("n") {
+        None => LEGACY,
+        Some(Bson::Binary(b)) => match <[u8; 16]>::try_from(b.bytes.as_slice()) {
+            Ok(bytes) => Version::from_bytes(bytes),
+            Err(_) => return Err(Error::corrupt(c, k, "`n` is not a 16-byte version")),
+        },
+        Some(_) => return Err(Error::corrupt(c, k, "`n` is not a 16-byte version")),
+    };
     let value = match doc.get("v") {
         Some(Bson::Binary(b)) => Bytes::copy_from_slice(&b.bytes),
         _ => return Err(Error::corrupt(c, k, "document has no binary `v`")),
@@ -276,7 +318,9 @@ pub(crate) fn decode(c: &str, k: &str, doc: &Document) -> Result<Option<TtlEntry
         },
         Some(_) => return Err(Error::corrupt(c, k, "`x` is not a date")),
     };
-    Ok(Some(crate::Entry::new(value, left)))
+    Ok(Some(
+        crate::Entry::new(value, left).with_version(Some(version)),
+    ))
 }
 
 /// The original key of a document (for `keys()`).
@@ -337,7 +381,7 @@ impl super::Backend for MongoStore {
         super::bounded(self.timeouts.operation, async move {
             // One delete that only matches a live document answers exactly whether a live
             // entry went; an expired one is invisible already and left to the TTL index.
-            let live = doc! { "_id": id(k), "x": { "$not": { "$lte": DateTime::now() } } };
+            let live = doc! { "_id": id(k), "x": live() };
             let reply = self
                 .collection(c)
                 .delete_one(live)
@@ -420,6 +464,81 @@ impl super::Backend for MongoStore {
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
         // Bounded per round trip inside.
         self.find_many(c, keys)
+    }
+}
+
+/// Atomic, one write each: a create is an upsert that only matches an expired
+/// document (no document: inserted; an expired one: replaced; a live one: the insert
+/// meets the unique `_id` and is refused); a compare-and-swap replaces, and a
+/// delete-if-unchanged deletes, only the live document of that version. A rejected
+/// write reads the entry that stopped it in a second round trip (not atomic with the
+/// write: it may be newer).
+impl ConditionalWrites for MongoStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let (c, k) = (key.collection(), key.joined());
+        let version = Version::unique();
+        let doc = versioned(&k, &value, opts.ttl, version);
+        let applied = super::bounded(self.timeouts.operation, async {
+            let coll = self.prepare(c).await?;
+            let replace = match condition {
+                Condition::Absent => coll
+                    .replace_one(
+                        doc! { "_id": id(&k), "x": { "$lte": DateTime::now() } },
+                        doc,
+                    )
+                    .upsert(true),
+                Condition::Version(v) => coll.replace_one(
+                    doc! { "_id": id(&k), "n": version_filter(v), "x": live() },
+                    doc,
+                ),
+            };
+            match replace.await {
+                Ok(reply) => Ok(reply.matched_count == 1 || reply.upserted_id.is_some()),
+                Err(e) if is_duplicate_key(&e) => Ok(false),
+                Err(e) => Err(mongo_error(e)),
+            }
+        })
+        .await?;
+        if applied {
+            return Ok(Written::Applied(Some(version)));
+        }
+        let current = super::Backend::get_value(self, c, &k).await?;
+        Ok(Written::Rejected(current))
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let k = key.joined();
+        super::bounded(self.timeouts.operation, async {
+            let filter = doc! { "_id": id(&k), "n": version_filter(version), "x": live() };
+            let reply = self
+                .collection(key.collection())
+                .delete_one(filter)
+                .await
+                .map_err(mongo_error)?;
+            Ok(reply.deleted_count == 1)
+        })
+        .await
+    }
+}
+
+/// Whether `e` is a write refused by a unique index (E11000).
+fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind as K, WriteFailure};
+    match &*e.kind {
+        K::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        K::Command(c) => c.code == 11000,
+        _ => false,
     }
 }
 

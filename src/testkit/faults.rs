@@ -32,6 +32,7 @@ pub struct Faulty<S> {
 #[derive(Debug, Default)]
 struct Switches {
     fail_next: AtomicU32,
+    lose_next: AtomicU32,
     delay_ms: AtomicU64,
     calls: AtomicU64,
 }
@@ -48,6 +49,25 @@ impl<S> Faulty<S> {
     /// The next `n` calls fail with [`ErrorDetail::Connection`](crate::ErrorDetail::Connection).
     pub fn fail_next(&self, n: u32) {
         self.switches.fail_next.store(n, SeqCst);
+    }
+
+    /// The next `n` writes (conditional or not) reach the inner store, and then their
+    /// answers are lost: each fails with a transient connection error although it
+    /// applied, as when a connection drops between the server's write and its reply.
+    pub fn lose_next_answers(&self, n: u32) {
+        self.switches.lose_next.store(n, SeqCst);
+    }
+
+    /// A transient error instead of `result`, if an answer is to be lost.
+    fn lose<T>(&self, result: Result<T>) -> Result<T> {
+        let losing = self
+            .switches
+            .lose_next
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+        match losing {
+            Ok(_) => Err(Error::connection_msg("injected fault: the answer was lost")),
+            Err(_) => result,
+        }
     }
 
     /// Every call waits `delay` before it runs (zero turns this off).
@@ -86,7 +106,8 @@ impl<S: Store> Store for Faulty<S> {
     }
     async fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> Result<()> {
         self.gate().await?;
-        self.inner.put_opts(k, v, o).await
+        let result = self.inner.put_opts(k, v, o).await;
+        self.lose(result)
     }
     async fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> Result<bool> {
         self.gate().await?;
@@ -112,3 +133,27 @@ impl<S: Store> Store for Faulty<S> {
 }
 
 crate::forward_capabilities!(Faulty, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+
+impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Faulty<S> {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> Result<crate::Written> {
+        self.gate().await?;
+        let result = self.inner.put_if_opts(k, v, c, o).await;
+        self.lose(result)
+    }
+    async fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> Result<bool> {
+        self.gate().await?;
+        let result = self.inner.delete_if_opts(k, version, o).await;
+        self.lose(result)
+    }
+}

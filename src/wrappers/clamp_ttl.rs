@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use crate::{Bytes, Error, Key, PutOptions, Result, Store, names};
+use crate::{
+    Bytes, Condition, ConditionalWrites, DeleteOptions, Error, Key, PutOptions, Result, Store,
+    Version, Written, names,
+};
 
 /// Clamps every TTL written into `[min, max]`; a write without TTL gets `missing`
 /// (if set) or stays without expiry. Reads are forwarded unchanged.
@@ -79,3 +82,24 @@ impl<S: Store> Store for ClampTtl<S> {
 }
 
 crate::forward_capabilities!(ClampTtl, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+
+impl<S: ConditionalWrites> ConditionalWrites for ClampTtl<S> {
+    fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        v: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> impl Future<Output = Result<Written>> + Send {
+        self.inner.put_if_opts(key, v, condition, self.clamp(opts))
+    }
+
+    fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        opts: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.inner.delete_if_opts(key, version, opts)
+    }
+}

@@ -2,7 +2,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{Entry, Error, GetOptions, Key, PutOptions, Result, Store};
+use crate::{
+    Condition, ConditionalWrites, DeleteOptions, Entry, Error, GetOptions, Key, PutOptions, Result,
+    Store, Version, Written,
+};
 
 /// The value follows as is.
 const PLAIN: u8 = 0x00;
@@ -140,3 +143,29 @@ impl<S: Store> Store for Compress<S> {
 }
 
 crate::forward_capabilities!(Compress, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+
+/// Versions pass through; the entry a rejected write reports is decompressed.
+impl<S: ConditionalWrites> ConditionalWrites for Compress<S> {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        v: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let written = self
+            .inner
+            .put_if_opts(key, self.encode(&v), condition, opts)
+            .await?;
+        written.try_map(|v| Self::decode(key.collection(), &key.joined(), v))
+    }
+
+    fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        opts: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.inner.delete_if_opts(key, version, opts)
+    }
+}

@@ -58,4 +58,6 @@ impl<S> DefaultValue<S> {
     }
 }
 
-crate::forward_capabilities!(DefaultValue, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+// A default answered for a missing entry has no version: a conditional write over it
+// is a create.
+crate::forward_capabilities!(DefaultValue, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull, conditional_writes);

@@ -7,7 +7,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
-use crate::{Entry, Error, GetOptions, Key, PutOptions, Result, Store};
+use crate::{
+    Condition, ConditionalWrites, DeleteOptions, Entry, Error, GetOptions, Key, PutOptions, Result,
+    Store, Version, Written,
+};
 
 /// Format byte of an encrypted value: `[FORMAT, key id: u32 LE, nonce: 24, ciphertext+tag]`.
 const FORMAT: u8 = 0xE1;
@@ -195,3 +198,28 @@ impl<S: Store> Store for Encrypt<S> {
 }
 
 crate::forward_capabilities!(Encrypt, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+
+/// Versions pass through; the entry a rejected write reports is decrypted.
+impl<S: ConditionalWrites> ConditionalWrites for Encrypt<S> {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        v: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let (c, k) = (key.collection(), key.joined());
+        let sealed = self.seal(c, &k, &v)?;
+        let written = self.inner.put_if_opts(key, sealed, condition, opts).await?;
+        written.try_map(|v| self.open(c, &k, &v))
+    }
+
+    fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        opts: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.inner.delete_if_opts(key, version, opts)
+    }
+}

@@ -108,6 +108,29 @@ impl<P: Store, F: Store> Store for Fallback<P, F> {
     }
 }
 
+/// Conditional writes go to the primary only, whether or not writes fall back: a
+/// version read from one store means nothing to the other, and a create that fell back
+/// could apply in both.
+impl<P: crate::ConditionalWrites, F: Store> crate::ConditionalWrites for Fallback<P, F> {
+    fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> impl Future<Output = Result<crate::Written>> + Send {
+        self.primary.put_if_opts(k, v, c, o)
+    }
+    fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.primary.delete_if_opts(k, version, o)
+    }
+}
+
 impl<P: EnumerateKeys, F: EnumerateKeys> EnumerateKeys for Fallback<P, F> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         let primary = self.primary.keys_opts(c, opts);

@@ -86,3 +86,27 @@ impl<S: Store> Store for LimitSize<S> {
 }
 
 crate::forward_capabilities!(LimitSize, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+
+/// A conditional write over the limit is refused as a put is (`skip` or not: a
+/// conditional write has an outcome to report, so it is never skipped silently).
+impl<S: crate::ConditionalWrites> crate::ConditionalWrites for LimitSize<S> {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        v: Bytes,
+        condition: crate::Condition,
+        opts: PutOptions,
+    ) -> Result<crate::Written> {
+        self.check(&v)?;
+        self.inner.put_if_opts(key, v, condition, opts).await
+    }
+
+    fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: crate::Version,
+        opts: crate::DeleteOptions,
+    ) -> impl std::future::Future<Output = Result<bool>> + Send {
+        self.inner.delete_if_opts(key, version, opts)
+    }
+}

@@ -114,6 +114,38 @@ impl<S: Store> Store for Logged<S> {
     }
 }
 
+impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Logged<S> {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        v: Bytes,
+        condition: crate::Condition,
+        o: PutOptions,
+    ) -> Result<crate::Written> {
+        let call = self.inner.put_if_opts(key, v, condition, o);
+        self.log("put_if", key.collection(), Some(key), 1, call, |w| {
+            if w.is_applied() {
+                "applied"
+            } else {
+                "rejected"
+            }
+        })
+        .await
+    }
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> Result<bool> {
+        let call = self.inner.delete_if_opts(key, version, o);
+        self.log("delete_if", key.collection(), Some(key), 1, call, |d| {
+            if *d { "applied" } else { "rejected" }
+        })
+        .await
+    }
+}
+
 impl<S: EnumerateKeys> EnumerateKeys for Logged<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.log("keys", c, None, 0, self.inner.keys_opts(c, opts), ok)

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::sync::{RwLock, RwLockWriteGuard};
 
 use crate::{
-    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
-    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
+    Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
+    Entry, EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result,
+    Store, Version, Written,
 };
 
 /// Reads try `cache` first; on a miss they read the primary's value *and* remaining
@@ -155,7 +156,7 @@ impl<P: Store, C: Store> PassthroughCache<P, C> {
         }
         let opts = PutOptions::expiring(Some(self.cache_ttl(entry.expires_in)));
         let key = Key::renamed(c, k);
-        if let Err(e) = self.cache.put_opts(key, entry.value.clone(), opts).await {
+        if let Err(e) = self.cache.put_opts(key, cached(entry), opts).await {
             tracing::warn!(error = %e, "cannot fill the cache");
         }
     }
@@ -216,7 +217,44 @@ impl<P: Store, C: Store> PassthroughCache<P, C> {
 
 /// The entry as a read without `ttl` answers it.
 fn untimed(entry: Option<Entry>, opts: GetOptions) -> Option<Entry> {
-    entry.map(|e| if opts.ttl { e } else { Entry::value(e.value) })
+    entry.map(|e| {
+        if opts.ttl {
+            e
+        } else {
+            Entry::value(e.value).with_version(e.version)
+        }
+    })
+}
+
+/// What the cache keeps for a primary's entry: its version too (the cache's own
+/// version would mean nothing to the primary), as a format byte (0: none, 1: 16 bytes
+/// follow) in front of the value.
+fn cached(entry: &Entry) -> Bytes {
+    let mut out = Vec::with_capacity(17 + entry.value.len());
+    match entry.version {
+        Some(version) => {
+            out.push(1);
+            out.extend_from_slice(&version.to_bytes());
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&entry.value);
+    out.into()
+}
+
+/// The primary's entry from what the cache kept; `None` (read through) for anything
+/// else.
+fn uncached(entry: Entry) -> Option<Entry> {
+    let raw = entry.value;
+    let (version, header) = match raw.first()? {
+        0 => (None, 1),
+        1 => (
+            Some(Version::from_bytes(*raw.get(1..17)?.first_chunk()?)),
+            17,
+        ),
+        _ => return None,
+    };
+    Some(Entry::value(raw.slice(header..)).with_version(version))
 }
 
 impl<P: Store, C: Store> Store for PassthroughCache<P, C> {
@@ -224,6 +262,7 @@ impl<P: Store, C: Store> Store for PassthroughCache<P, C> {
         // The cache's expiry is its own, so a read that asks for the TTL asks the primary.
         if !opts.ttl
             && let Ok(Some(entry)) = self.cache.get_opts(key, opts).await
+            && let Some(entry) = uncached(entry)
         {
             return Ok(Some(entry));
         }
@@ -256,6 +295,9 @@ impl<P: Store, C: Store> Store for PassthroughCache<P, C> {
             .get_many_opts(c, keys, opts)
             .await
             .unwrap_or_else(|_| vec![None; keys.len()]);
+        for slot in &mut out {
+            *slot = slot.take().and_then(uncached);
+        }
         let missed: Vec<usize> = (0..keys.len()).filter(|&i| out[i].is_none()).collect();
         if missed.is_empty() {
             return Ok(out);
@@ -282,6 +324,35 @@ impl<P: Store, C: Store> Store for PassthroughCache<P, C> {
     async fn delete_many_opts(&self, c: &str, keys: &[&str], opts: DeleteOptions) -> Result<usize> {
         self.write(c, keys, self.primary.delete_many_opts(c, keys, opts))
             .await
+    }
+}
+
+/// A conditional write goes to the primary, then invalidates the key as every write
+/// does (bumping its epoch, so a read that fetched an older entry meanwhile does not
+/// fill the cache with it): no read through this wrapper answers an entry older than
+/// one a conditional write it made acknowledged.
+impl<P: ConditionalWrites, C: Store> ConditionalWrites for PassthroughCache<P, C> {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        v: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        let k = key.joined();
+        let primary = self.primary.put_if_opts(key, v, condition, opts);
+        self.write(key.collection(), &[&k], primary).await
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        opts: DeleteOptions,
+    ) -> Result<bool> {
+        let k = key.joined();
+        let primary = self.primary.delete_if_opts(key, version, opts);
+        self.write(key.collection(), &[&k], primary).await
     }
 }
 

@@ -4,8 +4,9 @@ use std::future::Future;
 
 use crate::names::Joined;
 use crate::{
-    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
-    EnumerateKeys, Error, GetOptions, Key, ListOptions, PutOptions, Result, Store,
+    Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
+    Entry, EnumerateCollections, EnumerateKeys, Error, GetOptions, Key, ListOptions, PutOptions,
+    Result, Store, Version, Written,
 };
 
 /// Separates a prefix from the name it prefixes. Prefixes may not contain it, so the
@@ -221,6 +222,28 @@ impl<S: EnumerateKeys + EnumerateCollections> DestroyStore for PrefixKeys<S> {
 
 crate::forward_capabilities!(PrefixKeys, inner; cull);
 
+impl<S: ConditionalWrites> ConditionalWrites for PrefixKeys<S> {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: Condition,
+        o: PutOptions,
+    ) -> Result<Written> {
+        let mut scratch = String::new();
+        self.inner
+            .put_if_opts(k.prefixed(self.prefix.head(), &mut scratch), v, c, o)
+            .await
+    }
+
+    async fn delete_if_opts(&self, k: Key<'_>, v: Version, o: DeleteOptions) -> Result<bool> {
+        let mut scratch = String::new();
+        self.inner
+            .delete_if_opts(k.prefixed(self.prefix.head(), &mut scratch), v, o)
+            .await
+    }
+}
+
 /// Prefixes every collection, so several users share one store without meeting.
 ///
 /// `collections()` strips the prefix and hides collections without it; `destroy`
@@ -327,6 +350,28 @@ impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollect
             }
         }
         Ok(())
+    }
+}
+
+impl<S: ConditionalWrites> ConditionalWrites for PrefixCollections<S> {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: Condition,
+        o: PutOptions,
+    ) -> Result<Written> {
+        let collection = self.prefix.apply(k.collection());
+        self.inner
+            .put_if_opts(k.in_collection(collection.as_str()), v, c, o)
+            .await
+    }
+
+    async fn delete_if_opts(&self, k: Key<'_>, v: Version, o: DeleteOptions) -> Result<bool> {
+        let collection = self.prefix.apply(k.collection());
+        self.inner
+            .delete_if_opts(k.in_collection(collection.as_str()), v, o)
+            .await
     }
 }
 

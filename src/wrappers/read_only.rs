@@ -78,3 +78,26 @@ impl<S: Store> Store for ReadOnly<S> {
 }
 
 crate::forward_capabilities!(ReadOnly, inner; enumerate_keys, enumerate_collections, cull);
+
+/// Refused as every write is, so a read-only view fits where conditional writes are
+/// required and says why it writes nothing.
+impl<S: Store> crate::ConditionalWrites for ReadOnly<S> {
+    async fn put_if_opts(
+        &self,
+        _: Key<'_>,
+        _: Bytes,
+        _: crate::Condition,
+        _: PutOptions,
+    ) -> Result<crate::Written> {
+        self.refuse(crate::Written::Rejected(None))
+    }
+
+    async fn delete_if_opts(
+        &self,
+        _: Key<'_>,
+        _: crate::Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        self.refuse(false)
+    }
+}

@@ -164,6 +164,64 @@ impl<S: Store> Store for Retry<S> {
     }
 }
 
+impl<S> Retry<S> {
+    /// A conditional write, retried like any call after a transient failure, with one
+    /// difference: once an attempt has failed, its write may have applied on the
+    /// backend before the failure (a lost answer), so a later attempt's rejection
+    /// proves nothing — it may be this call's own earlier write that stops it. That
+    /// rejection is answered as an [`OutcomeUnknown`](crate::ErrorDetail::OutcomeUnknown)
+    /// error, never as a plain rejection. An applied attempt is what it says.
+    async fn run_conditional<T, F, Fut>(&self, applied: fn(&T) -> bool, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 1;
+        let mut failed: Option<crate::Error> = None;
+        loop {
+            match call().await {
+                Err(e) if e.is_transient() && attempt < self.policy.max_attempts => {
+                    tracing::debug!(attempt, error = %e, "retrying a conditional write");
+                    tokio::time::sleep(self.policy.backoff(attempt)).await;
+                    attempt += 1;
+                    failed = Some(e);
+                }
+                Ok(outcome) if !applied(&outcome) && failed.is_some() => {
+                    return Err(crate::Error::outcome_unknown(failed));
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Retry<S> {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> Result<crate::Written> {
+        self.run_conditional(crate::Written::is_applied, || {
+            self.inner.put_if_opts(k, v.clone(), c, o)
+        })
+        .await
+    }
+    async fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> Result<bool> {
+        self.run_conditional(
+            |deleted| *deleted,
+            || self.inner.delete_if_opts(k, version, o),
+        )
+        .await
+    }
+}
+
 impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.run(|| self.inner.keys_opts(c, opts)).await

@@ -88,6 +88,32 @@ impl<A: Store, B: Store, F: Fn(&str) -> bool + Send + Sync> Store for Route<A, B
     }
 }
 
+/// Each conditional write goes to the one store that owns its collection.
+impl<A, B, F> crate::ConditionalWrites for Route<A, B, F>
+where
+    A: crate::ConditionalWrites,
+    B: crate::ConditionalWrites,
+    F: Fn(&str) -> bool + Send + Sync,
+{
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> Result<crate::Written> {
+        route!(self, k.collection(), s => s.put_if_opts(k, v, c, o))
+    }
+    async fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> Result<bool> {
+        route!(self, k.collection(), s => s.delete_if_opts(k, version, o))
+    }
+}
+
 impl<A: EnumerateKeys, B: EnumerateKeys, F: Fn(&str) -> bool + Send + Sync> EnumerateKeys
     for Route<A, B, F>
 {

@@ -2,8 +2,9 @@
 
 use crate::names::Joined;
 use crate::{
-    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
-    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store, names,
+    Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
+    Entry, EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result,
+    Store, Version, Written, names,
 };
 use std::collections::BTreeSet;
 
@@ -140,6 +141,28 @@ impl<S: Store> Store for SingleCollection<S> {
         let encoded = Self::encode_all(c, keys.iter());
         self.inner
             .delete_many_opts(&self.name, &refs(&encoded), o)
+            .await
+    }
+}
+
+impl<S: ConditionalWrites> ConditionalWrites for SingleCollection<S> {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: Condition,
+        o: PutOptions,
+    ) -> Result<Written> {
+        let inner = Self::encode_key(k);
+        self.inner
+            .put_if_opts(Key::renamed(&self.name, inner.as_str()), v, c, o)
+            .await
+    }
+
+    async fn delete_if_opts(&self, k: Key<'_>, v: Version, o: DeleteOptions) -> Result<bool> {
+        let inner = Self::encode_key(k);
+        self.inner
+            .delete_if_opts(Key::renamed(&self.name, inner.as_str()), v, o)
             .await
     }
 }

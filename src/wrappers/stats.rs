@@ -656,7 +656,7 @@ impl<S: Store> Store for Stats<S> {
     }
 }
 
-crate::forward_capabilities!(Stats, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Stats, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull, conditional_writes);
 
 /// An operation [`Stats::latency`] reports on (a batch is timed as one call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -54,4 +54,4 @@ impl<S: Store> Store for Strict<S> {
     }
 }
 
-crate::forward_capabilities!(Strict, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+crate::forward_capabilities!(Strict, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull, conditional_writes);

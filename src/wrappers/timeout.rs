@@ -67,6 +67,29 @@ impl<S: Store> Store for Timeout<S> {
     }
 }
 
+/// A conditional write that times out may still apply on the backend: the
+/// [`Timeout`](crate::ErrorDetail::Timeout) error leaves its outcome unknown (read the
+/// entry to find out).
+impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Timeout<S> {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> Result<crate::Written> {
+        self.bound(self.inner.put_if_opts(k, v, c, o)).await
+    }
+    async fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> Result<bool> {
+        self.bound(self.inner.delete_if_opts(k, version, o)).await
+    }
+}
+
 impl<S: EnumerateKeys> EnumerateKeys for Timeout<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.bound(self.inner.keys_opts(c, opts)).await

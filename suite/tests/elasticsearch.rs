@@ -29,13 +29,14 @@ async fn connect() -> Option<ElasticsearchStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull, conditional_writes);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
 }
 
 /// The raw official client, for reading what the store wrote and writing foreign data.

@@ -7,7 +7,8 @@ use super::*;
 
 kv_store_adapter::conformance_suite!(
     store = memory().clamp_ttl(Duration::from_millis(1), DAY, None).unwrap();
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 #[tokio::test]
 async fn writes_are_clamped_and_missing_ttls_filled() {

@@ -12,7 +12,8 @@ fn key(id: u32) -> EncryptionKey {
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().encrypt(key(1), []);
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod over_disk {

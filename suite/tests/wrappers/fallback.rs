@@ -5,7 +5,8 @@ use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt};
 use super::*;
 
 kv_store_adapter::conformance_suite!(store = Fallback::new(memory(), memory());
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 #[tokio::test]
 async fn reads_fall_back_on_transient_errors_only() {

@@ -6,7 +6,8 @@ use kv_store_adapter::{Error, ErrorDetail, ErrorKind, KvStore, KvStoreExt};
 use super::*;
 
 kv_store_adapter::conformance_suite!(store = memory().limit_size(0, 2 << 20);
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 #[tokio::test]
 async fn an_offending_value_fails_with_both_sizes_and_writes_nothing() {

@@ -8,7 +8,8 @@ use kv_store_adapter::{KvStore, KvStoreExt};
 use super::*;
 
 kv_store_adapter::conformance_suite!(store = memory().logged();
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

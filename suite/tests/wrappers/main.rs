@@ -11,6 +11,7 @@ use kv_store_adapter::stores::{DiskStore, MemoryStore, SimpleStore};
 mod changed_rules;
 mod clamp_ttl;
 mod compress;
+mod conditional;
 mod encrypt;
 mod fallback;
 mod limit_size;

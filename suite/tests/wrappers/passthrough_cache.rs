@@ -13,7 +13,8 @@ const MISSING: Duration = Duration::from_secs(10);
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = PassthroughCache::new(memory(), memory(), MAX, MISSING);
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod over_disk {

@@ -6,7 +6,8 @@ use super::*;
 mod keys_over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().prefix_keys("p").unwrap();
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod keys_over_disk {
@@ -28,13 +29,15 @@ mod keys_over_forwarding_wrappers_over_memory {
         .unwrap()
         .prefix_keys("p")
         .unwrap();
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod collections_over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().prefix_collections("p").unwrap();
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod collections_over_disk {

@@ -16,13 +16,15 @@ fn policy(attempts: u32) -> RetryPolicy {
 mod retry_suite {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().retry(policy(3));
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod timeout_suite {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().timeout(Duration::from_secs(5));
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 #[tokio::test]

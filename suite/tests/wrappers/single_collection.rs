@@ -6,7 +6,8 @@ use super::*;
 mod over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().single_collection("kv").unwrap();
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 mod over_disk {

@@ -4,7 +4,8 @@ use kv_store_adapter::{KvStore, KvStoreExt};
 use super::*;
 
 kv_store_adapter::conformance_suite!(store = memory().with_stats();
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 #[tokio::test]
 async fn counts_per_collection_and_per_batch_key() {

@@ -178,6 +178,13 @@ pub enum ErrorDetail {
     /// The operation needs a capability this (run-time chosen) store lacks.
     #[error("the store does not support {0}")]
     Unsupported(&'static str),
+    /// An optimistic update lost to other writers on every one of its attempts;
+    /// nothing was written. The same update may succeed later.
+    #[error("an update lost to concurrent writers {attempts} times running")]
+    Conflict {
+        /// How many attempts were made.
+        attempts: u32,
+    },
     /// A conditional write may or may not have applied: an earlier attempt failed after
     /// it may have reached the backend, and a later one was rejected (perhaps by the
     /// earlier one's own write). Read the entry to find out; not transient, so no
@@ -235,6 +242,8 @@ pub enum ErrorKind {
     Unsupported,
     /// See [`ErrorDetail::OutcomeUnknown`].
     OutcomeUnknown,
+    /// See [`ErrorDetail::Conflict`].
+    Conflict,
     /// See [`ErrorDetail::Backend`].
     Backend,
 }
@@ -258,6 +267,7 @@ impl ErrorDetail {
             Self::Locked { .. } => ErrorKind::Locked,
             Self::Unsupported(_) => ErrorKind::Unsupported,
             Self::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
+            Self::Conflict { .. } => ErrorKind::Conflict,
             Self::Backend { .. } => ErrorKind::Backend,
         }
     }

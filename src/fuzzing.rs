@@ -186,13 +186,18 @@ pub fn entries(data: &[u8]) {
         use crate::stores::disk::format;
         let read = format::decode("c", "k", data);
         typed(&read, &corrupt);
-        if let Ok(Some((value, _))) = read {
-            assert_eq!(value, &data[format::HEADER..]);
+        if let Ok(Some((value, _, _))) = read {
+            let header = if data[0] == format::VERSIONED {
+                format::VERSIONED_HEADER
+            } else {
+                format::HEADER
+            };
+            assert_eq!(value, &data[header..]);
         }
         let hour = Some(Duration::from_secs(3600));
         for ttl in [None, hour] {
             let stored = format::encode(data, ttl);
-            let (value, left) = format::decode("c", "k", &stored).unwrap().unwrap();
+            let (value, left, _) = format::decode("c", "k", &stored).unwrap().unwrap();
             assert!(value == data && left <= ttl && left.is_some() == ttl.is_some());
         }
     }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, PostcardCodec};
-use crate::store::KvStore;
-use crate::{Error, Result, names};
+use crate::store::{ConditionalWrites, KvStore};
+use crate::{Error, ErrorDetail, Result, Written, names};
 
 /// Stores values of type `T` in one collection of `S`, encoded with codec `C`
 /// (postcard by default). No boxing: it is a thin layer over `S`.
@@ -147,5 +147,105 @@ where
     /// Removes every listed entry, answering how many existed.
     pub async fn delete_many(&self, keys: &[&str]) -> Result<usize> {
         self.store.delete_many(&self.collection, keys).await
+    }
+}
+
+impl<S, T, C> TypedStore<S, T, C>
+where
+    S: KvStore + ConditionalWrites,
+    T: Serialize + DeserializeOwned + Send + Sync,
+    C: Codec,
+{
+    /// How many times [`update`](Self::update) and [`get_or_insert`](Self::get_or_insert)
+    /// try before they give up with [`Conflict`](ErrorDetail::Conflict).
+    pub const MAX_ATTEMPTS: u32 = 64;
+
+    /// Read-modify-write without lost updates: reads the value under `key` (`None`
+    /// if there is none), writes `f`'s answer only if nobody wrote in between
+    /// (compare-and-swap on the entry's version, or create-if-absent), and on a
+    /// conflict reads again and calls `f` again, after a short random wait, up to
+    /// [`MAX_ATTEMPTS`](Self::MAX_ATTEMPTS) times; then it fails with
+    /// [`Conflict`](ErrorDetail::Conflict) having written nothing. Answers the value
+    /// written. `f` may run several times: keep it free of side effects.
+    ///
+    /// ```
+    /// use kv_store_adapter::{TypedStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let hits: TypedStore<_, u64> = TypedStore::new(MemoryStore::new(), "hits")?;
+    /// assert_eq!(hits.update("home", None, |n| n.unwrap_or(0) + 1).await?, 1);
+    /// assert_eq!(hits.update("home", None, |n| n.unwrap_or(0) + 1).await?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn update<F>(&self, key: &str, ttl: Option<Duration>, mut f: F) -> Result<T>
+    where
+        F: FnMut(Option<T>) -> T + Send,
+    {
+        let c = &self.collection;
+        let mut seen = self.store.get_entry(c, key).await?;
+        for attempt in 1..=Self::MAX_ATTEMPTS {
+            let (old, condition) = match seen {
+                Some(entry) => {
+                    let condition = match entry.version {
+                        Some(v) => crate::Condition::Version(v),
+                        // An entry no store holds (a default value): create it.
+                        None => crate::Condition::Absent,
+                    };
+                    (Some(self.decode(key, &entry.value)?), condition)
+                }
+                None => (None, crate::Condition::Absent),
+            };
+            let new = f(old);
+            let bytes = self.encode(key, &new)?;
+            let opts = crate::PutOptions::expiring(ttl);
+            seen = match self.store.put_if(c, key, bytes, condition, opts).await? {
+                Written::Applied(_) => return Ok(new),
+                Written::Rejected(Some(current)) => Some(current),
+                Written::Rejected(None) => None,
+            };
+            tokio::time::sleep(crate::version::contention_backoff(attempt)).await;
+            if seen.is_none() {
+                seen = self.store.get_entry(c, key).await?;
+            }
+        }
+        Err(ErrorDetail::Conflict {
+            attempts: Self::MAX_ATTEMPTS,
+        }
+        .into())
+    }
+
+    /// The value under `key`, or `value` stored there if there is none — atomically:
+    /// of many callers racing, one stores its value and every one of them answers
+    /// that same stored value.
+    ///
+    /// ```
+    /// use kv_store_adapter::{TypedStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let owners: TypedStore<_, String> = TypedStore::new(MemoryStore::new(), "owners")?;
+    /// assert_eq!(owners.get_or_insert("job-1", &"ada".to_string(), None).await?, "ada");
+    /// assert_eq!(owners.get_or_insert("job-1", &"grace".to_string(), None).await?, "ada");
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_or_insert(&self, key: &str, value: &T, ttl: Option<Duration>) -> Result<T> {
+        let c = &self.collection;
+        let bytes = self.encode(key, value)?;
+        for attempt in 1..=Self::MAX_ATTEMPTS {
+            let current = match self.store.create(c, key, bytes.clone(), ttl).await? {
+                // What was stored is exactly `value`'s encoding.
+                Written::Applied(_) => return self.decode(key, &bytes),
+                Written::Rejected(Some(current)) => Some(current),
+                Written::Rejected(None) => self.store.get_entry(c, key).await?,
+            };
+            match current {
+                Some(entry) => return self.decode(key, &entry.value),
+                // Gone again between the create and the read: try to create again.
+                None => tokio::time::sleep(crate::version::contention_backoff(attempt)).await,
+            }
+        }
+        Err(ErrorDetail::Conflict {
+            attempts: Self::MAX_ATTEMPTS,
+        }
+        .into())
     }
 }

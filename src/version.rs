@@ -192,6 +192,15 @@ impl crate::observe::Outcome for Written {
     }
 }
 
+/// How long to wait before attempt `attempt + 1` of an optimistic loop that lost
+/// `attempt` times: a random while below 2^min(attempt, 6) ms, so racing writers spread
+/// out instead of colliding again.
+pub(crate) fn contention_backoff(attempt: u32) -> std::time::Duration {
+    let ceiling_us = 1_000u64 << attempt.min(6);
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    std::time::Duration::from_micros(random % ceiling_us)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -414,12 +414,23 @@ fn db_err(e: impl Into<redb::Error>) -> Error {
     Error::backend(format!("redb: {e}"), e)
 }
 
-/// The stored form: `[FORMAT, expires_at_ms: u64 LE (0 = never)] ++ value`.
+/// The stored form: `[VERSIONED, expires_at_ms: u64 LE (0 = never), version: 16 bytes]
+/// ++ value`. Entries 0.1 wrote (`[FORMAT, expires_at_ms] ++ value`) read as version 0
+/// until rewritten.
 pub(crate) mod format {
     use super::*;
+    use crate::Version;
 
+    /// 0.1's format byte: no version.
     pub const FORMAT: u8 = 0xD1;
+    /// 0.1's header length.
     pub const HEADER: usize = 9;
+    /// The format byte of every entry written now.
+    pub const VERSIONED: u8 = 0xD2;
+    /// The header length of an entry written now.
+    pub const VERSIONED_HEADER: usize = 25;
+    /// The version of an entry in 0.1's format: never one [`Version::unique`] gives.
+    pub const LEGACY: Version = Version::new(0);
 
     fn now() -> Duration {
         SystemTime::now()
@@ -429,8 +440,8 @@ pub(crate) mod format {
 
     #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub fn encode(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + value.len());
-        encode_into(&mut out, value, deadline_ms(ttl));
+        let mut out = Vec::with_capacity(VERSIONED_HEADER + value.len());
+        encode_into(&mut out, value, deadline_ms(ttl), Version::unique());
         out
     }
 
@@ -442,40 +453,49 @@ pub(crate) mod format {
         })
     }
 
-    /// Writes the stored form of `value` with deadline `expires_ms` into `out`
-    /// (cleared first), reusing its allocation.
-    pub fn encode_into(out: &mut Vec<u8>, value: &[u8], expires_ms: u64) {
+    /// Writes the stored form of `value` with deadline `expires_ms` and `version` into
+    /// `out` (cleared first), reusing its allocation.
+    pub fn encode_into(out: &mut Vec<u8>, value: &[u8], expires_ms: u64, version: Version) {
         out.clear();
-        out.reserve(HEADER + value.len());
-        out.push(FORMAT);
+        out.reserve(VERSIONED_HEADER + value.len());
+        out.push(VERSIONED);
         out.extend_from_slice(&expires_ms.to_le_bytes());
+        out.extend_from_slice(&version.to_bytes());
         out.extend_from_slice(value);
     }
 
-    /// `Ok(None)` if expired, else the value and its remaining time.
-    pub fn decode<'a>(
-        collection: &str,
-        key: &str,
-        raw: &'a [u8],
-    ) -> Result<Option<(&'a [u8], Option<Duration>)>> {
-        let (header, value) = match raw.split_first_chunk::<HEADER>() {
-            Some((header, value)) if header[0] == FORMAT => (header, value),
-            Some(_) => return Err(Error::corrupt(collection, key, "unknown format byte")),
-            None => {
-                return Err(Error::corrupt(
-                    collection,
-                    key,
-                    "entry shorter than its header",
-                ));
-            }
+    /// A live entry as stored: the value, its remaining time, its version.
+    pub type Live<'a> = (&'a [u8], Option<Duration>, Version);
+
+    /// `Ok(None)` if expired, else the value, its remaining time and its version.
+    pub fn decode<'a>(collection: &str, key: &str, raw: &'a [u8]) -> Result<Option<Live<'a>>> {
+        let corrupt = |reason| Err(Error::corrupt(collection, key, reason));
+        let (expires, version, value) = match raw.first() {
+            Some(&VERSIONED) => match raw.split_first_chunk::<VERSIONED_HEADER>() {
+                Some((header, value)) => {
+                    let (ms, version) = header[1..].split_at(8);
+                    (
+                        ms,
+                        Version::from_bytes(version.try_into().unwrap_or_default()),
+                        value,
+                    )
+                }
+                None => return corrupt("entry shorter than its header"),
+            },
+            Some(&FORMAT) => match raw.split_first_chunk::<HEADER>() {
+                Some((header, value)) => (&header[1..], LEGACY, value),
+                None => return corrupt("entry shorter than its header"),
+            },
+            Some(_) => return corrupt("unknown format byte"),
+            None => return corrupt("entry shorter than its header"),
         };
         let mut ms = [0u8; 8];
-        ms.copy_from_slice(&header[1..]);
+        ms.copy_from_slice(expires);
         match u64::from_le_bytes(ms) {
-            0 => Ok(Some((value, None))),
+            0 => Ok(Some((value, None, version))),
             ms => {
                 let left = Duration::from_millis(ms).saturating_sub(now());
-                Ok((!left.is_zero()).then_some((value, Some(left))))
+                Ok((!left.is_zero()).then_some((value, Some(left), version)))
             }
         }
     }
@@ -495,12 +515,15 @@ fn get_live(
         return Ok(None);
     };
     let raw = guard.value();
-    Ok(format::decode(collection, key, raw)?.map(|(value, left)| {
-        Entry::new(
-            Bytes::copy_from_slice(value),
-            if opts.ttl { left } else { None },
-        )
-    }))
+    Ok(
+        format::decode(collection, key, raw)?.map(|(value, left, version)| {
+            Entry::new(
+                Bytes::copy_from_slice(value),
+                if opts.ttl { left } else { None },
+            )
+            .with_version(Some(version))
+        }),
+    )
 }
 
 fn owned(keys: &[&str]) -> Vec<String> {
@@ -604,6 +627,46 @@ impl Store for DiskStore {
         let keys = owned(keys);
         let op = super::group_commit::WriteOp::Delete { table, keys };
         self.inner.writer.submit(op).await
+    }
+}
+
+/// Atomic: each conditional write is checked and applied inside the file's write
+/// transaction, in order with every other write, and committed with the group.
+impl crate::ConditionalWrites for DiskStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: crate::Condition,
+        opts: PutOptions,
+    ) -> Result<crate::Written> {
+        let version = crate::Version::unique();
+        let op = super::group_commit::WriteOp::PutIf {
+            table: table_name(key.collection()),
+            key: key.joined().into_owned(),
+            value,
+            expires_ms: format::deadline_ms(opts.ttl),
+            condition,
+            version,
+        };
+        Ok(match self.inner.writer.submit(op).await? {
+            1 => crate::Written::Applied(Some(version)),
+            _ => crate::Written::Rejected(None),
+        })
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: crate::Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let op = super::group_commit::WriteOp::DeleteIf {
+            table: table_name(key.collection()),
+            key: key.joined().into_owned(),
+            version,
+        };
+        Ok(self.inner.writer.submit(op).await? == 1)
     }
 }
 

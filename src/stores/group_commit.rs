@@ -24,6 +24,22 @@ pub(super) enum WriteOp {
     },
     /// Remove keys from a table; answers how many live entries went.
     Delete { table: String, keys: Vec<String> },
+    /// Insert one row under `condition` (with `version`, chosen by the caller);
+    /// answers 1 if it did, 0 if the condition did not hold.
+    PutIf {
+        table: String,
+        key: String,
+        value: bytes::Bytes,
+        expires_ms: u64,
+        condition: crate::Condition,
+        version: crate::Version,
+    },
+    /// Remove one key if it is live with `version`; answers 1 if it did, else 0.
+    DeleteIf {
+        table: String,
+        key: String,
+        version: crate::Version,
+    },
 }
 
 struct Job {
@@ -289,7 +305,8 @@ fn commit(
                     .map_err(db_err)?;
                 let mut stored = Vec::new();
                 for (k, v) in rows {
-                    super::disk::format::encode_into(&mut stored, v, *expires_ms);
+                    let version = crate::Version::unique();
+                    super::disk::format::encode_into(&mut stored, v, *expires_ms, version);
                     table
                         .insert(k.as_str(), stored.as_slice())
                         .map_err(db_err)?;
@@ -308,10 +325,61 @@ fn commit(
                 }
                 answers.push(removed);
             }
+            WriteOp::PutIf {
+                table,
+                key,
+                value,
+                expires_ms,
+                condition,
+                version,
+            } => {
+                let mut table = txn
+                    .open_table(TableDefinition::<&str, &[u8]>::new(table))
+                    .map_err(db_err)?;
+                let found = live_version(&table, key)?;
+                let holds = match condition {
+                    crate::Condition::Absent => found.is_none(),
+                    crate::Condition::Version(v) => found == Some(*v),
+                };
+                if holds {
+                    let mut stored = Vec::new();
+                    super::disk::format::encode_into(&mut stored, value, *expires_ms, *version);
+                    table
+                        .insert(key.as_str(), stored.as_slice())
+                        .map_err(db_err)?;
+                }
+                answers.push(usize::from(holds));
+            }
+            WriteOp::DeleteIf {
+                table,
+                key,
+                version,
+            } => {
+                let mut table = txn
+                    .open_table(TableDefinition::<&str, &[u8]>::new(table))
+                    .map_err(db_err)?;
+                let holds = live_version(&table, key)? == Some(*version);
+                if holds {
+                    table.remove(key.as_str()).map_err(db_err)?;
+                }
+                answers.push(usize::from(holds));
+            }
         }
     }
     txn.commit().map_err(db_err)?;
     Ok(answers)
+}
+
+/// The version of the live entry under `key`, if any; an entry not in the store's
+/// format is corrupt data, and nothing is written over it.
+fn live_version(
+    table: &impl redb::ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<crate::Version>> {
+    let Some(found) = table.get(key).map_err(db_err)? else {
+        return Ok(None);
+    };
+    Ok(super::disk::format::decode("", key, found.value())?.map(|(_, _, version)| version))
 }
 
 impl std::fmt::Debug for Pool {

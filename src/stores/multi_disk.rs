@@ -466,6 +466,35 @@ impl Store for MultiDiskStore {
     }
 }
 
+/// Each collection's file is a [`DiskStore`]: its conditional writes are atomic there.
+impl crate::ConditionalWrites for MultiDiskStore {
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
+        value: Bytes,
+        condition: crate::Condition,
+        opts: PutOptions,
+    ) -> Result<crate::Written> {
+        let store = self.store(key.collection(), true).await?;
+        store
+            .ok_or(Error::unsupported("creating the collection file"))?
+            .put_if_opts(key, value, condition, opts)
+            .await
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: crate::Version,
+        opts: DeleteOptions,
+    ) -> Result<bool> {
+        match self.store(key.collection(), false).await? {
+            Some(store) => store.delete_if_opts(key, version, opts).await,
+            None => Ok(false),
+        }
+    }
+}
+
 impl EnumerateKeys for MultiDiskStore {
     async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
         match self.store(collection, false).await? {

@@ -301,17 +301,9 @@ async fn increment<S: KvStore + ConditionalWrites>(store: &S, c: &str, key: &str
         }
         // Back off for a random while, longer after each loss, as a real client of
         // a contended key should: without it, 32 tasks spend most round trips losing.
-        tokio::time::sleep(backoff(attempt)).await;
+        tokio::time::sleep(crate::version::contention_backoff(attempt as u32)).await;
     }
     unreachable!()
-}
-
-/// A random wait below 2^min(attempt, 5) ms.
-fn backoff(attempt: usize) -> Duration {
-    use std::hash::BuildHasher;
-    let ceiling = 1u64 << attempt.min(5);
-    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    Duration::from_micros(random % (ceiling * 1_000))
 }
 
 pub(crate) async fn cas_counter<S>(a: &S, other: &S)

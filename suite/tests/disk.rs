@@ -13,7 +13,8 @@ fn fixture() -> (DiskStore, tempfile::TempDir) {
 }
 
 kv_store_adapter::conformance_suite!(fixture = fixture();
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 mod instances {
     use super::*;
@@ -21,7 +22,8 @@ mod instances {
             let (store, dir) = fixture();
             (kv_store_adapter::testkit::instances::Instances::clones(store), dir)
         };
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
 }
 
 /// Reads fixed on the calling thread, and fixed on the blocking threads (the default

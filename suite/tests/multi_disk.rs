@@ -12,7 +12,8 @@ fn fixture() -> (MultiDiskStore, tempfile::TempDir) {
 }
 
 kv_store_adapter::conformance_suite!(fixture = fixture();
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 mod instances {
     use super::*;
@@ -20,7 +21,8 @@ mod instances {
             let (store, dir) = fixture();
             (kv_store_adapter::testkit::instances::Instances::clones(store), dir)
         };
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
 }
 
 #[tokio::test]

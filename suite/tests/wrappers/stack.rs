@@ -27,7 +27,8 @@ fn five(inner: DiskStore) -> Five {
 kv_store_adapter::conformance_suite!(fixture = {
     let (store, dir) = disk();
     (five(store), dir)
-}; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+}; basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 /// Generic code over any store spawns work onto the runtime.
 async fn spawn_writes<S: KvStore + 'static>(store: Arc<S>) -> usize {

@@ -188,6 +188,41 @@ impl<S: Cull> DynCull for S {
     }
 }
 
+trait DynConditional: Send + Sync {
+    fn dyn_put_if<'a>(
+        &'a self,
+        k: Key<'a>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> BoxFuture<'a, Result<crate::Written>>;
+    fn dyn_delete_if<'a>(
+        &'a self,
+        k: Key<'a>,
+        v: crate::Version,
+        o: DeleteOptions,
+    ) -> BoxFuture<'a, Result<bool>>;
+}
+impl<S: crate::ConditionalWrites> DynConditional for S {
+    fn dyn_put_if<'a>(
+        &'a self,
+        k: Key<'a>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> BoxFuture<'a, Result<crate::Written>> {
+        Box::pin(self.put_if_opts(k, v, c, o))
+    }
+    fn dyn_delete_if<'a>(
+        &'a self,
+        k: Key<'a>,
+        v: crate::Version,
+        o: DeleteOptions,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(self.delete_if_opts(k, v, o))
+    }
+}
+
 /// A store chosen at run time: the core trait through one box, plus the capabilities
 /// that were declared when it was built. A missing capability answers
 /// [`ErrorDetail::Unsupported`](crate::ErrorDetail::Unsupported).
@@ -212,6 +247,7 @@ pub struct BoxStore {
     destroy_collection: Option<Arc<dyn DynDestroyCollection>>,
     destroy: Option<Arc<dyn DynDestroy>>,
     cull: Option<Arc<dyn DynCull>>,
+    conditional: Option<Arc<dyn DynConditional>>,
 }
 
 impl fmt::Debug for BoxStore {
@@ -222,6 +258,7 @@ impl fmt::Debug for BoxStore {
             .field("destroy_collection", &self.has_destroy_collection())
             .field("destroy", &self.has_destroy())
             .field("cull", &self.has_cull())
+            .field("conditional_writes", &self.has_conditional_writes())
             .finish_non_exhaustive()
     }
 }
@@ -249,6 +286,7 @@ impl BoxStore {
             destroy_collection: None,
             destroy: None,
             cull: None,
+            conditional: None,
         };
         BoxStoreBuilder { store, boxed }
     }
@@ -272,6 +310,10 @@ impl BoxStore {
     /// Whether [`Cull`] works.
     pub fn has_cull(&self) -> bool {
         self.cull.is_some()
+    }
+    /// Whether [`ConditionalWrites`](crate::ConditionalWrites) works.
+    pub fn has_conditional_writes(&self) -> bool {
+        self.conditional.is_some()
     }
 }
 
@@ -314,6 +356,15 @@ impl<S: Store + 'static> BoxStoreBuilder<S> {
         S: Cull,
     {
         self.boxed.cull = Some(self.store.clone());
+        self
+    }
+    /// Declares [`ConditionalWrites`](crate::ConditionalWrites) (not part of
+    /// [`all`](Self::all), which predates it).
+    pub fn conditional_writes(mut self) -> Self
+    where
+        S: crate::ConditionalWrites,
+    {
+        self.boxed.conditional = Some(self.store.clone());
         self
     }
     /// Declares every capability at once.
@@ -364,6 +415,31 @@ impl DestroyStore for BoxStore {
         match &self.destroy {
             Some(inner) => inner.dyn_destroy().await,
             None => Err(Error::unsupported("destroying the store")),
+        }
+    }
+}
+impl crate::ConditionalWrites for BoxStore {
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> Result<crate::Written> {
+        match &self.conditional {
+            Some(inner) => inner.dyn_put_if(k, v, c, o).await,
+            None => Err(Error::unsupported("conditional writes")),
+        }
+    }
+    async fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        v: crate::Version,
+        o: DeleteOptions,
+    ) -> Result<bool> {
+        match &self.conditional {
+            Some(inner) => inner.dyn_delete_if(k, v, o).await,
+            None => Err(Error::unsupported("conditional writes")),
         }
     }
 }

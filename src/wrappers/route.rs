@@ -273,6 +273,28 @@ impl Store for RouteMap {
     }
 }
 
+/// Each conditional write goes to the collection's store (unsupported if that store
+/// was boxed without the capability).
+impl crate::ConditionalWrites for RouteMap {
+    fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: crate::Condition,
+        o: PutOptions,
+    ) -> impl Future<Output = Result<crate::Written>> + Send {
+        self.store(k.collection()).put_if_opts(k, v, c, o)
+    }
+    fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        version: crate::Version,
+        o: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.store(k.collection()).delete_if_opts(k, version, o)
+    }
+}
+
 impl EnumerateKeys for RouteMap {
     fn keys_opts(
         &self,

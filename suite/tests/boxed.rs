@@ -8,8 +8,9 @@ use kv_store_adapter::testkit::{self, assert_kind, b};
 use kv_store_adapter::{BoxStore, DynStore, ErrorKind, KvStore, KvStoreExt};
 
 kv_store_adapter::conformance_suite!(
-    store = BoxStore::builder(MemoryStore::with_max_entries(100_000)).all().build();
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    store = BoxStore::builder(MemoryStore::with_max_entries(100_000)).all().conditional_writes().build();
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+    conditional_writes);
 
 /// `Arc<dyn DynStore>` is a store too (core trait only).
 mod arc_dyn {
@@ -25,6 +26,18 @@ async fn missing_capabilities_answer_unsupported() {
     assert!(!store.has_keys());
     assert_kind(store.keys("c", 10).await, ErrorKind::Unsupported);
     assert_kind(store.destroy().await, ErrorKind::Unsupported);
+    assert!(!store.has_conditional_writes());
+    assert_kind(
+        store
+            .create("c", "k", kv_store_adapter::testkit::b("v"), None)
+            .await,
+        ErrorKind::Unsupported,
+    );
+    assert_eq!(
+        store.get("c", "k").await.unwrap(),
+        None,
+        "an unsupported create wrote"
+    );
     // Capability calls go through `KvStore` too: they say where they failed.
     let err = store.keys("c", 10).await.unwrap_err();
     assert_eq!(

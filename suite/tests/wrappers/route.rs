@@ -18,9 +18,10 @@ mod static_route {
 
 mod route_map {
     use super::*;
-    kv_store_adapter::conformance_suite!(store = RouteMap::new(BoxStore::builder(memory()).all().build())
-        .route("::", BoxStore::builder(memory()).all().build());
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+    kv_store_adapter::conformance_suite!(store = RouteMap::new(BoxStore::builder(memory()).all().conditional_writes().build())
+        .route("::", BoxStore::builder(memory()).all().conditional_writes().build());
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
 }
 
 #[tokio::test]

@@ -48,7 +48,7 @@ impl Side for Raw {
         let key = self.key(key);
         let mut conn = self.conn.lock().await;
         let found = conn
-            .meta_get(&key, false, None, Some(&["v", "f"]))
+            .meta_get(&key, false, None, Some(&["v", "f", "c"]))
             .await
             .unwrap();
         found.and_then(|v| v.data).map(Bytes::from)
@@ -77,7 +77,7 @@ impl Side for Raw {
     async fn get_many(&self, keys: &[&str]) -> usize {
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         let mut conn = self.conn.lock().await;
-        conn.meta_get_multi(&keys, Some(&["v", "f"]))
+        conn.meta_get_multi(&keys, Some(&["v", "f", "c"]))
             .await
             .unwrap()
             .len()

@@ -16,8 +16,15 @@ struct Raw {
     db: mongodb::Database,
 }
 
+/// The store's document: key, value and a new 16-byte version.
 fn document(key: &str, value: &[u8]) -> Document {
-    doc! { "_id": key, "k": key, "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() } }
+    let version = kv_store_adapter::Version::unique().to_bytes().to_vec();
+    doc! {
+        "_id": key,
+        "k": key,
+        "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() },
+        "n": Binary { subtype: BinarySubtype::Generic, bytes: version },
+    }
 }
 
 impl Side for Raw {

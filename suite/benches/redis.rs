@@ -22,9 +22,11 @@ impl<C: RedisConnection> Raw<C> {
         self.store.redis_key(COLLECTION, key)
     }
 
+    /// The store's format: the format byte, a new 16-byte version, the value.
     fn framed(value: &[u8]) -> Vec<u8> {
-        let mut framed = Vec::with_capacity(1 + value.len());
-        framed.push(1);
+        let mut framed = Vec::with_capacity(17 + value.len());
+        framed.push(2);
+        framed.extend_from_slice(&kv_store_adapter::Version::unique().to_bytes());
         framed.extend_from_slice(value);
         framed
     }

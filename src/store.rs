@@ -504,7 +504,7 @@ pub trait Cull: Store {
 ///   error.
 /// - A store that cannot do one of these atomically does not implement this trait.
 ///
-/// [`testkit::conditional`](crate::testkit) checks these rules, with racing tasks over
+/// [`testkit::conditional_writes`](crate::testkit) checks these rules, with racing tasks over
 /// one instance and over two.
 ///
 /// ```

@@ -134,7 +134,7 @@ pub fn b(value: &str) -> Bytes {
     Bytes::copy_from_slice(value.as_bytes())
 }
 
-/// `entry` without its version, for comparing a read with an expected [`Entry`]
+/// `entry` without its version, for comparing a read with an expected [`Entry`](crate::Entry)
 /// (versions are new on every write, so no expected value can name one).
 pub fn unversioned(entry: crate::Entry) -> crate::Entry {
     entry.with_version(None)

@@ -118,6 +118,18 @@ pub enum Condition {
     Version(Version),
 }
 
+impl Condition {
+    /// Whether the condition holds where `live` is what the key holds now: `None` when
+    /// no live entry, else the live entry's version (`Some(None)`: an entry without
+    /// one, which only a create can be refused by). The one check every store uses.
+    pub(crate) fn holds(self, live: Option<Option<Version>>) -> bool {
+        match self {
+            Self::Absent => live.is_none(),
+            Self::Version(v) => live == Some(Some(v)),
+        }
+    }
+}
+
 /// The outcome of a conditional write. A condition that does not hold is an
 /// outcome, not an error: nothing was written, and there is nothing to retry.
 ///

@@ -659,24 +659,13 @@ impl ConditionalWrites for ElasticsearchStore {
         let (c, k) = (key.collection(), key.joined());
         let index = self.prepare(c).await?;
         let body = serde_json::to_vec(&Self::source(&k, &value, opts.ttl)).unwrap_or_default();
-        // A create that loses to another writer looks again (the winner is then live,
-        // or already gone); a compare-and-swap that loses has failed.
-        for _ in 0..3 {
-            let (seen, current) = self.look(c, &k, &index).await?;
-            let holds = match condition {
-                Condition::Absent => current.is_none(),
-                Condition::Version(v) => current.as_ref().is_some_and(|e| e.version == Some(v)),
-            };
-            if !holds {
-                return Ok(Written::Rejected(current));
-            }
-            match self.index_over(&index, &k, body.clone(), seen).await? {
-                Some(version) => return Ok(Written::Applied(version)),
-                None if matches!(condition, Condition::Absent) => continue,
-                None => return Ok(Written::Rejected(None)),
-            }
-        }
-        Ok(Written::Rejected(None))
+        let (k, index, body) = (&*k, index.as_str(), &body);
+        super::look_then_write(
+            condition,
+            move || self.look(c, k, index),
+            move |seen| self.index_over(index, k, body.clone(), seen),
+        )
+        .await
     }
 
     async fn delete_if_opts(

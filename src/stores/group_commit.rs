@@ -337,10 +337,7 @@ fn commit(
                     .open_table(TableDefinition::<&str, &[u8]>::new(table))
                     .map_err(db_err)?;
                 let found = live_version(&table, key)?;
-                let holds = match condition {
-                    crate::Condition::Absent => found.is_none(),
-                    crate::Condition::Version(v) => found == Some(*v),
-                };
+                let holds = condition.holds(found.map(Some));
                 if holds {
                     let mut stored = Vec::new();
                     super::disk::format::encode_into(&mut stored, value, *expires_ms, *version);

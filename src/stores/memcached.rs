@@ -820,27 +820,13 @@ impl ConditionalWrites for MemcachedStore {
         let generation = self.generation().await?;
         let mc_key = self.mc_key(generation, c, &k);
         let data = framed(&value, opts.ttl);
-        // A create that loses its `add` to another writer looks again (the winner is
-        // then live, or already gone); a compare-and-swap that loses has failed.
-        for _ in 0..3 {
-            let (seen, current) = self.look(c, &k, generation, &mc_key).await?;
-            let holds = match condition {
-                Condition::Absent => current.is_none(),
-                Condition::Version(v) => current.as_ref().is_some_and(|e| e.version == Some(v)),
-            };
-            if !holds {
-                return Ok(Written::Rejected(current));
-            }
-            match self
-                .set_over(generation, &mc_key, &data, seen, opts.ttl)
-                .await?
-            {
-                Some(version) => return Ok(Written::Applied(version)),
-                None if matches!(condition, Condition::Absent) => continue,
-                None => return Ok(Written::Rejected(None)),
-            }
-        }
-        Ok(Written::Rejected(None))
+        let (k, mc_key, data) = (&*k, mc_key.as_str(), data.as_slice());
+        super::look_then_write(
+            condition,
+            move || self.look(c, k, generation, mc_key),
+            move |seen| self.set_over(generation, mc_key, data, seen, opts.ttl),
+        )
+        .await
     }
 
     async fn delete_if_opts(

@@ -285,6 +285,38 @@ trait Backend: Send + Sync {
     fn delete_values(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<usize>> + Send;
 }
 
+/// A conditional write for a store that must look before it writes (its backend
+/// cannot tell an expired entry from a live one): `look` answers a token for exactly
+/// what the key holds (expired or not) and its live entry; `write` writes only over
+/// what that token names (the backend's compare-and-set), answering `None` if the
+/// key changed in between. A create that loses looks again (the winner is then live,
+/// or already gone); a compare-and-swap that loses has failed.
+#[allow(dead_code)]
+async fn look_then_write<T, L, W>(
+    condition: crate::Condition,
+    look: impl Fn() -> L,
+    write: impl Fn(T) -> W,
+) -> Result<crate::Written>
+where
+    L: Future<Output = Result<(T, Option<Entry>)>>,
+    W: Future<Output = Result<Option<Option<crate::Version>>>>,
+{
+    use crate::Written;
+    for _ in 0..3 {
+        let (seen, current) = look().await?;
+        if !condition.holds(current.as_ref().map(|e| e.version)) {
+            return Ok(Written::Rejected(current));
+        }
+        match write(seen).await? {
+            Some(version) => return Ok(Written::Applied(version)),
+            None if condition == crate::Condition::Absent => continue,
+            None => return Ok(Written::Rejected(None)),
+        }
+    }
+    // Changed under it three times running: others keep writing this key.
+    Ok(Written::Rejected(None))
+}
+
 /// `Store` for a [`Backend`], the same for every network store (a blanket impl would
 /// overlap the pointer impls of `Store`).
 #[allow(unused_macros)]
@@ -359,11 +391,7 @@ impl Timed {
 
     /// Whether `condition` holds for this entry as found (`None`: no entry), now.
     fn allows(found: Option<&Self>, condition: crate::Condition, now: Instant) -> bool {
-        let live = found.filter(|e| e.is_live(now));
-        match condition {
-            crate::Condition::Absent => live.is_none(),
-            crate::Condition::Version(v) => live.is_some_and(|e| e.version == v),
-        }
+        condition.holds(found.filter(|e| e.is_live(now)).map(|e| Some(e.version)))
     }
 
     /// The entry a rejected conditional write reports: the live one found, if any.

@@ -21,73 +21,14 @@ async fn connect() -> Option<MongoStore> {
 
 kv_store_adapter::conformance_suite!(
     store = match connect().await { Some(store) => store, None => return };
-    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy);
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
 
 mod instances {
     use super::*;
     kv_store_adapter::instances_suite!(
         pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
-        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated);
-}
-
-/// The conditional-writes rules, each as the conformance kit runs it, except the
-/// compare-and-swap counters: the test server (SecantusDB, a Python emulation of
-/// MongoDB on WiredTiger) commits some 25–200 writes a second, and 32 tasks racing on
-/// one key lose about ten attempts per increment there, so the kit's 32 × 100
-/// increments would take over twenty minutes. They run at 32 tasks × 5 (still 32
-/// racers on one key, on one instance and over two); a real MongoDB runs the full rule.
-mod conditional_writes {
-    use super::*;
-    use kv_store_adapter::testkit::conditional_writes as rules;
-    use kv_store_adapter::testkit::instances::{Instances, conditional_writes as pair_rules};
-
-    macro_rules! rules {
-        ($($rule:ident),+) => {$(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $rule() {
-                let Some(store) = connect().await else { return };
-                rules::$rule(&store).await;
-            }
-        )+};
-    }
-    rules!(
-        every_write_changes_the_version,
-        create_applies_only_when_absent,
-        racing_creates_have_one_winner,
-        stale_version_never_applies,
-        version_from_before_a_recreate_never_matches,
-        delete_if_version_removes_only_that_version,
-        create_over_an_expired_entry_applies,
-        conditional_writes_keep_the_ttl_rules
-    );
-
-    async fn pair() -> Option<Instances<MongoStore>> {
-        Instances::on_one_namespace(open).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cas_counter_loses_no_update() {
-        let Some(store) = connect().await else { return };
-        rules::cas_counter_scaled(&store, &store, 32, 5).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn version_read_in_a_applies_in_b() {
-        let Some(pair) = pair().await else { return };
-        pair_rules::version_read_in_a_applies_in_b(&pair).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn racing_creates_over_both_have_one_winner() {
-        let Some(pair) = pair().await else { return };
-        pair_rules::racing_creates_over_both_have_one_winner(&pair).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cas_counter_over_both_loses_no_update() {
-        let Some(pair) = pair().await else { return };
-        rules::cas_counter_scaled(&pair.a, &pair.b, 32, 5).await;
-    }
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
 }
 
 async fn raw_db() -> Option<mongodb::Database> {

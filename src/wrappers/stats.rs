@@ -11,10 +11,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::{Bytes, DeleteOptions, Entry, GetOptions, Key, PutOptions, Result, Store};
+use crate::{
+    Bytes, Condition, ConditionalWrites, DeleteOptions, Entry, GetOptions, Key, PutOptions, Result,
+    Store, Version, Written,
+};
 
 /// Counts, per collection, what callers asked and what they got: get/ttl hits and
 /// misses, puts, delete hits and misses, and errors. Batch calls count per key.
+///
+/// Conditional writes ([`ConditionalWrites`](crate::ConditionalWrites)) count too:
+/// one that applies counts as what it did (a put, or a delete hit) and in
+/// `conditional_applied`; one whose condition did not hold writes nothing and counts
+/// in `conditional_rejected` only.
 ///
 /// Counters are atomics found through a lock-free, append-only table of write-once
 /// slots, so the hot path takes no lock and touches no reference count; each thread
@@ -66,6 +74,11 @@ pub struct CollectionStats {
     pub delete_misses: u64,
     /// Calls that failed.
     pub errors: u64,
+    /// Conditional writes that applied (each also counted in `puts` or
+    /// `delete_hits`).
+    pub conditional_applied: u64,
+    /// Conditional writes whose condition did not hold: nothing written.
+    pub conditional_rejected: u64,
 }
 
 /// Adds another snapshot's counts, as [`Stats::total`] does over collections.
@@ -87,11 +100,14 @@ impl std::ops::AddAssign for CollectionStats {
         self.delete_hits += other.delete_hits;
         self.delete_misses += other.delete_misses;
         self.errors += other.errors;
+        self.conditional_applied += other.conditional_applied;
+        self.conditional_rejected += other.conditional_rejected;
     }
 }
 
 impl CollectionStats {
-    /// Every operation counted (each batch key once).
+    /// Every operation counted (each batch key once; an applied conditional write
+    /// once, as its put or delete).
     pub fn operations(&self) -> u64 {
         self.get_hits
             + self.get_misses
@@ -101,6 +117,7 @@ impl CollectionStats {
             + self.delete_hits
             + self.delete_misses
             + self.errors
+            + self.conditional_rejected
     }
 }
 
@@ -121,7 +138,7 @@ struct Counters {
 #[repr(align(64))]
 struct Shard([AtomicU64; KINDS]);
 
-const KINDS: usize = 8;
+const KINDS: usize = 10;
 const GET_HIT: usize = 0;
 const GET_MISS: usize = 1;
 const TTL_HIT: usize = 2;
@@ -130,6 +147,8 @@ const PUT: usize = 4;
 const DELETE_HIT: usize = 5;
 const DELETE_MISS: usize = 6;
 const ERROR: usize = 7;
+const APPLIED: usize = 8;
+const REJECTED: usize = 9;
 
 impl Counters {
     #[inline]
@@ -163,6 +182,8 @@ impl Counters {
             delete_hits: n(DELETE_HIT),
             delete_misses: n(DELETE_MISS),
             errors: n(ERROR),
+            conditional_applied: n(APPLIED),
+            conditional_rejected: n(REJECTED),
         }
     }
 
@@ -656,7 +677,51 @@ impl<S: Store> Store for Stats<S> {
     }
 }
 
-crate::forward_capabilities!(Stats, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull, conditional_writes);
+crate::forward_capabilities!(Stats, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+
+impl<S: ConditionalWrites> ConditionalWrites for Stats<S> {
+    fn put_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Bytes,
+        c: Condition,
+        o: PutOptions,
+    ) -> impl Future<Output = Result<Written>> + Send {
+        self.counted(
+            Operation::PutIf,
+            k.collection(),
+            self.inner.put_if_opts(k, v, c, o),
+            |n, written| match written {
+                Written::Applied(_) => {
+                    n.add(PUT, 1);
+                    n.add(APPLIED, 1);
+                }
+                Written::Rejected(_) => n.add(REJECTED, 1),
+            },
+        )
+    }
+
+    fn delete_if_opts(
+        &self,
+        k: Key<'_>,
+        v: Version,
+        o: DeleteOptions,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.counted(
+            Operation::DeleteIf,
+            k.collection(),
+            self.inner.delete_if_opts(k, v, o),
+            |n, removed| {
+                if *removed {
+                    n.add(DELETE_HIT, 1);
+                    n.add(APPLIED, 1);
+                } else {
+                    n.add(REJECTED, 1);
+                }
+            },
+        )
+    }
+}
 
 /// An operation [`Stats::latency`] reports on (a batch is timed as one call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -678,6 +743,10 @@ pub enum Operation {
     DeleteMany,
     /// `ttl_many`, per batch.
     TtlMany,
+    /// A conditional put (`create`, `put_if_version`, `put_if`).
+    PutIf,
+    /// A conditional delete (`delete_if_version`).
+    DeleteIf,
 }
 
 /// Latency quantiles of one operation. Quantiles come from a log-scale histogram
@@ -701,7 +770,7 @@ pub struct Latency {
 /// One histogram per [`Operation`].
 #[derive(Debug, Default)]
 struct Histograms {
-    ops: [Histogram; 8],
+    ops: [Histogram; 10],
 }
 
 const BUCKETS: usize = 256;

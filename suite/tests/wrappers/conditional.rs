@@ -1,7 +1,7 @@
 //! Conditional writes through the wrappers whose rules differ from passing them on:
 //! Retry (an unknown outcome is said so), ReadOnly (refused), Fallback (the primary
 //! only) and PassthroughCache (the primary's versions, never an older one after a
-//! write it made).
+//! write it made); and Stats, which counts them by outcome.
 
 use std::time::Duration;
 
@@ -161,4 +161,46 @@ async fn passthrough_cache_answers_the_primarys_versions() {
         store.get_many("c", ["k"]).await.unwrap(),
         vec![Some(b("v2"))]
     );
+}
+
+#[tokio::test]
+async fn stats_count_conditional_writes_by_outcome() {
+    use kv_store_adapter::wrappers::{CollectionStats, Operation};
+    let store = MemoryStore::with_max_entries(100)
+        .with_stats()
+        .with_latency();
+    let first = store.create("c", "k", b("1"), None).await.unwrap();
+    let version = first.version().unwrap();
+    assert!(
+        !store
+            .create("c", "k", b("2"), None)
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    let second = store
+        .put_if_version("c", "k", b("2"), version, None)
+        .await
+        .unwrap();
+    assert!(!store.delete_if_version("c", "k", version).await.unwrap());
+    assert!(
+        store
+            .delete_if_version("c", "k", second.version().unwrap())
+            .await
+            .unwrap()
+    );
+    let counted = store.collection_stats("c");
+    assert_eq!(
+        counted,
+        CollectionStats {
+            puts: 2,
+            delete_hits: 1,
+            conditional_applied: 3,
+            conditional_rejected: 2,
+            ..Default::default()
+        }
+    );
+    assert_eq!(counted.operations(), 5, "one count per call");
+    assert_eq!(store.latency(Operation::PutIf).count, 3);
+    assert_eq!(store.latency(Operation::DeleteIf).count, 2);
 }

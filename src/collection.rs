@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::store::{BatchEntry, Entry, KvStore};
-use crate::{Result, names};
+use crate::store::{BatchEntry, ConditionalWrites, Entry, KvStore, PutOptions};
+use crate::{Condition, Result, Version, Written, names};
 
 /// A store bound to one collection, so callers don't repeat it on every call.
 ///
@@ -97,5 +97,64 @@ impl<S: KvStore> Collection<S> {
         I: IntoIterator<Item: AsRef<str> + Send>,
     {
         self.store.ttl_many(&self.name, keys).await
+    }
+
+    /// See [`KvStore::get_entry`]: the value with its version.
+    pub async fn get_entry(&self, key: &str) -> Result<Option<Entry>> {
+        self.store.get_entry(&self.name, key).await
+    }
+}
+
+/// Conditional writes, on a store that has them ([`ConditionalWrites`]).
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStoreExt, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemoryStore::with_max_entries(100);
+/// let locks = store.collection("locks")?;
+/// let mine = locks.create("job-7", Bytes::from_static(b"worker-a"), None).await?;
+/// assert!(mine.is_applied());
+/// let theirs = locks.create("job-7", Bytes::from_static(b"worker-b"), None).await?;
+/// assert_eq!(theirs.current().unwrap().value, Bytes::from_static(b"worker-a"));
+/// assert!(locks.delete_if_version("job-7", mine.version().unwrap()).await?);
+/// # Ok(()) }
+/// ```
+impl<S: KvStore + ConditionalWrites> Collection<S> {
+    /// See [`KvStore::create`].
+    pub async fn create(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<Written> {
+        self.store.create(&self.name, key, value, ttl).await
+    }
+
+    /// See [`KvStore::put_if_version`].
+    pub async fn put_if_version(
+        &self,
+        key: &str,
+        value: Bytes,
+        version: Version,
+        ttl: Option<Duration>,
+    ) -> Result<Written> {
+        self.store
+            .put_if_version(&self.name, key, value, version, ttl)
+            .await
+    }
+
+    /// See [`KvStore::put_if`].
+    pub async fn put_if(
+        &self,
+        key: &str,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Result<Written> {
+        self.store
+            .put_if(&self.name, key, value, condition, opts)
+            .await
+    }
+
+    /// See [`KvStore::delete_if_version`].
+    pub async fn delete_if_version(&self, key: &str, version: Version) -> Result<bool> {
+        self.store.delete_if_version(&self.name, key, version).await
     }
 }

@@ -641,13 +641,15 @@ fn split_version(version: Version) -> (u64, u64) {
     (raw as u64, (raw >> 64) as u64)
 }
 
-/// Atomic through Elasticsearch's optimistic concurrency control: a conditional write
-/// looks at the document (GET, with its sequence number and primary term), decides,
-/// and indexes only over exactly the document it saw (`if_seq_no` and
-/// `if_primary_term`, or `op_type=create` where there was none); a delete uses the
-/// same guards. Two round trips, since an expired document stays in the index until
-/// culled and only this store knows it is expired. The one window: an entry that
-/// expires between the look and the write is replaced as if it were still live.
+/// Atomic through Elasticsearch's optimistic concurrency control. A create is first
+/// an index with `op_type=create`: one request where the key is new. Where a document
+/// is there, and for every compare-and-swap, the store looks at the document (GET,
+/// with its sequence number and primary term), decides, and indexes only over exactly
+/// the document it saw (`if_seq_no` and `if_primary_term`, or `op_type=create` where
+/// there was none); a delete uses the same guards. Two requests there, since an
+/// expired document stays in the index until culled and only this store knows it is
+/// expired. The one window: an entry that expires between the look and the write is
+/// replaced as if it were still live.
 impl ConditionalWrites for ElasticsearchStore {
     async fn put_if_opts(
         &self,

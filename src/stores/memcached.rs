@@ -800,13 +800,14 @@ impl MemcachedStore {
     }
 }
 
-/// Atomic through memcached's CAS tokens: a conditional write looks at the item (`mg`
-/// with its token), decides, and writes with `ms` only over exactly the item it saw
-/// (`C<token>`, or add mode where there was none); a delete uses `md C<token>`. Two
-/// round trips, since memcached keeps an item up to a second past this store's
-/// millisecond deadline and cannot tell an expired one from a live one itself. The
-/// one window: an entry that expires between the look and the write is replaced as if
-/// it were still live.
+/// Atomic through memcached's CAS tokens. A create is first an `ms` in add mode (`ME`):
+/// one round trip where the key is new. Where an item is there, and for every
+/// compare-and-swap, the store looks at the item (`mg` with its token), decides, and
+/// writes with `ms` only over exactly the item it saw (`C<token>`, or add mode where
+/// there was none); a delete uses `md C<token>`. Two round trips there, since memcached
+/// keeps an item up to a second past this store's millisecond deadline and cannot tell
+/// an expired one from a live one itself. The one window: an entry that expires
+/// between the look and the write is replaced as if it were still live.
 impl ConditionalWrites for MemcachedStore {
     async fn put_if_opts(
         &self,

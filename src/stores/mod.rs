@@ -288,11 +288,14 @@ trait Backend: Send + Sync {
 /// A conditional write for a store that must look before it writes (its backend
 /// cannot tell an expired entry from a live one): `look` answers a token for exactly
 /// what the key holds (expired or not) and its live entry; `write` writes only over
-/// what that token names (the backend's compare-and-set), answering `None` if the
-/// key changed in between. A create that loses looks again (the winner is then live,
-/// or already gone); a compare-and-swap that loses has failed.
+/// what that token names (the backend's compare-and-set; `T::default()` names "no
+/// item", an add), answering `None` if the key changed in between. A create first
+/// tries the add without looking, one round trip where the key is new (the common
+/// case); only when something is there does it look, and then write over an expired
+/// item by its token. A create that loses looks again (the winner is then live, or
+/// already gone); a compare-and-swap that loses has failed.
 #[allow(dead_code)]
-async fn look_then_write<T, L, W>(
+async fn look_then_write<T: Default, L, W>(
     condition: crate::Condition,
     look: impl Fn() -> L,
     write: impl Fn(T) -> W,
@@ -302,6 +305,10 @@ where
     W: Future<Output = Result<Option<Option<crate::Version>>>>,
 {
     use crate::Written;
+    let create = condition == crate::Condition::Absent;
+    if create && let Some(version) = write(T::default()).await? {
+        return Ok(Written::Applied(version));
+    }
     for _ in 0..3 {
         let (seen, current) = look().await?;
         if !condition.holds(current.as_ref().map(|e| e.version)) {
@@ -309,7 +316,7 @@ where
         }
         match write(seen).await? {
             Some(version) => return Ok(Written::Applied(version)),
-            None if condition == crate::Condition::Absent => continue,
+            None if create => continue,
             None => return Ok(Written::Rejected(None)),
         }
     }

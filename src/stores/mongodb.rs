@@ -467,9 +467,10 @@ impl super::Backend for MongoStore {
     }
 }
 
-/// Atomic, one write each: a create is an upsert that only matches an expired
-/// document (no document: inserted; an expired one: replaced; a live one: the insert
-/// meets the unique `_id` and is refused); a compare-and-swap replaces, and a
+/// Atomic, one write each: a create is an insert (refused by the unique `_id` where
+/// a document is there), then, only where one is, an upsert that only matches an
+/// expired document (an expired one: replaced; a live one: the insert meets the
+/// unique `_id` and is refused); a compare-and-swap replaces, and a
 /// delete-if-unchanged deletes, only the live document of that version. A rejected
 /// write reads the entry that stopped it in a second round trip (not atomic with the
 /// write: it may be newer).
@@ -486,6 +487,15 @@ impl ConditionalWrites for MongoStore {
         let doc = versioned(&k, &value, opts.ttl, version);
         let applied = super::bounded(self.timeouts.operation, async {
             let coll = self.prepare(c).await?;
+            if condition == Condition::Absent {
+                // A new key, the common case, is one insert; only where a document is
+                // there does the upsert below look for an expired one to replace.
+                match coll.insert_one(&doc).await {
+                    Ok(_) => return Ok(true),
+                    Err(e) if is_duplicate_key(&e) => {}
+                    Err(e) => return Err(mongo_error(e)),
+                }
+            }
             let replace = match condition {
                 Condition::Absent => coll
                     .replace_one(

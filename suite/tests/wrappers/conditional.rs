@@ -19,6 +19,14 @@ fn retrying(inner: Faulty<MemoryStore>) -> kv_store_adapter::wrappers::Retry<Fau
     )
 }
 
+/// The version of the live entry under `c`/`key`.
+async fn version_of<S: KvStore>(store: &S, key: &str) -> Version {
+    let entry = store.get_entry("c", key).await.unwrap();
+    entry
+        .and_then(|e| e.version)
+        .expect("a live entry with a version")
+}
+
 #[tokio::test]
 async fn retry_says_when_a_conditional_writes_outcome_is_unknown() {
     let faulty = Faulty::new(memory());
@@ -38,13 +46,7 @@ async fn retry_says_when_a_conditional_writes_outcome_is_unknown() {
     );
     assert_eq!(store.get("c", "b").await.unwrap(), Some(b("mine")));
 
-    let version = store
-        .get_entry("c", "b")
-        .await
-        .unwrap()
-        .unwrap()
-        .version
-        .unwrap();
+    let version = version_of(&store, "b").await;
     faulty.lose_next_answers(1);
     let err = store
         .put_if_version("c", "b", b("next"), version, None)
@@ -54,13 +56,7 @@ async fn retry_says_when_a_conditional_writes_outcome_is_unknown() {
     assert!(!err.is_transient(), "an outer layer must not repeat it");
     assert_eq!(store.get("c", "b").await.unwrap(), Some(b("next")));
 
-    let version = store
-        .get_entry("c", "b")
-        .await
-        .unwrap()
-        .unwrap()
-        .version
-        .unwrap();
+    let version = version_of(&store, "b").await;
     faulty.lose_next_answers(1);
     assert_kind(
         store.delete_if_version("c", "b", version).await,
@@ -80,13 +76,7 @@ async fn retry_says_when_a_conditional_writes_outcome_is_unknown() {
 async fn read_only_refuses_conditional_writes() {
     let inner = memory();
     inner.put("c", "k", b("v"), None).await.unwrap();
-    let version = inner
-        .get_entry("c", "k")
-        .await
-        .unwrap()
-        .unwrap()
-        .version
-        .unwrap();
+    let version = version_of(&inner, "k").await;
     let store = inner.clone().read_only();
     assert_kind(
         store.create("c", "new", b("v"), None).await,

@@ -58,9 +58,21 @@ impl Server {
 
 impl Server {
     /// SIGSTOP: the process stays, its sockets stay open, and nothing answers.
+    ///
+    /// Returns only once every thread of the process is stopped. `kill` returns when
+    /// the signal is pending, and the kernel wakes one thread to begin the group stop:
+    /// until that thread is scheduled (late, on a busy machine), another thread woken
+    /// by a request can still answer it — a stall test would see a call succeed
+    /// against a "stopped" server (seen once in CI, on the Python MongoDB server).
     #[allow(dead_code)]
     pub fn stop(&self) {
         self.signal("-STOP");
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !all_threads_stopped(pid) {
+            assert!(Instant::now() < deadline, "{} did not stop", self.program);
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// SIGCONT: it answers again, with everything it kept.
@@ -77,6 +89,23 @@ impl Server {
             .expect("kill runs");
         assert!(status.success(), "kill {signal} failed");
     }
+}
+
+/// Whether every thread of process `pid` is in the stopped state (`T` in
+/// `/proc/<pid>/task/<tid>/stat`).
+#[allow(dead_code)]
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            // `pid (comm) state ...`: the state follows the last `)`.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                == Some("T")
+        })
+    })
 }
 
 impl Drop for Server {

@@ -5,8 +5,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::wrappers::{
-    ClampTtl, DefaultValue, LimitSize, Logged, PrefixCollections, PrefixKeys, ReadOnly, Retry,
-    RetryPolicy, SingleCollection, Stats, Strict, Timeout,
+    ClampTtl, Coalesce, DefaultValue, LimitSize, Logged, PrefixCollections, PrefixKeys, ReadOnly,
+    Retry, RetryPolicy, SingleCollection, Stats, Strict, Timeout,
 };
 use crate::{
     BoxStore, Collection, Cull, DestroyCollection, DestroyStore, EnumerateCollections,
@@ -139,6 +139,12 @@ pub trait KvStoreExt: KvStore + Sized {
     /// Wraps in [`Retry`].
     fn retry(self, policy: RetryPolicy) -> Retry<Self> {
         Retry::new(self, policy)
+    }
+
+    /// Wraps in [`Coalesce`]: concurrent single-key reads of a collection become one
+    /// batch read.
+    fn coalesce(self) -> Coalesce<Self> {
+        Coalesce::new(self)
     }
 
     /// Wraps in [`Timeout`].

@@ -17,6 +17,7 @@
 //! ```
 
 mod clamp_ttl;
+mod coalesce;
 #[cfg(feature = "compress")]
 pub(crate) mod compress;
 mod default_value;
@@ -36,6 +37,7 @@ mod strict;
 mod timeout;
 
 pub use clamp_ttl::ClampTtl;
+pub use coalesce::{Coalesce, DEFAULT_MAX_BATCH};
 #[cfg(feature = "compress")]
 #[cfg_attr(docsrs, doc(cfg(feature = "compress")))]
 pub use compress::Compress;

@@ -168,3 +168,50 @@ async fn tls_without_the_tls_feature_is_a_setup_error_naming_the_feature() {
     let err = RedisStore::connect_with(&options).await.unwrap_err();
     assert!(err.to_string().contains("redis-tls"), "{err}");
 }
+
+mod coalesced {
+    use super::*;
+    use kv_store_adapter::KvStoreExt;
+    kv_store_adapter::conformance_suite!(
+        store = match connect().await { Some(store) => store.coalesce(), None => return };
+        basics, conditional_writes);
+}
+
+/// Coalesced reads go out as one MGET; a key holding a list fails that whole MGET on
+/// the store, and the wrapper keeps the failure to the one reader of that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalesced_reads_keep_a_foreign_keys_error_to_its_reader() {
+    use kv_store_adapter::{ErrorKind, KvStoreExt};
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    for i in 0..16 {
+        store
+            .put("c", &format!("k{i}"), b("v"), None)
+            .await
+            .unwrap();
+    }
+    let _: () = raw
+        .rpush(store.redis_key("c", "list"), "foreign")
+        .await
+        .unwrap();
+    let store = std::sync::Arc::new(store.coalesce());
+    for _ in 0..20 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..17 {
+            let store = store.clone();
+            let key = if i == 16 {
+                "list".to_owned()
+            } else {
+                format!("k{i}")
+            };
+            tasks.spawn(async move { (i, store.get("c", &key).await) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                (16, got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Corrupt),
+                (i, got) => assert_eq!(got.unwrap(), Some(b("v")), "reader {i}"),
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ use kv_store_adapter::stores::{DiskStore, MemoryStore, SimpleStore};
 
 mod changed_rules;
 mod clamp_ttl;
+mod coalesce;
 mod compress;
 mod conditional;
 mod encrypt;

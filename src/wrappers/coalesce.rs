@@ -1,0 +1,299 @@
+//! `Coalesce`: concurrent single-key reads sent as one batch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::oneshot;
+
+use crate::{Entry, Error, ErrorDetail, ErrorKind, GetOptions, Key, Result, Store};
+
+/// The most keys one batch holds unless [`Coalesce::max_batch`] says otherwise.
+pub const DEFAULT_MAX_BATCH: usize = 100;
+
+/// Sends concurrent single-key reads of one collection as one batch: the first `get`
+/// opens a batch and yields to the scheduler once; every `get` of the same collection
+/// (and the same [`GetOptions`]) issued meanwhile joins it, and the first sends them
+/// all as one [`get_many`](crate::KvStore::get_many) — one `MGET`, one `$in` query, one
+/// `_mget`, one read transaction — instead of one round trip each.
+///
+/// - **A lone read pays one yield**, no extra round trip: a batch of one is sent as the
+///   plain `get` it was.
+/// - **Results stay per caller.** Each caller gets its own key's entry, and duplicate
+///   keys are read once.
+/// - **Errors stay per key.** If the batch fails with a [`Timeout`](ErrorKind::Timeout)
+///   or [`Connection`](ErrorKind::Connection) error, the backend did not answer anyone,
+///   and every caller gets an error of that kind (without waiting again). Any other
+///   failure (one corrupt entry fails a whole `get_many` on most stores) sends each
+///   caller's read again on its own, so only the key at fault fails.
+/// - **Cancellation is safe.** If the caller that opened a batch is dropped before the
+///   batch is sent, the others read on their own.
+/// - **Bounded.** A batch holds at most [`DEFAULT_MAX_BATCH`] keys (see
+///   [`max_batch`](Self::max_batch)); more readers open the next one. Only batches
+///   being gathered are kept, so no state outlives the reads that made it.
+///
+/// Writes, deletes, batches, conditional writes and every capability go straight to the
+/// inner store. A read never returns an entry older than the call: a batch is sent after
+/// every read in it began.
+///
+/// Worth it for network stores under concurrent load (Redis, MongoDB, Elasticsearch,
+/// Memcached); an in-process store gains nothing from batching and pays the yield.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
+///
+/// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+/// let store = MemoryStore::new().coalesce();
+/// store.put("users", "ada", Bytes::from_static(b"1"), None).await?;
+/// // Read at once, these two are one get_many of the inner store.
+/// let (a, b) = tokio::join!(store.get("users", "ada"), store.get("users", "bob"));
+/// assert_eq!((a?, b?), (Some(Bytes::from_static(b"1")), None));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Coalesce<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> Coalesce<S> {
+    /// Coalesces `inner`'s reads, up to [`DEFAULT_MAX_BATCH`] keys a batch.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            shared: Arc::new(Shared {
+                max_batch: DEFAULT_MAX_BATCH,
+                ..Shared::default()
+            }),
+        }
+    }
+
+    /// At most `max` keys in one batch (at least 1; 1 turns coalescing off).
+    pub fn max_batch(mut self, max: usize) -> Self {
+        self.shared = Arc::new(Shared {
+            max_batch: max.max(1),
+            ..Shared::default()
+        });
+        self
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// Batches being gathered. One lock, held only to join, open or take a batch.
+#[derive(Debug, Default)]
+struct Shared {
+    max_batch: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The open batch of each collection, without and with TTLs read
+    /// (`GetOptions::ttl` as index). A collection's entry goes when both are taken.
+    open: HashMap<String, [Option<Batch>; 2]>,
+    /// Full batches, out of `open`, that their openers have not taken yet.
+    full: Vec<Batch>,
+    next_id: u64,
+}
+
+/// The readers who joined a batch, each waiting for its key's reply; the opener is not
+/// among them.
+#[derive(Debug)]
+struct Batch {
+    id: u64,
+    joined: Vec<(String, oneshot::Sender<Reply>)>,
+}
+
+/// What a joined reader receives.
+#[derive(Debug)]
+enum Reply {
+    /// Its answer.
+    Done(Result<Option<Entry>>),
+    /// Read on your own: the batch failed in a way that may be one key's fault.
+    Alone,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Joins the open batch of `collection`, or opens one: `Err(id)` for the opener.
+    fn join(
+        &mut self,
+        collection: &str,
+        slot: usize,
+        key: &str,
+        max: usize,
+    ) -> std::result::Result<oneshot::Receiver<Reply>, u64> {
+        if let Some(slots) = self.open.get_mut(collection)
+            && let Some(batch) = &mut slots[slot]
+        {
+            // The opener counts as one of the batch's keys.
+            if batch.joined.len() + 1 < max {
+                let (tx, rx) = oneshot::channel();
+                batch.joined.push((key.to_owned(), tx));
+                return Ok(rx);
+            }
+            let full = slots[slot].take().expect("the batch is there");
+            self.full.push(full);
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        let batch = Batch {
+            id,
+            joined: Vec::new(),
+        };
+        match self.open.get_mut(collection) {
+            Some(slots) => slots[slot] = Some(batch),
+            None => {
+                let mut slots = [None, None];
+                slots[slot] = Some(batch);
+                self.open.insert(collection.to_owned(), slots);
+            }
+        }
+        Err(id)
+    }
+
+    /// Takes the batch `id` of `collection` out of the open or full ones.
+    fn take(&mut self, collection: &str, slot: usize, id: u64) -> Option<Batch> {
+        if let Some(slots) = self.open.get_mut(collection)
+            && slots[slot].as_ref().is_some_and(|b| b.id == id)
+        {
+            let batch = slots[slot].take();
+            if slots.iter().all(Option::is_none) {
+                self.open.remove(collection);
+            }
+            return batch;
+        }
+        let at = self.full.iter().position(|b| b.id == id)?;
+        Some(self.full.swap_remove(at))
+    }
+}
+
+/// Takes the opener's batch out if the opener is dropped before sending it: dropping
+/// the senders tells each joined reader to read on its own.
+struct Opened<'a> {
+    shared: &'a Shared,
+    collection: &'a str,
+    slot: usize,
+    id: u64,
+    sent: bool,
+}
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            let batch = self.shared.lock().take(self.collection, self.slot, self.id);
+            drop(batch);
+        }
+    }
+}
+
+/// The error each joined reader gets when the batch failed for everyone, or `None`
+/// when each should read on its own.
+fn shared_failure(e: &Error) -> Option<fn(&Error) -> Error> {
+    match e.kind() {
+        ErrorKind::Timeout => Some(|e| match e.detail() {
+            ErrorDetail::Timeout(limit) => Error::timeout(*limit),
+            _ => Error::connection_msg(e.to_string()),
+        }),
+        ErrorKind::Connection => Some(|e| Error::connection_msg(e.to_string())),
+        _ => None,
+    }
+}
+
+impl<S: Store> Coalesce<S> {
+    /// Opens a batch, lets others join for one scheduling tick, and sends it.
+    async fn lead(&self, k: Key<'_>, o: GetOptions, slot: usize, id: u64) -> Result<Option<Entry>> {
+        let mut opened = Opened {
+            shared: &self.shared,
+            collection: k.collection(),
+            slot,
+            id,
+            sent: false,
+        };
+        tokio::task::yield_now().await;
+        let batch = self.shared.lock().take(k.collection(), slot, id);
+        opened.sent = true;
+        let joined = match batch {
+            Some(batch) if !batch.joined.is_empty() => batch.joined,
+            _ => return self.inner.get_opts(k, o).await,
+        };
+        let own = k.joined();
+        // Each distinct key once: the opener's first, then the joined readers' in order.
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(joined.len() + 1);
+        let mut keys: Vec<&str> = Vec::with_capacity(joined.len() + 1);
+        index.insert(own.as_ref(), 0);
+        keys.push(own.as_ref());
+        let at: Vec<usize> = joined
+            .iter()
+            .map(|(key, _)| {
+                *index.entry(key.as_str()).or_insert_with(|| {
+                    keys.push(key);
+                    keys.len() - 1
+                })
+            })
+            .collect();
+        match self.inner.get_many_opts(k.collection(), &keys, o).await {
+            Ok(mut entries) if entries.len() == keys.len() => {
+                for ((_, tx), i) in joined.into_iter().zip(at) {
+                    let _ = tx.send(Reply::Done(Ok(entries[i].clone())));
+                }
+                Ok(entries.swap_remove(0))
+            }
+            Ok(_) => {
+                for (_, tx) in joined {
+                    let _ = tx.send(Reply::Alone);
+                }
+                self.inner.get_opts(k, o).await
+            }
+            Err(e) => match shared_failure(&e) {
+                Some(copy) => {
+                    for (_, tx) in joined {
+                        let _ = tx.send(Reply::Done(Err(copy(&e))));
+                    }
+                    Err(e)
+                }
+                None => {
+                    for (_, tx) in joined {
+                        let _ = tx.send(Reply::Alone);
+                    }
+                    self.inner.get_opts(k, o).await
+                }
+            },
+        }
+    }
+}
+
+impl<S: Store> Store for Coalesce<S> {
+    crate::forward_methods!(inner; put_opts, delete_opts, get_many_opts, put_many_opts, delete_many_opts);
+
+    async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
+        // Reads batch together only with the same options (today: whether TTLs are read).
+        let slot = usize::from(o.ttl);
+        let key = k.joined();
+        let joined = self
+            .shared
+            .lock()
+            .join(k.collection(), slot, &key, self.shared.max_batch);
+        match joined {
+            Err(id) => self.lead(k, o, slot, id).await,
+            Ok(rx) => match rx.await {
+                Ok(Reply::Done(result)) => result,
+                // The batch failed for reasons that may be one key's, or its opener
+                // was dropped before sending it.
+                Ok(Reply::Alone) | Err(_) => self.inner.get_opts(k, o).await,
+            },
+        }
+    }
+}
+
+crate::forward_capabilities!(Coalesce, inner;
+    enumerate_keys, enumerate_collections, destroy_collection, destroy, cull, conditional_writes);

@@ -1,0 +1,164 @@
+use std::sync::Arc;
+
+use kv_store_adapter::testkit::b;
+use kv_store_adapter::wrappers::{Coalesce, Operation, Stats};
+use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt};
+
+use super::*;
+
+mod coalesce_suite {
+    use super::*;
+    kv_store_adapter::conformance_suite!(store = memory().coalesce();
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
+}
+
+/// A coalescing store over a memory store whose calls are counted.
+fn counted(max_batch: usize) -> Arc<Coalesce<Stats<MemoryStore>>> {
+    Arc::new(
+        Stats::new(memory())
+            .with_latency()
+            .coalesce()
+            .max_batch(max_batch),
+    )
+}
+
+/// `n` concurrent gets of `key(i)`, each checked against `expected(i)`.
+async fn read_together(
+    store: &Arc<Coalesce<Stats<MemoryStore>>>,
+    n: usize,
+    key: impl Fn(usize) -> String,
+    expected: impl Fn(usize) -> Option<bytes::Bytes>,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (store, k) = (store.clone(), key(i));
+        tasks.spawn(async move { (i, store.get("c", &k).await.unwrap()) });
+    }
+    let mut answered = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (i, got) = done.unwrap();
+        assert_eq!(got, expected(i), "reader {i}");
+        answered += 1;
+    }
+    assert_eq!(answered, n);
+}
+
+#[tokio::test]
+async fn concurrent_gets_are_one_batch_each_with_its_own_answer() {
+    let store = counted(100);
+    for i in 0..64 {
+        if i % 2 == 0 {
+            let v = format!("v{i}");
+            store.put("c", &format!("k{i}"), b(&v), None).await.unwrap();
+        }
+    }
+    read_together(
+        &store,
+        64,
+        |i| format!("k{i}"),
+        |i| (i % 2 == 0).then(|| b(&format!("v{i}"))),
+    )
+    .await;
+    let stats = store.inner();
+    assert_eq!(stats.latency(Operation::GetMany).count, 1, "one batch");
+    assert_eq!(stats.latency(Operation::Get).count, 0, "no single get");
+    let total = stats.total();
+    assert_eq!((total.get_hits, total.get_misses), (32, 32));
+}
+
+#[tokio::test]
+async fn batches_hold_at_most_max_batch_keys() {
+    let store = counted(100);
+    store.put("c", "k0", b("v"), None).await.unwrap();
+    read_together(
+        &store,
+        250,
+        |i| format!("k{}", i % 7),
+        |i| (i % 7 == 0).then(|| b("v")),
+    )
+    .await;
+    let batches = store.inner().latency(Operation::GetMany).count;
+    assert_eq!(batches, 3, "250 readers, 100 a batch");
+}
+
+#[tokio::test]
+async fn a_key_read_by_many_is_read_once() {
+    let store = counted(100);
+    store.put("c", "hot", b("v"), None).await.unwrap();
+    read_together(&store, 50, |_| "hot".into(), |_| Some(b("v"))).await;
+    assert_eq!(store.inner().latency(Operation::GetMany).count, 1);
+    assert_eq!(store.inner().total().get_hits, 1, "one key in the batch");
+}
+
+#[tokio::test]
+async fn a_lone_get_is_a_plain_get() {
+    let store = counted(100);
+    store.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(b("v")));
+    assert_eq!(store.get("c", "other").await.unwrap(), None);
+    let stats = store.inner();
+    assert_eq!(stats.latency(Operation::Get).count, 2);
+    assert_eq!(stats.latency(Operation::GetMany).count, 0);
+}
+
+#[tokio::test]
+async fn reads_of_other_collections_or_options_are_other_batches() {
+    let store = counted(100);
+    store.put("a", "k", b("1"), None).await.unwrap();
+    store
+        .put("b", "k", b("2"), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let (x, y, z) = tokio::join!(
+        store.get("a", "k"),
+        store.get("b", "k"),
+        store.ttl("b", "k"),
+    );
+    assert_eq!(x.unwrap(), Some(b("1")));
+    assert_eq!(y.unwrap(), Some(b("2")));
+    let z = z.unwrap().expect("entry");
+    assert!(z.expires_in.is_some_and(|t| t > Duration::from_secs(50)));
+    // Three batches of one: each is a plain read.
+    let stats = store.inner();
+    assert_eq!(stats.latency(Operation::Get).count, 2);
+    assert_eq!(stats.latency(Operation::Ttl).count, 1);
+    assert_eq!(stats.latency(Operation::GetMany).count, 0);
+}
+
+#[tokio::test]
+async fn readers_of_a_dropped_opener_read_on_their_own() {
+    let store = counted(100);
+    store.put("c", "a", b("1"), None).await.unwrap();
+    store.put("c", "b", b("2"), None).await.unwrap();
+    let mut opener = Box::pin(store.get("c", "a"));
+    // The opener opens the batch and yields.
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(opener.as_mut().poll(cx))).await;
+    assert!(first.is_pending());
+    let joined = tokio::spawn({
+        let store = store.clone();
+        async move { store.get("c", "b").await }
+    });
+    // Let the reader join the open batch, then drop the opener before it sends it.
+    tokio::task::yield_now().await;
+    drop(opener);
+    let got = tokio::time::timeout(Duration::from_secs(5), joined)
+        .await
+        .expect("the joined reader does not wait forever")
+        .unwrap();
+    assert_eq!(got.unwrap(), Some(b("2")));
+    assert_eq!(store.inner().latency(Operation::GetMany).count, 0);
+    assert_eq!(store.inner().latency(Operation::Get).count, 1, "read alone");
+    // Nothing is left behind: the next reads batch as usual.
+    read_together(&store, 10, |_| "a".into(), |_| Some(b("1"))).await;
+    assert_eq!(store.inner().latency(Operation::GetMany).count, 1);
+}
+
+#[tokio::test]
+async fn an_invalid_key_fails_alone() {
+    let store = memory().coalesce();
+    store.put("c", "k", b("v"), None).await.unwrap();
+    let (good, bad) = tokio::join!(store.get("c", "k"), store.get("c", ""));
+    assert_eq!(good.unwrap(), Some(b("v")));
+    assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidKey);
+}

@@ -3,12 +3,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::oneshot;
+use std::pin::Pin;
+
+use tokio::sync::futures::OwnedNotified;
+use tokio::sync::{Notify, oneshot};
 
 use crate::{Entry, Error, ErrorDetail, ErrorKind, GetOptions, Key, Result, Store};
 
 /// The most keys one batch holds unless [`Coalesce::max_batch`] says otherwise.
 pub const DEFAULT_MAX_BATCH: usize = 100;
+
+/// The most batches of one collection in flight at once unless
+/// [`Coalesce::max_in_flight`] says otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1;
 
 /// Sends concurrent single-key reads of one collection as one batch: the first `get`
 /// opens a batch and yields to the scheduler once; every `get` of the same collection
@@ -63,7 +70,8 @@ impl<S> Coalesce<S> {
             inner,
             shared: Arc::new(Shared {
                 max_batch: DEFAULT_MAX_BATCH,
-                ..Shared::default()
+                max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+                state: Mutex::default(),
             }),
         }
     }
@@ -72,7 +80,19 @@ impl<S> Coalesce<S> {
     pub fn max_batch(mut self, max: usize) -> Self {
         self.shared = Arc::new(Shared {
             max_batch: max.max(1),
-            ..Shared::default()
+            max_in_flight: self.shared.max_in_flight,
+            state: Mutex::default(),
+        });
+        self
+    }
+
+    /// At most `max` batches of one collection in flight at once (at least 1): a batch
+    /// that is not full waits for one to be answered, gathering readers meanwhile.
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.shared = Arc::new(Shared {
+            max_batch: self.shared.max_batch,
+            max_in_flight: max.max(1),
+            state: Mutex::default(),
         });
         self
     }
@@ -83,21 +103,45 @@ impl<S> Coalesce<S> {
     }
 }
 
-/// Batches being gathered. One lock, held only to join, open or take a batch.
+/// Batches being gathered and sent. One lock, held only to join, open, take or finish
+/// a batch.
 #[derive(Debug, Default)]
 struct Shared {
     max_batch: usize,
+    max_in_flight: usize,
     state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// The open batch of each collection, without and with TTLs read
-    /// (`GetOptions::ttl` as index). A collection's entry goes when both are taken.
-    open: HashMap<String, [Option<Batch>; 2]>,
-    /// Full batches, out of `open`, that their openers have not taken yet.
+    /// Per collection with a batch open or in flight (no entry otherwise).
+    collections: HashMap<String, Pending>,
+    /// Full batches, out of their collection's slot, not yet taken by their openers.
     full: Vec<Batch>,
     next_id: u64,
+}
+
+/// A collection's batches.
+#[derive(Debug, Default)]
+struct Pending {
+    /// The open batch without and with TTLs read (`GetOptions::ttl` as index).
+    open: [Option<Batch>; 2],
+    /// Batches sent and not yet answered.
+    in_flight: usize,
+    /// Wakes openers waiting for a batch in flight to finish (made when one waits).
+    finished: Option<Arc<Notify>>,
+}
+
+impl Pending {
+    fn idle(&self) -> bool {
+        self.in_flight == 0 && self.open.iter().all(Option::is_none)
+    }
+
+    fn wake_waiting(&self) {
+        if let Some(finished) = &self.finished {
+            finished.notify_waiters();
+        }
+    }
 }
 
 /// The readers who joined a batch, each waiting for its key's reply; the opener is not
@@ -123,6 +167,17 @@ impl Shared {
     }
 }
 
+/// What an opener does next.
+enum Next {
+    /// Send the batch.
+    Send(Batch),
+    /// Wait for a batch in flight to finish, then look again.
+    Wait(Pin<Box<OwnedNotified>>),
+    /// The batch is gone (cannot happen while the opener holds it; answered as a
+    /// batch of one).
+    Gone,
+}
+
 impl State {
     /// Joins the open batch of `collection`, or opens one: `Err(id)` for the opener.
     fn join(
@@ -132,8 +187,8 @@ impl State {
         key: &str,
         max: usize,
     ) -> std::result::Result<oneshot::Receiver<Reply>, u64> {
-        if let Some(slots) = self.open.get_mut(collection)
-            && let Some(batch) = &mut slots[slot]
+        if let Some(pending) = self.collections.get_mut(collection)
+            && let Some(batch) = &mut pending.open[slot]
         {
             // The opener counts as one of the batch's keys.
             if batch.joined.len() + 1 < max {
@@ -141,7 +196,9 @@ impl State {
                 batch.joined.push((key.to_owned(), tx));
                 return Ok(rx);
             }
-            let full = slots[slot].take().expect("the batch is there");
+            // Full: out of the slot, and its opener (if waiting) sends it at once.
+            let full = pending.open[slot].take().expect("the batch is there");
+            pending.wake_waiting();
             self.full.push(full);
         }
         self.next_id += 1;
@@ -150,35 +207,76 @@ impl State {
             id,
             joined: Vec::new(),
         };
-        match self.open.get_mut(collection) {
-            Some(slots) => slots[slot] = Some(batch),
+        match self.collections.get_mut(collection) {
+            Some(pending) => pending.open[slot] = Some(batch),
             None => {
-                let mut slots = [None, None];
-                slots[slot] = Some(batch);
-                self.open.insert(collection.to_owned(), slots);
+                let mut pending = Pending::default();
+                pending.open[slot] = Some(batch);
+                self.collections.insert(collection.to_owned(), pending);
             }
         }
         Err(id)
     }
 
-    /// Takes the batch `id` of `collection` out of the open or full ones.
-    fn take(&mut self, collection: &str, slot: usize, id: u64) -> Option<Batch> {
-        if let Some(slots) = self.open.get_mut(collection)
-            && slots[slot].as_ref().is_some_and(|b| b.id == id)
-        {
-            let batch = slots[slot].take();
-            if slots.iter().all(Option::is_none) {
-                self.open.remove(collection);
-            }
-            return batch;
+    /// The opener of batch `id`: send it now (a full one, or fewer than `max_in_flight`
+    /// of the collection's batches are in flight), or wait.
+    fn next(&mut self, collection: &str, slot: usize, id: u64, max_in_flight: usize) -> Next {
+        if let Some(at) = self.full.iter().position(|b| b.id == id) {
+            let batch = self.full.swap_remove(at);
+            self.collections
+                .entry(collection.to_owned())
+                .or_default()
+                .in_flight += 1;
+            return Next::Send(batch);
         }
-        let at = self.full.iter().position(|b| b.id == id)?;
-        Some(self.full.swap_remove(at))
+        let Some(pending) = self.collections.get_mut(collection) else {
+            return Next::Gone;
+        };
+        if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
+            return Next::Gone;
+        }
+        if pending.in_flight < max_in_flight {
+            pending.in_flight += 1;
+            return Next::Send(pending.open[slot].take().expect("the batch is there"));
+        }
+        let finished = pending.finished.get_or_insert_with(Default::default);
+        let mut wait = Box::pin(finished.clone().notified_owned());
+        // Registered before the lock goes: no finish can be missed.
+        wait.as_mut().enable();
+        Next::Wait(wait)
+    }
+
+    /// Takes the unsent batch `id` of `collection` out, wherever it is.
+    fn withdraw(&mut self, collection: &str, slot: usize, id: u64) -> Option<Batch> {
+        if let Some(at) = self.full.iter().position(|b| b.id == id) {
+            return Some(self.full.swap_remove(at));
+        }
+        let pending = self.collections.get_mut(collection)?;
+        if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
+            return None;
+        }
+        let batch = pending.open[slot].take();
+        if pending.idle() {
+            self.collections.remove(collection);
+        }
+        batch
+    }
+
+    /// A batch of `collection` was answered (or its sender dropped).
+    fn finish(&mut self, collection: &str) {
+        if let Some(pending) = self.collections.get_mut(collection) {
+            pending.in_flight = pending.in_flight.saturating_sub(1);
+            pending.wake_waiting();
+            if pending.idle() {
+                self.collections.remove(collection);
+            }
+        }
     }
 }
 
-/// Takes the opener's batch out if the opener is dropped before sending it: dropping
-/// the senders tells each joined reader to read on its own.
+/// An opener's hold on its batch. Dropped before the batch is sent, it takes the
+/// batch out (dropping the senders tells each joined reader to read on its own);
+/// dropped after, it counts the batch as finished.
 struct Opened<'a> {
     shared: &'a Shared,
     collection: &'a str,
@@ -189,8 +287,12 @@ struct Opened<'a> {
 
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
-        if !self.sent {
-            let batch = self.shared.lock().take(self.collection, self.slot, self.id);
+        let mut state = self.shared.lock();
+        if self.sent {
+            state.finish(self.collection);
+        } else {
+            let batch = state.withdraw(self.collection, self.slot, self.id);
+            drop(state);
             drop(batch);
         }
     }
@@ -220,8 +322,18 @@ impl<S: Store> Coalesce<S> {
             sent: false,
         };
         tokio::task::yield_now().await;
-        let batch = self.shared.lock().take(k.collection(), slot, id);
-        opened.sent = true;
+        let batch = loop {
+            let next = self
+                .shared
+                .lock()
+                .next(k.collection(), slot, id, self.shared.max_in_flight);
+            match next {
+                Next::Send(batch) => break Some(batch),
+                Next::Wait(finished) => finished.await,
+                Next::Gone => break None,
+            }
+        };
+        opened.sent = batch.is_some();
         let joined = match batch {
             Some(batch) if !batch.joined.is_empty() => batch.joined,
             _ => return self.inner.get_opts(k, o).await,
@@ -232,21 +344,36 @@ impl<S: Store> Coalesce<S> {
         let mut keys: Vec<&str> = Vec::with_capacity(joined.len() + 1);
         index.insert(own.as_ref(), 0);
         keys.push(own.as_ref());
+        // Where each joined reader's key is, and how many readers want each entry (the
+        // last one takes it, the others get a copy).
+        let mut wanted = Vec::with_capacity(joined.len() + 1);
+        wanted.push(1usize);
         let at: Vec<usize> = joined
             .iter()
             .map(|(key, _)| {
-                *index.entry(key.as_str()).or_insert_with(|| {
+                let i = *index.entry(key.as_str()).or_insert_with(|| {
                     keys.push(key);
+                    wanted.push(0);
                     keys.len() - 1
-                })
+                });
+                wanted[i] += 1;
+                i
             })
             .collect();
         match self.inner.get_many_opts(k.collection(), &keys, o).await {
             Ok(mut entries) if entries.len() == keys.len() => {
+                let mut answer = |i: usize| {
+                    wanted[i] -= 1;
+                    if wanted[i] == 0 {
+                        entries[i].take()
+                    } else {
+                        entries[i].clone()
+                    }
+                };
                 for ((_, tx), i) in joined.into_iter().zip(at) {
-                    let _ = tx.send(Reply::Done(Ok(entries[i].clone())));
+                    let _ = tx.send(Reply::Done(Ok(answer(i))));
                 }
-                Ok(entries.swap_remove(0))
+                Ok(answer(0))
             }
             Ok(_) => {
                 for (_, tx) in joined {

@@ -9,6 +9,7 @@ use criterion::Criterion;
 pub mod workloads;
 
 /// Short but stable settings: the suite runs on a 2-core shared machine.
+#[allow(dead_code)]
 pub fn criterion() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))

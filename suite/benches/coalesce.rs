@@ -1,0 +1,289 @@
+//! `Coalesce` over the network stores, same run: 64 tasks each reading single keys,
+//! through the wrapper against the raw client sending one request per key (Redis
+//! `GET` on a multiplexed connection, MongoDB `findOne`, Elasticsearch document
+//! `GET`), and a lone reader through the wrapper against the bare store (what one
+//! yield costs). Interleaved medians (rounds alternate which side goes first).
+//! Backends come from the URLs scripts/servers.sh exports; each missing one is skipped.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::interleaved;
+use kv_store_adapter::{KvStore, KvStoreExt};
+use tokio::runtime::Runtime;
+
+const COLLECTION: &str = "coalesce";
+const KEYS: usize = 1_000;
+const TASKS: usize = 64;
+
+/// Reads one key, answering whether it was there.
+trait Reader: Clone + Send + Sync + 'static {
+    fn read(&self, key: &str) -> impl std::future::Future<Output = bool> + Send;
+}
+
+struct Ours<S>(Arc<S>);
+
+impl<S> Clone for Ours<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<S: KvStore + Send + Sync + 'static> Reader for Ours<S> {
+    async fn read(&self, key: &str) -> bool {
+        self.0.get(COLLECTION, key).await.unwrap().is_some()
+    }
+}
+
+/// The `i`th key read (keys are made once: the loop measures reads, not formatting).
+fn key(i: usize) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| (0..KEYS).map(|n| format!("key:{n:05}")).collect());
+    &names[(i * 7919) % KEYS]
+}
+
+/// `TASKS` tasks, each reading `per_task` keys one after another.
+fn in_flight<R: Reader>(rt: &Runtime, reader: &R, per_task: usize) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let reader = reader.clone();
+                tokio::spawn(async move {
+                    for i in 0..per_task {
+                        assert!(reader.read(key(t * per_task + i)).await);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+/// One reader, `count` keys one after another.
+fn sequential<R: Reader>(rt: &Runtime, reader: &R, count: usize) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        for i in 0..count {
+            assert!(reader.read(key(i)).await);
+        }
+        start.elapsed()
+    })
+}
+
+/// Measures both workloads for one backend and prints and records its rows.
+fn compare<S, R>(rt: &Runtime, group: &str, store: S, raw: R, target: f64, per_task: usize)
+where
+    S: KvStore + Clone + Send + Sync + 'static,
+    R: Reader,
+{
+    let value = Bytes::from(vec![7u8; 100]);
+    let entries: Vec<(&str, Bytes)> = (0..KEYS).map(|i| (key(i), value.clone())).collect();
+    rt.block_on(store.put_many(COLLECTION, &entries, None))
+        .unwrap();
+    let coalesced = Ours(Arc::new(store.clone().coalesce()));
+    let bare = Ours(Arc::new(store));
+    let reads = (TASKS * per_task) as f64;
+    let mut times = (Vec::new(), Vec::new());
+    let many = interleaved(
+        21,
+        || {
+            let t = in_flight(rt, &coalesced, per_task);
+            times.0.push(t.as_secs_f64());
+            t
+        },
+        || {
+            let t = in_flight(rt, &raw, per_task);
+            times.1.push(t.as_secs_f64());
+            t
+        },
+    );
+    row(
+        group,
+        "64 tasks of single gets: Coalesce vs raw per-key get",
+        reads / common::median(times.0),
+        reads / common::median(times.1),
+        many,
+        target,
+    );
+    let count = 1_000;
+    let mut times = (Vec::new(), Vec::new());
+    let lone = interleaved(
+        21,
+        || {
+            let t = sequential(rt, &coalesced, count);
+            times.0.push(t.as_secs_f64());
+            t
+        },
+        || {
+            let t = sequential(rt, &bare, count);
+            times.1.push(t.as_secs_f64());
+            t
+        },
+    );
+    row(
+        group,
+        "lone sequential get: Coalesce vs the bare store",
+        count as f64 / common::median(times.0),
+        count as f64 / common::median(times.1),
+        lone,
+        0.95,
+    );
+}
+
+fn row(group: &str, workload: &str, ours: f64, raw: f64, ratio: f64, target: f64) {
+    let result = if ratio >= target { "pass" } else { "FAIL" };
+    println!(
+        "{group}: {workload}: ours {ours:.0}/s, other {raw:.0}/s, interleaved ratio \
+         {ratio:.3} (target >= {target}): {result}"
+    );
+    common::record(&[
+        group.into(),
+        workload.into(),
+        format!("{ours:.0}"),
+        format!("{raw:.0}"),
+        format!("{ratio:.3}"),
+        format!("{target:.2}"),
+        result.into(),
+    ]);
+}
+
+#[cfg(feature = "redis")]
+mod raw_redis {
+    use super::*;
+    use kv_store_adapter::stores::RedisStore;
+
+    /// A `GET` per key on a multiplexed connection manager (which pipelines what
+    /// concurrent tasks send).
+    #[derive(Clone)]
+    pub struct Raw {
+        pub conn: redis::aio::ConnectionManager,
+        pub store: RedisStore,
+    }
+
+    impl Reader for Raw {
+        async fn read(&self, key: &str) -> bool {
+            let v: Option<Vec<u8>> = redis::cmd("GET")
+                .arg(self.store.redis_key(COLLECTION, key))
+                .query_async(&mut self.conn.clone())
+                .await
+                .unwrap();
+            v.is_some()
+        }
+    }
+}
+
+#[cfg(feature = "mongodb")]
+mod raw_mongo {
+    use super::*;
+    use mongodb::bson::{Document, doc};
+
+    /// A `findOne` by `_id` per key.
+    #[derive(Clone)]
+    pub struct Raw(pub mongodb::Collection<Document>);
+
+    impl Reader for Raw {
+        async fn read(&self, key: &str) -> bool {
+            let found = self.0.find_one(doc! { "_id": key }).await.unwrap();
+            found.is_some()
+        }
+    }
+}
+
+#[cfg(feature = "elasticsearch")]
+mod raw_es {
+    use super::*;
+    use elasticsearch::Elasticsearch;
+    use elasticsearch::http::Method;
+    use elasticsearch::http::headers::HeaderMap;
+
+    /// A document `GET` per key (the store's `_id` is "=" + key).
+    #[derive(Clone)]
+    pub struct Raw {
+        pub client: Elasticsearch,
+        pub index: String,
+    }
+
+    impl Reader for Raw {
+        async fn read(&self, key: &str) -> bool {
+            let path = format!("/{}/_doc/%3D{}", self.index, key.replace(':', "%3A"));
+            let response = self
+                .client
+                .send::<(), ()>(Method::Get, &path, HeaderMap::new(), None, None, None)
+                .await
+                .unwrap();
+            let status = response.status_code().as_u16();
+            let _ = response.bytes().await.unwrap();
+            status == 200
+        }
+    }
+}
+
+fn main() {
+    let rt = common::runtime();
+    let namespace = format!("coalesce{}", std::process::id());
+    #[cfg(feature = "redis")]
+    if let Some(url) = common::server_url("coalesce-redis", "KV_REDIS_URL") {
+        let (store, conn) = rt.block_on(async {
+            let store = kv_store_adapter::stores::RedisStore::connect(&url)
+                .await
+                .unwrap()
+                .with_namespace(&namespace)
+                .unwrap();
+            let conn = redis::Client::open(url.as_str())
+                .unwrap()
+                .get_connection_manager()
+                .await
+                .unwrap();
+            (store, conn)
+        });
+        let raw = raw_redis::Raw {
+            conn,
+            store: store.clone(),
+        };
+        compare(&rt, "coalesce-redis", store, raw, 2.0, 200);
+    }
+    #[cfg(feature = "mongodb")]
+    if let Some(url) = common::server_url("coalesce-mongodb", "KV_MONGO_URL") {
+        let (store, coll) = rt.block_on(async {
+            let store = kv_store_adapter::stores::MongoStore::connect(&url, &namespace)
+                .await
+                .unwrap();
+            let client = mongodb::Client::with_uri_str(&url).await.unwrap();
+            let coll = client
+                .database(&namespace)
+                .collection(&store.mongo_collection_name(COLLECTION));
+            (store, coll)
+        });
+        compare(
+            &rt,
+            "coalesce-mongodb",
+            store,
+            raw_mongo::Raw(coll),
+            5.0,
+            10,
+        );
+    }
+    #[cfg(feature = "elasticsearch")]
+    if let Some(url) = common::server_url("coalesce-elasticsearch", "KV_ELASTICSEARCH_URL") {
+        use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+        let store = rt
+            .block_on(kv_store_adapter::stores::ElasticsearchStore::connect(&url))
+            .unwrap()
+            .with_namespace(&namespace)
+            .unwrap();
+        let pool = SingleNodeConnectionPool::new(url.parse().unwrap());
+        let transport = TransportBuilder::new(pool).disable_proxy().build().unwrap();
+        let raw = raw_es::Raw {
+            client: elasticsearch::Elasticsearch::new(transport),
+            index: store.index_name(COLLECTION),
+        };
+        compare(&rt, "coalesce-elasticsearch", store, raw, 5.0, 50);
+    }
+}

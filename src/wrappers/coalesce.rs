@@ -23,6 +23,10 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1;
 /// all as one [`get_many`](crate::KvStore::get_many) — one `MGET`, one `$in` query, one
 /// `_mget`, one read transaction — instead of one round trip each.
 ///
+/// - **One batch of a collection in flight** (by default; see
+///   [`max_in_flight`](Self::max_in_flight)): while one is out, the next gathers every
+///   reader that comes, and goes when the first is answered — or at once when full.
+///   Without this, concurrent readers split into groups that each batch alone.
 /// - **A lone read pays one yield**, no extra round trip: a batch of one is sent as the
 ///   plain `get` it was.
 /// - **Results stay per caller.** Each caller gets its own key's entry, and duplicate
@@ -190,16 +194,16 @@ impl State {
         if let Some(pending) = self.collections.get_mut(collection)
             && let Some(batch) = &mut pending.open[slot]
         {
-            // The opener counts as one of the batch's keys.
-            if batch.joined.len() + 1 < max {
-                let (tx, rx) = oneshot::channel();
-                batch.joined.push((key.to_owned(), tx));
-                return Ok(rx);
+            let (tx, rx) = oneshot::channel();
+            batch.joined.push((key.to_owned(), tx));
+            // The opener counts as one of the batch's keys. Full: out of the slot, and
+            // its opener, if waiting for a batch in flight, sends it at once.
+            if batch.joined.len() + 1 >= max {
+                let full = pending.open[slot].take().expect("the batch is there");
+                pending.wake_waiting();
+                self.full.push(full);
             }
-            // Full: out of the slot, and its opener (if waiting) sends it at once.
-            let full = pending.open[slot].take().expect("the batch is there");
-            pending.wake_waiting();
-            self.full.push(full);
+            return Ok(rx);
         }
         self.next_id += 1;
         let id = self.next_id;
@@ -207,6 +211,11 @@ impl State {
             id,
             joined: Vec::new(),
         };
+        if max <= 1 {
+            // Full with its opener alone.
+            self.full.push(batch);
+            return Err(id);
+        }
         match self.collections.get_mut(collection) {
             Some(pending) => pending.open[slot] = Some(batch),
             None => {

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use kv_store_adapter::testkit::b;
+use kv_store_adapter::testkit::{Faulty, b};
 use kv_store_adapter::wrappers::{Coalesce, Operation, Stats};
 use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt};
 
@@ -161,4 +161,101 @@ async fn an_invalid_key_fails_alone() {
     let (good, bad) = tokio::join!(store.get("c", "k"), store.get("c", ""));
     assert_eq!(good.unwrap(), Some(b("v")));
     assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidKey);
+}
+
+/// A coalescing store over a memory store whose calls are counted and can be slowed
+/// down or failed.
+fn slowed() -> (
+    Arc<Coalesce<Faulty<Stats<MemoryStore>>>>,
+    Faulty<Stats<MemoryStore>>,
+    Stats<MemoryStore>,
+) {
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    (Arc::new(faulty.clone().coalesce()), faulty, stats)
+}
+
+fn spawn_get(
+    store: &Arc<Coalesce<Faulty<Stats<MemoryStore>>>>,
+    key: &'static str,
+) -> tokio::task::JoinHandle<kv_store_adapter::Result<Option<bytes::Bytes>>> {
+    let store = store.clone();
+    tokio::spawn(async move { store.get("c", key).await })
+}
+
+#[tokio::test]
+async fn a_batch_gathers_readers_while_the_previous_one_is_in_flight() {
+    let (store, faulty, stats) = slowed();
+    for k in ["a", "b", "c"] {
+        stats.put("c", k, b(k), None).await.unwrap();
+    }
+    faulty.delay(Duration::from_millis(300));
+    let a = spawn_get(&store, "a");
+    tokio::time::sleep(Duration::from_millis(50)).await; // a's read is in flight
+    let b_ = spawn_get(&store, "b");
+    tokio::time::sleep(Duration::from_millis(50)).await; // b's batch waits for a's
+    let c = spawn_get(&store, "c"); // and c joins it
+    assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
+    assert_eq!(b_.await.unwrap().unwrap(), Some(b("b")));
+    assert_eq!(c.await.unwrap().unwrap(), Some(b("c")));
+    assert_eq!(stats.latency(Operation::Get).count, 1, "a alone");
+    assert_eq!(
+        stats.latency(Operation::GetMany).count,
+        1,
+        "b and c together"
+    );
+}
+
+#[tokio::test]
+async fn a_full_batch_does_not_wait_for_the_one_in_flight() {
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    let store = Arc::new(faulty.clone().coalesce().max_batch(2));
+    for k in ["a", "b", "c"] {
+        stats.put("c", k, b(k), None).await.unwrap();
+    }
+    faulty.delay(Duration::from_millis(600));
+    let start = std::time::Instant::now();
+    let a = spawn_get(&store, "a");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let b_ = spawn_get(&store, "b");
+    let c = spawn_get(&store, "c"); // fills b's batch: it goes at once
+    let (b_, c) = (b_.await.unwrap(), c.await.unwrap());
+    let took = start.elapsed();
+    assert_eq!((b_.unwrap(), c.unwrap()), (Some(b("b")), Some(b("c"))));
+    // Sent at ~50 ms, answered at ~650 ms; after a's answer it would be ~1,200 ms.
+    assert!(took < Duration::from_millis(1_000), "{took:?}");
+    assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
+    assert_eq!(stats.latency(Operation::GetMany).count, 1);
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_to_reach_the_store_fails_each_reader_once() {
+    let (store, faulty, stats) = slowed();
+    faulty.fail_next(1);
+    let (x, y, z) = tokio::join!(
+        store.get("c", "a"),
+        store.get("c", "b"),
+        store.get("c", "c")
+    );
+    for got in [x, y, z] {
+        assert_eq!(got.unwrap_err().kind(), ErrorKind::Connection);
+    }
+    assert_eq!(faulty.calls(), 1, "one batch, not read again per key");
+    assert_eq!(stats.latency(Operation::GetMany).count, 0);
+}
+
+#[tokio::test]
+async fn max_batch_of_one_reads_each_key_alone() {
+    let store = counted(1);
+    store.put("c", "k0", b("v"), None).await.unwrap();
+    read_together(
+        &store,
+        10,
+        |i| format!("k{}", i % 2),
+        |i| (i % 2 == 0).then(|| b("v")),
+    )
+    .await;
+    assert_eq!(store.inner().latency(Operation::Get).count, 10);
+    assert_eq!(store.inner().latency(Operation::GetMany).count, 0);
 }

@@ -165,18 +165,16 @@ async fn an_invalid_key_fails_alone() {
 
 /// A coalescing store over a memory store whose calls are counted and can be slowed
 /// down or failed.
-fn slowed() -> (
-    Arc<Coalesce<Faulty<Stats<MemoryStore>>>>,
-    Faulty<Stats<MemoryStore>>,
-    Stats<MemoryStore>,
-) {
+type Slowed = Arc<Coalesce<Faulty<Stats<MemoryStore>>>>;
+
+fn slowed() -> (Slowed, Faulty<Stats<MemoryStore>>, Stats<MemoryStore>) {
     let stats = Stats::new(memory()).with_latency();
     let faulty = Faulty::new(stats.clone());
     (Arc::new(faulty.clone().coalesce()), faulty, stats)
 }
 
 fn spawn_get(
-    store: &Arc<Coalesce<Faulty<Stats<MemoryStore>>>>,
+    store: &Slowed,
     key: &'static str,
 ) -> tokio::task::JoinHandle<kv_store_adapter::Result<Option<bytes::Bytes>>> {
     let store = store.clone();

@@ -87,7 +87,11 @@ async fn run<S: Side>(side: &S, w: &str, keys: &[String], docs: &[Json]) -> f64 
         }
         "get hit" => {
             for k in keys {
-                assert!(side.get(k).await.is_some(), "{}: {k} is missing", side.name());
+                assert!(
+                    side.get(k).await.is_some(),
+                    "{}: {k} is missing",
+                    side.name()
+                );
             }
         }
         "get miss" => {
@@ -165,7 +169,10 @@ async fn measure(group: &Group) -> Vec<(String, Vec<f64>)> {
 }
 
 fn report(group: &Group, results: &[(String, Vec<f64>)]) {
-    println!("\n## {} ({} keys, median of {ROUNDS} rounds)\n", group.title, group.keys);
+    println!(
+        "\n## {} ({} keys, median of {ROUNDS} rounds)\n",
+        group.title, group.keys
+    );
     print!("| workload |");
     for (name, _) in results {
         print!(" {name} |");
@@ -203,7 +210,10 @@ fn main() {
          single calls in a loop: that side has no batch call."
     );
     for group in rt.block_on(sides::groups(redis_url.as_deref())) {
-        if only.as_deref().is_some_and(|o| !group.title.to_lowercase().starts_with(o)) {
+        if only
+            .as_deref()
+            .is_some_and(|o| !group.title.to_lowercase().starts_with(o))
+        {
             continue;
         }
         let results = rt.block_on(measure(&group));
@@ -211,6 +221,9 @@ fn main() {
     }
     println!(
         "\n(all groups in {:.0} s)",
-        started.elapsed().as_secs_f64().max(Duration::ZERO.as_secs_f64())
+        started
+            .elapsed()
+            .as_secs_f64()
+            .max(Duration::ZERO.as_secs_f64())
     );
 }

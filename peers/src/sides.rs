@@ -27,7 +27,10 @@ impl<S: KvStore> Side for Ours<S> {
         self.1.into()
     }
     async fn put(&self, key: &str, value: &Json) {
-        self.0.put(COLLECTION, key, encode(value), None).await.unwrap();
+        self.0
+            .put(COLLECTION, key, encode(value), None)
+            .await
+            .unwrap();
     }
     async fn get(&self, key: &str) -> Option<Json> {
         let got = self.0.get(COLLECTION, key).await.unwrap();
@@ -78,10 +81,17 @@ impl<S: openkeyv::protocol::AsyncKeyValue> Side for Openkeyv<S> {
     }
     async fn put(&self, key: &str, value: &Json) {
         let value = okv::encode(value);
-        self.0.put(key, value, Some(COLLECTION), None).await.unwrap();
+        self.0
+            .put(key, value, Some(COLLECTION), None)
+            .await
+            .unwrap();
     }
     async fn get(&self, key: &str) -> Option<Json> {
-        self.0.get(key, Some(COLLECTION)).await.unwrap().map(okv::decode)
+        self.0
+            .get(key, Some(COLLECTION))
+            .await
+            .unwrap()
+            .map(okv::decode)
     }
     async fn delete(&self, key: &str) {
         self.0.delete(key, Some(COLLECTION)).await.unwrap();
@@ -129,7 +139,10 @@ impl Side for Opendal {
         self.0.delete(&path(key)).await.unwrap();
     }
     async fn delete_many(&self, keys: &[String]) {
-        self.0.delete_iter(keys.iter().map(|k| path(k))).await.unwrap();
+        self.0
+            .delete_iter(keys.iter().map(|k| path(k)))
+            .await
+            .unwrap();
     }
 }
 
@@ -144,7 +157,9 @@ impl Side for RawMoka {
         self.0.insert(format!("{COLLECTION}/{key}"), encode(value));
     }
     async fn get(&self, key: &str) -> Option<Json> {
-        self.0.get(&format!("{COLLECTION}/{key}")).map(|v| decode(&v))
+        self.0
+            .get(&format!("{COLLECTION}/{key}"))
+            .map(|v| decode(&v))
     }
     async fn delete(&self, key: &str) {
         self.0.invalidate(&format!("{COLLECTION}/{key}"));
@@ -223,7 +238,10 @@ impl Side for RawRedis {
         "raw redis".into()
     }
     async fn put(&self, key: &str, value: &Json) {
-        let cmd = redis::cmd("SET").arg(redis_key(key)).arg(&encode(value)[..]).clone();
+        let cmd = redis::cmd("SET")
+            .arg(redis_key(key))
+            .arg(&encode(value)[..])
+            .clone();
         cmd.query_async::<()>(&mut self.0.clone()).await.unwrap();
     }
     async fn get(&self, key: &str) -> Option<Json> {
@@ -270,7 +288,10 @@ pub enum Any {
     Disk(Ours<kv_store_adapter::stores::DiskStore>, tempfile::TempDir),
     Redis(Ours<kv_store_adapter::stores::RedisStore>),
     OkvMemory(Openkeyv<openkeyv::store::memory::MemoryStore>),
-    OkvDisk(Openkeyv<openkeyv::store::disk::DiskStore>, Arc<tempfile::TempDir>),
+    OkvDisk(
+        Openkeyv<openkeyv::store::disk::DiskStore>,
+        Arc<tempfile::TempDir>,
+    ),
     OkvRedis(Openkeyv<openkeyv::store::redis::RedisStore>),
     Opendal(Opendal, Option<Arc<tempfile::TempDir>>),
     Moka(RawMoka),

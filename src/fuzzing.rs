@@ -236,6 +236,13 @@ pub fn entries(data: &[u8]) {
             .unwrap()
             .unwrap();
         assert!(value == data && left.is_some_and(|l| l <= Duration::from_secs(60)));
+        // The same bytes as a server's answers: parsed, or refused, never a panic.
+        let mut answers = bytes::BytesMut::from(data);
+        while let Ok(Some(answer)) = crate::stores::memcached_wire::parse(&mut answers) {
+            if let Some(value) = &answer.data {
+                assert!(value.len() <= data.len());
+            }
+        }
     }
     #[cfg(feature = "mongodb")]
     {

@@ -1,18 +1,18 @@
-//! `MemcachedStore`: memcached through async-memcached's meta protocol.
+//! `MemcachedStore`: memcached through its meta protocol, on pipelined connections
+//! (`memcached_wire`).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use async_memcached::{AsciiProtocol, Client, MetaProtocol, MetaValue, Status};
 use bytes::Bytes;
-use tokio::sync::Mutex;
+
+use super::memcached_wire::{self as wire, Answer, Code, Connection};
 
 use super::TtlEntry;
 use crate::store::{DeleteOptions, DestroyStore, Key, PutOptions};
-use crate::{Condition, ConditionalWrites, Error, ErrorKind, Result, Written, names};
+use crate::{Condition, ConditionalWrites, Error, Result, Written, names};
 
 /// Client flags marking a value this store wrote ("KV" + format 1).
 const FLAGS: u32 = 0x4B56_0001;
@@ -27,8 +27,10 @@ const CHUNK: usize = 500;
 /// How long an instance trusts the generation it read.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
-/// A store on a memcached server: a small pool of connections (no single connection
-/// behind one lock), one round trip per call, multi-gets for batches.
+/// A store on a memcached server: a few connections shared by every caller, each
+/// pipelined — a call's commands are written as soon as it makes them and answered in
+/// order, so concurrent callers do not wait for each other's round trips — one round
+/// trip per call, and a batch's commands sent together.
 ///
 /// Names are mapped onto memcached's keys (at most 250 bytes of printable ASCII, no
 /// spaces): `{ns}:{generation}:{len}:{collection}{key}` when that fits, otherwise
@@ -51,11 +53,13 @@ const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 /// new generation (a number folded into every key), which orphans every entry the
 /// store wrote; memcached's LRU reclaims them.
 ///
-/// **Bounded time.** Every call, waiting for a pooled connection included, ends within
-/// the operation timeout (5 s by default; [`connect_with_pool`](Self::connect_with_pool) sets both
+/// **Bounded time.** Every call, a reconnect included, ends within the operation
+/// timeout (5 s by default; [`connect_with_pool`](Self::connect_with_pool) sets both
 /// [`Timeouts`](super::Timeouts)) with a [`Timeout`](crate::ErrorDetail::Timeout) error
-/// when the server stops answering; the connection it used is dropped and replaced on
-/// its next use, so calls recover by themselves.
+/// when the server stops answering. A call that gives up leaves its answer to be read
+/// and dropped, so when the server answers again the connection serves later calls
+/// in step; a connection that fails (closed, reset, an answer out of step) fails its
+/// waiting calls with a connection error and is replaced on its next use.
 ///
 /// **Many processes.** The server holds the generation, in the item
 /// `{ns}:generation`, and is its only source of truth: `destroy()` is an atomic `incr`
@@ -88,9 +92,33 @@ pub struct MemcachedStore {
 struct Inner {
     address: String,
     timeouts: super::Timeouts,
-    pool: Vec<Mutex<Option<Client>>>,
+    /// The connections, each shared by every caller that picks it.
+    pool: Vec<Slot>,
     next: AtomicUsize,
     item_limit: usize,
+}
+
+/// A pooled connection, and a lock held only while replacing it.
+struct Slot {
+    connection: std::sync::Mutex<Option<Arc<Connection>>>,
+    replacing: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn current(&self) -> Option<Arc<Connection>> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        connection.clone().filter(|c| !c.is_closed())
+    }
+
+    fn set(&self, connection: Arc<Connection>) {
+        *self
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(connection);
+    }
 }
 
 /// What an instance remembers of its namespace's generation: the number last read
@@ -136,13 +164,9 @@ impl fmt::Debug for MemcachedStore {
     }
 }
 
-fn mc_error(e: async_memcached::Error) -> Error {
-    match e {
-        async_memcached::Error::Connect(_)
-        | async_memcached::Error::Io(_)
-        | async_memcached::Error::ConnectionClosed => Error::connection("memcached: connection", e),
-        e => Error::backend(format!("memcached: {e}"), e),
-    }
+/// An answer a command should not get (a protocol surprise, not corrupt data).
+fn unexpected(what: &str, answer: &Answer) -> Error {
+    Error::backend_msg(format!("memcached: {what} answered {:?}", answer.code))
 }
 
 fn now_ms() -> u64 {
@@ -299,14 +323,19 @@ impl MemcachedStore {
         }
         let shown = crate::redact(&address);
         let connect = async {
-            Client::new(format!("tcp://{address}"))
+            Connection::open(&address)
                 .await
                 .map_err(|e| Error::setup(format!("cannot connect to memcached at {shown}"), e))
         };
         let first = super::bounded(timeouts.connect, connect).await?;
         let item_size_max = item_size_max(&address, timeouts).await?;
-        let mut pool = vec![Mutex::new(Some(first))];
-        pool.extend((1..connections.max(1)).map(|_| Mutex::new(None)));
+        let pool: Vec<Slot> = (0..connections.max(1))
+            .map(|_| Slot {
+                connection: std::sync::Mutex::new(None),
+                replacing: tokio::sync::Mutex::new(()),
+            })
+            .collect();
+        pool[0].set(Arc::new(first));
         Ok(Self {
             inner: Arc::new(Inner {
                 address,
@@ -348,37 +377,51 @@ impl MemcachedStore {
         self.inner.item_limit
     }
 
-    /// Runs `f` on one pooled connection (round robin), reconnecting if it was closed.
-    ///
-    /// The connection is taken out of its slot while in use and put back only when the
-    /// exchange finished cleanly: a call cancelled half-way (by a timeout) or failed on
-    /// the wire drops it, so no later call can read a stale reply.
-    ///
-    /// The whole call, waiting for the slot included, is bounded by the operation
-    /// timeout; a reconnect by the connect timeout.
-    async fn with_conn<T, F>(&self, f: F) -> Result<T>
-    where
-        F: AsyncFnOnce(&mut Client) -> std::result::Result<T, async_memcached::Error>,
-    {
+    /// Sends `request` (complete meta commands) on a pooled connection (round robin,
+    /// replacing it if it failed) and waits for its `answers` answers, all within the
+    /// operation timeout; a reconnect within the connect timeout too.
+    async fn call(&self, request: Vec<u8>, answers: usize) -> Result<Vec<Answer>> {
         let timeouts = self.inner.timeouts;
         super::bounded(timeouts.operation, async {
-            let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
-            let mut slot = self.inner.pool[i].lock().await;
-            let mut client = match slot.take() {
-                Some(client) if !client.is_closed() => client,
-                _ => {
-                    let dsn = format!("tcp://{}", self.inner.address);
-                    let connect = async { Client::new(dsn).await.map_err(mc_error) };
-                    super::bounded(timeouts.connect, connect).await?
-                }
-            };
-            let result = f(&mut client).await;
-            if result.is_ok() || matches!(result, Err(async_memcached::Error::Protocol(_))) {
-                *slot = Some(client);
+            let connection = self.connection().await?;
+            let got = connection.call(request, answers).await?;
+            if got.len() == answers {
+                Ok(got)
+            } else {
+                Err(Error::backend_msg("memcached: a short answer"))
             }
-            result.map_err(mc_error)
         })
         .await
+    }
+
+    /// [`call`](Self::call) for one command and its one answer.
+    async fn call_one(&self, request: Vec<u8>) -> Result<Answer> {
+        let mut answers = self.call(request, 1).await?;
+        answers
+            .pop()
+            .ok_or_else(|| Error::backend_msg("memcached: no answer"))
+    }
+
+    /// The next pooled connection, connected anew if it failed.
+    async fn connection(&self) -> Result<Arc<Connection>> {
+        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
+        let slot = &self.inner.pool[i];
+        if let Some(connection) = slot.current() {
+            return Ok(connection);
+        }
+        let _replacing = slot.replacing.lock().await;
+        if let Some(connection) = slot.current() {
+            return Ok(connection); // another caller replaced it meanwhile
+        }
+        let address = &self.inner.address;
+        let connect = async {
+            Connection::open(address)
+                .await
+                .map_err(|e| Error::connection("memcached: cannot connect", e))
+        };
+        let connection = Arc::new(super::bounded(self.inner.timeouts.connect, connect).await?);
+        slot.set(connection.clone());
+        Ok(connection)
     }
 
     fn generation_key(&self) -> String {
@@ -395,10 +438,15 @@ impl MemcachedStore {
         // Each turn either reads the item or adds it; losing the add to another
         // instance three times running means the item vanishes as it is written.
         for _ in 0..3 {
-            let found = self
-                .with_conn(async |c| c.meta_get(&key, false, None, Some(&["v"])).await)
-                .await?;
-            if let Some(data) = found.and_then(|v| v.data) {
+            let mut request = Vec::new();
+            wire::command(&mut request, "mg", &key, &["v"]);
+            let found = self.call_one(request).await?;
+            let data = match found.code {
+                Code::Value => found.data,
+                Code::Miss => None,
+                _ => return Err(unexpected("a read of the generation", &found)),
+            };
+            if let Some(data) = data {
                 let generation = std::str::from_utf8(&data)
                     .ok()
                     .and_then(|s| s.trim().parse().ok())
@@ -427,15 +475,14 @@ impl MemcachedStore {
         let random = std::hash::RandomState::new().build_hasher().finish() & 0xF_FFFF;
         let generation = (now_ms() << 20) | random;
         let (key, value) = (self.generation_key(), generation.to_string());
-        let added = self
-            .with_conn(
-                async |c| match c.add(&key, value.as_str(), None, None).await {
-                    Ok(()) => Ok(true),
-                    Err(async_memcached::Error::Protocol(Status::NotStored)) => Ok(false),
-                    Err(e) => Err(e),
-                },
-            )
-            .await?;
+        let mut request = Vec::new();
+        wire::with_value(&mut request, "ms", &key, &["ME"], &[value.as_bytes()]);
+        let answer = self.call_one(request).await?;
+        let added = match answer.code {
+            Code::Done => true,
+            Code::NotStored => false,
+            _ => return Err(unexpected("an add of the generation", &answer)),
+        };
         if added {
             self.generation.remember(generation);
         }
@@ -458,36 +505,22 @@ impl MemcachedStore {
         Ok(())
     }
 
-    /// Pairs each asked key with its answer by name (a key asked twice is answered
-    /// twice).
-    fn match_by_key(
-        c: &str,
-        generation: u64,
-        chunk: &[&str],
-        mc_keys: &[String],
-        found: Vec<MetaValue>,
-        out: &mut Vec<Option<TtlEntry>>,
-    ) -> Result<()> {
-        let by_key: HashMap<Vec<u8>, MetaValue> = found
-            .into_iter()
-            .filter_map(|mut v| Some((v.key.take()?, v)))
-            .collect();
-        for (k, mc_key) in chunk.iter().zip(mc_keys) {
-            out.push(match by_key.get(mc_key.as_bytes()) {
-                Some(found) => Self::decode(c, k, generation, found.clone())?,
-                None => None,
-            });
-        }
-        Ok(())
-    }
-
     /// The entry of an item `mg … v f c` answered, with its version: the item's CAS
     /// token under the namespace generation (so a version from before a destroy, or
     /// from before a server restart reset the tokens, never matches after it).
-    fn decode(c: &str, k: &str, generation: u64, found: MetaValue) -> Result<Option<TtlEntry>> {
-        let version = version(generation, found.cas);
-        let entry = decode(c, k, found.flags, found.data.unwrap_or_default())?;
+    fn decode(c: &str, k: &str, generation: u64, found: Answer) -> Result<Option<TtlEntry>> {
+        let version = version(generation, found.number('c'));
+        let entry = decode(c, k, found.number('f'), found.data.unwrap_or_default())?;
         Ok(entry.map(|e| e.with_version(version)))
+    }
+
+    /// The entry of an answer to `mg … v f c`: a hit, or a miss.
+    fn found(c: &str, k: &str, generation: u64, answer: Answer) -> Result<Option<TtlEntry>> {
+        match answer.code {
+            Code::Value => Self::decode(c, k, generation, answer),
+            Code::Miss => Ok(None),
+            _ => Err(unexpected("a read", &answer)),
+        }
     }
 }
 
@@ -521,8 +554,9 @@ pub(crate) fn decode(
     c: &str,
     k: &str,
     flags: Option<u32>,
-    data: Vec<u8>,
+    data: impl Into<Bytes>,
 ) -> Result<Option<TtlEntry>> {
+    let data: Bytes = data.into();
     if flags != Some(FLAGS) {
         return Err(Error::corrupt(c, k, "not written by this store (flags)"));
     }
@@ -538,13 +572,13 @@ pub(crate) fn decode(
         },
     };
     // `advance` moves the start without the allocation `slice` would make.
-    let mut value = Bytes::from(data);
+    let mut value = data;
     bytes::Buf::advance(&mut value, HEADER);
     Ok(Some(crate::Entry::new(value, left)))
 }
 
-/// The server's `item_size_max`, from `stats settings` (which async-memcached does not
-/// expose: asked over a short-lived plain connection).
+/// The server's `item_size_max`, from `stats settings` (asked over a short-lived plain
+/// connection).
 async fn item_size_max(address: &str, timeouts: super::Timeouts) -> Result<usize> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let shown = crate::redact(address);
@@ -578,14 +612,8 @@ fn version(generation: u64, cas: Option<u64>) -> Option<crate::Version> {
 
 /// Whether a meta command's answer says it did not store or delete: `NS` (an add over
 /// an item), `EX` (a CAS token that no longer matches) or `NF` (no item for a CAS).
-fn refused(answer: &std::result::Result<Option<MetaValue>, async_memcached::Error>) -> bool {
-    let refusal = |s: &Status| matches!(s, Status::NotStored | Status::Exists | Status::NotFound);
-    match answer {
-        Ok(Some(found)) => found.status.as_ref().is_some_and(refusal),
-        Ok(None) => false,
-        Err(async_memcached::Error::Protocol(status)) => refusal(status),
-        Err(_) => false,
-    }
+fn refused(answer: &Answer) -> bool {
+    matches!(answer.code, Code::NotStored | Code::Exists | Code::NotFound)
 }
 
 /// The exptime flag for `ttl`: whole seconds rounded up, absolute past 30 days.
@@ -604,14 +632,26 @@ fn exptime(ttl: Option<Duration>) -> Option<String> {
     }
 }
 
+#[cfg(feature = "fuzzing")]
 pub(crate) fn framed(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + value.len());
+    out.extend_from_slice(&header(ttl));
+    out.extend_from_slice(value);
+    out
+}
+
+/// The header a value is stored behind: its deadline in ms since the Unix epoch (0:
+/// never), little-endian.
+fn header(ttl: Option<Duration>) -> [u8; HEADER] {
     let deadline = ttl.map_or(0, |ttl| {
         now_ms() + names::bounded(ttl).as_millis().max(1) as u64
     });
-    let mut out = Vec::with_capacity(HEADER + value.len());
-    out.extend_from_slice(&deadline.to_le_bytes());
-    out.extend_from_slice(value);
-    out
+    deadline.to_le_bytes()
+}
+
+/// Appends the `ms` of `value` under `key`, behind its header, with `flags`.
+fn set_command(out: &mut Vec<u8>, key: &str, value: &[u8], ttl: Option<Duration>, flags: &[&str]) {
+    wire::with_value(out, "ms", key, flags, &[&header(ttl), value]);
 }
 
 super::backend_store!(MemcachedStore);
@@ -624,17 +664,17 @@ impl super::Backend for MemcachedStore {
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         self.check_size(&v)?;
         let key = self.mc_key(self.generation().await?, c, k);
-        let data = framed(&v, ttl);
         let flags = format!("F{FLAGS}");
         let mut meta: Vec<&str> = vec![&flags];
         let exp = exptime(ttl);
         meta.extend(exp.as_deref());
-        self.with_conn(async |conn| {
-            conn.meta_set(&key, data.as_slice(), false, None, Some(&meta))
-                .await
-        })
-        .await
-        .map(drop)
+        let mut request = Vec::with_capacity(key.len() + v.len() + 64);
+        set_command(&mut request, &key, &v, ttl, &meta);
+        let answer = self.call_one(request).await?;
+        match answer.code {
+            Code::Done => Ok(()),
+            _ => Err(unexpected("a set", &answer)),
+        }
     }
 
     async fn delete_value(&self, c: &str, k: &str) -> Result<bool> {
@@ -664,22 +704,13 @@ impl super::Backend for MemcachedStore {
         let exp = exptime(ttl);
         meta.extend(exp.as_deref());
         for chunk in entries.chunks(CHUNK) {
-            let items: Vec<(String, Vec<u8>)> = chunk
-                .iter()
-                .map(|(k, v)| (self.mc_key(generation, c, k), framed(v, ttl)))
-                .collect();
-            let items: Vec<(&str, &[u8])> = items
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice()))
-                .collect();
-            let refused = self
-                .with_conn(async |conn| conn.meta_set_multi(&items, Some(&meta)).await)
-                .await?;
-            if let Some(item) = refused.first() {
-                return Err(Error::backend(
-                    format!("memcached refused a set: {:?}", item.status),
-                    "meta set",
-                ));
+            let mut request = Vec::new();
+            for (k, v) in chunk {
+                set_command(&mut request, &self.mc_key(generation, c, k), v, ttl, &meta);
+            }
+            let answers = self.call(request, chunk.len()).await?;
+            if let Some(refused) = answers.iter().find(|a| a.code != Code::Done) {
+                return Err(unexpected("a set", refused));
             }
         }
         Ok(())
@@ -692,15 +723,17 @@ impl super::Backend for MemcachedStore {
         let live = self.ttl_values(c, &distinct).await?;
         let generation = self.generation().await?;
         let mut removed = 0;
-        for (k, entry) in distinct.iter().zip(live) {
-            let key = self.mc_key(generation, c, k);
-            let deleted = self
-                .with_conn(async |conn| conn.meta_delete(&key, false, None, None).await)
-                .await;
-            match deleted {
-                Ok(_) => removed += usize::from(entry.is_some()),
-                Err(e) if e.kind() == ErrorKind::Backend => {} // NF: already gone
-                Err(e) => return Err(e),
+        for (keys, live) in distinct.chunks(CHUNK).zip(live.chunks(CHUNK)) {
+            let mut request = Vec::new();
+            for k in keys {
+                wire::command(&mut request, "md", &self.mc_key(generation, c, k), &[]);
+            }
+            for (answer, entry) in self.call(request, keys.len()).await?.iter().zip(live) {
+                match answer.code {
+                    Code::Done => removed += usize::from(entry.is_some()),
+                    Code::NotFound => {} // already gone
+                    _ => return Err(unexpected("a delete", answer)),
+                }
             }
         }
         Ok(removed)
@@ -710,37 +743,15 @@ impl super::Backend for MemcachedStore {
         let generation = self.generation().await?;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
-            let mc_keys: Vec<String> = chunk
-                .iter()
-                .map(|k| self.mc_key(generation, c, k))
-                .collect();
-            let found = self
-                .with_conn(async |conn| conn.meta_get_multi(&mc_keys, Some(&["v", "f", "c"])).await)
-                .await?;
-            // The server answers in request order, hits only: walk both in step.
-            let mut next = 0;
-            let matched: Vec<bool> = mc_keys
-                .iter()
-                .map(|mc_key| {
-                    let hit = found
-                        .get(next)
-                        .is_some_and(|v| v.key.as_deref() == Some(mc_key.as_bytes()));
-                    next += usize::from(hit);
-                    hit
-                })
-                .collect();
-            if next < found.len() {
-                // Answers out of order (never seen): match them by key instead.
-                Self::match_by_key(c, generation, chunk, &mc_keys, found, &mut out)?;
-                continue;
+            let mut request = Vec::new();
+            for k in chunk {
+                let key = self.mc_key(generation, c, k);
+                wire::command(&mut request, "mg", &key, &["v", "f", "c"]);
             }
-            let mut hits = found.into_iter();
-            for (k, matched) in chunk.iter().zip(matched) {
-                let hit = if matched { hits.next() } else { None };
-                out.push(match hit {
-                    Some(found) => Self::decode(c, k, generation, found)?,
-                    None => None,
-                });
+            // One answer per key, in the order asked: a hit or `EN`.
+            let answers = self.call(request, chunk.len()).await?;
+            for (k, answer) in chunk.iter().zip(answers) {
+                out.push(Self::found(c, k, generation, answer)?);
             }
         }
         Ok(out)
@@ -757,16 +768,11 @@ impl MemcachedStore {
         generation: u64,
         key: &str,
     ) -> Result<(Option<u64>, Option<TtlEntry>)> {
-        let found = self
-            .with_conn(async |conn| {
-                conn.meta_get(key, false, None, Some(&["v", "f", "c"]))
-                    .await
-            })
-            .await?;
-        match found {
-            Some(found) => Ok((found.cas, Self::decode(c, k, generation, found)?)),
-            None => Ok((None, None)),
-        }
+        let mut request = Vec::new();
+        wire::command(&mut request, "mg", key, &["v", "f", "c"]);
+        let found = self.call_one(request).await?;
+        let cas = found.number('c');
+        Ok((cas, Self::found(c, k, generation, found)?))
     }
 
     /// Sets `data` under `key` only over exactly what [`look`](Self::look) saw: with
@@ -776,7 +782,7 @@ impl MemcachedStore {
         &self,
         generation: u64,
         key: &str,
-        data: &[u8],
+        value: &[u8],
         seen: Option<u64>,
         ttl: Option<Duration>,
     ) -> Result<Option<Option<crate::Version>>> {
@@ -786,17 +792,14 @@ impl MemcachedStore {
         let mut meta: Vec<&str> = vec![&flags, "c"];
         meta.extend(exp.as_deref());
         meta.push(compare.as_deref().unwrap_or("ME"));
-        let answer = self
-            .with_conn(async |conn| {
-                let answer = conn.meta_set(key, data, false, None, Some(&meta)).await;
-                if refused(&answer) {
-                    Ok(None)
-                } else {
-                    answer.map(Some)
-                }
-            })
-            .await?;
-        Ok(answer.map(|stored| version(generation, stored.and_then(|v| v.cas))))
+        let mut request = Vec::with_capacity(key.len() + value.len() + 64);
+        set_command(&mut request, key, value, ttl, &meta);
+        let answer = self.call_one(request).await?;
+        match answer.code {
+            Code::Done => Ok(Some(version(generation, answer.number('c')))),
+            _ if refused(&answer) => Ok(None),
+            _ => Err(unexpected("a conditional set", &answer)),
+        }
     }
 }
 
@@ -820,8 +823,7 @@ impl ConditionalWrites for MemcachedStore {
         let (c, k) = (key.collection(), key.joined());
         let generation = self.generation().await?;
         let mc_key = self.mc_key(generation, c, &k);
-        let data = framed(&value, opts.ttl);
-        let (k, mc_key, data) = (&*k, mc_key.as_str(), data.as_slice());
+        let (k, mc_key, data) = (&*k, mc_key.as_str(), &value[..]);
         super::look_then_write(
             condition,
             move || self.look(c, k, generation, mc_key),
@@ -845,17 +847,14 @@ impl ConditionalWrites for MemcachedStore {
         }
         let Some(cas) = seen else { return Ok(false) };
         let compare = format!("C{cas}");
-        self.with_conn(async |conn| {
-            let answer = conn
-                .meta_delete(&mc_key, false, None, Some(&[compare.as_str()]))
-                .await;
-            if refused(&answer) {
-                Ok(false)
-            } else {
-                answer.map(|_| true)
-            }
-        })
-        .await
+        let mut request = Vec::new();
+        wire::command(&mut request, "md", &mc_key, &[&compare]);
+        let answer = self.call_one(request).await?;
+        match answer.code {
+            Code::Done => Ok(true),
+            _ if refused(&answer) => Ok(false),
+            _ => Err(unexpected("a conditional delete", &answer)),
+        }
     }
 }
 
@@ -866,13 +865,23 @@ impl DestroyStore for MemcachedStore {
     async fn destroy_opts(&self) -> Result<()> {
         let key = self.generation_key();
         for _ in 0..3 {
-            let bumped = self
-                .with_conn(async |conn| match conn.increment(&key, 1).await {
-                    Ok(generation) => Ok(Some(generation)),
-                    Err(async_memcached::Error::Protocol(Status::NotFound)) => Ok(None),
-                    Err(e) => Err(e),
-                })
-                .await?;
+            let mut request = Vec::new();
+            wire::command(&mut request, "ma", &key, &["v"]);
+            let answer = self.call_one(request).await?;
+            let bumped = match answer.code {
+                Code::Value => Some(
+                    answer
+                        .data
+                        .as_deref()
+                        .and_then(|d| std::str::from_utf8(d).ok())
+                        .and_then(|d| d.trim().parse::<u64>().ok())
+                        .ok_or_else(|| {
+                            Error::corrupt("<namespace>", &key, "generation is not a number")
+                        })?,
+                ),
+                Code::NotFound => None,
+                _ => return Err(unexpected("an increment of the generation", &answer)),
+            };
             match bumped {
                 Some(generation) => {
                     self.generation.remember(generation);

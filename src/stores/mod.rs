@@ -15,6 +15,8 @@ pub(crate) mod elasticsearch;
 mod group_commit;
 #[cfg(feature = "memcached")]
 pub(crate) mod memcached;
+#[cfg(feature = "memcached")]
+pub(crate) mod memcached_wire;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "memory")]

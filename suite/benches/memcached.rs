@@ -14,6 +14,7 @@ use std::sync::Arc;
 use async_memcached::{Client, MetaProtocol};
 use bytes::Bytes;
 use common::workloads::{COLLECTION, Kind, Ours, Side, compare};
+use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MemcachedStore;
 use tokio::sync::Mutex;
 
@@ -24,14 +25,17 @@ const FLAGS: u32 = 0x4B56_0001;
 struct Raw {
     conn: Arc<Mutex<Client>>,
     namespace: String,
+    /// The namespace's generation, as the store read it from the server.
+    generation: String,
 }
 
 impl Raw {
-    /// The store's key for a fresh namespace (generation 0), built as it builds it.
+    /// The store's key, built as it builds it.
     fn key(&self, key: &str) -> String {
         format!(
-            "{}:0:{}:{COLLECTION}{key}",
+            "{}:{}:{}:{COLLECTION}{key}",
             self.namespace,
+            self.generation,
             COLLECTION.len()
         )
     }
@@ -99,6 +103,113 @@ impl Side for Raw {
     }
 }
 
+const TASKS: usize = 64;
+const PER_TASK: usize = 200;
+
+/// `tasks` tasks, each reading `PER_TASK` keys one after another through `read(task,
+/// key)`; answers reads per second.
+fn reads_per_second<F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    tasks: usize,
+    read: F,
+) -> std::time::Duration
+where
+    F: Fn(usize, String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    rt.block_on(async {
+        let start = std::time::Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|t| {
+                let read = read.clone();
+                tokio::spawn(async move {
+                    for i in 0..PER_TASK {
+                        read(t, format!("k{}", (t * PER_TASK + i) % 1_000)).await;
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+/// The store's concurrency: 64 tasks of single gets against one task (its connections
+/// are shared and pipelined), and against raw async-memcached with a connection per
+/// task (what an application gets by opening 64 connections). Interleaved medians.
+fn concurrency(rt: &tokio::runtime::Runtime, store: MemcachedStore, url: &str, keyer: &Raw) {
+    let store = Arc::new(store);
+    let entries: Vec<(String, Bytes)> = (0..1_000)
+        .map(|i| (format!("k{i}"), Bytes::from(vec![7u8; 100])))
+        .collect();
+    let entries: Vec<(&str, Bytes)> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    rt.block_on(store.put_many(COLLECTION, &entries, None))
+        .unwrap();
+    let address = url.trim_start_matches("memcached://").to_owned();
+    let raw: Vec<Arc<Mutex<Client>>> = rt.block_on(async {
+        let mut clients = Vec::new();
+        for _ in 0..TASKS {
+            let conn = Client::new(format!("tcp://{address}")).await.unwrap();
+            clients.push(Arc::new(Mutex::new(conn)));
+        }
+        clients
+    });
+    let raw = Arc::new(raw);
+    let keyer = Raw {
+        conn: raw[0].clone(),
+        ..keyer.clone()
+    };
+    let ours = |tasks: usize| {
+        let store = store.clone();
+        reads_per_second(rt, tasks, move |_, key| {
+            let store = store.clone();
+            async move {
+                assert!(store.get(COLLECTION, &key).await.unwrap().is_some());
+            }
+        })
+    };
+    let theirs = || {
+        let (raw, keyer) = (raw.clone(), keyer.clone());
+        reads_per_second(rt, TASKS, move |t, key| {
+            let (raw, key) = (raw.clone(), keyer.key(&key));
+            async move {
+                let mut conn = raw[t].lock().await;
+                let found = conn.meta_get(&key, false, None, Some(&["v", "f", "c"]));
+                assert!(found.await.unwrap().is_some());
+            }
+        })
+    };
+    let scaling = common::interleaved(11, || ours(TASKS) / TASKS as u32, || ours(1));
+    let vs_raw = common::interleaved(11, || ours(TASKS), theirs);
+    for (workload, ratio, target) in [
+        ("64 tasks of gets vs one task (reads/s)", scaling, 6.0),
+        (
+            "64 tasks of gets vs raw, a connection per task",
+            vs_raw,
+            1.0,
+        ),
+    ] {
+        let result = if ratio >= target { "pass" } else { "FAIL" };
+        println!(
+            "memcached: {workload}: interleaved ratio {ratio:.3} (target >= {target}): {result}"
+        );
+        common::record(&[
+            "memcached".into(),
+            workload.into(),
+            "-".into(),
+            "-".into(),
+            format!("{ratio:.3}"),
+            format!("{target:.2}"),
+            result.into(),
+        ]);
+    }
+}
+
 fn main() {
     let Some(url) = common::server_url("memcached", "KV_MEMCACHED_URL") else {
         return;
@@ -110,14 +221,19 @@ fn main() {
         let store = store.with_namespace(&namespace).unwrap();
         let address = url.trim_start_matches("memcached://");
         let conn = Client::new(format!("tcp://{address}")).await.unwrap();
+        let key = store.memcached_key(COLLECTION, "k").await.unwrap();
         let raw = Raw {
             conn: Arc::new(Mutex::new(conn)),
             namespace: namespace.clone(),
+            generation: key.split(':').nth(1).unwrap().to_owned(),
         };
-        let key = store.memcached_key(COLLECTION, "k").await.unwrap();
         assert_eq!(key, raw.key("k"), "the raw side writes the store's keys");
         (store, raw)
     });
+    concurrency(&rt, store.clone(), &url, &raw);
+    if std::env::args().any(|a| a == "--concurrency-only") {
+        return;
+    }
     let mut c = common::criterion().measurement_time(std::time::Duration::from_secs(2));
     let targets = Kind::ALL.map(|k| (k, if k == Kind::Delete { 0.45 } else { 0.9 }));
     compare(&mut c, &rt, "memcached", Ours(store), raw, &targets, 50);

@@ -1,0 +1,404 @@
+//! Pipelined memcached connections for [`MemcachedStore`](super::MemcachedStore): many
+//! callers' meta commands share one connection, each written as soon as it comes and
+//! answered in order, instead of each caller holding a connection for a round trip.
+//!
+//! A connection is two tasks: a writer, which takes requests from a queue, notes what
+//! each expects, and writes them (as many as are waiting in one write); and a reader,
+//! which parses answers and hands each request its own, in the order written (memcached
+//! answers a connection's commands in order). A caller that gives up (a timeout,
+//! cancellation) leaves its answers to be read and dropped, so no later caller ever
+//! reads them. A connection that fails (a read or write error, an answer that does not
+//! parse, the server closing it) fails every request on it and is replaced by the
+//! pool on its next use.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Error, Result};
+
+/// The longest answer header line accepted (a meta answer's flags are short).
+const MAX_LINE: usize = 8 * 1024;
+/// The largest value accepted (memcached's own limit on an item, `-I 1024m`).
+const MAX_VALUE: usize = 1 << 30;
+
+/// How an answer begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Code {
+    /// `VA`: a value follows.
+    Value,
+    /// `HD`: done (stored, deleted, or a hit without a value asked for).
+    Done,
+    /// `EN`: a miss.
+    Miss,
+    /// `NS`: not stored (an add over an item).
+    NotStored,
+    /// `EX`: the CAS token did not match.
+    Exists,
+    /// `NF`: no such item.
+    NotFound,
+}
+
+/// One answer to one meta command.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub code: Code,
+    /// The return flags after the code (and the size), as sent: `f123 c456 …`.
+    flags: String,
+    /// The value of a `VA` answer.
+    pub data: Option<Bytes>,
+}
+
+impl Answer {
+    /// The token of return flag `flag` (`c` → the CAS token's digits).
+    pub fn flag(&self, flag: char) -> Option<&str> {
+        self.flags
+            .split(' ')
+            .find_map(|token| token.strip_prefix(flag))
+    }
+
+    /// Return flag `flag` as a number.
+    pub fn number<T: std::str::FromStr>(&self, flag: char) -> Option<T> {
+        self.flag(flag)?.parse().ok()
+    }
+}
+
+/// A request: the bytes of one or more commands and how many answers they get.
+struct Job {
+    request: Vec<u8>,
+    answers: usize,
+    reply: oneshot::Sender<Result<Vec<Answer>>>,
+}
+
+/// Requests written and not yet answered, oldest first, with the answers gathered for
+/// the oldest.
+struct Waiting {
+    jobs: VecDeque<(usize, oneshot::Sender<Result<Vec<Answer>>>)>,
+    gathered: Vec<Answer>,
+    /// Why the connection failed, once it has: later requests fail at once.
+    failed: Option<String>,
+}
+
+struct Shared {
+    waiting: Mutex<Waiting>,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fails every waiting request and every later one with `why`.
+    fn fail(&self, why: String) {
+        self.closed.store(true, Ordering::Release);
+        let mut waiting = self.lock();
+        for (_, reply) in waiting.jobs.drain(..) {
+            let _ = reply.send(Err(Error::connection_msg(format!("memcached: {why}"))));
+        }
+        waiting.gathered.clear();
+        waiting.failed.get_or_insert(why);
+    }
+}
+
+/// One pipelined connection.
+pub(crate) struct Connection {
+    jobs: mpsc::UnboundedSender<Job>,
+    shared: Arc<Shared>,
+    reader: tokio::task::AbortHandle,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // The writer ends when the queue closes; the reader may wait on a silent
+        // server forever, so it is stopped.
+        self.reader.abort();
+        self.shared.fail("connection replaced".into());
+    }
+}
+
+impl Connection {
+    /// Connects to `address` (`host:port`); the caller bounds the time.
+    pub async fn open(address: &str) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        let shared = Arc::new(Shared {
+            waiting: Mutex::new(Waiting {
+                jobs: VecDeque::new(),
+                gathered: Vec::new(),
+                failed: None,
+            }),
+            closed: AtomicBool::new(false),
+        });
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(write_loop(write, queue, shared.clone()));
+        let reader = tokio::spawn(read_loop(read, shared.clone())).abort_handle();
+        Ok(Self {
+            jobs,
+            shared,
+            reader,
+        })
+    }
+
+    /// Whether the connection failed (its next user should replace it).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Sends `request` (complete commands) and waits for its `answers` answers.
+    pub async fn call(&self, request: Vec<u8>, answers: usize) -> Result<Vec<Answer>> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            request,
+            answers,
+            reply,
+        };
+        if self.jobs.send(job).is_err() {
+            return Err(Error::connection_msg("memcached: connection closed"));
+        }
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => Err(Error::connection_msg("memcached: connection closed")),
+        }
+    }
+}
+
+async fn write_loop(
+    mut write: tokio::net::tcp::OwnedWriteHalf,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    shared: Arc<Shared>,
+) {
+    let mut out = Vec::new();
+    while let Some(job) = queue.recv().await {
+        out.clear();
+        let mut next = Some(job);
+        // Everything waiting goes in one write, noted as waiting in the same order.
+        {
+            let mut waiting = shared.lock();
+            while let Some(job) = next.take() {
+                if let Some(why) = &waiting.failed {
+                    let _ = job
+                        .reply
+                        .send(Err(Error::connection_msg(format!("memcached: {why}"))));
+                } else if job.answers == 0 {
+                    out.extend_from_slice(&job.request);
+                    let _ = job.reply.send(Ok(Vec::new()));
+                } else {
+                    out.extend_from_slice(&job.request);
+                    waiting.jobs.push_back((job.answers, job.reply));
+                }
+                if out.len() < 64 * 1024 {
+                    next = queue.try_recv().ok();
+                }
+            }
+        }
+        if !out.is_empty()
+            && let Err(e) = write.write_all(&out).await
+        {
+            shared.fail(format!("write failed: {e}"));
+            return;
+        }
+        if out.capacity() > 1 << 20 {
+            out = Vec::new();
+        }
+    }
+}
+
+async fn read_loop(mut read: tokio::net::tcp::OwnedReadHalf, shared: Arc<Shared>) {
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    loop {
+        loop {
+            match parse(&mut buf) {
+                Ok(Some(answer)) => deliver(&shared, answer),
+                Ok(None) => break,
+                Err(why) => return shared.fail(why),
+            }
+        }
+        match read.read_buf(&mut buf).await {
+            Ok(0) => return shared.fail("the server closed the connection".into()),
+            Ok(_) => {}
+            Err(e) => return shared.fail(format!("read failed: {e}")),
+        }
+    }
+}
+
+/// Gives `answer` to the oldest waiting request; completes it when it has them all.
+fn deliver(shared: &Shared, answer: Answer) {
+    let mut waiting = shared.lock();
+    waiting.gathered.push(answer);
+    let complete = waiting
+        .jobs
+        .front()
+        .is_some_and(|(wanted, _)| waiting.gathered.len() >= *wanted);
+    if complete {
+        let (_, reply) = waiting.jobs.pop_front().expect("a request waits");
+        let answers = std::mem::take(&mut waiting.gathered);
+        drop(waiting);
+        let _ = reply.send(Ok(answers));
+    } else if waiting.jobs.is_empty() {
+        // An answer nobody asked for: the stream is out of step.
+        drop(waiting);
+        shared.fail("an answer no request asked for".into());
+    }
+}
+
+/// One answer off the front of `buf`, if all of it is there. An error answer
+/// (`CLIENT_ERROR`, `SERVER_ERROR`, `ERROR`) or one that does not parse fails the
+/// connection: after it the stream cannot be trusted to be in step.
+pub(crate) fn parse(buf: &mut BytesMut) -> std::result::Result<Option<Answer>, String> {
+    let Some(end) = buf.windows(2).position(|w| w == b"\r\n") else {
+        if buf.len() > MAX_LINE {
+            return Err("an answer line too long".into());
+        }
+        return Ok(None);
+    };
+    let line = std::str::from_utf8(&buf[..end]).map_err(|_| "an answer that is not text")?;
+    let (code, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let code = match code {
+        "VA" => Code::Value,
+        "HD" => Code::Done,
+        "EN" => Code::Miss,
+        "NS" => Code::NotStored,
+        "EX" => Code::Exists,
+        "NF" => Code::NotFound,
+        _ => {
+            let shown: String = line.chars().take(200).collect();
+            return Err(format!("the server answered {shown:?}"));
+        }
+    };
+    if code != Code::Value {
+        let flags = rest.to_owned();
+        buf.advance(end + 2);
+        return Ok(Some(Answer {
+            code,
+            flags,
+            data: None,
+        }));
+    }
+    let (size, flags) = rest.split_once(' ').unwrap_or((rest, ""));
+    let size: usize = size
+        .parse()
+        .ok()
+        .filter(|&size| size <= MAX_VALUE)
+        .ok_or_else(|| format!("a value size out of range: {size:?}"))?;
+    let flags = flags.to_owned();
+    let total = end + 2 + size + 2;
+    if buf.len() < total {
+        // Room for the rest, a megabyte at a time: a size is only a promise.
+        buf.reserve((total - buf.len()).min(1 << 20));
+        return Ok(None);
+    }
+    if &buf[total - 2..total] != b"\r\n" {
+        return Err("a value not followed by its line end".into());
+    }
+    buf.advance(end + 2);
+    let data = buf.split_to(size).freeze();
+    buf.advance(2);
+    Ok(Some(Answer {
+        code,
+        flags,
+        data: Some(data),
+    }))
+}
+
+/// Appends one meta command with a value: `{verb} {key} {len} {flags}\r\n{data}\r\n`.
+pub(crate) fn with_value(out: &mut Vec<u8>, verb: &str, key: &str, flags: &[&str], data: &[&[u8]]) {
+    use std::io::Write;
+    let len: usize = data.iter().map(|d| d.len()).sum();
+    let _ = write!(out, "{verb} {key} {len}");
+    for flag in flags {
+        out.push(b' ');
+        out.extend_from_slice(flag.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    for part in data {
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends one meta command without a value: `{verb} {key} {flags}\r\n`.
+pub(crate) fn command(out: &mut Vec<u8>, verb: &str, key: &str, flags: &[&str]) {
+    out.extend_from_slice(verb.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(key.as_bytes());
+    for flag in flags {
+        out.push(b' ');
+        out.extend_from_slice(flag.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8]) -> std::result::Result<Vec<Answer>, String> {
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        while let Some(answer) = parse(&mut buf)? {
+            out.push(answer);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn answers_parse_with_their_flags_and_values() {
+        let answers =
+            parse_all(b"VA 3 f7 c42\r\nabc\r\nEN\r\nHD c9\r\nNS\r\nEX\r\nNF\r\nVA 0\r\n\r\n")
+                .unwrap();
+        let codes: Vec<Code> = answers.iter().map(|a| a.code).collect();
+        use Code::*;
+        assert_eq!(
+            codes,
+            [Value, Miss, Done, NotStored, Exists, NotFound, Value]
+        );
+        assert_eq!(answers[0].data.as_deref(), Some(&b"abc"[..]));
+        assert_eq!(answers[0].number::<u32>('f'), Some(7));
+        assert_eq!(answers[0].number::<u64>('c'), Some(42));
+        assert_eq!(answers[2].number::<u64>('c'), Some(9));
+        assert_eq!(answers[6].data.as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn a_partial_answer_waits_for_the_rest() {
+        let mut buf = BytesMut::from(&b"VA 10 f1\r\nabc"[..]);
+        assert!(parse(&mut buf).unwrap().is_none());
+        buf.extend_from_slice(b"defghij\r\n");
+        let answer = parse(&mut buf).unwrap().unwrap();
+        assert_eq!(answer.data.as_deref(), Some(&b"abcdefghij"[..]));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn garbage_and_error_answers_fail_the_connection() {
+        for bad in [
+            &b"SERVER_ERROR out of memory\r\n"[..],
+            b"CLIENT_ERROR bad data chunk\r\n",
+            b"ERROR\r\n",
+            b"VA x\r\n",
+            b"VA 3\r\nabcde\r\n",
+            b"VA 18446744073709551615\r\n",
+            b"VA 1073741825\r\n",
+            b"\xff\xfe\r\n",
+        ] {
+            assert!(parse_all(bad).is_err(), "{bad:?}");
+        }
+        let long = vec![b'a'; MAX_LINE + 1];
+        assert!(parse_all(&long).is_err());
+    }
+
+    #[test]
+    fn commands_are_written_as_the_protocol_says() {
+        let mut out = Vec::new();
+        with_value(&mut out, "ms", "k", &["F1", "T5"], &[b"ab", b"c"]);
+        command(&mut out, "mg", "k", &["v", "f"]);
+        assert_eq!(out, b"ms k 3 F1 T5\r\nabc\r\nmg k v f\r\n");
+    }
+}

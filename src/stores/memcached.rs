@@ -402,13 +402,36 @@ impl MemcachedStore {
             .ok_or_else(|| Error::backend_msg("memcached: no answer"))
     }
 
-    /// The next pooled connection, connected anew if it failed.
+    /// The pooled connection with the fewest calls waiting on it (so a large value in
+    /// transfer holds up only the calls behind it on its own connection), opening one
+    /// more while all are busy and the pool has room, or anew where one failed.
     async fn connection(&self) -> Result<Arc<Connection>> {
-        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.pool.len();
-        let slot = &self.inner.pool[i];
-        if let Some(connection) = slot.current() {
-            return Ok(connection);
+        let pool = &self.inner.pool;
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed) % pool.len();
+        let mut best: Option<Arc<Connection>> = None;
+        let mut empty = None;
+        for i in (start..pool.len()).chain(0..start) {
+            match pool[i].current() {
+                Some(c) if c.waiting() == 0 => return Ok(c),
+                Some(c) => {
+                    if best.as_ref().is_none_or(|b| c.waiting() < b.waiting()) {
+                        best = Some(c);
+                    }
+                }
+                None => {
+                    empty.get_or_insert(i);
+                }
+            }
         }
+        match (empty, best) {
+            (None, Some(best)) => Ok(best),
+            (Some(i), _) => self.reconnect(&pool[i]).await,
+            (None, None) => unreachable!("a pool has at least one slot"),
+        }
+    }
+
+    /// The connection of `slot`, connected anew unless another caller just did.
+    async fn reconnect(&self, slot: &Slot) -> Result<Arc<Connection>> {
         let _replacing = slot.replacing.lock().await;
         if let Some(connection) = slot.current() {
             return Ok(connection); // another caller replaced it meanwhile

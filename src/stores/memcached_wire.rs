@@ -12,7 +12,7 @@
 //! pool on its next use.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -87,6 +87,8 @@ struct Waiting {
 struct Shared {
     waiting: Mutex<Waiting>,
     closed: AtomicBool,
+    /// Calls sent and not yet answered (or given up).
+    calls: AtomicUsize,
 }
 
 impl Shared {
@@ -135,6 +137,7 @@ impl Connection {
                 failed: None,
             }),
             closed: AtomicBool::new(false),
+            calls: AtomicUsize::new(0),
         });
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(write, queue, shared.clone()));
@@ -151,8 +154,22 @@ impl Connection {
         self.shared.closed.load(Ordering::Acquire)
     }
 
+    /// How many calls wait for answers on this connection.
+    pub fn waiting(&self) -> usize {
+        self.shared.calls.load(Ordering::Relaxed)
+    }
+
     /// Sends `request` (complete commands) and waits for its `answers` answers.
     pub async fn call(&self, request: Vec<u8>, answers: usize) -> Result<Vec<Answer>> {
+        /// Counts the call as waiting until it ends, however it ends.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.shared.calls.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.shared.calls);
         let (reply, answer) = oneshot::channel();
         let job = Job {
             request,

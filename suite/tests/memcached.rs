@@ -264,6 +264,41 @@ async fn calls_dropped_mid_exchange_leave_no_stale_replies() {
     }
 }
 
+/// 64 tasks share one pipelined connection, mixing puts, gets, batches and deletes of
+/// their own keys with values from empty to 512 KiB: each gets its own answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_on_one_connection_each_get_their_own_answers() {
+    let Some(url) = server_url("KV_MEMCACHED_URL") else {
+        return;
+    };
+    let store = MemcachedStore::with_pool(&url, 1)
+        .await
+        .unwrap()
+        .with_namespace(&unique_namespace())
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..64usize {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for round in 0..20usize {
+                let key = format!("t{t}-r{round}");
+                let size = [0, 1, 100, 4096, 512 * 1024][(t + round) % 5];
+                let value = Bytes::from(vec![(t % 251) as u8; size]);
+                store.put("c", &key, value.clone(), None).await.unwrap();
+                assert_eq!(store.get("c", &key).await.unwrap(), Some(value.clone()));
+                let batch = [key.as_str(), "absent"];
+                let got = store.get_many("c", &batch).await.unwrap();
+                assert_eq!(got, vec![Some(value), None]);
+                assert!(store.delete("c", &key).await.unwrap());
+                assert_eq!(store.get("c", &key).await.unwrap(), None);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+}
+
 #[path = "support/server.rs"]
 mod server;
 

@@ -205,7 +205,8 @@ fn now_ms() -> u64 {
 pub struct MemcachedOptions {
     /// `host:port` (IPv6 hosts in brackets); `memcached://` in front is accepted.
     pub address: String,
-    /// Pooled connections ([`DEFAULT_POOL_SIZE`](Self::DEFAULT_POOL_SIZE)).
+    /// The most connections ([`DEFAULT_POOL_SIZE`](Self::DEFAULT_POOL_SIZE)): each is
+    /// pipelined and shared by every caller; more are opened only while all are busy.
     pub pool_size: usize,
     /// The namespace of every key (1-64 of `[A-Za-z0-9_.-]`; `kv` by default).
     pub namespace: String,

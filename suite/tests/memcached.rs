@@ -230,21 +230,23 @@ async fn foreign_bytes_are_corrupt_data() {
     }
 }
 
+/// A store with a single connection, on a fresh namespace.
+async fn one_connection() -> Option<MemcachedStore> {
+    let url = server_url("KV_MEMCACHED_URL")?;
+    let store = MemcachedStore::with_pool(&url, 1).await.unwrap();
+    Some(store.with_namespace(&unique_namespace()).unwrap())
+}
+
 /// A call dropped after its request went out (as a timeout drops it) must not leave its
 /// reply for the next call on the same connection to read.
 #[tokio::test]
 async fn calls_dropped_mid_exchange_leave_no_stale_replies() {
     use std::future::Future;
     use std::task::Poll;
-    let Some(url) = server_url("KV_MEMCACHED_URL") else {
+    // One pooled connection, so every call reuses the one a dropped call used.
+    let Some(store) = one_connection().await else {
         return;
     };
-    // One pooled connection, so every call reuses the one a dropped call used.
-    let store = MemcachedStore::with_pool(&url, 1)
-        .await
-        .unwrap()
-        .with_namespace(&unique_namespace())
-        .unwrap();
     let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
     for k in &keys {
         store.put("c", k, b(k), None).await.unwrap();
@@ -268,14 +270,9 @@ async fn calls_dropped_mid_exchange_leave_no_stale_replies() {
 /// their own keys with values from empty to 512 KiB: each gets its own answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_on_one_connection_each_get_their_own_answers() {
-    let Some(url) = server_url("KV_MEMCACHED_URL") else {
+    let Some(store) = one_connection().await else {
         return;
     };
-    let store = MemcachedStore::with_pool(&url, 1)
-        .await
-        .unwrap()
-        .with_namespace(&unique_namespace())
-        .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for t in 0..64usize {
         let store = store.clone();

@@ -284,7 +284,18 @@ impl Inner {
         absent: R,
         f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R>,
     ) -> Result<R> {
-        self.read_table(&table_name(collection), absent, f)
+        // The table's name on the stack where it fits: a read allocates nothing for it.
+        let mut buf = [0u8; 128];
+        let whole = TABLE_PREFIX.len() + collection.len();
+        if whole > buf.len() {
+            return self.read_table(&table_name(collection), absent, f);
+        }
+        buf[..TABLE_PREFIX.len()].copy_from_slice(TABLE_PREFIX.as_bytes());
+        buf[TABLE_PREFIX.len()..whole].copy_from_slice(collection.as_bytes());
+        // Two whole `str`s joined: valid UTF-8.
+        let name =
+            std::str::from_utf8(&buf[..whole]).map_err(|e| Error::backend("table name", e))?;
+        self.read_table(name, absent, f)
     }
 
     /// [`Inner::read`] with the table's name (`TABLE_PREFIX` and the collection) given.

@@ -105,6 +105,22 @@ impl<S> Coalesce<S> {
     pub fn inner(&self) -> &S {
         &self.inner
     }
+
+    /// How many collections have a batch being gathered or in flight now (0 when no
+    /// read is under way: nothing is kept per collection beyond its reads).
+    ///
+    /// ```
+    /// use kv_store_adapter::{KvStore, KvStoreExt, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new().coalesce();
+    /// store.get("users", "ada").await?;
+    /// assert_eq!(store.gathering(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn gathering(&self) -> usize {
+        self.shared.lock().collections.len()
+    }
 }
 
 /// Batches being gathered and sent. One lock, held only to join, open, take or finish
@@ -257,18 +273,25 @@ impl State {
 
     /// Takes the unsent batch `id` of `collection` out, wherever it is.
     fn withdraw(&mut self, collection: &str, slot: usize, id: u64) -> Option<Batch> {
-        if let Some(at) = self.full.iter().position(|b| b.id == id) {
-            return Some(self.full.swap_remove(at));
-        }
-        let pending = self.collections.get_mut(collection)?;
-        if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
-            return None;
-        }
-        let batch = pending.open[slot].take();
-        if pending.idle() {
+        let batch = if let Some(at) = self.full.iter().position(|b| b.id == id) {
+            Some(self.full.swap_remove(at))
+        } else {
+            let pending = self.collections.get_mut(collection)?;
+            if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
+                return None;
+            }
+            pending.open[slot].take()
+        };
+        // A full batch left its slot empty: the collection may be idle now too.
+        self.forget_if_idle(collection);
+        batch
+    }
+
+    /// Drops `collection`'s entry if nothing of it is open or in flight.
+    fn forget_if_idle(&mut self, collection: &str) {
+        if self.collections.get(collection).is_some_and(Pending::idle) {
             self.collections.remove(collection);
         }
-        batch
     }
 
     /// A batch of `collection` was answered (or its sender dropped).
@@ -276,10 +299,8 @@ impl State {
         if let Some(pending) = self.collections.get_mut(collection) {
             pending.in_flight = pending.in_flight.saturating_sub(1);
             pending.wake_waiting();
-            if pending.idle() {
-                self.collections.remove(collection);
-            }
         }
+        self.forget_if_idle(collection);
     }
 }
 

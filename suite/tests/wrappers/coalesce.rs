@@ -257,3 +257,31 @@ async fn max_batch_of_one_reads_each_key_alone() {
     assert_eq!(store.inner().latency(Operation::Get).count, 10);
     assert_eq!(store.inner().latency(Operation::GetMany).count, 0);
 }
+
+#[tokio::test]
+async fn nothing_is_kept_per_collection_once_reads_end() {
+    let store = counted(2);
+    for c in 0..100 {
+        let collection = format!("c{c}");
+        store.put(&collection, "b", b("2"), None).await.unwrap();
+        // The opener opens a batch and yields; a reader joins and fills it (2 keys);
+        // then the opener is dropped before it sends the full batch.
+        let mut opener = Box::pin(store.get(&collection, "a"));
+        let first =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(opener.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
+        let joined = tokio::spawn({
+            let (store, collection) = (store.clone(), collection.clone());
+            async move { store.get(&collection, "b").await }
+        });
+        tokio::task::yield_now().await;
+        drop(opener);
+        assert_eq!(joined.await.unwrap().unwrap(), Some(b("2")));
+    }
+    read_together(&store, 50, |i| format!("k{i}"), |_| None).await;
+    assert_eq!(
+        store.gathering(),
+        0,
+        "no collection's state outlives its reads"
+    );
+}

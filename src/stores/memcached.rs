@@ -166,7 +166,13 @@ impl fmt::Debug for MemcachedStore {
 
 /// An answer a command should not get (a protocol surprise, not corrupt data).
 fn unexpected(what: &str, answer: &Answer) -> Error {
-    Error::backend_msg(format!("memcached: {what} answered {:?}", answer.code))
+    match answer.code {
+        Code::ServerError => Error::backend_msg(format!(
+            "memcached: {what} failed on the server: {}",
+            answer.message().chars().take(200).collect::<String>()
+        )),
+        code => Error::backend_msg(format!("memcached: {what} answered {code:?}")),
+    }
 }
 
 fn now_ms() -> u64 {

@@ -42,6 +42,9 @@ pub(crate) enum Code {
     Exists,
     /// `NF`: no such item.
     NotFound,
+    /// `SERVER_ERROR …`: the server failed this command (out of memory, say) and
+    /// stays in step; the message is in [`Answer::message`].
+    ServerError,
 }
 
 /// One answer to one meta command.
@@ -60,6 +63,11 @@ impl Answer {
         self.flags
             .split(' ')
             .find_map(|token| token.strip_prefix(flag))
+    }
+
+    /// The text after the code: a server error's message.
+    pub fn message(&self) -> &str {
+        &self.flags
     }
 
     /// Return flag `flag` as a number.
@@ -265,9 +273,10 @@ fn deliver(shared: &Shared, answer: Answer) {
     }
 }
 
-/// One answer off the front of `buf`, if all of it is there. An error answer
-/// (`CLIENT_ERROR`, `SERVER_ERROR`, `ERROR`) or one that does not parse fails the
-/// connection: after it the stream cannot be trusted to be in step.
+/// One answer off the front of `buf`, if all of it is there. `SERVER_ERROR` is one
+/// command's failure (the server stays in step); `CLIENT_ERROR`, `ERROR` or anything
+/// that does not parse fails the connection: after it the stream cannot be trusted to
+/// be in step.
 pub(crate) fn parse(buf: &mut BytesMut) -> std::result::Result<Option<Answer>, String> {
     let Some(end) = buf.windows(2).position(|w| w == b"\r\n") else {
         if buf.len() > MAX_LINE {
@@ -284,6 +293,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> std::result::Result<Option<Answer>, S
         "NS" => Code::NotStored,
         "EX" => Code::Exists,
         "NF" => Code::NotFound,
+        "SERVER_ERROR" => Code::ServerError,
         _ => {
             let shown: String = line.chars().take(200).collect();
             return Err(format!("the server answered {shown:?}"));
@@ -384,6 +394,14 @@ mod tests {
     }
 
     #[test]
+    fn a_server_error_is_one_commands_answer() {
+        let answers = parse_all(b"SERVER_ERROR out of memory storing object\r\nHD\r\n").unwrap();
+        assert_eq!(answers[0].code, Code::ServerError);
+        assert_eq!(answers[0].message(), "out of memory storing object");
+        assert_eq!(answers[1].code, Code::Done);
+    }
+
+    #[test]
     fn a_partial_answer_waits_for_the_rest() {
         let mut buf = BytesMut::from(&b"VA 10 f1\r\nabc"[..]);
         assert!(parse(&mut buf).unwrap().is_none());
@@ -396,8 +414,7 @@ mod tests {
     #[test]
     fn garbage_and_error_answers_fail_the_connection() {
         for bad in [
-            &b"SERVER_ERROR out of memory\r\n"[..],
-            b"CLIENT_ERROR bad data chunk\r\n",
+            &b"CLIENT_ERROR bad data chunk\r\n"[..],
             b"ERROR\r\n",
             b"VA x\r\n",
             b"VA 3\r\nabcde\r\n",

@@ -384,9 +384,9 @@ impl MemcachedStore {
         self.inner.item_limit
     }
 
-    /// Sends `request` (complete meta commands) on a pooled connection (round robin,
-    /// replacing it if it failed) and waits for its `answers` answers, all within the
-    /// operation timeout; a reconnect within the connect timeout too.
+    /// Sends `request` (complete meta commands) on the least busy pooled connection
+    /// (see [`connection`](Self::connection)) and waits for its `answers` answers, all
+    /// within the operation timeout; a reconnect within the connect timeout too.
     async fn call(&self, request: Vec<u8>, answers: usize) -> Result<Vec<Answer>> {
         let timeouts = self.inner.timeouts;
         super::bounded(timeouts.operation, async {

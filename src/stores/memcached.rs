@@ -24,6 +24,8 @@ const RELATIVE_LIMIT: u64 = 30 * 24 * 3600;
 const ITEM_OVERHEAD: usize = 512;
 /// Keys per multi-get / multi-set round trip.
 const CHUNK: usize = 500;
+/// A multi-set's request is sent once it holds this many bytes.
+const REQUEST_BYTES: usize = 1 << 20;
 /// How long an instance trusts the generation it read.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
@@ -733,14 +735,19 @@ impl super::Backend for MemcachedStore {
         let mut meta: Vec<&str> = vec![&flags];
         let exp = exptime(ttl);
         meta.extend(exp.as_deref());
-        for chunk in entries.chunks(CHUNK) {
-            let mut request = Vec::new();
-            for (k, v) in chunk {
-                set_command(&mut request, &self.mc_key(generation, c, k), v, ttl, &meta);
-            }
-            let answers = self.call(request, chunk.len()).await?;
-            if let Some(refused) = answers.iter().find(|a| a.code != Code::Done) {
-                return Err(unexpected("a set", refused));
+        // One request per CHUNK items or REQUEST_BYTES, whichever comes first: a batch
+        // of large values is never copied into memory whole.
+        let mut request = Vec::new();
+        let mut items = 0;
+        for (i, (k, v)) in entries.iter().enumerate() {
+            set_command(&mut request, &self.mc_key(generation, c, k), v, ttl, &meta);
+            items += 1;
+            if items == CHUNK || request.len() >= REQUEST_BYTES || i + 1 == entries.len() {
+                let answers = self.call(std::mem::take(&mut request), items).await?;
+                if let Some(refused) = answers.iter().find(|a| a.code != Code::Done) {
+                    return Err(unexpected("a set", refused));
+                }
+                items = 0;
             }
         }
         Ok(())

@@ -230,6 +230,24 @@ async fn foreign_bytes_are_corrupt_data() {
     }
 }
 
+/// A batch of large values goes in requests of about a megabyte each (never copied into
+/// memory whole) and every value reads back.
+#[tokio::test]
+async fn a_batch_of_large_values_round_trips() {
+    let Some(store) = connect().await else { return };
+    let names: Vec<String> = (0..24).map(|i| format!("big{i}")).collect();
+    let entries: Vec<(&str, Bytes)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), Bytes::from(vec![i as u8; 600 * 1024 + i])))
+        .collect();
+    store.put_many("c", &entries, None).await.unwrap();
+    let got = store.get_many("c", &names).await.unwrap();
+    let expected: Vec<Option<Bytes>> = entries.iter().map(|(_, v)| Some(v.clone())).collect();
+    assert_eq!(got, expected);
+    assert_eq!(store.delete_many("c", &names).await.unwrap(), names.len());
+}
+
 /// A store with a single connection, on a fresh namespace.
 async fn one_connection() -> Option<MemcachedStore> {
     let url = server_url("KV_MEMCACHED_URL")?;

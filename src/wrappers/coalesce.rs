@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::{Notify, oneshot};
@@ -35,7 +36,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1;
 ///   or [`Connection`](ErrorKind::Connection) error, the backend did not answer anyone,
 ///   and every caller gets an error of that kind (without waiting again). Any other
 ///   failure (one corrupt entry fails a whole `get_many` on most stores) sends each
-///   caller's read again on its own, so only the key at fault fails.
+///   caller's read again on its own, so only the key at fault fails. A batch waiting
+///   behind one that timed out times out with it, so under a stalled server no read
+///   waits longer than the inner store's own timeout.
 /// - **Cancellation is safe.** If the caller that opened a batch is dropped before the
 ///   batch is sent, the others read on their own.
 /// - **Bounded.** A batch holds at most [`DEFAULT_MAX_BATCH`] keys (see
@@ -150,6 +153,12 @@ struct Pending {
     in_flight: usize,
     /// Wakes openers waiting for a batch in flight to finish (made when one waits).
     finished: Option<Arc<Notify>>,
+    /// How many batches have finished.
+    finishes: u64,
+    /// The last finish that timed out, and the limit: openers waiting since before it
+    /// time out at once rather than spend another limit on a backend that is not
+    /// answering.
+    timed_out: Option<(u64, Duration)>,
 }
 
 impl Pending {
@@ -191,8 +200,12 @@ impl Shared {
 enum Next {
     /// Send the batch.
     Send(Batch),
-    /// Wait for a batch in flight to finish, then look again.
-    Wait(Pin<Box<OwnedNotified>>),
+    /// Wait for a batch in flight to finish (the finishes so far given), then look
+    /// again.
+    Wait(Pin<Box<OwnedNotified>>, u64),
+    /// A batch that finished after this one began waiting timed out: so does this one
+    /// (taken out, its readers to be answered).
+    TimedOut(Batch, Duration),
     /// The batch is gone (cannot happen while the opener holds it; answered as a
     /// batch of one).
     Gone,
@@ -245,7 +258,14 @@ impl State {
 
     /// The opener of batch `id`: send it now (a full one, or fewer than `max_in_flight`
     /// of the collection's batches are in flight), or wait.
-    fn next(&mut self, collection: &str, slot: usize, id: u64, max_in_flight: usize) -> Next {
+    fn next(
+        &mut self,
+        collection: &str,
+        slot: usize,
+        id: u64,
+        max_in_flight: usize,
+        waiting_since: Option<u64>,
+    ) -> Next {
         if let Some(at) = self.full.iter().position(|b| b.id == id) {
             let batch = self.full.swap_remove(at);
             self.collections
@@ -260,6 +280,13 @@ impl State {
         if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
             return Next::Gone;
         }
+        if let (Some(since), Some((at, limit))) = (waiting_since, pending.timed_out)
+            && at > since
+        {
+            let batch = pending.open[slot].take().expect("the batch is there");
+            self.forget_if_idle(collection);
+            return Next::TimedOut(batch, limit);
+        }
         if pending.in_flight < max_in_flight {
             pending.in_flight += 1;
             return Next::Send(pending.open[slot].take().expect("the batch is there"));
@@ -268,7 +295,7 @@ impl State {
         let mut wait = Box::pin(finished.clone().notified_owned());
         // Registered before the lock goes: no finish can be missed.
         wait.as_mut().enable();
-        Next::Wait(wait)
+        Next::Wait(wait, pending.finishes)
     }
 
     /// Takes the unsent batch `id` of `collection` out, wherever it is.
@@ -294,10 +321,15 @@ impl State {
         }
     }
 
-    /// A batch of `collection` was answered (or its sender dropped).
-    fn finish(&mut self, collection: &str) {
+    /// A batch of `collection` was answered (or its sender dropped), having timed out
+    /// after `timed_out` if it did.
+    fn finish(&mut self, collection: &str, timed_out: Option<Duration>) {
         if let Some(pending) = self.collections.get_mut(collection) {
             pending.in_flight = pending.in_flight.saturating_sub(1);
+            pending.finishes += 1;
+            if let Some(limit) = timed_out {
+                pending.timed_out = Some((pending.finishes, limit));
+            }
             pending.wake_waiting();
         }
         self.forget_if_idle(collection);
@@ -313,13 +345,15 @@ struct Opened<'a> {
     slot: usize,
     id: u64,
     sent: bool,
+    /// The limit the sent batch timed out after, if it did.
+    timed_out: Option<Duration>,
 }
 
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         if self.sent {
-            state.finish(self.collection);
+            state.finish(self.collection, self.timed_out);
         } else {
             let batch = state.withdraw(self.collection, self.slot, self.id);
             drop(state);
@@ -350,20 +384,43 @@ impl<S: Store> Coalesce<S> {
             slot,
             id,
             sent: false,
+            timed_out: None,
         };
         tokio::task::yield_now().await;
+        let mut since = None;
         let batch = loop {
+            let max = self.shared.max_in_flight;
             let next = self
                 .shared
                 .lock()
-                .next(k.collection(), slot, id, self.shared.max_in_flight);
+                .next(k.collection(), slot, id, max, since);
             match next {
                 Next::Send(batch) => break Some(batch),
-                Next::Wait(finished) => finished.await,
+                Next::Wait(finished, finishes) => {
+                    since = Some(finishes);
+                    finished.await;
+                }
+                Next::TimedOut(batch, limit) => {
+                    for (_, tx) in batch.joined {
+                        let _ = tx.send(Reply::Done(Err(Error::timeout(limit))));
+                    }
+                    return Err(Error::timeout(limit));
+                }
                 Next::Gone => break None,
             }
         };
         opened.sent = batch.is_some();
+        let result = self.send(k, o, batch).await;
+        if let Err(e) = &result
+            && let ErrorDetail::Timeout(limit) = e.detail()
+        {
+            opened.timed_out = Some(*limit);
+        }
+        result
+    }
+
+    /// Reads the opener's key and its batch's (`None`: the opener's alone).
+    async fn send(&self, k: Key<'_>, o: GetOptions, batch: Option<Batch>) -> Result<Option<Entry>> {
         let joined = match batch {
             Some(batch) if !batch.joined.is_empty() => batch.joined,
             _ => return self.inner.get_opts(k, o).await,

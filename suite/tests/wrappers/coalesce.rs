@@ -285,3 +285,35 @@ async fn nothing_is_kept_per_collection_once_reads_end() {
         "no collection's state outlives its reads"
     );
 }
+
+/// Under a stalled backend no read waits for two timeouts: a batch gathered behind one
+/// that timed out times out with it, without being sent.
+#[tokio::test]
+async fn readers_behind_a_timed_out_batch_time_out_with_it() {
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    let store = Arc::new(
+        faulty
+            .clone()
+            .timeout(Duration::from_millis(300))
+            .coalesce(),
+    );
+    faulty.delay(Duration::from_millis(2_000)); // a backend that does not answer
+    let start = std::time::Instant::now();
+    let spawn = |key: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move { (store.get("c", key).await, start.elapsed()) })
+    };
+    let a = spawn("a");
+    tokio::time::sleep(Duration::from_millis(50)).await; // a's read is in flight
+    let b_ = spawn("b"); // b's batch waits for a's
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let c = spawn("c"); // and c joins it
+    for task in [a, b_, c] {
+        let (got, took) = task.await.unwrap();
+        assert_eq!(got.unwrap_err().kind(), ErrorKind::Timeout);
+        // One limit (300 ms) and slack, not two.
+        assert!(took < Duration::from_millis(500), "{took:?}");
+    }
+    assert_eq!(faulty.calls(), 1, "the waiting batch was never sent");
+}

@@ -30,8 +30,8 @@ use crate::{BoxStore, Error, Result};
 /// | `redb:///abs/file.redb`, `redb://rel/file.redb` | [`DiskStore`](crate::stores::DiskStore) (feature `disk`) | `durable` (true), `inline_reads` (unset: adaptive), `cache_size` (bytes) |
 /// | `multidisk:///abs/dir` | [`MultiDiskStore`](crate::stores::MultiDiskStore) (feature `disk`) | `durable` (true), `max_open_files` (64), `writer_threads` (4) |
 /// | `null://` | [`NullStore`](crate::stores::NullStore) | |
-/// | `redis://`, `rediss://`, `valkey://`, `valkeys://` | [`RedisStore`](crate::stores::RedisStore) (feature `redis`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts; the rest go to redis-rs |
-/// | `redis-cluster://h1:p1,h2:p2/`, `rediss-cluster://…` | `RedisClusterStore` (feature `redis-cluster`; TLS: `redis-tls`) | `namespace`, `tls_ca_file`, timeouts |
+/// | `redis://`, `rediss://`, `valkey://`, `valkeys://` | [`RedisStore`](crate::stores::RedisStore) (feature `redis`; TLS: `redis-tls`) | `namespace`, `index` (false: [`with_index`](crate::stores::RedisStore::with_index)), `tls_ca_file`, timeouts; the rest go to redis-rs |
+/// | `redis-cluster://h1:p1,h2:p2/`, `rediss-cluster://…` | `RedisClusterStore` (feature `redis-cluster`; TLS: `redis-tls`) | `namespace`, `index` (false), `tls_ca_file`, timeouts |
 /// | `memcached://host:port` | [`MemcachedStore`](crate::stores::MemcachedStore) (feature `memcached`) | `namespace`, `pool_size` (4), `generation_refresh` (1s), timeouts |
 /// | `mongodb://…/database`, `mongodb+srv://…` | [`MongoStore`](crate::stores::MongoStore) (feature `mongodb`) | `prefix`, timeouts; the rest go to the driver; database `kv` when the path has none |
 /// | `elasticsearch://host:port`, `elasticsearchs://…` (HTTPS) | [`ElasticsearchStore`](crate::stores::ElasticsearchStore) (feature `elasticsearch`) | `prefix`, `api_key_id` + `api_key`, timeouts; user and password as basic auth |
@@ -115,6 +115,7 @@ pub async fn open(url: &str) -> Result<BoxStore> {
         "redis" | "rediss" | "valkey" | "valkeys" => {
             use crate::stores::RedisStore;
             let namespace = target.take("namespace");
+            let index = target.flag("index")?.unwrap_or(false);
             let ca_file = target.take("tls_ca_file");
             let timeouts = target.timeouts(Timeouts::default())?;
             let rest = target.rest_url();
@@ -125,12 +126,13 @@ pub async fn open(url: &str) -> Result<BoxStore> {
                 Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
                 None => RedisStore::connect_with_timeouts(&rest, timeouts).await?,
             };
-            redis_boxed(store, namespace)
+            redis_boxed(store, namespace, index)
         }
         #[cfg(feature = "redis-cluster")]
         "redis-cluster" | "rediss-cluster" => {
             use crate::stores::RedisClusterStore;
             let namespace = target.take("namespace");
+            let index = target.flag("index")?.unwrap_or(false);
             let ca_file = target.take("tls_ca_file");
             let timeouts = target.timeouts(Timeouts::default())?;
             target.no_others()?;
@@ -145,7 +147,7 @@ pub async fn open(url: &str) -> Result<BoxStore> {
                 Some(_) => return Err(setup("tls_ca_file needs the `redis-tls` Cargo feature")),
                 None => RedisClusterStore::connect_cluster_with_timeouts(&nodes, timeouts).await?,
             };
-            redis_boxed(store, namespace)
+            redis_boxed(store, namespace, index)
         }
         #[cfg(feature = "memcached")]
         "memcached" => {
@@ -232,11 +234,15 @@ pub async fn open(url: &str) -> Result<BoxStore> {
 fn redis_boxed<C: crate::stores::RedisConnection>(
     store: crate::stores::RedisStore<C>,
     namespace: Option<String>,
+    index: bool,
 ) -> Result<BoxStore> {
-    let store = match namespace {
+    let mut store = match namespace {
         Some(ns) => store.with_namespace(&ns)?,
         None => store,
     };
+    if index {
+        store = store.with_index();
+    }
     Ok(BoxStore::builder(store)
         .keys()
         .collections()

@@ -30,6 +30,8 @@ mod null;
 pub(crate) mod redis;
 #[cfg(feature = "redis-cluster")]
 mod redis_cluster;
+#[cfg(feature = "redis")]
+mod redis_index;
 mod simple;
 #[cfg(feature = "valkey")]
 mod valkey;

@@ -119,6 +119,8 @@ async fn primaries(conn: &ClusterConnection) -> RedisResult<Vec<(String, u16)>> 
 }
 
 impl RedisConnection for ClusterConnection {
+    const ONE_NODE: bool = false;
+
     async fn scan_slot(&self, pattern: &[u8], slot_key: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
         let route = redis::cluster_routing::Route::with_key(
             slot_key,

@@ -85,6 +85,17 @@ async fn every_server_store_opens_with_its_parameters() {
         .with_namespace(&ns)
         .unwrap();
     assert_eq!(direct.get("c", "k").await.unwrap(), Some(b("v")));
+    // `index=true`: the write went through the index, which only an indexed store
+    // lists from (a plain write would be missing here).
+    let indexed_ns = unique_namespace();
+    round_trip(&format!("{redis}?namespace={indexed_ns}&index=true")).await;
+    let direct = RedisStore::connect(&redis)
+        .await
+        .unwrap()
+        .with_namespace(&indexed_ns)
+        .unwrap()
+        .with_index();
+    assert_eq!(direct.keys("c", 10).await.unwrap(), ["k"]);
 
     let hosts: Vec<&str> = cluster
         .split(',')

@@ -35,6 +35,27 @@ mod instances {
         conditional_writes);
 }
 
+/// The same kit over the store with its key index (`with_index`).
+mod indexed {
+    use super::*;
+
+    async fn open_indexed(namespace: String) -> Option<RedisClusterStore> {
+        Some(open(namespace).await?.with_index())
+    }
+
+    kv_store_adapter::conformance_suite!(
+        store = match open_indexed(unique_namespace()).await { Some(store) => store, None => return };
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
+
+    mod instances {
+        use super::*;
+        kv_store_adapter::instances_suite!(
+            pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open_indexed).await { Some(pair) => pair, None => return };
+            basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+            conditional_writes);
+    }
+}
+
 #[tokio::test]
 async fn collections_spread_over_every_primary_and_enumerate_completely() {
     let Some(store) = connect().await else { return };

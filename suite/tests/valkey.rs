@@ -31,6 +31,27 @@ mod instances {
         conditional_writes);
 }
 
+/// The same kit over the store with its key index (`with_index`).
+mod indexed {
+    use super::*;
+
+    async fn open_indexed(namespace: String) -> Option<ValkeyStore> {
+        Some(open(namespace).await?.with_index())
+    }
+
+    kv_store_adapter::conformance_suite!(
+        store = match open_indexed(unique_namespace()).await { Some(store) => store, None => return };
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
+
+    mod instances {
+        use super::*;
+        kv_store_adapter::instances_suite!(
+            pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open_indexed).await { Some(pair) => pair, None => return };
+            basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+            conditional_writes);
+    }
+}
+
 #[tokio::test]
 async fn the_server_is_valkey_and_valkey_urls_work() {
     let Some(url) = server_url("KV_VALKEY_URL") else {

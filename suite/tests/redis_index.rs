@@ -1,0 +1,320 @@
+//! `RedisStore::with_index`: the whole conformance kit (one instance and two) over
+//! the indexed store, then what the index itself promises — listing without SCAN,
+//! staying bounded, agreeing with the data under races, and indexing old data.
+#![cfg(feature = "redis")]
+
+use std::time::Duration;
+
+use kv_store_adapter::KvStore;
+use kv_store_adapter::stores::RedisStore;
+use kv_store_adapter::testkit::{b, server_url, unique_namespace};
+use redis::AsyncCommands;
+
+#[path = "support/server.rs"]
+mod server;
+
+/// An indexed store on `namespace`; two calls are two instances.
+async fn open(namespace: String) -> Option<RedisStore> {
+    let url = server_url("KV_REDIS_URL")?;
+    let store = RedisStore::connect(&url).await.expect("redis answers");
+    Some(store.with_namespace(&namespace).unwrap().with_index())
+}
+
+async fn connect() -> Option<RedisStore> {
+    open(unique_namespace()).await
+}
+
+kv_store_adapter::conformance_suite!(
+    store = match connect().await { Some(store) => store, None => return };
+    basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, conditional_writes);
+
+mod instances {
+    use super::*;
+    kv_store_adapter::instances_suite!(
+        pair = match kv_store_adapter::testkit::instances::Instances::on_one_namespace(open).await { Some(pair) => pair, None => return };
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
+        conditional_writes);
+}
+
+async fn raw() -> Option<redis::aio::MultiplexedConnection> {
+    let url = server_url("KV_REDIS_URL")?;
+    let client = redis::Client::open(url).unwrap();
+    Some(client.get_multiplexed_async_connection().await.unwrap())
+}
+
+/// The index key of `collection` (layout in the store's docs).
+fn index_key(store: &RedisStore, collection: &str) -> Vec<u8> {
+    let mut key = store.redis_key(collection, "");
+    key.push(0xFF);
+    key
+}
+
+fn collections_key(store: &RedisStore) -> Vec<u8> {
+    let mut key = store.namespace().as_bytes().to_vec();
+    key.extend_from_slice(b":{\xff}");
+    key
+}
+
+/// How many SCANs the server has run.
+async fn scans(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_scan:calls="))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+/// On a private server (so no other test's SCAN counts): `keys()` and `collections()`
+/// of an indexed store run no SCAN, among 20,000 keys of other collections; the store
+/// without the index answers the same by scanning.
+#[tokio::test]
+async fn indexed_listing_reads_no_scan() {
+    let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = server::Server::new(bin, |port| {
+        [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let plain = RedisStore::connect(&url)
+        .await
+        .unwrap()
+        .with_namespace("ix")
+        .unwrap();
+    let store = plain.clone().with_index();
+    let mut raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let big: Vec<(String, bytes::Bytes)> = (0..20_000).map(|i| (format!("k{i}"), b("v"))).collect();
+    let big: Vec<(&str, bytes::Bytes)> = big.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    store.put_many("big", &big, None).await.unwrap();
+    store.put("small", "a", b("1"), None).await.unwrap();
+    store
+        .put("small", "b", b("2"), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+
+    let before = scans(&mut raw).await;
+    assert_eq!(store.keys("small", 10).await.unwrap(), ["a", "b"]);
+    assert_eq!(store.keys("big", 3).await.unwrap().len(), 3);
+    assert_eq!(store.collections(10).await.unwrap(), ["big", "small"]);
+    assert_eq!(scans(&mut raw).await, before, "the indexed store scanned");
+
+    assert_eq!(plain.keys("small", 10).await.unwrap(), ["a", "b"]);
+    assert!(
+        scans(&mut raw).await > before,
+        "the plain store lists by SCAN"
+    );
+}
+
+/// Members of expired entries leave the index on the collection's next write with a
+/// TTL, an index expires with its last entry, and a dead collection leaves the
+/// collections index.
+#[tokio::test]
+async fn the_index_stays_bounded() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    let short = Some(Duration::from_millis(150));
+    // A long-lived entry keeps the index itself alive: only pruning can shrink it.
+    store
+        .put("sessions", "anchor", b("v"), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let names: Vec<String> = (0..200).map(|i| format!("s{round}-{i}")).collect();
+        for chunk in names.chunks(50) {
+            let entries: Vec<(&str, bytes::Bytes)> =
+                chunk.iter().map(|k| (k.as_str(), b("v"))).collect();
+            store.put_many("sessions", &entries, short).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    store.put("sessions", "last", b("v"), short).await.unwrap();
+    let members: usize = raw.zcard(index_key(&store, "sessions")).await.unwrap();
+    assert_eq!(members, 2, "expired members stay in the index");
+    store.delete("sessions", "anchor").await.unwrap();
+
+    // A collection that held a key without TTL: once that key is deleted, its index
+    // expires with the entries left.
+    store.put("mixed", "forever", b("v"), None).await.unwrap();
+    store.put("mixed", "brief", b("v"), short).await.unwrap();
+    let pttl: i64 = raw.pttl(index_key(&store, "mixed")).await.unwrap();
+    assert_eq!(pttl, -1, "an index with a key without TTL is persistent");
+    assert!(store.delete("mixed", "forever").await.unwrap());
+    let pttl: i64 = raw.pttl(index_key(&store, "mixed")).await.unwrap();
+    assert!(
+        (0..=150).contains(&pttl),
+        "index PTTL {pttl} after its last key without TTL left"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let exists: bool = raw.exists(index_key(&store, "mixed")).await.unwrap();
+    assert!(!exists, "the index outlived its entries");
+    let exists: bool = raw.exists(index_key(&store, "sessions")).await.unwrap();
+    assert!(!exists, "the index outlived its entries");
+
+    // 50 collections that died, then `collections()`: their names are gone.
+    for i in 0..50 {
+        store
+            .put(&format!("dead{i}"), "k", b("v"), short)
+            .await
+            .unwrap();
+    }
+    store.put("alive", "k", b("v"), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.collections(100).await.unwrap(), ["alive"]);
+    let names: usize = raw.zcard(collections_key(&store)).await.unwrap();
+    assert_eq!(names, 1, "dead collections stay in the collections index");
+}
+
+/// A key rewritten with a TTL after it had none, or without after it had one: the
+/// index follows the last write, so listing agrees with `get` at every step.
+#[tokio::test]
+async fn rewrites_move_a_key_between_lasting_and_expiring() {
+    let Some(store) = connect().await else { return };
+    store.put("c", "k", b("1"), None).await.unwrap();
+    store
+        .put("c", "k", b("2"), Some(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(store.get("c", "k").await.unwrap(), None);
+    assert!(store.keys("c", 10).await.unwrap().is_empty());
+    assert!(store.collections(10).await.unwrap().is_empty());
+
+    store
+        .put("c", "k", b("3"), Some(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    store.put("c", "k", b("4"), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(b("4")));
+    assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
+    assert_eq!(store.collections(10).await.unwrap(), ["c"]);
+}
+
+/// Two instances racing puts with and without TTL, deletes and creates on a few keys:
+/// afterwards the index lists exactly the keys `get` finds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writers_leave_the_index_equal_to_the_data() {
+    let namespace = unique_namespace();
+    let (Some(a), Some(b_store)) = (open(namespace.clone()).await, open(namespace).await) else {
+        return;
+    };
+    let mut tasks = Vec::new();
+    for t in 0..16u64 {
+        let store = if t % 2 == 0 {
+            a.clone()
+        } else {
+            b_store.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..200u64 {
+                let key = format!("k{}", (i * 7 + t) % 8);
+                match (i + t) % 4 {
+                    0 => store.put("race", &key, b("v"), None).await.map(drop),
+                    1 => store
+                        .put("race", &key, b("v"), Some(Duration::from_secs(60)))
+                        .await
+                        .map(drop),
+                    2 => store.delete("race", &key).await.map(drop),
+                    _ => store.create("race", &key, b("v"), None).await.map(drop),
+                }
+                .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut live = Vec::new();
+    for i in 0..8 {
+        let key = format!("k{i}");
+        if a.get("race", &key).await.unwrap().is_some() {
+            live.push(key);
+        }
+    }
+    assert_eq!(a.keys("race", 100).await.unwrap(), live);
+    assert_eq!(b_store.keys("race", 100).await.unwrap(), live);
+    let expected: Vec<&str> = if live.is_empty() {
+        vec![]
+    } else {
+        vec!["race"]
+    };
+    assert_eq!(a.collections(10).await.unwrap(), expected);
+}
+
+/// An entry removed behind the store's back leaves a member that listing skips.
+#[tokio::test]
+async fn a_raw_delete_is_not_listed() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    store.put("c", "gone", b("v"), None).await.unwrap();
+    store.put("c", "kept", b("v"), None).await.unwrap();
+    let _: () = raw.del(store.redis_key("c", "gone")).await.unwrap();
+    assert_eq!(store.keys("c", 10).await.unwrap(), ["kept"]);
+    assert_eq!(store.keys("c", 1).await.unwrap(), ["kept"]);
+}
+
+/// Data written without the index is not listed by an indexed store until
+/// `build_index` runs; then it is, TTLs kept.
+#[tokio::test]
+async fn build_index_takes_in_data_written_without_it() {
+    let namespace = unique_namespace();
+    let Some(indexed) = open(namespace.clone()).await else {
+        return;
+    };
+    let url = server_url("KV_REDIS_URL").unwrap();
+    let plain = RedisStore::connect(&url)
+        .await
+        .unwrap()
+        .with_namespace(&namespace)
+        .unwrap();
+    plain.put("old", "a", b("1"), None).await.unwrap();
+    plain
+        .put("old", "b", b("2"), Some(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    plain.put("other", "c", b("3"), None).await.unwrap();
+    assert!(indexed.keys("old", 10).await.unwrap().is_empty());
+
+    assert_eq!(indexed.build_index().await.unwrap(), 3);
+    assert_eq!(indexed.keys("old", 10).await.unwrap(), ["a", "b"]);
+    assert_eq!(indexed.collections(10).await.unwrap(), ["old", "other"]);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(indexed.keys("old", 10).await.unwrap(), ["a"]);
+}
+
+/// `destroy` and `destroy_collection` leave no index behind.
+#[tokio::test]
+async fn destroy_removes_the_indexes() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    store.put("x", "k", b("v"), None).await.unwrap();
+    store.put("y", "k", b("v"), None).await.unwrap();
+    store.destroy_collection("x").await.unwrap();
+    let exists: bool = raw.exists(index_key(&store, "x")).await.unwrap();
+    assert!(!exists);
+    assert_eq!(store.collections(10).await.unwrap(), ["y"]);
+    store.destroy().await.unwrap();
+    let pattern = format!("{}:*", store.namespace());
+    let left: Vec<Vec<u8>> = raw.keys(pattern).await.unwrap();
+    assert!(left.is_empty(), "{} keys left", left.len());
+}

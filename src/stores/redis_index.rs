@@ -106,17 +106,25 @@ fn indexed(body: &str) -> Script {
 
 /// Put: KEYS = n data keys, the index, the collections index (optional); ARGV = n,
 /// `PX` ms or '', the namespace head, the collection, n members, n stored forms.
+/// Without a TTL the entries go in one MSET (one call where a loop of SETs costs one
+/// each).
 pub(crate) static PUT: LazyLock<Script> = LazyLock::new(|| {
     indexed(
         r"
 local n = tonumber(ARGV[1])
 local px = ARGV[2]
 local members = {}
-for i = 1, n do
-  if px == '' then redis.call('SET', KEYS[i], ARGV[4 + n + i])
-  else redis.call('SET', KEYS[i], ARGV[4 + n + i], 'PX', px) end
-  members[i] = ARGV[4 + i]
+if px == '' then
+  local kv = {}
+  for i = 1, n do
+    kv[2 * i - 1] = KEYS[i]
+    kv[2 * i] = ARGV[4 + n + i]
+  end
+  redis.call('MSET', unpack(kv))
+else
+  for i = 1, n do redis.call('SET', KEYS[i], ARGV[4 + n + i], 'PX', px) end
 end
+for i = 1, n do members[i] = ARGV[4 + i] end
 add(KEYS[n + 1], KEYS[n + 2], ARGV[3], ARGV[4], px, members)
 return n
 ",

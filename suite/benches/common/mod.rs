@@ -111,7 +111,7 @@ fn criterion_dir() -> PathBuf {
 }
 
 /// The median time per iteration, in nanoseconds, of the run that just finished.
-fn median_ns(group: &str, id: &str) -> Option<f64> {
+pub fn median_ns(group: &str, id: &str) -> Option<f64> {
     let path = criterion_dir()
         .join(group)
         .join(id)

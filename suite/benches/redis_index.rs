@@ -1,0 +1,305 @@
+//! `RedisStore::with_index` at scale, on a private redis-server (KV_REDIS_SERVER_BIN,
+//! from scripts/servers.sh) holding 1,000,000 keys of another application: listing a
+//! small collection and the collections, against the raw client's SCAN (the only way
+//! to list without an index, and what the store without the index does); and what the
+//! index costs a write, against the raw SET / MSET of the same entries. Same run,
+//! interleaved.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::Pair;
+use kv_store_adapter::KvStore;
+use kv_store_adapter::stores::RedisStore;
+use redis::aio::ConnectionManager;
+
+const FOREIGN: usize = 1_000_000;
+const GROUP: &str = "redis-index";
+
+/// The private server, killed when the bench ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(bin: &str) -> (Server, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Server(child), port)
+}
+
+/// The raw client's listing of a collection: SCAN to the end with the store's pattern.
+async fn raw_scan(conn: &ConnectionManager, pattern: &[u8]) -> usize {
+    let mut cursor = 0u64;
+    let mut found = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn.clone())
+            .await
+            .unwrap();
+        found += keys.len();
+        if next == 0 {
+            return found;
+        }
+        cursor = next;
+    }
+}
+
+fn framed(value: &[u8]) -> Vec<u8> {
+    let mut out = vec![2];
+    out.extend_from_slice(&kv_store_adapter::Version::unique().to_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn main() {
+    let Some(bin) = common::server_url(GROUP, "KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let (_server, port) = start(&bin);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let rt = common::runtime();
+    let (plain, conn) = rt.block_on(async {
+        let store = RedisStore::connect(&url).await.unwrap();
+        let conn = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection_manager()
+            .await
+            .unwrap();
+        (store.with_namespace("bench").unwrap(), conn)
+    });
+    let indexed = plain.clone().with_index();
+    let value = Bytes::from(vec![b'v'; 100]);
+    rt.block_on(async {
+        // Another application's million keys.
+        for start in (0..FOREIGN).step_by(10_000) {
+            let mut cmd = redis::cmd("MSET");
+            for i in start..start + 10_000 {
+                cmd.arg(format!("other:{i}")).arg(&value[..]);
+            }
+            cmd.query_async::<()>(&mut conn.clone()).await.unwrap();
+        }
+        // Ours: ten small collections of 20 keys.
+        for c in 0..10 {
+            for k in 0..20 {
+                let collection = format!("small{c}");
+                let key = format!("k{k}");
+                indexed
+                    .put(&collection, &key, value.clone(), None)
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let pattern = {
+        let head = indexed.redis_key("small0", "");
+        let mut p: Vec<u8> = Vec::new();
+        for b in head {
+            if b"*?[]\\".contains(&b) {
+                p.push(b'\\');
+            }
+            p.push(b);
+        }
+        p.push(b'*');
+        p
+    };
+    let namespace_pattern = b"bench:{*".to_vec();
+
+    let mut c = common::criterion()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3));
+    let mut group = c.benchmark_group(GROUP);
+    group.bench_function("keys indexed", |b| {
+        b.to_async(&rt)
+            .iter(|| async { indexed.keys("small0", 10).await.unwrap() })
+    });
+    group.bench_function("keys scan (store without index)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { plain.keys("small0", 10).await.unwrap() })
+    });
+    group.bench_function("keys raw scan", |b| {
+        b.to_async(&rt).iter(|| raw_scan(&conn, &pattern))
+    });
+    group.bench_function("collections indexed", |b| {
+        b.to_async(&rt)
+            .iter(|| async { indexed.collections(10).await.unwrap() })
+    });
+    group.bench_function("collections raw scan", |b| {
+        b.to_async(&rt).iter(|| raw_scan(&conn, &namespace_pattern))
+    });
+    group.finish();
+
+    // Writes: sequential puts and batches of 100, indexed vs the raw SET / MSET of the
+    // same keys and stored form.
+    let names: Vec<String> = (0..100).map(|i| format!("w{i}")).collect();
+    let keys: Vec<&str> = names.iter().map(String::as_str).collect();
+    let entries: Vec<(&str, Bytes)> = keys.iter().map(|k| (*k, value.clone())).collect();
+    let put_ours = || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for k in &keys {
+                indexed.put("writes", k, value.clone(), None).await.unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let put_raw = || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for k in &keys {
+                redis::cmd("SET")
+                    .arg(indexed.redis_key("writes", k))
+                    .arg(framed(&value))
+                    .query_async::<()>(&mut conn.clone())
+                    .await
+                    .unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let put_ratio = common::interleaved(41, put_ours, put_raw);
+    let many_ours = || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..20 {
+                indexed.put_many("writes", &entries, None).await.unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let many_raw = || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..20 {
+                let mut cmd = redis::cmd("MSET");
+                for k in &keys {
+                    cmd.arg(indexed.redis_key("writes", k)).arg(framed(&value));
+                }
+                cmd.query_async::<()>(&mut conn.clone()).await.unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let many_ratio = common::interleaved(41, many_ours, many_raw);
+    let mut group = c.benchmark_group(GROUP);
+    group.bench_function("put indexed", |b| {
+        b.to_async(&rt).iter(|| async {
+            indexed
+                .put("writes", "w0", value.clone(), None)
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("put raw SET", |b| {
+        b.to_async(&rt).iter(|| async {
+            redis::cmd("SET")
+                .arg(indexed.redis_key("writes", "w0"))
+                .arg(framed(&value))
+                .query_async::<()>(&mut conn.clone())
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("put_many x100 indexed", |b| {
+        b.to_async(&rt)
+            .iter(|| async { indexed.put_many("writes", &entries, None).await.unwrap() })
+    });
+    group.bench_function("put_many x100 raw MSET", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut cmd = redis::cmd("MSET");
+            for k in &keys {
+                cmd.arg(indexed.redis_key("writes", k)).arg(framed(&value));
+            }
+            cmd.query_async::<()>(&mut conn.clone()).await.unwrap()
+        })
+    });
+    group.finish();
+
+    common::report(
+        GROUP,
+        &[
+            Pair {
+                workload: "keys(small, 10), 1M-key db, vs raw SCAN",
+                ours: "keys indexed",
+                raw: "keys raw scan",
+                target: 10.0,
+                ..Pair::default()
+            },
+            Pair {
+                workload: "collections(10), 1M-key db, vs raw SCAN",
+                ours: "collections indexed",
+                raw: "collections raw scan",
+                target: 10.0,
+                ..Pair::default()
+            },
+            Pair {
+                workload: "put, indexed, vs raw SET",
+                ours: "put indexed",
+                raw: "put raw SET",
+                target: 0.9,
+                interleaved: Some(put_ratio),
+                ..Pair::default()
+            },
+            Pair {
+                workload: "put_many x100, indexed, vs raw MSET",
+                ours: "put_many x100 indexed",
+                raw: "put_many x100 raw MSET",
+                target: 0.9,
+                interleaved: Some(many_ratio),
+                per_iter: 100.0,
+                ..Pair::default()
+            },
+        ],
+    );
+    // The absolute bound of the issue: listing a small collection in a million-key
+    // database within 5 ms.
+    for (id, what) in [
+        ("keys indexed", "keys(small, 10)"),
+        (
+            "keys scan (store without index)",
+            "keys(small, 10) without index",
+        ),
+        ("collections indexed", "collections(10)"),
+    ] {
+        if let Some(ns) = common::median_ns(GROUP, id) {
+            let ms = ns / 1e6;
+            let verdict = if ms <= 5.0 { "pass" } else { "over 5 ms" };
+            println!("{GROUP}: {what} in a {FOREIGN}-key db: median {ms:.3} ms ({verdict})");
+        }
+    }
+    c.final_summary();
+}

@@ -38,6 +38,7 @@ mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
 mod layer;
+mod listing;
 pub mod names;
 pub mod observe;
 mod open;
@@ -59,6 +60,7 @@ pub use collection::Collection;
 pub use error::{BoxError, Error, ErrorDetail, ErrorKind, Result};
 pub use ext::KvStoreExt;
 pub use layer::{Layer, LayerFn, Stack, layer_fn};
+pub use listing::{Cursor, KeyStream, Page};
 pub use open::open;
 pub use redact::redact;
 pub use store::{

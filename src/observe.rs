@@ -90,7 +90,7 @@ macro_rules! done {
         }
     )*};
 }
-done!((), usize, Vec<String>);
+done!((), usize, Vec<String>, crate::listing::Page);
 
 impl<T> Outcome for Vec<Option<T>> {
     fn outcome(&self) -> &'static str {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::listing::{Cursor, KeyStream, Page};
 use crate::{Condition, Result, Version, Written, names};
 
 /// The name of one entry as a store receives it: a collection and a key, the key given
@@ -455,6 +456,28 @@ pub trait EnumerateKeys: Store {
         collection: &str,
         opts: ListOptions,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The page of `collection`'s live keys at `cursor` (`None`: the first page): up to
+    /// about `limit` names, and the next page's cursor, `None` after the last. A page
+    /// may hold fewer names than asked, even none, before the end. A key live for the
+    /// whole listing is in some page; one written or deleted meanwhile may be or not;
+    /// where the backend's cursor allows it (Redis SCAN) a key may come twice.
+    ///
+    /// The default lists the collection with [`keys_opts`](Self::keys_opts) for every
+    /// page and pages through it in name order: right for a store whose size is
+    /// bounded (it holds the whole listing while it pages); a store with a native
+    /// cursor overrides it, so a listing of any size holds one page.
+    fn keys_page(
+        &self,
+        collection: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        async move {
+            let all = self.keys_opts(collection, ListOptions::default()).await?;
+            Ok(Page::of_sorted(all, cursor.as_ref(), limit))
+        }
+    }
 }
 
 /// Capability: list the collections that hold at least one live entry.
@@ -908,6 +931,46 @@ pub trait KvStore: Store {
         })
     }
 
+    /// Every live key of `collection`, as a stream read a page of about `page_size` at
+    /// a time ([`EnumerateKeys::keys_page`]): memory holds one page, however large the
+    /// collection. The name is checked when the first page is asked for.
+    ///
+    /// ```
+    /// use kv_store_adapter::{Bytes, KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// for k in ["a", "b", "c"] {
+    ///     store.put("c", k, Bytes::from_static(b"v"), None).await?;
+    /// }
+    /// let mut keys = store.list_keys("c", 2);
+    /// let mut seen = Vec::new();
+    /// while let Some(key) = keys.next_key().await {
+    ///     seen.push(key?);
+    /// }
+    /// seen.sort();
+    /// assert_eq!(seen, ["a", "b", "c"]);
+    /// # Ok(()) }
+    /// ```
+    fn list_keys<'a>(&'a self, collection: &'a str, page_size: usize) -> KeyStream<'a>
+    where
+        Self: EnumerateKeys + Sized,
+    {
+        KeyStream::new(move |cursor| {
+            Box::pin(crate::observe::checked!(
+                self,
+                "keys",
+                collection,
+                None,
+                None,
+                {
+                    names::check_name(collection)?;
+                    self.keys_page(collection, cursor, page_size).await
+                }
+            ))
+        })
+    }
+
     /// Up to `limit` names of collections holding at least one live entry.
     fn collections(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send
     where
@@ -980,6 +1043,9 @@ macro_rules! forward_pointer {
         impl<S: EnumerateKeys + ?Sized> EnumerateKeys for $ptr {
             fn keys_opts(&self, c: &str, o: ListOptions) -> impl Future<Output = Result<Vec<String>>> + Send {
                 (**self).keys_opts(c, o)
+            }
+            fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
+                (**self).keys_page(c, cursor, limit)
             }
         }
         impl<S: EnumerateCollections + ?Sized> EnumerateCollections for $ptr {

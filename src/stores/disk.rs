@@ -16,7 +16,7 @@ use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Entry, Error, ErrorDetail, Result};
+use crate::{Cursor, Entry, Error, ErrorDetail, Page, Result};
 
 /// Tables holding collections are named `kv:{collection}`.
 const TABLE_PREFIX: &str = "kv:";
@@ -698,6 +698,45 @@ impl EnumerateKeys for DiskStore {
                     }
                 }
                 Ok(out)
+            })
+        })
+        .await
+    }
+
+    /// A range read of the collection's table after the cursor (the last key read):
+    /// `limit` live keys, or at most four times as many rows, whichever comes first.
+    async fn keys_page(
+        &self,
+        collection: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let c = collection.to_owned();
+        let limit = limit.max(1);
+        self.blocking(move |inner| {
+            inner.read(&c, Page::default(), |table| {
+                let rows = match &cursor {
+                    Some(after) => table.range::<&str>((
+                        std::ops::Bound::Excluded(after.as_str()),
+                        std::ops::Bound::Unbounded,
+                    )),
+                    None => table.range::<&str>(..),
+                }
+                .map_err(db_err)?;
+                let mut names = Vec::new();
+                let mut last: Option<String> = None;
+                for (read, row) in rows.enumerate() {
+                    if names.len() == limit || read == limit.saturating_mul(4) {
+                        return Ok(Page::new(names, last.map(Cursor::new)));
+                    }
+                    let (k, v) = row.map_err(db_err)?;
+                    let key = k.value();
+                    if format::decode(&c, key, v.value())?.is_some() {
+                        names.push(key.to_owned());
+                    }
+                    last = Some(key.to_owned());
+                }
+                Ok(Page::new(names, None))
             })
         })
         .await

@@ -20,6 +20,7 @@ use crate::store::{
     ListOptions, PutOptions,
 };
 use crate::{Condition, ConditionalWrites, Entry, Error, Result, Version, Written, names};
+use crate::{Cursor, Page};
 
 /// Documents per `_mget` / `_bulk` request and per search page.
 const CHUNK: usize = 1_000;
@@ -860,6 +861,42 @@ impl EnumerateKeys for ElasticsearchStore {
         }
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// One `_search` sorted on the key, `search_after` the cursor (the last key read).
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let limit = limit.clamp(1, CHUNK);
+        let mut query = json!({
+            "size": limit,
+            "_source": ["k"],
+            "sort": [{ "k": "asc" }],
+            "query": live_query(),
+        });
+        if let Some(after) = &cursor {
+            query["search_after"] = json!([after.as_str()]);
+        }
+        let body = serde_json::to_vec(&query).unwrap_or_default();
+        let index = self.index_name(c);
+        let (status, reply) = self
+            .call(Method::Post, &format!("/{index}/_search"), &[], Some(body))
+            .await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Page::default());
+        }
+        if !status.is_success() {
+            return Err(Self::failed("_search", status, &reply));
+        }
+        let mut names = Vec::new();
+        for hit in reply["hits"]["hits"].as_array().into_iter().flatten() {
+            let key = hit["_source"]["k"]
+                .as_str()
+                .ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?;
+            names.push(key.to_owned());
+        }
+        let next = (names.len() == limit)
+            .then(|| names.last().cloned().map(Cursor::new))
+            .flatten();
+        Ok(Page::new(names, next))
     }
 }
 

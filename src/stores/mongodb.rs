@@ -16,6 +16,7 @@ use crate::store::{
     ListOptions, PutOptions,
 };
 use crate::{Condition, ConditionalWrites, Error, Result, Version, Written, names};
+use crate::{Cursor, Page};
 
 /// Keys longer than this are stored under a binary hash `_id`.
 const MAX_ID: usize = 512;
@@ -573,6 +574,84 @@ impl EnumerateKeys for MongoStore {
         }
         Ok(out)
     }
+
+    /// Live documents in `_id` order after the cursor's `_id`. Ids are the keys
+    /// (strings) or, for long keys, digests (binary), and Mongo compares only ids of
+    /// one type, so the listing pages through the strings, then the binaries; the
+    /// cursor says which (`s` + key, `b` + hex).
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let limit = limit.max(1);
+        let (mut binary, mut after) = match cursor.as_ref().map(Cursor::as_str) {
+            None => (false, None),
+            Some(s) if s.starts_with('s') => (false, Some(Bson::String(s[1..].to_owned()))),
+            Some("b") => (true, None),
+            Some(s) if s.starts_with('b') => match from_hex(&s[1..]) {
+                Some(bytes) => (true, Some(binary_id(bytes))),
+                None => return Err(Error::invalid_key("a cursor this store did not give")),
+            },
+            Some(_) => return Err(Error::invalid_key("a cursor this store did not give")),
+        };
+        let coll = self.collection(c);
+        let mut names = Vec::new();
+        loop {
+            let mut id = doc! { "$type": if binary { "binData" } else { "string" } };
+            if let Some(after) = &after {
+                id.insert("$gt", after.clone());
+            }
+            let now = DateTime::now();
+            let filter = doc! { "_id": id, "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
+            let want = (limit - names.len()) as i64;
+            let find = coll
+                .find(filter)
+                .sort(doc! { "_id": 1 })
+                .limit(want)
+                .projection(doc! { "k": 1, "_id": 1 });
+            let mut found = self.op(async { find.await.map_err(mongo_error) }).await?;
+            let mut last = None;
+            let mut read = 0;
+            while self
+                .op(async { found.advance().await.map_err(mongo_error) })
+                .await?
+            {
+                let doc = found.deserialize_current().map_err(mongo_error)?;
+                names.push(
+                    key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?,
+                );
+                last = doc.get("_id").cloned();
+                read += 1;
+            }
+            if read == want {
+                let next = match last {
+                    Some(Bson::String(s)) => format!("s{s}"),
+                    Some(Bson::Binary(b)) => format!("b{}", to_hex(&b.bytes)),
+                    _ => return Err(Error::corrupt(c, "?", "document has an unexpected `_id`")),
+                };
+                return Ok(Page::new(names, Some(Cursor::new(next))));
+            }
+            if binary {
+                return Ok(Page::new(names, None));
+            }
+            (binary, after) = (true, None);
+        }
+    }
+}
+
+fn binary_id(bytes: Vec<u8>) -> Bson {
+    Bson::Binary(Binary {
+        subtype: BinarySubtype::Generic,
+        bytes,
+    })
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 impl MongoStore {

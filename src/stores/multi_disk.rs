@@ -14,7 +14,7 @@ use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Error, Result, names};
+use crate::{Cursor, Error, Page, Result, names};
 
 const EXTENSION: &str = "redb";
 const META_COLLECTION: &str = "collection";
@@ -500,6 +500,19 @@ impl EnumerateKeys for MultiDiskStore {
         match self.store(collection, false).await? {
             Some(store) => store.keys_opts(collection, opts).await,
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// The collection's own file, paged as `DiskStore` pages.
+    async fn keys_page(
+        &self,
+        collection: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        match self.store(collection, false).await? {
+            Some(store) => store.keys_page(collection, cursor, limit).await,
+            None => Ok(Page::default()),
         }
     }
 }

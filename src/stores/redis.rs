@@ -15,7 +15,9 @@ use crate::store::{
     DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
     ListOptions, PutOptions,
 };
-use crate::{Condition, ConditionalWrites, Entry, Error, Result, Version, Written, names};
+use crate::{
+    Condition, ConditionalWrites, Cursor, Entry, Error, Page, Result, Version, Written, names,
+};
 
 /// The format byte in front of the values 0.1 wrote: the value follows. Read as
 /// version [`LEGACY`] until rewritten.
@@ -51,6 +53,32 @@ pub trait RedisConnection: ConnectionLike + Clone + Send + Sync + 'static {
         &self,
         pattern: &[u8],
     ) -> impl Future<Output = redis::RedisResult<Vec<Vec<u8>>>> + Send;
+
+    /// One SCAN step from `cursor` on the node that holds `slot_key`'s slot (`COUNT`
+    /// `count`): the next cursor (0 at the end) and the keys matching `pattern`.
+    fn scan_page(
+        &self,
+        pattern: &[u8],
+        slot_key: &[u8],
+        cursor: u64,
+        count: usize,
+    ) -> impl Future<Output = redis::RedisResult<(u64, Vec<Vec<u8>>)>> + Send {
+        let _ = slot_key;
+        let cmd = scan_step(pattern, cursor, count);
+        let mut conn = self.clone();
+        async move { cmd.query_async(&mut conn).await }
+    }
+}
+
+/// A SCAN command from `cursor`.
+pub(crate) fn scan_step(pattern: &[u8], cursor: u64, count: usize) -> Cmd {
+    let mut cmd = redis::cmd("SCAN");
+    cmd.arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(count);
+    cmd
 }
 
 /// Runs SCAN to the end (cursor 0), each step through `step`.
@@ -65,12 +93,7 @@ where
     let mut cursor: u64 = 0;
     let mut keys = Vec::new();
     loop {
-        let mut cmd = redis::cmd("SCAN");
-        cmd.arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT);
+        let cmd = scan_step(pattern, cursor, SCAN_COUNT);
         let (next, batch): (u64, Vec<Vec<u8>>) = redis::from_redis_value(step(cmd).await?)?;
         keys.extend(batch);
         if next == 0 {
@@ -1274,6 +1297,65 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
         out.dedup();
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// One SCAN step (the cursor is SCAN's) over the database, or, with the index,
+    /// one ZSCAN step over the collection's index, each member checked with EXISTS.
+    /// Either may repeat a key, as SCAN does.
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let position = match cursor.as_ref().map(|c| c.as_str().parse::<u64>()) {
+            None => 0,
+            Some(Ok(position)) if position > 0 => position,
+            Some(_) => return Err(Error::invalid_key("a cursor this store did not give")),
+        };
+        let count = limit.clamp(1, CHUNK);
+        let head = self.head(c);
+        let (next, names) = if self.index {
+            let (next, flat): (u64, Vec<Vec<u8>>) = self
+                .query(
+                    redis::cmd("ZSCAN")
+                        .arg(redis_index::index_key(&head))
+                        .arg(position)
+                        .arg("COUNT")
+                        .arg(count),
+                )
+                .await?;
+            // Members and scores alternate.
+            let members: Vec<&Vec<u8>> = flat.iter().step_by(2).collect();
+            let mut pipe = redis::pipe();
+            for m in &members {
+                pipe.cmd("EXISTS").arg(Joined(&head, m));
+            }
+            let live: Vec<bool> = if members.is_empty() {
+                Vec::new()
+            } else {
+                pipe.query_async(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| self.fail(e))?
+            };
+            let names = members
+                .into_iter()
+                .zip(live)
+                .filter(|(_, live)| *live)
+                .filter_map(|(m, _)| String::from_utf8(m.clone()).ok())
+                .collect();
+            (next, names)
+        } else {
+            let (next, raw) = self
+                .conn
+                .scan_page(&Self::pattern(&head), &head, position, count)
+                .await
+                .map_err(|e| self.fail(e))?;
+            let names = raw
+                .iter()
+                .filter_map(|raw| self.decode(raw))
+                .filter(|(coll, _)| *coll == c)
+                .map(|(_, k)| k.to_owned())
+                .collect();
+            (next, names)
+        };
+        let next = (next != 0).then(|| Cursor::new(next.to_string()));
+        Ok(Page::new(names, next))
     }
 }
 

@@ -134,6 +134,25 @@ impl RedisConnection for ClusterConnection {
         .await
     }
 
+    async fn scan_page(
+        &self,
+        pattern: &[u8],
+        slot_key: &[u8],
+        cursor: u64,
+        count: usize,
+    ) -> RedisResult<(u64, Vec<Vec<u8>>)> {
+        let route = redis::cluster_routing::Route::with_key(
+            slot_key,
+            redis::cluster_routing::SlotAddr::Master,
+        );
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+        let answer = self
+            .clone()
+            .route_command(super::redis::scan_step(pattern, cursor, count), routing)
+            .await?;
+        Ok(redis::from_redis_value(answer)?)
+    }
+
     async fn scan_all(&self, pattern: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
         let mut keys = Vec::new();
         for (host, port) in primaries(self).await? {

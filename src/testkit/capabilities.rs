@@ -86,6 +86,77 @@ pub mod enumerate_keys {
         store.delete(&c, "k").await.unwrap();
         assert!(store.keys(&c, 10).await.unwrap().is_empty());
     }
+
+    /// Every key of the stream, with a page size that does not divide the count.
+    async fn listed<S: EnumerateKeys>(store: &S, c: &str, page: usize) -> Vec<String> {
+        let mut keys = store.list_keys(c, page);
+        let mut out = Vec::new();
+        while let Some(key) = keys.next_key().await {
+            out.push(key.unwrap());
+        }
+        out
+    }
+
+    /// `list_keys` in pages of 7 gives every live key of 250 (the hostile names
+    /// among them, long ones too), and nothing expired or of another collection; a
+    /// key may come twice only where the store says so (Redis SCAN), never a foreign
+    /// one.
+    pub async fn list_keys_pages_through_every_key<S: EnumerateKeys>(store: &S) {
+        let c = unique("pages");
+        let mut names: Vec<String> = (0..250).map(|i| format!("k{i:04}")).collect();
+        names.extend(hostile_names());
+        let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
+        store.put_many(&c, &entries, None).await.unwrap();
+        store
+            .put(&c, "gone", b("v"), Some(SHORT_TTL))
+            .await
+            .unwrap();
+        store
+            .put(&unique("other"), "k0000x", b("v"), None)
+            .await
+            .unwrap();
+        tokio::time::sleep(SHORT_TTL + MARGIN).await;
+        let mut got = listed(store, &c, 7).await;
+        got.sort();
+        got.dedup();
+        assert_eq!(got, sorted(names));
+        assert!(listed(store, &unique("none"), 7).await.is_empty());
+    }
+
+    /// Keys live for the whole listing are all listed, while other keys are written
+    /// and deleted between pages.
+    pub async fn list_keys_keeps_what_lasts_through_the_listing<S: EnumerateKeys>(store: &S) {
+        let c = unique("pagesmoving");
+        let stay: Vec<String> = (0..60).map(|i| format!("stay{i:02}")).collect();
+        let go: Vec<String> = (0..60).map(|i| format!("go{i:02}")).collect();
+        for key in stay.iter().chain(&go) {
+            store.put(&c, key, b("v"), None).await.unwrap();
+        }
+        let mut keys = store.list_keys(&c, 5);
+        let mut seen = Vec::new();
+        let mut step = 0;
+        while let Some(key) = keys.next_key().await {
+            seen.push(key.unwrap());
+            if step < 60 {
+                store.delete(&c, &go[step]).await.unwrap();
+                store
+                    .put(&c, &format!("new{step:02}"), b("v"), None)
+                    .await
+                    .unwrap();
+            }
+            step += 1;
+        }
+        for key in &stay {
+            assert!(
+                seen.contains(key),
+                "{key} was live throughout and not listed"
+            );
+        }
+        assert!(
+            seen.iter()
+                .all(|k| k.starts_with("stay") || k.starts_with("go") || k.starts_with("new"))
+        );
+    }
 }
 
 /// Rules of [`EnumerateCollections`](crate::EnumerateCollections).

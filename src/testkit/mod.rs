@@ -263,6 +263,8 @@ macro_rules! __conformance_group {
                 keys_gives_back_hostile_names,
                 keys_hides_expired_entries,
                 keys_of_an_unknown_collection_is_empty,
+                list_keys_pages_through_every_key,
+                list_keys_keeps_what_lasts_through_the_listing,
             ]
         );
     };

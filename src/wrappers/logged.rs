@@ -7,6 +7,7 @@ use crate::{
     Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
     EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
+use crate::{Cursor, Page};
 
 /// Emits one `tracing` event (target `kv_store_adapter`) per operation, with the
 /// operation, collection, key count, duration in microseconds and outcome; failures
@@ -150,6 +151,10 @@ impl<S: EnumerateKeys> EnumerateKeys for Logged<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.log("keys", c, None, 0, self.inner.keys_opts(c, opts), ok)
             .await
+    }
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let page = self.inner.keys_page(c, cursor, limit);
+        self.log("keys", c, None, 0, page, ok).await
     }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Logged<S> {

@@ -12,6 +12,7 @@ use crate::{
     Entry, EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result,
     Store, Version, Written,
 };
+use crate::{Cursor, Page};
 
 /// Reads try `cache` first; on a miss they read the primary's value *and* remaining
 /// TTL, and fill the cache for that TTL capped at `max_ttl` (`missing_ttl` for
@@ -363,6 +364,14 @@ impl<P: EnumerateKeys, C: Store> EnumerateKeys for PassthroughCache<P, C> {
         opts: ListOptions,
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         self.primary.keys_opts(c, opts)
+    }
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.primary.keys_page(c, cursor, limit)
     }
 }
 

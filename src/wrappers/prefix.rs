@@ -8,6 +8,7 @@ use crate::{
     Entry, EnumerateCollections, EnumerateKeys, Error, GetOptions, Key, ListOptions, PutOptions,
     Result, Store, Version, Written,
 };
+use crate::{Cursor, Page};
 
 /// Separates a prefix from the name it prefixes. Prefixes may not contain it, so the
 /// first separator ends the prefix and `prefix ␟ name` is injective.
@@ -179,6 +180,18 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
             .map(str::to_owned)
             .collect())
     }
+    /// A page of the inner store, keeping this prefix's keys: it may hold none of
+    /// them before the end.
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let mut page = self.inner.keys_page(c, cursor, limit).await?;
+        page.names = page
+            .names
+            .iter()
+            .filter_map(|k| self.prefix.strip(k))
+            .map(str::to_owned)
+            .collect();
+        Ok(page)
+    }
 }
 
 /// Collections that hold at least one of this prefix's keys.
@@ -317,6 +330,11 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.inner
             .keys_opts(self.prefix.apply(c).as_str(), opts)
+            .await
+    }
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.inner
+            .keys_page(self.prefix.apply(c).as_str(), cursor, limit)
             .await
     }
 }

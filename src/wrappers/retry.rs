@@ -8,6 +8,7 @@ use crate::{
     Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
     EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
+use crate::{Cursor, Page};
 
 /// How [`Retry`] retries.
 ///
@@ -225,6 +226,10 @@ impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Retry<S> {
 impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.run(|| self.inner.keys_opts(c, opts)).await
+    }
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.run(|| self.inner.keys_page(c, cursor.clone(), limit))
+            .await
     }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {

@@ -8,6 +8,7 @@ use crate::{
     BoxStore, Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry,
     EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
+use crate::{Cursor, Page};
 
 /// Sends each collection to store `A` when `choose(collection)` is true, else to `B`:
 /// static dispatch, both types known at compile time. Nest routes for more stores.
@@ -119,6 +120,9 @@ impl<A: EnumerateKeys, B: EnumerateKeys, F: Fn(&str) -> bool + Send + Sync> Enum
 {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         route!(self, c, s => s.keys_opts(c, opts))
+    }
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        route!(self, c, s => s.keys_page(c, cursor, limit))
     }
 }
 
@@ -302,6 +306,14 @@ impl EnumerateKeys for RouteMap {
         opts: ListOptions,
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         self.store(c).keys_opts(c, opts)
+    }
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.store(c).keys_page(c, cursor, limit)
     }
 }
 

@@ -6,6 +6,7 @@ use crate::{
     Entry, EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result,
     Store, Version, Written, names,
 };
+use crate::{Cursor, Page};
 use std::collections::BTreeSet;
 
 /// Keeps every `(collection, key)` in one collection of the inner store, under the key
@@ -190,6 +191,18 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
             .take(limit)
             .map(|mut k| k.split_off(head_len))
             .collect())
+    }
+    /// A page of the inner collection, keeping `c`'s keys: it may hold none of them
+    /// before the end.
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let head = Self::head(c);
+        let mut page = self.inner.keys_page(&self.name, cursor, limit).await?;
+        page.names
+            .retain(|k| k.starts_with(&head) && k.len() > head.len());
+        for k in &mut page.names {
+            *k = k.split_off(head.len());
+        }
+        Ok(page)
     }
 }
 

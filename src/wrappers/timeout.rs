@@ -7,6 +7,7 @@ use crate::{
     Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
     EnumerateKeys, Error, GetOptions, Key, ListOptions, PutOptions, Result, Store,
 };
+use crate::{Cursor, Page};
 
 /// Fails any call that takes longer than `limit` with [`ErrorDetail::Timeout`](crate::ErrorDetail::Timeout), which is
 /// transient, so a [`Retry`](super::Retry) outside it retries. The inner call is
@@ -93,6 +94,9 @@ impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Timeout<S> {
 impl<S: EnumerateKeys> EnumerateKeys for Timeout<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.bound(self.inner.keys_opts(c, opts)).await
+    }
+    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.bound(self.inner.keys_page(c, cursor, limit)).await
     }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Timeout<S> {

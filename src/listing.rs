@@ -1,0 +1,206 @@
+//! Listing in pages: [`Cursor`], [`Page`] and the stream of keys
+//! [`KvStore::list_keys`](crate::KvStore::list_keys) gives, which holds one page at a
+//! time however large the collection.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::{BoxFuture, Result};
+
+/// Where a listing goes on: given with a [`Page`], handed back for the next one. Its
+/// text is the store's own (a key, a scan cursor, a sort value); only the store that
+/// gave it, for the same collection, understands it.
+///
+/// ```
+/// use kv_store_adapter::Cursor;
+/// let cursor = Cursor::new("k42");
+/// assert_eq!(cursor.as_str(), "k42");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// A cursor holding `position` (for a store implementing
+    /// [`keys_page`](crate::EnumerateKeys::keys_page)).
+    pub fn new(position: impl Into<String>) -> Self {
+        Self(position.into())
+    }
+
+    /// The position, as the store wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Shows only the length: a cursor may be a key, and keys stay out of logs.
+impl fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cursor({} bytes)", self.0.len())
+    }
+}
+
+/// One page of a listing: names, and the cursor of the next page (`None`: the listing
+/// is complete). A page may hold fewer names than asked, even none, before the end.
+///
+/// ```
+/// use kv_store_adapter::{Cursor, Page};
+/// let page = Page::new(vec!["a".into()], Some(Cursor::new("a")));
+/// assert_eq!(page.names, ["a"]);
+/// assert!(page.next.is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page {
+    /// The names of this page.
+    pub names: Vec<String>,
+    /// Where the next page starts; `None` after the last.
+    pub next: Option<Cursor>,
+}
+
+impl Page {
+    /// A page of `names`, followed by the page at `next`.
+    pub fn new(names: Vec<String>, next: Option<Cursor>) -> Self {
+        Self { names, next }
+    }
+
+    /// The page after `after` (or the first) of `names`, sorted and without
+    /// duplicates: up to `limit` (at least one) names, then a cursor on the last. How a
+    /// store that lists everything at once pages: the default
+    /// [`keys_page`](crate::EnumerateKeys::keys_page).
+    pub(crate) fn of_sorted(mut names: Vec<String>, after: Option<&Cursor>, limit: usize) -> Self {
+        names.sort_unstable();
+        names.dedup();
+        if let Some(after) = after {
+            let start = names.partition_point(|n| n.as_str() <= after.as_str());
+            names.drain(..start);
+        }
+        let limit = limit.max(1);
+        let more = names.len() > limit;
+        names.truncate(limit);
+        let next = if more {
+            names.last().cloned().map(Cursor)
+        } else {
+            None
+        };
+        Self { names, next }
+    }
+}
+
+/// The keys of a collection, page by page: an async stream of `Result<String>`
+/// (`futures_core::Stream`, so `StreamExt` from `futures` or `tokio-stream` works on
+/// it), holding one page at a time. Given by
+/// [`KvStore::list_keys`](crate::KvStore::list_keys); an error ends it.
+#[must_use = "a stream does nothing until polled"]
+pub struct KeyStream<'a> {
+    fetch: Box<dyn FnMut(Option<Cursor>) -> BoxFuture<'a, Result<Page>> + Send + 'a>,
+    pending: Option<BoxFuture<'a, Result<Page>>>,
+    names: std::vec::IntoIter<String>,
+    /// The next page's cursor; `None` before the first page and after the last.
+    next: Option<Cursor>,
+    started: bool,
+    done: bool,
+}
+
+impl<'a> KeyStream<'a> {
+    pub(crate) fn new(
+        fetch: impl FnMut(Option<Cursor>) -> BoxFuture<'a, Result<Page>> + Send + 'a,
+    ) -> Self {
+        Self {
+            fetch: Box::new(fetch),
+            pending: None,
+            names: Vec::new().into_iter(),
+            next: None,
+            started: false,
+            done: false,
+        }
+    }
+
+    /// The next key, `None` at the end: the same as polling the stream, without a
+    /// stream library.
+    ///
+    /// ```
+    /// use kv_store_adapter::{KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// store.put("c", "k", kv_store_adapter::Bytes::from_static(b"v"), None).await?;
+    /// let mut keys = store.list_keys("c", 100);
+    /// while let Some(key) = keys.next_key().await {
+    ///     assert_eq!(key?, "k");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn next_key(&mut self) -> Option<Result<String>> {
+        std::future::poll_fn(|cx| self.poll_key(cx)).await
+    }
+
+    fn poll_key(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<String>>> {
+        loop {
+            if let Some(name) = self.names.next() {
+                return Poll::Ready(Some(Ok(name)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            let pending = match &mut self.pending {
+                Some(pending) => pending,
+                None => {
+                    if self.started && self.next.is_none() {
+                        self.done = true;
+                        continue;
+                    }
+                    self.started = true;
+                    let cursor = self.next.take();
+                    self.pending.insert((self.fetch)(cursor))
+                }
+            };
+            let page = std::task::ready!(pending.as_mut().poll(cx));
+            self.pending = None;
+            match page {
+                Ok(page) => {
+                    self.names = page.names.into_iter();
+                    self.next = page.next;
+                    self.done = self.next.is_none();
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for KeyStream<'_> {
+    type Item = Result<String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_key(cx)
+    }
+}
+
+impl fmt::Debug for KeyStream<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyStream")
+            .field("buffered", &self.names.len())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_of_a_sorted_listing_cover_it_once() {
+        let names: Vec<String> = ["d", "a", "c", "b", "a"].map(String::from).to_vec();
+        let first = Page::of_sorted(names.clone(), None, 2);
+        assert_eq!(first.names, ["a", "b"]);
+        let second = Page::of_sorted(names.clone(), first.next.as_ref(), 2);
+        assert_eq!(second.names, ["c", "d"]);
+        assert_eq!(second.next, None);
+        assert_eq!(Page::of_sorted(names, None, 0).names, ["a"]);
+    }
+}

@@ -1,4 +1,4 @@
-//! `Coalesce`: concurrent single-key reads sent as one batch.
+//! `Coalesce`: concurrent single-key reads, and puts, sent as one batch.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::{Notify, oneshot};
 
-use crate::{Entry, Error, ErrorDetail, ErrorKind, GetOptions, Key, Result, Store};
+use bytes::Bytes;
+
+use crate::{Entry, Error, ErrorDetail, ErrorKind, GetOptions, Key, PutOptions, Result, Store};
 
 /// The most keys one batch holds unless [`Coalesce::max_batch`] says otherwise.
 pub const DEFAULT_MAX_BATCH: usize = 100;
@@ -18,7 +20,7 @@ pub const DEFAULT_MAX_BATCH: usize = 100;
 /// [`Coalesce::max_in_flight`] says otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1;
 
-/// Sends concurrent single-key reads of one collection as one batch: the first `get`
+/// Sends concurrent single-key reads (and puts) of one collection as one batch: the first `get`
 /// opens a batch and yields to the scheduler once; every `get` of the same collection
 /// (and the same [`GetOptions`]) issued meanwhile joins it, and the first sends them
 /// all as one [`get_many`](crate::KvStore::get_many) — one `MGET`, one `$in` query, one
@@ -45,9 +47,19 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1;
 ///   [`max_batch`](Self::max_batch)); more readers open the next one. Only batches
 ///   being gathered are kept, so no state outlives the reads that made it.
 ///
-/// Writes, deletes, batches, conditional writes and every capability go straight to the
-/// inner store. A read never returns an entry older than the call: a batch is sent after
-/// every read in it began.
+/// **Puts coalesce the same way**: concurrent `put`s of one collection with the same
+/// TTL go as one [`put_many`](crate::KvStore::put_many) (one `MSET`, one bulk request,
+/// one write transaction), each caller's put returning when the batch is written. Of
+/// two puts of one key in a batch, the later caller's wins, as if one ran after the
+/// other. Errors follow the rule above: a timeout or lost connection fails every put of
+/// the batch once (as a lone put's would, the write may or may not have happened); any
+/// other failure (one value over a size limit fails a whole batch) sends each put again
+/// on its own.
+///
+/// Deletes, batches, conditional writes and every capability go straight to the inner
+/// store. A read never returns an entry older than the call: a batch is sent after
+/// every read in it began; and a put has happened when it returns, so a read that
+/// starts after sees it.
 ///
 /// Worth it for network stores under concurrent load (Redis, MongoDB, Elasticsearch,
 /// Memcached); an in-process store gains nothing from batching and pays the yield.
@@ -135,20 +147,28 @@ struct Shared {
     state: Mutex<State>,
 }
 
+/// What a batch does: reads with the same options, or writes with the same options.
+/// Each kind of a collection batches on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Get(GetOptions),
+    Put(PutOptions),
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// Per collection with a batch open or in flight (no entry otherwise).
-    collections: HashMap<String, Pending>,
+    /// Per collection with a batch open or in flight (no entry otherwise), per kind.
+    collections: HashMap<String, Vec<(Kind, Pending)>>,
     /// Full batches, out of their collection's slot, not yet taken by their openers.
     full: Vec<Batch>,
     next_id: u64,
 }
 
-/// A collection's batches.
+/// A collection's batches of one kind.
 #[derive(Debug, Default)]
 struct Pending {
-    /// The open batch without and with TTLs read (`GetOptions::ttl` as index).
-    open: [Option<Batch>; 2],
+    /// The batch being gathered.
+    open: Option<Batch>,
     /// Batches sent and not yet answered.
     in_flight: usize,
     /// Wakes openers waiting for a batch in flight to finish (made when one waits).
@@ -163,7 +183,7 @@ struct Pending {
 
 impl Pending {
     fn idle(&self) -> bool {
-        self.in_flight == 0 && self.open.iter().all(Option::is_none)
+        self.in_flight == 0 && self.open.is_none()
     }
 
     fn wake_waiting(&self) {
@@ -173,20 +193,29 @@ impl Pending {
     }
 }
 
-/// The readers who joined a batch, each waiting for its key's reply; the opener is not
+/// The callers who joined a batch, each waiting for its reply; the opener is not
 /// among them.
 #[derive(Debug)]
 struct Batch {
     id: u64,
-    joined: Vec<(String, oneshot::Sender<Reply>)>,
+    joined: Vec<Joined>,
 }
 
-/// What a joined reader receives.
+/// One caller in a batch: its key, the value it writes (a put), and where its reply
+/// goes.
+#[derive(Debug)]
+struct Joined {
+    key: String,
+    value: Option<Bytes>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// What a joined caller receives.
 #[derive(Debug)]
 enum Reply {
-    /// Its answer.
+    /// Its answer (`Ok(None)` for a write done).
     Done(Result<Option<Entry>>),
-    /// Read on your own: the batch failed in a way that may be one key's fault.
+    /// Do it on your own: the batch failed in a way that may be one key's fault.
     Alone,
 }
 
@@ -204,31 +233,57 @@ enum Next {
     /// again.
     Wait(Pin<Box<OwnedNotified>>, u64),
     /// A batch that finished after this one began waiting timed out: so does this one
-    /// (taken out, its readers to be answered).
+    /// (taken out, its callers to be answered).
     TimedOut(Batch, Duration),
-    /// The batch is gone (cannot happen while the opener holds it; answered as a
-    /// batch of one).
+    /// The batch is gone (cannot happen while the opener holds it; sent as a batch of
+    /// one).
     Gone,
 }
 
 impl State {
-    /// Joins the open batch of `collection`, or opens one: `Err(id)` for the opener.
+    fn pending(&mut self, collection: &str, kind: Kind) -> Option<&mut Pending> {
+        self.collections
+            .get_mut(collection)?
+            .iter_mut()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, p)| p)
+    }
+
+    fn pending_or_new(&mut self, collection: &str, kind: Kind) -> &mut Pending {
+        let kinds = self.collections.entry(collection.to_owned()).or_default();
+        let at = match kinds.iter().position(|(k, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                kinds.push((kind, Pending::default()));
+                kinds.len() - 1
+            }
+        };
+        &mut kinds[at].1
+    }
+
+    /// Joins the open batch of `collection` and `kind`, or opens one: `Err(id)` for
+    /// the opener.
     fn join(
         &mut self,
         collection: &str,
-        slot: usize,
+        kind: Kind,
         key: &str,
+        value: Option<Bytes>,
         max: usize,
     ) -> std::result::Result<oneshot::Receiver<Reply>, u64> {
-        if let Some(pending) = self.collections.get_mut(collection)
-            && let Some(batch) = &mut pending.open[slot]
+        if let Some(pending) = self.pending(collection, kind)
+            && let Some(batch) = &mut pending.open
         {
             let (tx, rx) = oneshot::channel();
-            batch.joined.push((key.to_owned(), tx));
+            batch.joined.push(Joined {
+                key: key.to_owned(),
+                value,
+                reply: tx,
+            });
             // The opener counts as one of the batch's keys. Full: out of the slot, and
             // its opener, if waiting for a batch in flight, sends it at once.
             if batch.joined.len() + 1 >= max {
-                let full = pending.open[slot].take().expect("the batch is there");
+                let full = pending.open.take().expect("the batch is there");
                 pending.wake_waiting();
                 self.full.push(full);
             }
@@ -245,51 +300,41 @@ impl State {
             self.full.push(batch);
             return Err(id);
         }
-        match self.collections.get_mut(collection) {
-            Some(pending) => pending.open[slot] = Some(batch),
-            None => {
-                let mut pending = Pending::default();
-                pending.open[slot] = Some(batch);
-                self.collections.insert(collection.to_owned(), pending);
-            }
-        }
+        self.pending_or_new(collection, kind).open = Some(batch);
         Err(id)
     }
 
     /// The opener of batch `id`: send it now (a full one, or fewer than `max_in_flight`
-    /// of the collection's batches are in flight), or wait.
+    /// of the collection's batches of its kind are in flight), or wait.
     fn next(
         &mut self,
         collection: &str,
-        slot: usize,
+        kind: Kind,
         id: u64,
         max_in_flight: usize,
         waiting_since: Option<u64>,
     ) -> Next {
         if let Some(at) = self.full.iter().position(|b| b.id == id) {
             let batch = self.full.swap_remove(at);
-            self.collections
-                .entry(collection.to_owned())
-                .or_default()
-                .in_flight += 1;
+            self.pending_or_new(collection, kind).in_flight += 1;
             return Next::Send(batch);
         }
-        let Some(pending) = self.collections.get_mut(collection) else {
+        let Some(pending) = self.pending(collection, kind) else {
             return Next::Gone;
         };
-        if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
+        if pending.open.as_ref().is_none_or(|b| b.id != id) {
             return Next::Gone;
         }
         if let (Some(since), Some((at, limit))) = (waiting_since, pending.timed_out)
             && at > since
         {
-            let batch = pending.open[slot].take().expect("the batch is there");
-            self.forget_if_idle(collection);
+            let batch = pending.open.take().expect("the batch is there");
+            self.forget_if_idle(collection, kind);
             return Next::TimedOut(batch, limit);
         }
         if pending.in_flight < max_in_flight {
             pending.in_flight += 1;
-            return Next::Send(pending.open[slot].take().expect("the batch is there"));
+            return Next::Send(pending.open.take().expect("the batch is there"));
         }
         let finished = pending.finished.get_or_insert_with(Default::default);
         let mut wait = Box::pin(finished.clone().notified_owned());
@@ -299,32 +344,36 @@ impl State {
     }
 
     /// Takes the unsent batch `id` of `collection` out, wherever it is.
-    fn withdraw(&mut self, collection: &str, slot: usize, id: u64) -> Option<Batch> {
+    fn withdraw(&mut self, collection: &str, kind: Kind, id: u64) -> Option<Batch> {
         let batch = if let Some(at) = self.full.iter().position(|b| b.id == id) {
             Some(self.full.swap_remove(at))
         } else {
-            let pending = self.collections.get_mut(collection)?;
-            if pending.open[slot].as_ref().is_none_or(|b| b.id != id) {
+            let pending = self.pending(collection, kind)?;
+            if pending.open.as_ref().is_none_or(|b| b.id != id) {
                 return None;
             }
-            pending.open[slot].take()
+            pending.open.take()
         };
         // A full batch left its slot empty: the collection may be idle now too.
-        self.forget_if_idle(collection);
+        self.forget_if_idle(collection, kind);
         batch
     }
 
-    /// Drops `collection`'s entry if nothing of it is open or in flight.
-    fn forget_if_idle(&mut self, collection: &str) {
-        if self.collections.get(collection).is_some_and(Pending::idle) {
-            self.collections.remove(collection);
+    /// Drops `collection`'s entry of `kind` if nothing of it is open or in flight, and
+    /// the collection's when no kind is left.
+    fn forget_if_idle(&mut self, collection: &str, kind: Kind) {
+        if let Some(kinds) = self.collections.get_mut(collection) {
+            kinds.retain(|(k, p)| *k != kind || !p.idle());
+            if kinds.is_empty() {
+                self.collections.remove(collection);
+            }
         }
     }
 
     /// A batch of `collection` was answered (or its sender dropped), having timed out
     /// after `timed_out` if it did.
-    fn finish(&mut self, collection: &str, timed_out: Option<Duration>) {
-        if let Some(pending) = self.collections.get_mut(collection) {
+    fn finish(&mut self, collection: &str, kind: Kind, timed_out: Option<Duration>) {
+        if let Some(pending) = self.pending(collection, kind) {
             pending.in_flight = pending.in_flight.saturating_sub(1);
             pending.finishes += 1;
             if let Some(limit) = timed_out {
@@ -332,38 +381,49 @@ impl State {
             }
             pending.wake_waiting();
         }
-        self.forget_if_idle(collection);
+        self.forget_if_idle(collection, kind);
     }
 }
 
 /// An opener's hold on its batch. Dropped before the batch is sent, it takes the
-/// batch out (dropping the senders tells each joined reader to read on its own);
+/// batch out (dropping the senders tells each joined caller to go on its own);
 /// dropped after, it counts the batch as finished.
 struct Opened<'a> {
     shared: &'a Shared,
     collection: &'a str,
-    slot: usize,
+    kind: Kind,
     id: u64,
     sent: bool,
     /// The limit the sent batch timed out after, if it did.
     timed_out: Option<Duration>,
 }
 
+impl Opened<'_> {
+    /// Notes how the sent batch ended.
+    fn ended<T>(&mut self, result: &Result<T>) {
+        if let Err(e) = result
+            && let ErrorDetail::Timeout(limit) = e.detail()
+        {
+            self.timed_out = Some(*limit);
+        }
+    }
+}
+
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         if self.sent {
-            state.finish(self.collection, self.timed_out);
+            state.finish(self.collection, self.kind, self.timed_out);
         } else {
-            let batch = state.withdraw(self.collection, self.slot, self.id);
+            let batch = state.withdraw(self.collection, self.kind, self.id);
             drop(state);
             drop(batch);
         }
     }
 }
 
-/// The error each joined reader gets when the batch failed for everyone, or `None`
-/// when each should read on its own.
+/// The error each joined caller gets when the batch failed for everyone, or `None`
+/// when each should go on its own.
 fn shared_failure(e: &Error) -> Option<fn(&Error) -> Error> {
     match e.kind() {
         ErrorKind::Timeout => Some(|e| match e.detail() {
@@ -375,13 +435,33 @@ fn shared_failure(e: &Error) -> Option<fn(&Error) -> Error> {
     }
 }
 
+/// Answers every joined caller of a failed batch: the shared error, or `Alone`;
+/// answers whether the opener shares the error too.
+fn answer_failure(joined: Vec<Joined>, e: &Error) -> bool {
+    let copy = shared_failure(e);
+    for j in joined {
+        let _ = j.reply.send(match copy {
+            Some(copy) => Reply::Done(Err(copy(e))),
+            None => Reply::Alone,
+        });
+    }
+    copy.is_some()
+}
+
 impl<S: Store> Coalesce<S> {
-    /// Opens a batch, lets others join for one scheduling tick, and sends it.
-    async fn lead(&self, k: Key<'_>, o: GetOptions, slot: usize, id: u64) -> Result<Option<Entry>> {
+    /// Lets others join the batch `id` the caller opened for one scheduling tick, then
+    /// waits its turn: the hold on the batch, and the batch to send (`None`: the
+    /// opener's call alone).
+    async fn gather<'a>(
+        &'a self,
+        collection: &'a str,
+        kind: Kind,
+        id: u64,
+    ) -> Result<(Opened<'a>, Option<Batch>)> {
         let mut opened = Opened {
             shared: &self.shared,
-            collection: k.collection(),
-            slot,
+            collection,
+            kind,
             id,
             sent: false,
             timed_out: None,
@@ -390,10 +470,7 @@ impl<S: Store> Coalesce<S> {
         let mut since = None;
         let batch = loop {
             let max = self.shared.max_in_flight;
-            let next = self
-                .shared
-                .lock()
-                .next(k.collection(), slot, id, max, since);
+            let next = self.shared.lock().next(collection, kind, id, max, since);
             match next {
                 Next::Send(batch) => break Some(batch),
                 Next::Wait(finished, finishes) => {
@@ -401,8 +478,8 @@ impl<S: Store> Coalesce<S> {
                     finished.await;
                 }
                 Next::TimedOut(batch, limit) => {
-                    for (_, tx) in batch.joined {
-                        let _ = tx.send(Reply::Done(Err(Error::timeout(limit))));
+                    for j in batch.joined {
+                        let _ = j.reply.send(Reply::Done(Err(Error::timeout(limit))));
                     }
                     return Err(Error::timeout(limit));
                 }
@@ -410,17 +487,16 @@ impl<S: Store> Coalesce<S> {
             }
         };
         opened.sent = batch.is_some();
-        let result = self.send(k, o, batch).await;
-        if let Err(e) = &result
-            && let ErrorDetail::Timeout(limit) = e.detail()
-        {
-            opened.timed_out = Some(*limit);
-        }
-        result
+        Ok((opened, batch))
     }
 
     /// Reads the opener's key and its batch's (`None`: the opener's alone).
-    async fn send(&self, k: Key<'_>, o: GetOptions, batch: Option<Batch>) -> Result<Option<Entry>> {
+    async fn send_get(
+        &self,
+        k: Key<'_>,
+        o: GetOptions,
+        batch: Option<Batch>,
+    ) -> Result<Option<Entry>> {
         let joined = match batch {
             Some(batch) if !batch.joined.is_empty() => batch.joined,
             _ => return self.inner.get_opts(k, o).await,
@@ -437,9 +513,9 @@ impl<S: Store> Coalesce<S> {
         wanted.push(1usize);
         let at: Vec<usize> = joined
             .iter()
-            .map(|(key, _)| {
-                let i = *index.entry(key.as_str()).or_insert_with(|| {
-                    keys.push(key);
+            .map(|j| {
+                let i = *index.entry(j.key.as_str()).or_insert_with(|| {
+                    keys.push(&j.key);
                     wanted.push(0);
                     keys.len() - 1
                 });
@@ -457,53 +533,118 @@ impl<S: Store> Coalesce<S> {
                         entries[i].clone()
                     }
                 };
-                for ((_, tx), i) in joined.into_iter().zip(at) {
-                    let _ = tx.send(Reply::Done(Ok(answer(i))));
+                for (j, i) in joined.into_iter().zip(at) {
+                    let _ = j.reply.send(Reply::Done(Ok(answer(i))));
                 }
                 Ok(answer(0))
             }
             Ok(_) => {
-                for (_, tx) in joined {
-                    let _ = tx.send(Reply::Alone);
+                for j in joined {
+                    let _ = j.reply.send(Reply::Alone);
                 }
                 self.inner.get_opts(k, o).await
             }
-            Err(e) => match shared_failure(&e) {
-                Some(copy) => {
-                    for (_, tx) in joined {
-                        let _ = tx.send(Reply::Done(Err(copy(&e))));
-                    }
+            Err(e) => {
+                if answer_failure(joined, &e) {
                     Err(e)
-                }
-                None => {
-                    for (_, tx) in joined {
-                        let _ = tx.send(Reply::Alone);
-                    }
+                } else {
                     self.inner.get_opts(k, o).await
                 }
-            },
+            }
         }
+    }
+
+    /// Writes the opener's entry and its batch's as one `put_many` (`None`: the
+    /// opener's alone). The opener's entry goes first, then the joined ones in the
+    /// order they came, so of one key the last to come wins.
+    async fn send_put(
+        &self,
+        k: Key<'_>,
+        value: Bytes,
+        o: PutOptions,
+        batch: Option<Batch>,
+    ) -> Result<()> {
+        let mut joined = match batch {
+            Some(batch) if !batch.joined.is_empty() => batch.joined,
+            _ => return self.inner.put_opts(k, value, o).await,
+        };
+        let own = k.joined();
+        let mut entries: Vec<(&str, Bytes)> = Vec::with_capacity(joined.len() + 1);
+        entries.push((own.as_ref(), value.clone()));
+        let values: Vec<Bytes> = joined
+            .iter_mut()
+            .map(|j| j.value.take().unwrap_or_default())
+            .collect();
+        entries.extend(joined.iter().map(|j| j.key.as_str()).zip(values));
+        let result = self.inner.put_many_opts(k.collection(), &entries, o).await;
+        drop(entries);
+        match result {
+            Ok(()) => {
+                for j in joined {
+                    let _ = j.reply.send(Reply::Done(Ok(None)));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if answer_failure(joined, &e) {
+                    Err(e)
+                } else {
+                    self.inner.put_opts(k, value, o).await
+                }
+            }
+        }
+    }
+
+    /// Joins or opens a batch of `kind` for `k` (with `value` for a put): the reply of
+    /// a joined caller, or the opener's id.
+    fn join(
+        &self,
+        k: &Key<'_>,
+        kind: Kind,
+        value: Option<Bytes>,
+    ) -> std::result::Result<oneshot::Receiver<Reply>, u64> {
+        let key = k.joined();
+        self.shared
+            .lock()
+            .join(k.collection(), kind, &key, value, self.shared.max_batch)
     }
 }
 
 impl<S: Store> Store for Coalesce<S> {
-    crate::forward_methods!(inner; put_opts, delete_opts, get_many_opts, put_many_opts, delete_many_opts);
+    crate::forward_methods!(inner; delete_opts, get_many_opts, put_many_opts, delete_many_opts);
 
     async fn get_opts(&self, k: Key<'_>, o: GetOptions) -> Result<Option<Entry>> {
         // Reads batch together only with the same options (today: whether TTLs are read).
-        let slot = usize::from(o.ttl);
-        let key = k.joined();
-        let joined = self
-            .shared
-            .lock()
-            .join(k.collection(), slot, &key, self.shared.max_batch);
-        match joined {
-            Err(id) => self.lead(k, o, slot, id).await,
+        let kind = Kind::Get(o);
+        match self.join(&k, kind, None) {
+            Err(id) => {
+                let (mut opened, batch) = self.gather(k.collection(), kind, id).await?;
+                let result = self.send_get(k, o, batch).await;
+                opened.ended(&result);
+                result
+            }
             Ok(rx) => match rx.await {
                 Ok(Reply::Done(result)) => result,
                 // The batch failed for reasons that may be one key's, or its opener
                 // was dropped before sending it.
                 Ok(Reply::Alone) | Err(_) => self.inner.get_opts(k, o).await,
+            },
+        }
+    }
+
+    async fn put_opts(&self, k: Key<'_>, value: Bytes, o: PutOptions) -> Result<()> {
+        // Writes batch together only with the same options (the same TTL).
+        let kind = Kind::Put(o);
+        match self.join(&k, kind, Some(value.clone())) {
+            Err(id) => {
+                let (mut opened, batch) = self.gather(k.collection(), kind, id).await?;
+                let result = self.send_put(k, value, o, batch).await;
+                opened.ended(&result);
+                result
+            }
+            Ok(rx) => match rx.await {
+                Ok(Reply::Done(result)) => result.map(drop),
+                Ok(Reply::Alone) | Err(_) => self.inner.put_opts(k, value, o).await,
             },
         }
     }

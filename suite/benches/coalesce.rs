@@ -137,6 +137,108 @@ where
     );
 }
 
+/// Writes one key.
+trait Writer: Clone + Send + Sync + 'static {
+    fn write(&self, key: &str, value: Bytes) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl<S: KvStore + Send + Sync + 'static> Writer for Ours<S> {
+    async fn write(&self, key: &str, value: Bytes) {
+        self.0.put(COLLECTION, key, value, None).await.unwrap();
+    }
+}
+
+/// `TASKS` tasks, each writing `per_task` keys one after another.
+fn writes_in_flight<W: Writer>(rt: &Runtime, writer: &W, per_task: usize) -> Duration {
+    let value = Bytes::from(vec![9u8; 100]);
+    rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let (writer, value) = (writer.clone(), value.clone());
+                tokio::spawn(async move {
+                    for i in 0..per_task {
+                        writer.write(key(t * per_task + i), value.clone()).await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+/// Coalesced single puts from 64 tasks against the raw client's per-key write, and a
+/// lone writer through the wrapper against the bare store.
+fn compare_writes<S, W>(rt: &Runtime, group: &str, store: S, raw: W, per_task: usize)
+where
+    S: KvStore + Clone + Send + Sync + 'static,
+    W: Writer,
+{
+    let coalesced = Ours(Arc::new(store.clone().coalesce()));
+    let bare = Ours(Arc::new(store));
+    let writes = (TASKS * per_task) as f64;
+    let mut times = (Vec::new(), Vec::new());
+    let many = interleaved(
+        21,
+        || {
+            let t = writes_in_flight(rt, &coalesced, per_task);
+            times.0.push(t.as_secs_f64());
+            t
+        },
+        || {
+            let t = writes_in_flight(rt, &raw, per_task);
+            times.1.push(t.as_secs_f64());
+            t
+        },
+    );
+    row(
+        group,
+        "64 tasks of single puts: Coalesce vs raw per-key write",
+        writes / common::median(times.0),
+        writes / common::median(times.1),
+        many,
+        1.0,
+    );
+    let count = 1_000;
+    let mut times = (Vec::new(), Vec::new());
+    let lone = interleaved(
+        21,
+        || {
+            let t = sequential_writes(rt, &coalesced, count);
+            times.0.push(t.as_secs_f64());
+            t
+        },
+        || {
+            let t = sequential_writes(rt, &bare, count);
+            times.1.push(t.as_secs_f64());
+            t
+        },
+    );
+    row(
+        group,
+        "lone sequential put: Coalesce vs the bare store",
+        count as f64 / common::median(times.0),
+        count as f64 / common::median(times.1),
+        lone,
+        0.95,
+    );
+}
+
+/// One writer, `count` keys one after another.
+fn sequential_writes<W: Writer>(rt: &Runtime, writer: &W, count: usize) -> Duration {
+    let value = Bytes::from(vec![9u8; 100]);
+    rt.block_on(async {
+        let start = Instant::now();
+        for i in 0..count {
+            writer.write(key(i), value.clone()).await;
+        }
+        start.elapsed()
+    })
+}
+
 fn row(group: &str, workload: &str, ours: f64, raw: f64, ratio: f64, target: f64) {
     let result = if ratio >= target { "pass" } else { "FAIL" };
     println!(
@@ -165,6 +267,21 @@ mod raw_redis {
     pub struct Raw {
         pub conn: redis::aio::ConnectionManager,
         pub store: RedisStore,
+    }
+
+    /// A `SET` per key of the store's stored form.
+    impl Writer for Raw {
+        async fn write(&self, key: &str, value: Bytes) {
+            let mut framed = vec![2u8];
+            framed.extend_from_slice(&kv_store_adapter::Version::unique().to_bytes());
+            framed.extend_from_slice(&value);
+            redis::cmd("SET")
+                .arg(self.store.redis_key(COLLECTION, key))
+                .arg(framed)
+                .query_async::<()>(&mut self.conn.clone())
+                .await
+                .unwrap();
+        }
     }
 
     impl Reader for Raw {
@@ -247,7 +364,8 @@ fn main() {
             conn,
             store: store.clone(),
         };
-        compare(&rt, "coalesce-redis", store, raw, 2.0, 200);
+        compare(&rt, "coalesce-redis", store.clone(), raw.clone(), 2.0, 200);
+        compare_writes(&rt, "coalesce-redis", store, raw, 200);
     }
     #[cfg(feature = "mongodb")]
     if let Some(url) = common::server_url("coalesce-mongodb", "KV_MONGO_URL") {

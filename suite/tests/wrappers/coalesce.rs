@@ -317,3 +317,105 @@ async fn readers_behind_a_timed_out_batch_time_out_with_it() {
     }
     assert_eq!(faulty.calls(), 1, "the waiting batch was never sent");
 }
+
+/// 64 concurrent puts of one collection and TTL: one `put_many`, every value written.
+#[tokio::test]
+async fn concurrent_puts_are_one_put_many() {
+    let store = counted(100);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let v = format!("v{i}");
+            store.put("c", &format!("k{i}"), b(&v), None).await.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let stats = store.inner();
+    assert_eq!(stats.latency(Operation::PutMany).count, 1, "one batch");
+    assert_eq!(stats.latency(Operation::Put).count, 0, "no single put");
+    for i in 0..64 {
+        let got = stats.get("c", &format!("k{i}")).await.unwrap();
+        assert_eq!(got, Some(b(&format!("v{i}"))));
+    }
+}
+
+/// Puts with other TTLs, or of other collections, are other batches; each keeps its
+/// TTL; a lone put is a plain put.
+#[tokio::test]
+async fn puts_batch_only_with_the_same_collection_and_ttl() {
+    let store = counted(100);
+    let hour = Some(Duration::from_secs(3600));
+    let (x, y, z) = tokio::join!(
+        store.put("c", "a", b("1"), None),
+        store.put("c", "b", b("2"), hour),
+        store.put("d", "a", b("3"), None),
+    );
+    (x.unwrap(), y.unwrap(), z.unwrap());
+    let stats = store.inner();
+    assert_eq!(stats.latency(Operation::Put).count, 3);
+    assert_eq!(stats.latency(Operation::PutMany).count, 0);
+    assert!(
+        stats
+            .ttl("c", "a")
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_in
+            .is_none()
+    );
+    let b_ttl = stats.ttl("c", "b").await.unwrap().unwrap().expires_in;
+    assert!(b_ttl.is_some_and(|t| t > Duration::from_secs(3500)));
+    assert_eq!(stats.get("d", "a").await.unwrap(), Some(b("3")));
+}
+
+/// Two puts of one key in one batch: the later one wins, as if one after the other.
+#[tokio::test]
+async fn of_one_key_in_a_batch_the_later_put_wins() {
+    let store = counted(100);
+    let (x, y) = tokio::join!(
+        store.put("c", "k", b("first"), None),
+        store.put("c", "k", b("second"), None),
+    );
+    (x.unwrap(), y.unwrap());
+    assert_eq!(store.inner().latency(Operation::PutMany).count, 1);
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(b("second")));
+}
+
+/// One value too large fails the whole `put_many` of a size-limited store: each put is
+/// sent again alone, so only the large one fails and the others are written.
+#[tokio::test]
+async fn one_bad_value_fails_only_its_own_put() {
+    let stats = Stats::new(memory()).with_latency();
+    let store = stats.clone().limit_size(0, 8).coalesce();
+    let (x, y, z) = tokio::join!(
+        store.put("c", "a", b("small"), None),
+        store.put("c", "b", b("far too large a value"), None),
+        store.put("c", "c", b("tiny"), None),
+    );
+    x.unwrap();
+    assert_eq!(y.unwrap_err().kind(), ErrorKind::TooLarge);
+    z.unwrap();
+    assert_eq!(stats.get("c", "a").await.unwrap(), Some(b("small")));
+    assert_eq!(stats.get("c", "b").await.unwrap(), None);
+    assert_eq!(stats.get("c", "c").await.unwrap(), Some(b("tiny")));
+}
+
+/// A put batch that cannot reach the store fails every put once, none sent again.
+#[tokio::test]
+async fn a_put_batch_that_fails_to_reach_the_store_fails_each_put_once() {
+    let (store, faulty, stats) = slowed();
+    faulty.fail_next(1);
+    let (x, y, z) = tokio::join!(
+        store.put("c", "a", b("1"), None),
+        store.put("c", "b", b("2"), None),
+        store.put("c", "c", b("3"), None),
+    );
+    for got in [x, y, z] {
+        assert_eq!(got.unwrap_err().kind(), ErrorKind::Connection);
+    }
+    assert_eq!(faulty.calls(), 1, "one batch, not written again per key");
+    assert_eq!(stats.total().puts, 0);
+}

@@ -353,7 +353,9 @@ async fn puts_batch_only_with_the_same_collection_and_ttl() {
         store.put("c", "b", b("2"), hour),
         store.put("d", "a", b("3"), None),
     );
-    (x.unwrap(), y.unwrap(), z.unwrap());
+    x.unwrap();
+    y.unwrap();
+    z.unwrap();
     let stats = store.inner();
     assert_eq!(stats.latency(Operation::Put).count, 3);
     assert_eq!(stats.latency(Operation::PutMany).count, 0);
@@ -379,7 +381,8 @@ async fn of_one_key_in_a_batch_the_later_put_wins() {
         store.put("c", "k", b("first"), None),
         store.put("c", "k", b("second"), None),
     );
-    (x.unwrap(), y.unwrap());
+    x.unwrap();
+    y.unwrap();
     assert_eq!(store.inner().latency(Operation::PutMany).count, 1);
     assert_eq!(store.get("c", "k").await.unwrap(), Some(b("second")));
 }

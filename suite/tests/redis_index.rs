@@ -119,6 +119,17 @@ async fn indexed_listing_reads_no_scan() {
         scans(&mut raw).await > before,
         "the plain store lists by SCAN"
     );
+
+    // A server that forgot the scripts (a restart, SCRIPT FLUSH): each call loads its
+    // script again.
+    let flush = || redis::cmd("SCRIPT").arg("FLUSH").clone();
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    store.put("small", "c", b("3"), None).await.unwrap();
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    assert_eq!(store.collections(10).await.unwrap(), ["big", "small"]);
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    assert!(store.delete("small", "c").await.unwrap());
+    assert_eq!(store.keys("small", 10).await.unwrap(), ["a", "b"]);
 }
 
 /// Members of expired entries leave the index on the collection's next write with a

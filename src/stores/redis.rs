@@ -782,21 +782,7 @@ impl<C: RedisConnection> RedisStore<C> {
             let members: Vec<Vec<u8>> = self.query(&cmd).await?;
             let mut out = Vec::new();
             for chunk in members.chunks(CHUNK) {
-                let mut pipe = redis::pipe();
-                for m in chunk {
-                    pipe.cmd("EXISTS").arg(Joined(&head, m));
-                }
-                let live: Vec<bool> = pipe
-                    .query_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?;
-                out.extend(
-                    chunk
-                        .iter()
-                        .zip(live)
-                        .filter(|(_, live)| *live)
-                        .filter_map(|(m, _)| String::from_utf8(m.clone()).ok()),
-                );
+                out.extend(self.live_members(&head, chunk.iter()).await?);
             }
             if whole || out.len() >= limit || members.len() < window {
                 out.sort_unstable();
@@ -806,6 +792,33 @@ impl<C: RedisConnection> RedisStore<C> {
             }
             window = window.saturating_mul(8);
         }
+    }
+
+    /// The index members of the collection at `head` whose entry exists (one pipeline
+    /// of EXISTS), as names.
+    async fn live_members<'m>(
+        &self,
+        head: &[u8],
+        members: impl Iterator<Item = &'m Vec<u8>>,
+    ) -> Result<Vec<String>> {
+        let members: Vec<&Vec<u8>> = members.collect();
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for m in &members {
+            pipe.cmd("EXISTS").arg(Joined(head, m));
+        }
+        let live: Vec<bool> = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(members
+            .into_iter()
+            .zip(live)
+            .filter(|(_, live)| *live)
+            .filter_map(|(m, _)| String::from_utf8(m.clone()).ok())
+            .collect())
     }
 
     /// Up to `limit` collections with a live entry, from the collections index (one
@@ -1321,25 +1334,10 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
                 )
                 .await?;
             // Members and scores alternate.
-            let members: Vec<&Vec<u8>> = flat.iter().step_by(2).collect();
-            let mut pipe = redis::pipe();
-            for m in &members {
-                pipe.cmd("EXISTS").arg(Joined(&head, m));
-            }
-            let live: Vec<bool> = if members.is_empty() {
-                Vec::new()
-            } else {
-                pipe.query_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?
-            };
-            let names = members
-                .into_iter()
-                .zip(live)
-                .filter(|(_, live)| *live)
-                .filter_map(|(m, _)| String::from_utf8(m.clone()).ok())
-                .collect();
-            (next, names)
+            (
+                next,
+                self.live_members(&head, flat.iter().step_by(2)).await?,
+            )
         } else {
             let (next, raw) = self
                 .conn

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -102,42 +100,6 @@ async fn fill<S: KvStore>(store: &S) {
     }
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn redis_server(bin: &str) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child), port)
-}
-
 fn main() {
     let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
@@ -150,8 +112,8 @@ fn main() {
     drop(disk);
 
     if let Some(bin) = common::server_url(GROUP, "KV_REDIS_SERVER_BIN") {
-        let (_server, port) = redis_server(&bin);
-        let url = format!("redis://127.0.0.1:{port}/");
+        let server = common::PrivateRedis::start(&bin);
+        let url = server.url();
         let plain = rt
             .block_on(RedisStore::connect(&url))
             .unwrap()

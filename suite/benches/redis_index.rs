@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,43 +17,6 @@ use redis::aio::ConnectionManager;
 
 const FOREIGN: usize = 1_000_000;
 const GROUP: &str = "redis-index";
-
-/// The private server, killed when the bench ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(bin: &str) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child), port)
-}
 
 /// The raw client's listing of a collection: SCAN to the end with the store's pattern.
 async fn raw_scan(conn: &ConnectionManager, pattern: &[u8]) -> usize {
@@ -90,8 +51,8 @@ fn main() {
     let Some(bin) = common::server_url(GROUP, "KV_REDIS_SERVER_BIN") else {
         return;
     };
-    let (_server, port) = start(&bin);
-    let url = format!("redis://127.0.0.1:{port}/");
+    let server = common::PrivateRedis::start(&bin);
+    let url = server.url();
     let rt = common::runtime();
     let (plain, conn) = rt.block_on(async {
         let store = RedisStore::connect(&url).await.unwrap();

@@ -168,8 +168,9 @@ async fn the_index_stays_bounded() {
     assert_eq!(pttl, -1, "an index with a key without TTL is persistent");
     assert!(store.delete("mixed", "forever").await.unwrap());
     let pttl: i64 = raw.pttl(index_key(&store, "mixed")).await.unwrap();
+    // -2: on a slow machine the brief entry, and so the index, may be gone already.
     assert!(
-        (0..=150).contains(&pttl),
+        pttl != -1 && pttl <= 150,
         "index PTTL {pttl} after its last key without TTL left"
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -199,11 +200,11 @@ async fn rewrites_move_a_key_between_lasting_and_expiring() {
     let Some(store) = connect().await else { return };
     store.put("c", "k", b("1"), None).await.unwrap();
     store
-        .put("c", "k", b("2"), Some(Duration::from_millis(100)))
+        .put("c", "k", b("2"), Some(Duration::from_millis(1_000)))
         .await
         .unwrap();
     assert_eq!(store.keys("c", 10).await.unwrap(), ["k"]);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
     assert_eq!(store.get("c", "k").await.unwrap(), None);
     assert!(store.keys("c", 10).await.unwrap().is_empty());
     assert!(store.collections(10).await.unwrap().is_empty());
@@ -299,7 +300,7 @@ async fn build_index_takes_in_data_written_without_it() {
         .unwrap();
     plain.put("old", "a", b("1"), None).await.unwrap();
     plain
-        .put("old", "b", b("2"), Some(Duration::from_millis(300)))
+        .put("old", "b", b("2"), Some(Duration::from_millis(1_500)))
         .await
         .unwrap();
     plain.put("other", "c", b("3"), None).await.unwrap();
@@ -308,7 +309,7 @@ async fn build_index_takes_in_data_written_without_it() {
     assert_eq!(indexed.build_index().await.unwrap(), 3);
     assert_eq!(indexed.keys("old", 10).await.unwrap(), ["a", "b"]);
     assert_eq!(indexed.collections(10).await.unwrap(), ["old", "other"]);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
     assert_eq!(indexed.keys("old", 10).await.unwrap(), ["a"]);
 }
 

@@ -723,18 +723,23 @@ impl EnumerateKeys for DiskStore {
                     None => table.range::<&str>(..),
                 }
                 .map_err(db_err)?;
-                let mut names = Vec::new();
-                let mut last: Option<String> = None;
+                let mut names: Vec<String> = Vec::new();
+                // The last row read when it was expired (a live one is `names`' last):
+                // no second copy of every key listed.
+                let mut skipped: Option<String> = None;
                 for (read, row) in rows.enumerate() {
                     if names.len() == limit || read == limit.saturating_mul(4) {
+                        let last = skipped.or_else(|| names.last().cloned());
                         return Ok(Page::new(names, last.map(Cursor::new)));
                     }
                     let (k, v) = row.map_err(db_err)?;
                     let key = k.value();
                     if format::decode(&c, key, v.value())?.is_some() {
                         names.push(key.to_owned());
+                        skipped = None;
+                    } else {
+                        skipped = Some(key.to_owned());
                     }
-                    last = Some(key.to_owned());
                 }
                 Ok(Page::new(names, None))
             })

@@ -770,7 +770,7 @@ impl<C: RedisConnection> RedisStore<C> {
         let head = self.head(c);
         let idx = redis_index::index_key(&head);
         let (secs, micros): (u64, u64) = self.query(&redis::cmd("TIME")).await?;
-        let since = (secs * 1000 + micros / 1000).saturating_sub(CLOCK_MARGIN_MS);
+        let since = server_ms(secs, micros).saturating_sub(CLOCK_MARGIN_MS);
         let mut window = limit.saturating_add(limit / 4 + 16);
         loop {
             let mut cmd = redis::cmd("ZRANGE");
@@ -869,6 +869,12 @@ impl<C: RedisConnection> RedisStore<C> {
         }
         Ok(removed)
     }
+}
+
+/// `TIME`'s answer (seconds, microseconds) in milliseconds; a server's garbage
+/// saturates instead of overflowing.
+fn server_ms(secs: u64, micros: u64) -> u64 {
+    secs.saturating_mul(1000).saturating_add(micros / 1000)
 }
 
 /// Keys of the namespace by collection.
@@ -1413,5 +1419,14 @@ impl<C: RedisConnection> DestroyStore for RedisStore<C> {
             self.unlink(keys).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_time_in_milliseconds_never_overflows() {
+        assert_eq!(super::server_ms(1_700_000_000, 123_456), 1_700_000_000_123);
+        assert_eq!(super::server_ms(u64::MAX, u64::MAX), u64::MAX);
     }
 }

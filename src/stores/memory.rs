@@ -1,31 +1,39 @@
-//! `MemoryStore`: a bounded in-process cache (moka) with per-entry TTL.
+//! `MemoryStore`: a bounded in-process cache (quick_cache) with per-entry TTL.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use moka::Expiry;
-use moka::ops::compute::Op;
-use moka::sync::Cache;
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
+use quick_cache::{Lifecycle, UnitWeighter};
 
 use super::Timed as Entry;
-use super::memory_key::{MemKey, decode, encode, encode_prefixed, with_key};
+use super::memory_key::{Key as Encoded, MemKey, decode, encode, encode_prefixed, with_key};
 use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
 use crate::{Condition, ConditionalWrites, Entry as Found, Result, Version, Written};
 
-/// A bounded in-memory store with per-entry TTL, built on moka's concurrent cache.
+type Inner = Cache<MemKey, Entry, UnitWeighter, foldhash::fast::RandomState, Evictions>;
+
+/// A bounded in-memory store with per-entry TTL, built on quick_cache's concurrent cache.
 ///
-/// When more than `max_entries` entries are stored, moka evicts the least useful
-/// (TinyLFU). An expired entry is invisible at once (every read checks its deadline);
-/// its memory is reclaimed at once by [`cull`](crate::KvStore::cull), or else by moka's own
-/// housekeeping, which runs as the cache is used and removes an entry 2 to about 3.5
-/// seconds after its deadline (a 2 s grace that lets `cull` still see it, then moka's
-/// timer buckets of about a second). Until then it counts toward `max_entries` and
-/// [`entry_count`](Self::entry_count). Cloning is cheap and shares the cache.
+/// When more than `max_entries` entries are stored, the cache evicts the least useful
+/// (S3-FIFO: an entry read since it was written is kept over one that was not). An
+/// expired entry is invisible at once (every read checks its deadline). Its memory is
+/// reclaimed at once by [`cull`](crate::KvStore::cull) or by the next read, write or
+/// delete of its key; and once the store is full, a write that evicts sweeps every
+/// expired entry out, so expired entries do not crowd out live ones for long (at most
+/// once a second, and for very large stores less often, so that sweeping takes at most
+/// about 1% of one core).
+/// Until then it counts toward `max_entries` and [`entry_count`](Self::entry_count),
+/// so memory stays bounded either way. No thread runs in the background: a sweep runs
+/// on the writing thread, or for stores of more than 65,536 entries inside a Tokio
+/// runtime, on its blocking pool. Cloning is cheap and shares the cache.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,7 +50,12 @@ use crate::{Condition, ConditionalWrites, Entry as Found, Result, Version, Writt
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
-    cache: Cache<MemKey, Entry, foldhash::fast::RandomState>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    cache: Inner,
+    sweeps: Sweeps,
 }
 
 /// Options for a [`MemoryStore`]: see [`MemoryStore::builder`].
@@ -53,8 +66,8 @@ pub struct MemoryStoreBuilder {
 }
 
 impl MemoryStoreBuilder {
-    /// The most entries held (default [`DEFAULT_MAX_ENTRIES`]); past it, moka evicts
-    /// the least useful.
+    /// The most entries held (default [`DEFAULT_MAX_ENTRIES`]); past it, the cache
+    /// evicts the least useful.
     pub fn max_entries(mut self, max_entries: u64) -> Self {
         self.max_entries = max_entries;
         self
@@ -62,21 +75,142 @@ impl MemoryStoreBuilder {
 
     /// The store.
     pub fn build(self) -> MemoryStore {
-        let cache = Cache::builder()
-            .max_capacity(self.max_entries)
-            .expire_after(EntryExpiry)
+        // The table starts at most this large and grows as entries arrive, so a huge
+        // bound costs nothing until it is used.
+        let estimated = self.max_entries.min(PREALLOCATED) as usize;
+        let cache = Cache::with(
+            estimated,
+            self.max_entries,
+            UnitWeighter,
             // foldhash (randomly seeded per cache) hashes short keys several times
             // faster than SipHash; keys are injective encodings, so probing stays cheap.
-            .build_with_hasher(foldhash::fast::RandomState::default());
-        MemoryStore { cache }
+            foldhash::fast::RandomState::default(),
+            Evictions,
+        );
+        MemoryStore {
+            shared: Arc::new(Shared {
+                cache,
+                sweeps: Sweeps::new(),
+            }),
+        }
     }
 }
+
+/// Tells a write whether it evicted an entry, that is whether the store is full.
+#[derive(Clone, Copy)]
+struct Evictions;
+
+impl Lifecycle<MemKey, Entry> for Evictions {
+    /// Whether the request evicted anything.
+    type RequestState = bool;
+
+    fn begin_request(&self) -> bool {
+        false
+    }
+
+    fn on_evict(&self, evicted: &mut bool, _: MemKey, _: Entry) {
+        *evicted = true;
+    }
+}
+
+/// When a full store next sweeps out its expired entries.
+struct Sweeps {
+    start: Instant,
+    /// Milliseconds from `start`.
+    next: AtomicU64,
+    /// Milliseconds between sweeps: a hundred times the last sweep's duration (so
+    /// sweeping takes at most about 1% of one core), between [`SWEEP_EVERY`] and
+    /// [`SWEEP_AT_MOST_EVERY`].
+    every: AtomicU64,
+}
+
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+const SWEEP_AT_MOST_EVERY: Duration = Duration::from_secs(64);
+/// Stores up to this many entries sweep on the writing thread (a sweep then takes well
+/// under a millisecond); larger ones on Tokio's blocking pool, when there is one.
+const SWEEP_INLINE_UP_TO: u64 = 65_536;
+
+impl Sweeps {
+    fn new() -> Self {
+        Sweeps {
+            start: Instant::now(),
+            next: AtomicU64::new(0),
+            every: AtomicU64::new(millis(SWEEP_EVERY)),
+        }
+    }
+
+    /// Whether a sweep is due now; if so, the caller is the one to run it.
+    fn claim(&self) -> bool {
+        let now = millis(self.start.elapsed());
+        let next = self.next.load(Ordering::Relaxed);
+        let every = self.every.load(Ordering::Relaxed);
+        now >= next
+            && self
+                .next
+                .compare_exchange(
+                    next,
+                    now.saturating_add(every),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// Sets the interval from how long a sweep took.
+    fn took(&self, sweep: Duration) {
+        let every = sweep
+            .saturating_mul(100)
+            .clamp(SWEEP_EVERY, SWEEP_AT_MOST_EVERY);
+        self.every.store(millis(every), Ordering::Relaxed);
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Shared {
+    /// Stores an entry; a write that evicted may sweep.
+    #[inline]
+    fn insert(self: &Arc<Self>, key: MemKey, entry: Entry) {
+        if self.cache.insert_with_lifecycle(key, entry) {
+            self.evicted();
+        }
+    }
+
+    #[cold]
+    fn evicted(self: &Arc<Self>) {
+        if !self.sweeps.claim() {
+            return;
+        }
+        let capacity = self.cache.capacity();
+        if capacity > SWEEP_INLINE_UP_TO
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let shared = Arc::clone(self);
+            drop(runtime.spawn_blocking(move || shared.sweep()));
+        } else {
+            self.sweep();
+        }
+    }
+
+    /// Removes every expired entry, each checked under its shard's lock (a racing put
+    /// of a key wins).
+    fn sweep(&self) {
+        let now = Instant::now();
+        self.cache.retain(|_, e| e.is_live(now));
+        self.sweeps.took(now.elapsed());
+    }
+}
+
+/// The most entries a new store's table is sized for up front.
+const PREALLOCATED: u64 = 16_384;
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("max_entries", &self.cache.policy().max_capacity())
-            .field("entries", &self.cache.entry_count())
+            .field("max_entries", &self.max_entries())
+            .field("entries", &self.entry_count())
             .finish()
     }
 }
@@ -117,58 +251,29 @@ impl MemoryStore {
 
     /// The most entries this store holds.
     pub fn max_entries(&self) -> u64 {
-        self.cache.policy().max_capacity().unwrap_or(u64::MAX)
+        self.shared.cache.capacity()
     }
 
     /// The number of entries held, including expired ones not yet reclaimed
-    /// (an estimate until housekeeping has run; [`cull`](crate::KvStore::cull) reclaims every expired
-    /// entry and runs it, so the count is exact right after a cull).
+    /// ([`cull`](crate::KvStore::cull) reclaims every expired entry, so the count is
+    /// exact right after a cull).
     pub fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+        self.shared.cache.len() as u64
     }
 
-    fn live_entries(&self) -> impl Iterator<Item = (std::sync::Arc<MemKey>, Entry)> + '_ {
+    fn live_entries(&self) -> impl Iterator<Item = (MemKey, Entry)> + '_ {
         let now = Instant::now();
-        self.cache.iter().filter(move |(_, e)| e.is_live(now))
-    }
-}
-
-/// How long past its deadline moka keeps an entry before its own housekeeping removes
-/// it. Reads check each entry's deadline themselves, so an expired entry is invisible
-/// at once either way; until moka expires it, [`cull`](crate::KvStore::cull) can still see it, and
-/// removes it at once.
-const GRACE: Duration = Duration::from_secs(2);
-
-/// Tells moka each entry's own deadline plus [`GRACE`], on create and on every
-/// replacing put.
-struct EntryExpiry;
-
-impl Expiry<MemKey, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _: &MemKey, entry: &Entry, now: Instant) -> Option<Duration> {
-        entry
-            .expires_at
-            .map(|at| at.saturating_duration_since(now) + GRACE)
+        self.shared
+            .cache
+            .iter()
+            .filter(move |(_, e)| e.is_live(now))
     }
 
-    fn expire_after_update(
-        &self,
-        _: &MemKey,
-        entry: &Entry,
-        now: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        entry
-            .expires_at
-            .map(|at| at.saturating_duration_since(now) + GRACE)
-    }
-}
-
-impl MemoryStore {
     /// Runs `f` with `key` encoded. A key without a prefix (the usual case) takes a
     /// branch where the prefix is the constant `""`, so the inlined encoder drops its
     /// copy, as it did when unprefixed calls passed `""` themselves.
     #[inline(always)]
-    fn with_encoded<R>(&self, key: Key<'_>, f: impl FnOnce(&super::memory_key::Key) -> R) -> R {
+    fn with_encoded<R>(&self, key: Key<'_>, f: impl FnOnce(&Encoded) -> R) -> R {
         if key.prefix().is_empty() {
             with_key(key.collection(), "", key.name(), f)
         } else {
@@ -178,14 +283,21 @@ impl MemoryStore {
 
     #[inline(always)]
     fn lookup(&self, key: Key<'_>, opts: GetOptions) -> Option<Found> {
-        let entry = self.with_encoded(key, |k| self.cache.get(k))?;
-        // Past its deadline, within moka's grace: already invisible.
-        entry.read(opts)
+        self.with_encoded(key, |k| {
+            let entry = self.shared.cache.get(k)?;
+            if entry.is_live_now() {
+                entry.read(opts)
+            } else {
+                // Expired: reclaim it now, unless a put has replaced it meanwhile.
+                self.shared.cache.remove_if(k, |e| !e.is_live_now());
+                None
+            }
+        })
     }
 
     fn remove(&self, key: Key<'_>) -> bool {
-        let removed = self.with_encoded(key, |k| self.cache.remove(k));
-        removed.is_some_and(|e| e.is_live_now())
+        let removed = self.with_encoded(key, |k| self.shared.cache.remove(k));
+        removed.is_some_and(|(_, e)| e.is_live_now())
     }
 }
 
@@ -226,7 +338,7 @@ impl Store for MemoryStore {
 
     async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
         let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
-        self.cache.insert(encoded, Entry::new(value, opts.ttl));
+        self.shared.insert(encoded, Entry::new(value, opts.ttl));
         Ok(())
     }
 
@@ -253,7 +365,7 @@ impl Store for MemoryStore {
         opts: PutOptions,
     ) -> Result<()> {
         for (key, value) in entries {
-            self.cache
+            self.shared
                 .insert(encode(collection, key), Entry::new(value.clone(), opts.ttl));
         }
         Ok(())
@@ -295,47 +407,34 @@ impl EnumerateCollections for MemoryStore {
 
 impl DestroyCollection for MemoryStore {
     async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
-        for (k, _) in self.cache.iter() {
-            if decode(k.bytes()).is_some_and(|(c, _)| c == collection) {
-                self.cache.invalidate(&*k);
-            }
-        }
+        // One pass under each shard's lock: an entry written during the pass is either
+        // removed with the rest or written after it, never half.
+        self.shared
+            .cache
+            .retain(|k, _| decode(k.bytes()).is_none_or(|(c, _)| c != collection));
         Ok(())
     }
 }
 
 impl DestroyStore for MemoryStore {
     async fn destroy_opts(&self) -> Result<()> {
-        self.cache.invalidate_all();
-        self.cache.run_pending_tasks();
+        self.shared.cache.clear();
         Ok(())
     }
 }
 
 impl Cull for MemoryStore {
-    /// Removes every entry expired by now, at once: moka's own housekeeping reclaims
-    /// expired entries only in timer buckets of about a second.
+    /// Removes every entry expired by now, at once, checking each under its shard's
+    /// lock (a racing put of a key wins).
     async fn cull_opts(&self) -> Result<()> {
-        let now = Instant::now();
-        // moka still counts entries within their grace as live, so they are listed;
-        // each is removed only if it is still the expired one (a racing put wins).
-        for (key, entry) in self.cache.iter() {
-            if entry.expires_at.is_some_and(|at| at <= now) {
-                self.cache
-                    .entry(key.to_owned_key())
-                    .and_compute_with(|current| match current {
-                        Some(e) if e.value().expires_at.is_some_and(|at| at <= now) => Op::Remove,
-                        _ => Op::Nop,
-                    });
-            }
-        }
-        self.cache.run_pending_tasks();
+        self.shared.sweep();
         Ok(())
     }
 }
 
-/// Atomic per key: each conditional write is one compute of the cache's entry, which
-/// moka runs under that key's lock, so racing writers see each other's results.
+/// Atomic per key: each conditional write inspects and acts on the key's entry under
+/// its shard's lock; where the key is absent, the cache holds a placeholder for it
+/// until the write is decided, and racing conditional writers of the key wait for it.
 impl ConditionalWrites for MemoryStore {
     async fn put_if_opts(
         &self,
@@ -345,20 +444,50 @@ impl ConditionalWrites for MemoryStore {
         opts: PutOptions,
     ) -> Result<Written> {
         let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
-        let mut outcome = Written::Rejected(None);
-        self.cache.entry(encoded).and_compute_with(|found| {
-            let now = Instant::now();
-            let found = found.as_ref().map(|e| e.value());
-            if Entry::allows(found, condition, now) {
-                let entry = Entry::new(value, opts.ttl);
-                outcome = Written::Applied(Some(entry.version));
-                Op::Put(entry)
-            } else {
-                outcome = Written::Rejected(Entry::current(found, now));
-                Op::Nop
-            }
-        });
-        Ok(outcome)
+        let mut value = Some(value);
+        loop {
+            let found = self.shared.cache.entry(&*encoded, None, |_, found| {
+                let now = Instant::now();
+                if Entry::allows(Some(&*found), condition, now) {
+                    let entry = Entry::new(value.take().unwrap_or_default(), opts.ttl);
+                    let version = entry.version;
+                    *found = entry;
+                    EntryAction::Retain(Written::Applied(Some(version)))
+                } else {
+                    EntryAction::Retain(Written::Rejected(Entry::current(Some(&*found), now)))
+                }
+            });
+            return Ok(match found {
+                EntryResult::Retained(outcome) => outcome,
+                EntryResult::Vacant(guard) => {
+                    if !Entry::allows(None, condition, Instant::now()) {
+                        return Ok(Written::Rejected(None));
+                    }
+                    let entry = Entry::new(value.take().unwrap_or_default(), opts.ttl);
+                    let version = entry.version;
+                    match guard.insert_with_lifecycle(entry) {
+                        Ok(evicted) => {
+                            if evicted {
+                                self.shared.evicted();
+                            }
+                            Written::Applied(Some(version))
+                        }
+                        // A plain put or delete of the key replaced the placeholder
+                        // meanwhile: decide again on what it left, so the answer
+                        // agrees with the racing call's.
+                        Err(entry) => {
+                            value = Some(entry.value);
+                            continue;
+                        }
+                    }
+                }
+                // Neither is asked for: no callback removes or replaces, and with no
+                // timeout the wait for another writer's placeholder never gives up.
+                EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {
+                    Written::Rejected(None)
+                }
+            });
+        }
     }
 
     async fn delete_if_opts(
@@ -368,16 +497,13 @@ impl ConditionalWrites for MemoryStore {
         _: DeleteOptions,
     ) -> Result<bool> {
         let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
-        let mut deleted = false;
-        self.cache.entry(encoded).and_compute_with(|found| {
-            let found = found.as_ref().map(|e| e.value());
-            if Entry::allows(found, Condition::Version(version), Instant::now()) {
-                deleted = true;
-                Op::Remove
+        let found = self.shared.cache.entry(&*encoded, None, |_, found| {
+            if Entry::allows(Some(&*found), Condition::Version(version), Instant::now()) {
+                EntryAction::Remove
             } else {
-                Op::Nop
+                EntryAction::Retain(())
             }
         });
-        Ok(deleted)
+        Ok(matches!(found, EntryResult::Removed(..)))
     }
 }

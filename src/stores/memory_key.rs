@@ -6,9 +6,34 @@ use std::hash::{Hash, Hasher};
 /// A stored key: `(collection, key)` encoded injectively as
 /// `len(collection) as u32 LE ‖ collection ‖ key`.
 ///
-/// Plain bytes keep moka's hashing and probing as cheap as for a single string key;
+/// Plain bytes keep the cache's hashing and probing as cheap as for a single string key;
 /// lookups of short keys encode on the stack, so reads do not allocate.
-pub(crate) type MemKey = Box<Key>;
+///
+/// Cloned only where the cache lists its keys (enumeration), never on reads or writes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct MemKey(Box<Key>);
+
+impl Clone for MemKey {
+    fn clone(&self) -> Self {
+        self.0.to_owned()
+    }
+}
+
+/// Lookups hash and compare the borrowed form: the derived `Hash` above is the
+/// `Key`'s own, as `Borrow` requires.
+impl std::borrow::Borrow<Key> for MemKey {
+    fn borrow(&self) -> &Key {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for MemKey {
+    type Target = Key;
+
+    fn deref(&self) -> &Key {
+        &self.0
+    }
+}
 
 /// An encoded key, borrowed: what lookups hash and compare.
 ///
@@ -29,17 +54,21 @@ impl Key {
     fn boxed(bytes: Box<[u8]>) -> MemKey {
         // SAFETY: as in `new`; the allocation's layout is unchanged, so the box frees it
         // correctly.
-        unsafe { Box::from_raw(Box::into_raw(bytes) as *mut Key) }
+        MemKey(unsafe { Box::from_raw(Box::into_raw(bytes) as *mut Key) })
     }
 
     /// The encoded bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.0
     }
+}
 
-    /// An owned copy (for the rare calls that need a key of their own: `cull`).
-    pub(crate) fn to_owned_key(&self) -> MemKey {
-        Self::boxed(self.0.into())
+/// An owned copy: what the cache stores when a conditional write finds no entry.
+impl ToOwned for Key {
+    type Owned = MemKey;
+
+    fn to_owned(&self) -> MemKey {
+        Key::boxed(self.0.into())
     }
 }
 

@@ -51,8 +51,7 @@ async fn expired_entries_are_reclaimed_not_only_hidden() {
     store.cull().await.unwrap();
     assert_eq!(store.entry_count(), 501);
     tokio::time::sleep(Duration::from_millis(80)).await;
-    // An explicit cull reclaims every expired entry at once (moka's own timer wheel
-    // would take up to a second or two).
+    // An explicit cull reclaims every expired entry at once.
     store.cull().await.unwrap();
     assert_eq!(
         store.entry_count(),
@@ -60,9 +59,7 @@ async fn expired_entries_are_reclaimed_not_only_hidden() {
         "expired entries still held after cull"
     );
     assert_eq!(store.get("c", "forever").await.unwrap(), Some(b("v")));
-    // Left alone, moka's own housekeeping reclaims them a few seconds after their
-    // deadline (its 2 s grace, then its timer buckets of about a second); here its
-    // housekeeping runs through cull, once they are past the grace.
+    // Without a cull, a read that meets an expired entry reclaims it.
     for i in 0..100 {
         let key = format!("later{i}");
         store
@@ -70,14 +67,81 @@ async fn expired_entries_are_reclaimed_not_only_hidden() {
             .await
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let reclaimed = eventually(Duration::from_secs(4), || async {
-        store.cull().await.unwrap();
-        store.entry_count() == 1
-    });
-    assert!(
-        reclaimed.await,
-        "{} entries still held",
-        store.entry_count()
-    );
+    assert_eq!(store.entry_count(), 101);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    for i in 0..100 {
+        assert_eq!(store.get("c", &format!("later{i}")).await.unwrap(), None);
+    }
+    assert_eq!(store.entry_count(), 1, "reads left expired entries held");
+}
+
+/// Expired entries give way to new ones when the store is full: once a write has to
+/// evict, the store sweeps expired entries out (at most once a second, so the first
+/// sweep, while the store filled up, found nothing and the next comes a second later).
+#[tokio::test]
+async fn a_full_store_of_expired_entries_makes_room_for_new_ones() {
+    let store = MemoryStore::with_max_entries(1_000);
+    for i in 0..1_000 {
+        store
+            .put(
+                "c",
+                &format!("old{i}"),
+                b("v"),
+                Some(Duration::from_millis(30)),
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for i in 0..1_000 {
+        store
+            .put("c", &format!("new{i}"), b("v"), None)
+            .await
+            .unwrap();
+    }
+    assert!(store.entry_count() <= 1_000, "{}", store.entry_count());
+    let mut held = 0;
+    for i in 0..1_000 {
+        held += usize::from(store.get("c", &format!("new{i}")).await.unwrap().is_some());
+    }
+    // Each shard evicts on its own, so a shard that got more than its share of the new
+    // keys evicts a few of them; most of the room went to the new entries.
+    assert!(held >= 900, "only {held} of 1,000 new entries held");
+}
+
+/// A create racing a plain delete of the same absent key: whatever order they take,
+/// their answers agree with what is left. A delete that found nothing came first, so
+/// the create's value must remain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_racing_a_delete_agrees_with_what_is_left() {
+    use kv_store_adapter::{Condition, Written};
+    let store = MemoryStore::with_max_entries(1_000);
+    let mut both_orders = [0u32; 2];
+    for i in 0..20_000 {
+        let key = format!("k{}", i % 64);
+        let (a, d) = (store.clone(), store.clone());
+        let k = key.clone();
+        let create = tokio::spawn(async move {
+            a.put_if("c", &k, b("v"), Condition::Absent, Default::default())
+                .await
+                .unwrap()
+        });
+        let k = key.clone();
+        let delete = tokio::spawn(async move { d.delete("c", &k).await.unwrap() });
+        let (created, deleted) = (create.await.unwrap(), delete.await.unwrap());
+        assert!(matches!(created, Written::Applied(_)), "{created:?}");
+        let left = store.get("c", &key).await.unwrap();
+        if deleted {
+            assert_eq!(left, None, "round {i}: deleted after the create");
+        } else {
+            assert_eq!(
+                left,
+                Some(b("v")),
+                "round {i}: the delete found nothing, so it came first"
+            );
+        }
+        both_orders[usize::from(deleted)] += 1;
+        store.delete("c", &key).await.unwrap();
+    }
+    assert!(both_orders[0] > 0, "{both_orders:?}");
 }

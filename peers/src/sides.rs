@@ -166,6 +166,27 @@ impl Side for RawMoka {
     }
 }
 
+/// Raw quick_cache (what `MemoryStore` is built on): a bounded `sync::Cache`, values
+/// without deadlines.
+pub struct RawQuick(pub quick_cache::sync::Cache<String, Bytes>);
+
+impl Side for RawQuick {
+    fn name(&self) -> String {
+        "raw quick_cache".into()
+    }
+    async fn put(&self, key: &str, value: &Json) {
+        self.0.insert(format!("{COLLECTION}/{key}"), encode(value));
+    }
+    async fn get(&self, key: &str) -> Option<Json> {
+        self.0
+            .get(&format!("{COLLECTION}/{key}"))
+            .map(|v| decode(&v))
+    }
+    async fn delete(&self, key: &str) {
+        self.0.remove(&format!("{COLLECTION}/{key}"));
+    }
+}
+
 /// Raw redb: a durable write transaction per write call, a read transaction per read
 /// call (a batch is one), called inline.
 pub struct RawRedb(pub redb::Database, pub tempfile::TempDir);
@@ -295,6 +316,7 @@ pub enum Any {
     OkvRedis(Openkeyv<openkeyv::store::redis::RedisStore>),
     Opendal(Opendal, Option<Arc<tempfile::TempDir>>),
     Moka(RawMoka),
+    Quick(RawQuick),
     Redb(RawRedb),
     RawRedis(RawRedis),
 }
@@ -310,6 +332,7 @@ macro_rules! each {
             Any::OkvRedis($side) => $body,
             Any::Opendal($side, _) => $body,
             Any::Moka($side) => $body,
+            Any::Quick($side) => $body,
             Any::Redb($side) => $body,
             Any::RawRedis($side) => $body,
         }
@@ -365,6 +388,7 @@ pub async fn groups(redis_url: Option<&str>) -> Vec<Group> {
                 ),
                 None,
             ),
+            Any::Quick(RawQuick(quick_cache::sync::Cache::new(1_000_000))),
             Any::Moka(RawMoka(moka::sync::Cache::new(1_000_000))),
         ],
     }];

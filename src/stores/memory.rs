@@ -443,10 +443,41 @@ impl ConditionalWrites for MemoryStore {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
-        let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
+        Ok(self.with_encoded(key, |k| self.put_if_encoded(k, value, condition, opts)))
+    }
+
+    async fn delete_if_opts(
+        &self,
+        key: Key<'_>,
+        version: Version,
+        _: DeleteOptions,
+    ) -> Result<bool> {
+        let found = self.with_encoded(key, |k| {
+            self.shared.cache.entry(k, None, |_, found| {
+                if Entry::allows(Some(&*found), Condition::Version(version), Instant::now()) {
+                    EntryAction::Remove
+                } else {
+                    EntryAction::Retain(())
+                }
+            })
+        });
+        Ok(matches!(found, EntryResult::Removed(..)))
+    }
+}
+
+impl MemoryStore {
+    /// A conditional put of the encoded key `k` (built on the stack: only a write to
+    /// an absent key copies it, into the cache).
+    fn put_if_encoded(
+        &self,
+        k: &Encoded,
+        value: Bytes,
+        condition: Condition,
+        opts: PutOptions,
+    ) -> Written {
         let mut value = Some(value);
         loop {
-            let found = self.shared.cache.entry(&*encoded, None, |_, found| {
+            let found = self.shared.cache.entry(k, None, |_, found| {
                 let now = Instant::now();
                 if Entry::allows(Some(&*found), condition, now) {
                     let entry = Entry::new(value.take().unwrap_or_default(), opts.ttl);
@@ -457,11 +488,11 @@ impl ConditionalWrites for MemoryStore {
                     EntryAction::Retain(Written::Rejected(Entry::current(Some(&*found), now)))
                 }
             });
-            return Ok(match found {
+            return match found {
                 EntryResult::Retained(outcome) => outcome,
                 EntryResult::Vacant(guard) => {
                     if !Entry::allows(None, condition, Instant::now()) {
-                        return Ok(Written::Rejected(None));
+                        return Written::Rejected(None);
                     }
                     let entry = Entry::new(value.take().unwrap_or_default(), opts.ttl);
                     let version = entry.version;
@@ -486,24 +517,7 @@ impl ConditionalWrites for MemoryStore {
                 EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {
                     Written::Rejected(None)
                 }
-            });
+            };
         }
-    }
-
-    async fn delete_if_opts(
-        &self,
-        key: Key<'_>,
-        version: Version,
-        _: DeleteOptions,
-    ) -> Result<bool> {
-        let encoded = encode_prefixed(key.collection(), key.prefix(), key.name());
-        let found = self.shared.cache.entry(&*encoded, None, |_, found| {
-            if Entry::allows(Some(&*found), Condition::Version(version), Instant::now()) {
-                EntryAction::Remove
-            } else {
-                EntryAction::Retain(())
-            }
-        });
-        Ok(matches!(found, EntryResult::Removed(..)))
     }
 }

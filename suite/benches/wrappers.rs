@@ -18,7 +18,7 @@ use kv_store_adapter::{KvStore, KvStoreExt};
 const KEYS: usize = 10_000;
 
 /// The bare store and `Stats<PrefixKeys<ClampTtl<MemoryStore>>>` over the same cache:
-/// separate moka instances differ by ±5% from their random hash seeds alone.
+/// separate cache instances differ by ±5% from their random hash seeds alone.
 fn stores() -> (MemoryStore, Stats<PrefixKeys<ClampTtl<MemoryStore>>>) {
     let bare = MemoryStore::with_max_entries(100_000);
     let stacked = bare
@@ -247,7 +247,7 @@ fn codecs(c: &mut Criterion) {
 /// the bare store given the keys PrefixKeys writes (isolating the wrappers' own cost
 /// from the prefix's longer keys).
 ///
-/// Measured over several fresh caches, the rounds pooled: one moka instance's hash
+/// Measured over several fresh caches, the rounds pooled: one cache instance's hash
 /// seed and allocation layout stay for the whole run, and with one instance the put
 /// ratio moved between 0.93 and 0.97 from run to run. Over 8 instances (seeding order
 /// alternating) it moves by about ±0.5%, and the method stays unbiased: two bare

@@ -242,7 +242,7 @@ pub fn compare<O: Side, R: Side>(
 
 /// [`compare`] with the interleaved rounds pooled over `instances` fresh pairs from
 /// `make`, for in-process stores whose speed depends on one instance's hash seed and
-/// memory layout (two moka caches differ by up to ±5% from those alone); criterion
+/// memory layout (two caches differ by up to ±5% from those alone); criterion
 /// measures the first pair.
 pub fn compare_pooled<O: Side, R: Side>(
     c: &mut Criterion,

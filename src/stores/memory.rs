@@ -56,6 +56,7 @@ pub struct MemoryStore {
 struct Shared {
     cache: Inner,
     sweeps: Sweeps,
+    max_entries: u64,
 }
 
 /// Options for a [`MemoryStore`]: see [`MemoryStore::builder`].
@@ -78,19 +79,31 @@ impl MemoryStoreBuilder {
         // The table starts at most this large and grows as entries arrive, so a huge
         // bound costs nothing until it is used.
         let estimated = self.max_entries.min(PREALLOCATED) as usize;
-        let cache = Cache::with(
-            estimated,
-            self.max_entries,
-            UnitWeighter,
-            // foldhash (randomly seeded per cache) hashes short keys several times
-            // faster than SipHash; keys are injective encodings, so probing stays cheap.
-            foldhash::fast::RandomState::default(),
-            Evictions,
-        );
+        let cache = |capacity| {
+            Cache::with(
+                estimated,
+                capacity,
+                UnitWeighter,
+                // foldhash (randomly seeded per cache) hashes short keys several times
+                // faster than SipHash; keys are injective encodings, so probing stays
+                // cheap.
+                foldhash::fast::RandomState::default(),
+                Evictions,
+            )
+        };
+        // Each shard holds its share of the bound, rounded up; a bound that is not a
+        // multiple of the shards (chosen from `estimated` alone) is rounded down to one
+        // instead, so the store never holds more than `max_entries`.
+        let mut built = cache(self.max_entries);
+        let shards = built.num_shards() as u64;
+        if self.max_entries % shards != 0 {
+            built = cache(self.max_entries / shards * shards);
+        }
         MemoryStore {
             shared: Arc::new(Shared {
-                cache,
+                cache: built,
                 sweeps: Sweeps::new(),
+                max_entries: self.max_entries,
             }),
         }
     }
@@ -251,7 +264,7 @@ impl MemoryStore {
 
     /// The most entries this store holds.
     pub fn max_entries(&self) -> u64 {
-        self.shared.cache.capacity()
+        self.shared.max_entries
     }
 
     /// The number of entries held, including expired ones not yet reclaimed

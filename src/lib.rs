@@ -70,7 +70,8 @@ pub use store::{
 pub use typed::TypedStore;
 pub use version::{Condition, Version, Written};
 
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doc tests (they use `MemoryStore` and
+/// the test kit).
+#[cfg(all(doctest, feature = "memory", feature = "testkit"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -96,7 +96,7 @@ impl MemoryStoreBuilder {
         // instead, so the store never holds more than `max_entries`.
         let mut built = cache(self.max_entries);
         let shards = built.num_shards() as u64;
-        if self.max_entries % shards != 0 {
+        if !self.max_entries.is_multiple_of(shards) {
             built = cache(self.max_entries / shards * shards);
         }
         MemoryStore {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MemoryStore;
-use kv_store_adapter::testkit::{b, eventually};
+use kv_store_adapter::testkit::b;
 
 kv_store_adapter::conformance_suite!(store = MemoryStore::with_max_entries(100_000);
 

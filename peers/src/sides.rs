@@ -146,33 +146,49 @@ impl Side for Opendal {
     }
 }
 
-/// Raw moka: a bounded `sync::Cache`, no expiry policy.
-pub struct RawMoka(pub moka::sync::Cache<String, Bytes>);
+/// A raw in-process cache, keyed by `collection/key` as its users would key it.
+pub trait RawCache: Send + Sync {
+    const NAME: &'static str;
+    fn insert(&self, key: String, value: Bytes);
+    fn get(&self, key: &str) -> Option<Bytes>;
+    fn remove(&self, key: &str);
+}
 
-impl Side for RawMoka {
-    fn name(&self) -> String {
-        "raw moka".into()
+/// Raw moka: a bounded `sync::Cache`, no expiry policy.
+impl RawCache for moka::sync::Cache<String, Bytes> {
+    const NAME: &'static str = "raw moka";
+    fn insert(&self, key: String, value: Bytes) {
+        moka::sync::Cache::insert(self, key, value)
     }
-    async fn put(&self, key: &str, value: &Json) {
-        self.0.insert(format!("{COLLECTION}/{key}"), encode(value));
+    fn get(&self, key: &str) -> Option<Bytes> {
+        moka::sync::Cache::get(self, key)
     }
-    async fn get(&self, key: &str) -> Option<Json> {
-        self.0
-            .get(&format!("{COLLECTION}/{key}"))
-            .map(|v| decode(&v))
-    }
-    async fn delete(&self, key: &str) {
-        self.0.invalidate(&format!("{COLLECTION}/{key}"));
+    fn remove(&self, key: &str) {
+        self.invalidate(key)
     }
 }
 
 /// Raw quick_cache (what `MemoryStore` is built on): a bounded `sync::Cache`, values
 /// without deadlines.
-pub struct RawQuick(pub quick_cache::sync::Cache<String, Bytes>);
+impl RawCache for quick_cache::sync::Cache<String, Bytes> {
+    const NAME: &'static str = "raw quick_cache";
+    fn insert(&self, key: String, value: Bytes) {
+        quick_cache::sync::Cache::insert(self, key, value)
+    }
+    fn get(&self, key: &str) -> Option<Bytes> {
+        quick_cache::sync::Cache::get(self, key)
+    }
+    fn remove(&self, key: &str) {
+        drop(quick_cache::sync::Cache::remove(self, key))
+    }
+}
 
-impl Side for RawQuick {
+/// A raw cache as a side.
+pub struct Raw<C>(pub C);
+
+impl<C: RawCache> Side for Raw<C> {
     fn name(&self) -> String {
-        "raw quick_cache".into()
+        C::NAME.into()
     }
     async fn put(&self, key: &str, value: &Json) {
         self.0.insert(format!("{COLLECTION}/{key}"), encode(value));
@@ -315,8 +331,8 @@ pub enum Any {
     ),
     OkvRedis(Openkeyv<openkeyv::store::redis::RedisStore>),
     Opendal(Opendal, Option<Arc<tempfile::TempDir>>),
-    Moka(RawMoka),
-    Quick(RawQuick),
+    Moka(Raw<moka::sync::Cache<String, Bytes>>),
+    Quick(Raw<quick_cache::sync::Cache<String, Bytes>>),
     Redb(RawRedb),
     RawRedis(RawRedis),
 }
@@ -388,8 +404,8 @@ pub async fn groups(redis_url: Option<&str>) -> Vec<Group> {
                 ),
                 None,
             ),
-            Any::Quick(RawQuick(quick_cache::sync::Cache::new(1_000_000))),
-            Any::Moka(RawMoka(moka::sync::Cache::new(1_000_000))),
+            Any::Quick(Raw(quick_cache::sync::Cache::new(1_000_000))),
+            Any::Moka(Raw(moka::sync::Cache::new(1_000_000))),
         ],
     }];
 

@@ -190,3 +190,38 @@ async fn odd_bounds_hold() {
         );
     }
 }
+
+/// A store past the inline limit (65,536 entries) sweeps too, on Tokio's blocking pool:
+/// the expired entries go soon after writes start evicting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_full_store_sweeps_too() {
+    const MAX: u64 = 100_000;
+    let store = MemoryStore::with_max_entries(MAX);
+    for i in 0..MAX {
+        store
+            .put(
+                "c",
+                &format!("old{i}"),
+                b("v"),
+                Some(Duration::from_secs(1)),
+            )
+            .await
+            .unwrap();
+    }
+    let before = store.entry_count();
+    assert!(before > MAX * 9 / 10, "{before}");
+    // Every entry expired, and past the first sweep's interval (one may have run,
+    // finding nothing, while the store filled).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let mut i = 0;
+    let swept = kv_store_adapter::testkit::eventually(Duration::from_secs(10), || {
+        i += 1;
+        let store = store.clone();
+        let key = format!("new{i}");
+        async move {
+            store.put("c", &key, b("v"), None).await.unwrap();
+            store.entry_count() < 1_000
+        }
+    });
+    assert!(swept.await, "{} entries still held", store.entry_count());
+}

@@ -447,7 +447,8 @@ impl Cull for MemoryStore {
 
 /// Atomic per key: each conditional write inspects and acts on the key's entry under
 /// its shard's lock; where the key is absent, the cache holds a placeholder for it
-/// until the write is decided, and racing conditional writers of the key wait for it.
+/// until the write is decided, and racing conditional writers of the key wait for it
+/// (a thread wait of microseconds: the holder decides and fills it without yielding).
 impl ConditionalWrites for MemoryStore {
     async fn put_if_opts(
         &self,

@@ -112,8 +112,8 @@ fn main() {
     drop(disk);
 
     if let Some(bin) = common::server_url(GROUP, "KV_REDIS_SERVER_BIN") {
-        let server = common::PrivateRedis::start(&bin);
-        let url = server.url();
+        let server = common::server::Server::redis(bin, &[]);
+        let url = server.redis_url();
         let plain = rt
             .block_on(RedisStore::connect(&url))
             .unwrap()

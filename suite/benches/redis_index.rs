@@ -51,8 +51,8 @@ fn main() {
     let Some(bin) = common::server_url(GROUP, "KV_REDIS_SERVER_BIN") else {
         return;
     };
-    let server = common::PrivateRedis::start(&bin);
-    let url = server.url();
+    let server = common::server::Server::redis(bin, &[]);
+    let url = server.redis_url();
     let rt = common::runtime();
     let (plain, conn) = rt.block_on(async {
         let store = RedisStore::connect(&url).await.unwrap();

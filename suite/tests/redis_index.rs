@@ -75,19 +75,8 @@ async fn indexed_listing_reads_no_scan() {
     let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
         return;
     };
-    let server = server::Server::new(bin, |port| {
-        [
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
-    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let server = server::Server::redis(bin, &[]);
+    let url = server.redis_url();
     let plain = RedisStore::connect(&url)
         .await
         .unwrap()

@@ -148,21 +148,8 @@ async fn redis_restart() {
     let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
         return;
     };
-    let mut server = Server::new(bin, |port| {
-        [
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
-    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let mut server = Server::redis(bin, &[]);
+    let url = server.redis_url();
     let store = RedisStore::connect(&url)
         .await
         .unwrap()

@@ -117,22 +117,8 @@ async fn redis_stall() {
     let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
         return;
     };
-    let server = Server::new(bin, |port| {
-        port_args(
-            &[
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                "{port}",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            port,
-        )
-    });
-    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let server = Server::redis(bin, &[]);
+    let url = server.redis_url();
     let store = RedisStore::connect_with_timeouts(&url, timeouts())
         .await
         .unwrap();
@@ -231,29 +217,19 @@ async fn redis_cluster_stall() {
             let conf = dir.path().join(format!("nodes-{i}.conf"));
             let conf = conf.to_str().unwrap().to_owned();
             let work = dir.path().to_str().unwrap().to_owned();
-            Server::new(bin.clone(), move |port| {
-                port_args(
-                    &[
-                        "--bind",
-                        "127.0.0.1",
-                        "--port",
-                        "{port}",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        &conf,
-                        "--cluster-node-timeout",
-                        "2000",
-                        "--dir",
-                        &work,
-                    ],
-                    port,
-                )
-            })
+            Server::redis(
+                bin.clone(),
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &conf,
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--dir",
+                    &work,
+                ],
+            )
         })
         .collect();
     let addresses: Vec<String> = nodes

@@ -216,56 +216,9 @@ pub fn throughput(group: &str, bytes: f64, ids: &[&str]) {
     }
 }
 
-/// A redis-server of the bench's own on a free port (the binary scripts/servers.sh
-/// names in KV_REDIS_SERVER_BIN), killed when dropped: for benches that fill a
-/// database with a million keys, away from the shared test server.
+/// A server process of the bench's own (the tests' helper): benches that fill a
+/// database with a million keys use a private redis-server, away from the shared test
+/// server.
 #[allow(dead_code)]
-pub struct PrivateRedis {
-    child: std::process::Child,
-    pub port: u16,
-}
-
-#[allow(dead_code)]
-impl PrivateRedis {
-    pub fn start(bin: &str) -> Self {
-        use std::net::{TcpListener, TcpStream};
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(bin)
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, port }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../../tests/support/server.rs"]
+pub mod server;

@@ -30,6 +30,35 @@ impl Server {
         server
     }
 
+    /// A redis-server (or valkey-server) of its own: bound to 127.0.0.1, nothing saved to
+    /// disk, then `extra` arguments.
+    #[allow(dead_code)]
+    pub fn redis(program: String, extra: &[&str]) -> Self {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        Self::new(program, move |port| {
+            let mut args: Vec<String> = [
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            args.extend(extra.iter().cloned());
+            args
+        })
+    }
+
+    /// The URL of a redis-server started by [`redis`](Self::redis).
+    #[allow(dead_code)]
+    pub fn redis_url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
     /// Starts the server and waits until its port answers.
     pub fn start(&mut self) {
         let child = Command::new(&self.program)

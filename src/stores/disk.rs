@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
-    TableError, TableHandle,
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, TableError, TableHandle,
 };
 
 use crate::store::{
@@ -141,12 +141,16 @@ impl DiskStoreBuilder {
 
     /// Opens the file, creating it if missing. This does blocking file I/O: call it at
     /// start-up, or inside `spawn_blocking`.
+    ///
+    /// A new file is made under a temporary name beside `path` (`.<name>.….creating`)
+    /// and linked into place once whole, so a crash during creation leaves no file
+    /// rather than one that cannot be opened.
     pub fn open(self) -> Result<DiskStore> {
         let mut builder = Database::builder();
         if let Some(bytes) = self.cache_size {
             builder.set_cache_size(bytes);
         }
-        let db = builder.create(&self.path).map_err(|e| match e {
+        let db = open_or_create(&builder, &self.path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::from(ErrorDetail::Locked {
                 resource: self.path.display().to_string(),
             }),
@@ -171,6 +175,75 @@ impl DiskStoreBuilder {
                 reads: Placement::new(self.inline_reads, Placement::WINDOW, Placement::BACKOFF),
             }),
         })
+    }
+}
+
+/// Opens the database at `path`, creating it if missing so that a crash at any moment
+/// leaves either no file or a whole one.
+///
+/// redb initialises a new file in place and writes its magic number last; a process
+/// killed before that leaves a file that every later open refuses ("not a redb
+/// database"). So a missing file is made under a temporary name beside it, fully
+/// initialised, then linked into place (never replacing a file another process made
+/// first) and the directory synced; where the file system has no hard links, it is
+/// created in place. A temporary file left by a crash is removed by a
+/// later creation once it is a minute old.
+fn open_or_create(
+    builder: &redb::Builder,
+    path: &Path,
+) -> std::result::Result<Database, DatabaseError> {
+    loop {
+        match builder.open(path) {
+            Err(DatabaseError::Storage(redb::StorageError::Io(e)))
+                if e.kind() == std::io::ErrorKind::NotFound => {}
+            opened => return opened,
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let prefix = format!(".{name}.");
+        remove_stale_creations(dir, &prefix);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let temporary = dir.join(format!("{prefix}{}-{nanos}.creating", std::process::id()));
+        drop(builder.create(&temporary)?);
+        let linked = std::fs::hard_link(&temporary, path);
+        let _ = std::fs::remove_file(&temporary);
+        match linked {
+            // Another process created it first: open theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // A file system without hard links: create in place, as redb does.
+            Err(_) => return builder.create(path),
+            Ok(()) => std::fs::File::open(dir)?.sync_all()?,
+        }
+    }
+}
+
+/// Removes temporary files of [`open_or_create`] that a crash left, once they are a
+/// minute old (a creation takes milliseconds, so none of them is still in use).
+fn remove_stale_creations(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        if !(file.starts_with(prefix) && file.ends_with(".creating")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(60));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

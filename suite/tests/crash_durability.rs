@@ -2,7 +2,8 @@
 //! (and a MultiDiskStore) is SIGKILLed at a random moment, 20 rounds each. After every
 //! kill the store must reopen, and every key whose put was acknowledged (the child
 //! prints it on its stdout pipe once `put` returned) must read back its exact value —
-//! this round's and all earlier rounds'.
+//! this round's and all earlier rounds'. Before that, 150 kills each while the child
+//! is still creating its files: the store must open (and list) afterwards.
 //!
 //! A test without the libtest harness: the same binary is the child when
 //! `KV_CRASH_CHILD` is set.
@@ -20,6 +21,7 @@ use kv_store_adapter::{BoxStore, KvStore};
 
 const ROUNDS: u32 = 20;
 const WRITERS: u32 = 16;
+const CREATION_ROUNDS: u32 = 150;
 
 /// The exact value of a key: 1 to 3,000 bytes derived from its name.
 fn value(key: &str) -> Bytes {
@@ -40,7 +42,8 @@ fn open(kind: &str, path: &Path) -> BoxStore {
             BoxStore::new(DiskStore::open(path.join("kv.redb")).expect("reopens after a crash"))
         }
         _ => {
-            BoxStore::new(MultiDiskStore::open(path.join("multi")).expect("reopens after a crash"))
+            let store = MultiDiskStore::open(path.join("multi")).expect("reopens after a crash");
+            BoxStore::builder(store).collections().build()
         }
     }
 }
@@ -84,37 +87,71 @@ fn delay(round: u32) -> Duration {
     Duration::from_millis(10 + u64::from(nanos.wrapping_mul(2654435761).wrapping_add(round) % 390))
 }
 
+/// Runs the child for `round` in `dir`, SIGKILLs it after `delay`, and returns the keys
+/// it acknowledged.
+fn kill_child(kind: &str, round: u32, dir: &Path, delay: Duration) -> Vec<String> {
+    let exe = std::env::current_exe().unwrap();
+    let spec = format!("{kind}:{round}:{}", dir.display());
+    let mut child = Command::new(&exe)
+        .env("KV_CRASH_CHILD", spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        // Only whole lines count: a line cut by the kill was never acknowledged.
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(key) = line.strip_suffix('\n') {
+                lines.push(key.to_owned());
+            }
+            line.clear();
+        }
+        lines
+    });
+    std::thread::sleep(delay);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    reader.join().unwrap()
+}
+
+/// Kills a child while it is still creating its files (0.5 to 6.5 ms after it
+/// starts), each round in a fresh directory: the store must open afterwards, and list.
+/// (redb writes a new file in place and refuses one whose creation was cut short.)
+fn creation_rounds(kind: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for round in 0..CREATION_ROUNDS {
+        let dir = tempfile::tempdir().unwrap();
+        let micros = 500 + u64::from(delay(round).subsec_micros()) % 6_000;
+        let acked = kill_child(kind, round, dir.path(), Duration::from_micros(micros));
+        let store = open(kind, dir.path());
+        rt.block_on(async {
+            if kind == "multi" {
+                // Lists by opening each collection file read-only.
+                store.collections(usize::MAX).await.unwrap();
+            }
+            for key in &acked {
+                let got = store.get(&collection(key), key).await.unwrap();
+                assert_eq!(
+                    got,
+                    Some(value(key)),
+                    "{kind} creation round {round}: {key} lost"
+                );
+            }
+        });
+    }
+    eprintln!("{kind}: {CREATION_ROUNDS} kills during creation, every store reopened");
+}
+
 fn crash_rounds(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut acked = BTreeSet::new();
     let rt = tokio::runtime::Runtime::new().unwrap();
     for round in 0..ROUNDS {
-        let spec = format!("{kind}:{round}:{}", dir.path().display());
-        let mut child = Command::new(&exe)
-            .env("KV_CRASH_CHILD", spec)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            // Only whole lines count: a line cut by the kill was never acknowledged.
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if let Some(key) = line.strip_suffix('\n') {
-                    lines.push(key.to_owned());
-                }
-                line.clear();
-            }
-            lines
-        });
-        std::thread::sleep(delay(round));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let this_round = reader.join().unwrap();
+        let this_round = kill_child(kind, round, dir.path(), delay(round));
         acked.extend(this_round.iter().cloned());
 
         let store = open(kind, dir.path());
@@ -145,6 +182,8 @@ fn main() {
     if let Ok(spec) = std::env::var("KV_CRASH_CHILD") {
         return child(&spec);
     }
+    creation_rounds("disk");
+    creation_rounds("multi");
     crash_rounds("disk");
     crash_rounds("multi");
     println!("crash durability: ok");

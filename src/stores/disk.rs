@@ -928,6 +928,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn creating_a_file_removes_only_stale_temporary_files_of_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".kv.redb.1-1.creating");
+        let fresh = dir.path().join(".kv.redb.2-2.creating");
+        let other = dir.path().join(".other.redb.3-3.creating");
+        for path in [&stale, &fresh, &other] {
+            std::fs::write(path, b"left by a crash").unwrap();
+        }
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        for path in [&stale, &other] {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(hour_ago).unwrap();
+        }
+        let store = DiskStore::open(dir.path().join("kv.redb")).unwrap();
+        assert!(
+            !stale.exists(),
+            "a stale temporary file of this name is removed"
+        );
+        assert!(fresh.exists(), "a recent one may still be in use");
+        assert!(
+            other.exists(),
+            "another file's are not this creation's business"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".creating"))
+            .collect();
+        assert_eq!(
+            left.len(),
+            2,
+            "the creation's own temporary file is gone: {left:?}"
+        );
+        drop(store);
+    }
+
+    #[test]
     fn adaptive_reads_leave_the_executor_after_many_slow_reads_and_come_back() {
         let fast = || std::hint::black_box(1);
         let slow = || std::thread::sleep(Placement::SLOW * 3);

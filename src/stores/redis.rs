@@ -513,9 +513,10 @@ impl<C: RedisConnection> RedisStore<C> {
     /// collection stays under a millisecond in a database of a million keys, where
     /// SCAN takes a second.
     ///
-    /// The price is on writes: each put and delete becomes a server-side script that
-    /// changes the entry and its index together (see `docs/benchmarks.md` for the
-    /// measured cost). Reads do not change. Turn it on for a namespace you enumerate
+    /// The price is on writes, which change the entry and its index in one atomic
+    /// step: a put without a TTL becomes a `MULTI` transaction (`MSET`, `ZADD`,
+    /// `PERSIST`, and the collection's registration), every other write a server-side
+    /// script (see `docs/benchmarks.md` for the measured cost). Reads do not change. Turn it on for a namespace you enumerate
     /// while it is large; every instance on the namespace must agree, as they agree on
     /// the namespace itself (entries written without the index are not listed). For
     /// data written before, run [`build_index`](Self::build_index) once.
@@ -712,7 +713,9 @@ impl<C: RedisConnection> RedisStore<C> {
         }
     }
 
-    /// An indexed put of `entries` (one script per chunk).
+    /// An indexed put of `entries`: without a TTL, one transaction per chunk (see
+    /// [`Self::put_indexed_persistent`]); with one, one script per chunk, which reads
+    /// the server's clock for the members' scores and the index's expiry.
     async fn put_indexed(
         &self,
         c: &str,
@@ -723,6 +726,11 @@ impl<C: RedisConnection> RedisStore<C> {
         let idx = redis_index::index_key(&head);
         let colls = self.collections_index();
         let ns_head = self.namespace_head();
+        if ttl.is_none() {
+            return self
+                .put_indexed_persistent(c, &head, &idx, colls.as_deref(), entries)
+                .await;
+        }
         let ttl = ttl.map(|t| px(t).to_string()).unwrap_or_default();
         for chunk in entries.chunks(CHUNK) {
             self.eval::<usize>(&redis_index::PUT, |cmd| {
@@ -738,6 +746,57 @@ impl<C: RedisConnection> RedisStore<C> {
                 for (_, v) in chunk {
                     cmd.arg(Framed::new(v));
                 }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// An indexed put without a TTL: per chunk one `MULTI` of `MSET`, `ZADD` of the
+    /// members scored `inf`, `PERSIST` of the index (it may have expired with its TTL'd
+    /// members) and, on one server, `ZADD` of the name to the collections index — what
+    /// the put script does in this case, as plain commands, which cost the server a
+    /// fraction of a script's run. A name that is new to the collections index then
+    /// prunes it (see [`redis_index::PRUNE_COLLECTIONS`]).
+    async fn put_indexed_persistent(
+        &self,
+        c: &str,
+        head: &[u8],
+        idx: &[u8],
+        colls: Option<&[u8]>,
+        entries: &[(&str, Bytes)],
+    ) -> Result<()> {
+        let mut registered = false;
+        for chunk in entries.chunks(CHUNK) {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let mset = pipe.cmd("MSET");
+            for (k, v) in chunk {
+                mset.arg(Joined(head, k)).arg(Framed::new(v));
+            }
+            mset.ignore();
+            let zadd = pipe.cmd("ZADD").arg(idx);
+            for (k, _) in chunk {
+                zadd.arg("inf").arg(*k);
+            }
+            zadd.ignore();
+            pipe.cmd("PERSIST").arg(idx).ignore();
+            if let Some(colls) = colls {
+                pipe.cmd("ZADD").arg(colls).arg(0).arg(c);
+                let (added,): (usize,) = pipe
+                    .query_async(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| self.fail(e))?;
+                registered |= added > 0;
+            } else {
+                pipe.query_async::<()>(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| self.fail(e))?;
+            }
+        }
+        if let (true, Some(colls)) = (registered, colls) {
+            self.eval::<()>(&redis_index::PRUNE_COLLECTIONS, |cmd| {
+                cmd.arg(1).arg(colls).arg(self.namespace_head()).arg(c);
             })
             .await?;
         }

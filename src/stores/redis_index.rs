@@ -11,14 +11,17 @@
 //! - **the collections index** `{ns}:{` + `0xFF` + `}` (one server only; a cluster
 //!   scans its primaries for `collections()`): a sorted set of collection names.
 //!
-//! Every write changes the entry and its index in one server-side script, so another
-//! process never sees one without the other. What keeps the indexes bounded:
+//! Every write changes the entry and its index in one atomic step, so another process
+//! never sees one without the other: a put without a TTL is one `MULTI` transaction of
+//! plain commands (a script's run costs the server several times as much, and this put
+//! is the common one); every other write is a server-side script, which reads the
+//! server's clock. What keeps the indexes bounded:
 //! a write with a TTL drops the members that have expired; an index expires with its
 //! last member to expire (it is persistent only while a member without TTL is in it),
 //! recomputed on every delete;
-//! a collection's name is registered when its index is created, and each registration
-//! drops up to two sampled names whose index is gone; `collections()` drops the dead
-//! names it meets. An entry removed behind the store's back (a raw `DEL`) leaves a
+//! a collection's name is registered by every put without a TTL and when a write with
+//! one creates the index, and each new registration drops up to two sampled names whose
+//! index is gone; `collections()` drops the dead names it meets. An entry removed behind the store's back (a raw `DEL`) leaves a
 //! member, which listing checks with `EXISTS` and skips.
 
 use std::sync::LazyLock;
@@ -64,6 +67,13 @@ local function settle(idx)
   if top[2] == 'inf' then redis.call('PERSIST', idx)
   else redis.call('PEXPIREAT', idx, top[2]) end
 end
+local function prune(colls, head, name)
+  for _, other in ipairs(redis.call('ZRANDMEMBER', colls, 2)) do
+    if other ~= name and redis.call('EXISTS', head .. #other .. ':' .. other .. '}\255') == 0 then
+      redis.call('ZREM', colls, other)
+    end
+  end
+end
 local function add(idx, colls, head, name, px, members)
   local cur = redis.call('PTTL', idx)
   local score, now = 'inf', 0
@@ -86,11 +96,7 @@ local function add(idx, colls, head, name, px, members)
   end
   if colls and cur == -2 then
     redis.call('ZADD', colls, 0, name)
-    for _, other in ipairs(redis.call('ZRANDMEMBER', colls, 2)) do
-      if redis.call('EXISTS', head .. #other .. ':' .. other .. '}\255') == 0 then
-        redis.call('ZREM', colls, other)
-      end
-    end
+    prune(colls, head, name)
   end
 end
 local function remove(idx, members)
@@ -127,6 +133,17 @@ end
 for i = 1, n do members[i] = ARGV[4 + i] end
 add(KEYS[n + 1], KEYS[n + 2], ARGV[3], ARGV[4], px, members)
 return n
+",
+    )
+});
+
+/// After a put without a TTL registered a new name (outside a script): KEYS = the
+/// collections index; ARGV = the namespace head, the new name. Drops up to two sampled
+/// names whose index is gone, as a registration inside a script does.
+pub(crate) static PRUNE_COLLECTIONS: LazyLock<Script> = LazyLock::new(|| {
+    indexed(
+        r"
+prune(KEYS[1], ARGV[1], ARGV[2])
 ",
     )
 });

@@ -153,6 +153,38 @@ fn main() {
         })
     };
     let put_ratio = common::interleaved(41, put_ours, put_raw);
+    // With a TTL the put stays a script (the members' scores come from the server's
+    // clock), against the raw `SET … PX`.
+    let ttl = Duration::from_secs(600);
+    let ttl_ours = || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for k in &keys {
+                indexed
+                    .put("expiring", k, value.clone(), Some(ttl))
+                    .await
+                    .unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let ttl_raw = || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for k in &keys {
+                redis::cmd("SET")
+                    .arg(indexed.redis_key("expiring", k))
+                    .arg(framed(&value))
+                    .arg("PX")
+                    .arg(600_000)
+                    .query_async::<()>(&mut conn.clone())
+                    .await
+                    .unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let ttl_ratio = common::interleaved(41, ttl_ours, ttl_raw);
     let many_ours = || {
         rt.block_on(async {
             let start = Instant::now();
@@ -190,6 +222,26 @@ fn main() {
             redis::cmd("SET")
                 .arg(indexed.redis_key("writes", "w0"))
                 .arg(framed(&value))
+                .query_async::<()>(&mut conn.clone())
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("put with TTL indexed", |b| {
+        b.to_async(&rt).iter(|| async {
+            indexed
+                .put("expiring", "w0", value.clone(), Some(ttl))
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("put with TTL raw SET PX", |b| {
+        b.to_async(&rt).iter(|| async {
+            redis::cmd("SET")
+                .arg(indexed.redis_key("expiring", "w0"))
+                .arg(framed(&value))
+                .arg("PX")
+                .arg(600_000)
                 .query_async::<()>(&mut conn.clone())
                 .await
                 .unwrap()
@@ -233,6 +285,14 @@ fn main() {
                 raw: "put raw SET",
                 target: 0.9,
                 interleaved: Some(put_ratio),
+                ..Pair::default()
+            },
+            Pair {
+                workload: "put with TTL, indexed (a script), vs raw SET PX",
+                ours: "put with TTL indexed",
+                raw: "put with TTL raw SET PX",
+                target: 0.6,
+                interleaved: Some(ttl_ratio),
                 ..Pair::default()
             },
             Pair {

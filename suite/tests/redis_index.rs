@@ -182,6 +182,37 @@ async fn the_index_stays_bounded() {
     assert_eq!(names, 1, "dead collections stay in the collections index");
 }
 
+/// New collections prune the collections index of dead names as they register, with
+/// no `collections()` call: 200 collections die, then 200 new ones are written (without
+/// a TTL, the put that registers outside a script); each registration drops up to two
+/// sampled dead names.
+#[tokio::test]
+async fn registrations_prune_dead_collection_names() {
+    let (Some(store), Some(mut raw)) = (connect().await, raw().await) else {
+        return;
+    };
+    for i in 0..200 {
+        let name = format!("dead{i}");
+        let entries = [("k", b("v"))];
+        let short = Some(Duration::from_millis(100));
+        store.put_many(&name, &entries, short).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Without a TTL: a put registers its name in a transaction, then prunes.
+    for i in 0..200 {
+        store
+            .put(&format!("new{i}"), "k", b("v"), None)
+            .await
+            .unwrap();
+    }
+    let names: usize = raw.zcard(collections_key(&store)).await.unwrap();
+    assert!(
+        names <= 300,
+        "{names} names registered: registrations left the dead ones (400 without pruning)"
+    );
+    assert_eq!(store.collections(1000).await.unwrap().len(), 200);
+}
+
 /// A key rewritten with a TTL after it had none, or without after it had one: the
 /// index follows the last write, so listing agrees with `get` at every step.
 #[tokio::test]

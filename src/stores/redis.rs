@@ -508,8 +508,8 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 
     /// Keeps an index of each collection's keys beside the data, so `keys()` reads
-    /// only the collection asked for and `collections()` (one server) only the list of
-    /// collections, instead of scanning the whole database: listing ten keys of a small
+    /// only the collection asked for and `collections()` only the list of collections,
+    /// instead of scanning the whole database (on a cluster, every primary): listing ten keys of a small
     /// collection stays under a millisecond in a database of a million keys, where
     /// SCAN takes a second.
     ///
@@ -520,6 +520,11 @@ impl<C: RedisConnection> RedisStore<C> {
     /// while it is large; every instance on the namespace must agree, as they agree on
     /// the namespace itself (entries written without the index are not listed). For
     /// data written before, run [`build_index`](Self::build_index) once.
+    ///
+    /// On a cluster the list of collections sits on one slot, apart from the
+    /// collections, so a write that creates a collection's index names the collection
+    /// with one more command; a process that dies between the two leaves that
+    /// collection out of `collections()` until its index dies or `build_index` runs.
     ///
     /// The index stays bounded: expired members leave it on the collection's next
     /// write with a TTL, an index expires with its last entry, and dead collection
@@ -564,6 +569,9 @@ impl<C: RedisConnection> RedisStore<C> {
         let mut found = 0;
         for (c, keys) in data {
             let idx = redis_index::index_key(&self.head(c));
+            // On a cluster the name is registered whether or not the index was new:
+            // this repairs a collection whose writer died before registering it.
+            self.register(c).await?;
             for chunk in keys.chunks(CHUNK) {
                 found += self
                     .eval::<usize>(&redis_index::INDEX_EXISTING, |cmd| {
@@ -668,6 +676,41 @@ impl<C: RedisConnection> RedisStore<C> {
         C::ONE_NODE.then(|| redis_index::collections_key(&self.namespace))
     }
 
+    /// The collections index on a cluster with the index, which writes register in
+    /// outside their own transaction; `None` on one server (registered inside it) or
+    /// without the index.
+    fn cluster_registry(&self) -> Option<Vec<u8>> {
+        (!C::ONE_NODE && self.index).then(|| redis_index::collections_key(&self.namespace))
+    }
+
+    /// Names `c` in the cluster's collections index (after a write created its index).
+    async fn register(&self, c: &str) -> Result<()> {
+        match self.cluster_registry() {
+            Some(registry) => {
+                self.query(redis::cmd("ZADD").arg(registry).arg(0).arg(c))
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Takes `c` out of the cluster's collections index, then looks at its index again
+    /// and names it again if the index exists by then: a writer that created the index
+    /// in between registers after its write, so either its `ZADD` comes after this
+    /// `ZREM`, or its index is there for the second look.
+    async fn unregister(&self, c: &str) -> Result<()> {
+        let Some(registry) = self.cluster_registry() else {
+            return Ok(());
+        };
+        self.query::<()>(redis::cmd("ZREM").arg(&registry).arg(c))
+            .await?;
+        let idx = redis_index::index_key(&self.head(c));
+        if self.query::<bool>(redis::cmd("EXISTS").arg(idx)).await? {
+            self.register(c).await?;
+        }
+        Ok(())
+    }
+
     /// Every key of the namespace, data and indexes, from every primary.
     async fn namespace_keys(&self) -> Result<Vec<Vec<u8>>> {
         self.conn
@@ -713,6 +756,42 @@ impl<C: RedisConnection> RedisStore<C> {
         }
     }
 
+    /// Runs an indexed write `script` (see [`Self::eval`]). On a cluster it runs in a
+    /// transaction after `EXISTS` of the collection's index `idx`, and a write that
+    /// created the index registers the collection `c` afterwards.
+    async fn eval_indexed<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        c: &str,
+        idx: &[u8],
+        build: impl FnOnce(&mut Cmd),
+    ) -> Result<T> {
+        if self.cluster_registry().is_none() {
+            return self.eval(script, build).await;
+        }
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash());
+        build(&mut cmd);
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("EXISTS").arg(idx).add_command(cmd);
+        let (existed, answer): (bool, T) = match pipe.query_async(&mut self.conn.clone()).await {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                script
+                    .load_async(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| self.fail(e))?;
+                pipe.query_async(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| self.fail(e))?
+            }
+            answer => answer.map_err(|e| self.fail(e))?,
+        };
+        if !existed {
+            self.register(c).await?;
+        }
+        Ok(answer)
+    }
+
     /// An indexed put of `entries`: without a TTL, one transaction per chunk (see
     /// [`Self::put_indexed_persistent`]); with one, one script per chunk, which reads
     /// the server's clock for the members' scores and the index's expiry.
@@ -733,7 +812,7 @@ impl<C: RedisConnection> RedisStore<C> {
         }
         let ttl = ttl.map(|t| px(t).to_string()).unwrap_or_default();
         for chunk in entries.chunks(CHUNK) {
-            self.eval::<usize>(&redis_index::PUT, |cmd| {
+            self.eval_indexed::<usize>(&redis_index::PUT, c, &idx, |cmd| {
                 cmd.arg(chunk.len() + 1 + usize::from(colls.is_some()));
                 for (k, _) in chunk {
                     cmd.arg(Joined(&head, k));
@@ -766,10 +845,17 @@ impl<C: RedisConnection> RedisStore<C> {
         colls: Option<&[u8]>,
         entries: &[(&str, Bytes)],
     ) -> Result<()> {
+        let cluster = self.cluster_registry().is_some();
+        // One server: whether the name was new to the collections index; a cluster:
+        // whether a chunk created the collection's index.
         let mut registered = false;
+        let mut created = false;
         for chunk in entries.chunks(CHUNK) {
             let mut pipe = redis::pipe();
             pipe.atomic();
+            if cluster {
+                pipe.cmd("EXISTS").arg(idx);
+            }
             let mset = pipe.cmd("MSET");
             for (k, v) in chunk {
                 mset.arg(Joined(head, k)).arg(Framed::new(v));
@@ -783,16 +869,19 @@ impl<C: RedisConnection> RedisStore<C> {
             pipe.cmd("PERSIST").arg(idx).ignore();
             if let Some(colls) = colls {
                 pipe.cmd("ZADD").arg(colls).arg(0).arg(c);
-                let (added,): (usize,) = pipe
-                    .query_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?;
-                registered |= added > 0;
-            } else {
-                pipe.query_async::<()>(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?;
             }
+            let (answer,): (usize,) = pipe
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| self.fail(e))?;
+            if cluster {
+                created |= answer == 0;
+            } else if colls.is_some() {
+                registered |= answer > 0;
+            }
+        }
+        if created {
+            self.register(c).await?;
         }
         if let (true, Some(colls)) = (registered, colls) {
             self.eval::<()>(&redis_index::PRUNE_COLLECTIONS, |cmd| {
@@ -918,6 +1007,33 @@ impl<C: RedisConnection> RedisStore<C> {
             );
         }
         out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Up to `limit` collections with a live entry, from a cluster's collections index,
+    /// in name order: each index is on its collection's slot, so each is looked at on
+    /// its own, and the dead names met are taken out ([`Self::unregister`]).
+    async fn registered_collections(&self, registry: &[u8], limit: usize) -> Result<Vec<String>> {
+        let names: Vec<String> = self
+            .query(redis::cmd("ZRANGE").arg(registry).arg(0).arg(-1))
+            .await?;
+        let mut out = Vec::new();
+        for c in names {
+            if out.len() >= limit {
+                break;
+            }
+            let idx = redis_index::index_key(&self.head(&c));
+            let live: bool = self
+                .eval(&redis_index::CHECK_COLLECTION, |cmd| {
+                    cmd.arg(1).arg(idx).arg(&c);
+                })
+                .await?;
+            if live {
+                out.push(c);
+            } else {
+                self.unregister(&c).await?;
+            }
+        }
         Ok(out)
     }
 
@@ -1270,11 +1386,12 @@ impl<C: RedisConnection> ConditionalWrites for RedisStore<C> {
                 let head = self.head(c);
                 let colls = self.collections_index();
                 let ttl = opts.ttl.map(|t| px(t).to_string()).unwrap_or_default();
+                let idx = redis_index::index_key(&head);
                 let old: Option<Vec<u8>> = self
-                    .eval(&redis_index::CREATE, |cmd| {
+                    .eval_indexed(&redis_index::CREATE, c, &idx, |cmd| {
                         cmd.arg(2 + usize::from(colls.is_some()))
                             .arg(Joined(&head, k.as_bytes()))
-                            .arg(redis_index::index_key(&head))
+                            .arg(&idx)
                             .arg(&colls)
                             .arg(framed)
                             .arg(ttl)
@@ -1304,24 +1421,28 @@ impl<C: RedisConnection> ConditionalWrites for RedisStore<C> {
                 let head = self.head(c);
                 let colls = self.collections_index().filter(|_| self.index);
                 let script = &PUT_IF_VERSION[usize::from(self.index)];
-                let (applied, current): (i64, Option<Vec<u8>>) = self
-                    .eval(script, |cmd| {
-                        cmd.arg(if self.index {
-                            2 + usize::from(colls.is_some())
-                        } else {
-                            1
-                        })
-                        .arg(Joined(&head, k.as_bytes()));
-                        if self.index {
-                            cmd.arg(redis_index::index_key(&head)).arg(&colls);
-                        }
-                        cmd.arg(&expected.to_bytes()[..]).arg(framed).arg(ttl);
-                        if self.index {
-                            cmd.arg(self.namespace_head()).arg(c).arg(&*k);
-                        }
+                let idx = redis_index::index_key(&head);
+                let build = |cmd: &mut Cmd| {
+                    cmd.arg(if self.index {
+                        2 + usize::from(colls.is_some())
+                    } else {
+                        1
                     })
-                    .await
-                    .map_err(|e| foreign_type(c, &k, e))?;
+                    .arg(Joined(&head, k.as_bytes()));
+                    if self.index {
+                        cmd.arg(redis_index::index_key(&head)).arg(&colls);
+                    }
+                    cmd.arg(&expected.to_bytes()[..]).arg(framed).arg(ttl);
+                    if self.index {
+                        cmd.arg(self.namespace_head()).arg(c).arg(&*k);
+                    }
+                };
+                let (applied, current): (i64, Option<Vec<u8>>) = if self.index {
+                    self.eval_indexed(script, c, &idx, build).await
+                } else {
+                    self.eval(script, build).await
+                }
+                .map_err(|e| foreign_type(c, &k, e))?;
                 (applied == 1, current)
             }
         };
@@ -1428,6 +1549,9 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         if let Some(colls) = self.collections_index().filter(|_| self.index) {
             return self.indexed_collections(&colls, limit).await;
         }
+        if let Some(registry) = self.cluster_registry() {
+            return self.registered_collections(&registry, limit).await;
+        }
         let keys = self.namespace_keys().await?;
         let mut out: Vec<String> = keys
             .iter()
@@ -1458,13 +1582,14 @@ impl<C: RedisConnection> DestroyCollection for RedisStore<C> {
             .await
             .map_err(|e| self.fail(e))?;
         let keys = self.collection_keys(c).await?;
-        self.unlink(&keys).await.map(drop)
+        self.unlink(&keys).await?;
+        self.unregister(c).await
     }
 }
 
 impl<C: RedisConnection> DestroyStore for RedisStore<C> {
     async fn destroy_opts(&self) -> Result<()> {
-        if let Some(colls) = self.collections_index() {
+        if let Some(colls) = self.collections_index().or_else(|| self.cluster_registry()) {
             self.query::<()>(redis::cmd("UNLINK").arg(colls)).await?;
         }
         let keys = self.namespace_keys().await?;

@@ -8,8 +8,8 @@
 //!   the collection's keys, each scored with the millisecond its entry expires (server
 //!   clock) or `inf`. `0xFF` never occurs in UTF-8, so no data key is ever an index, and
 //!   the hash tag keeps it in the collection's slot on a cluster.
-//! - **the collections index** `{ns}:{` + `0xFF` + `}` (one server only; a cluster
-//!   scans its primaries for `collections()`): a sorted set of collection names.
+//! - **the collections index** `{ns}:{` + `0xFF` + `}`: a sorted set of collection
+//!   names.
 //!
 //! Every write changes the entry and its index in one atomic step, so another process
 //! never sees one without the other: a put without a TTL is one `MULTI` transaction of
@@ -21,7 +21,16 @@
 //! recomputed on every delete;
 //! a collection's name is registered by every put without a TTL and when a write with
 //! one creates the index, and each new registration drops up to two sampled names whose
-//! index is gone; `collections()` drops the dead names it meets. An entry removed behind the store's back (a raw `DEL`) leaves a
+//! index is gone; `collections()` drops the dead names it meets.
+//!
+//! On a cluster the collections index sits in a slot of its own, which no script or
+//! transaction on a collection's slot may touch. There a write learns, in the same
+//! transaction, whether it created the collection's index (`EXISTS` first), and then
+//! registers the name with a `ZADD` of its own; a name leaves by `ZREM`, then a fresh
+//! look at the index, and a `ZADD` again if the index exists by then. Whatever the
+//! interleaving with a writer (index first, then name), a collection with an index ends
+//! up named. The one gap: a process that dies between its write and the registration
+//! leaves a collection unnamed until its index dies or `build_index` runs. An entry removed behind the store's back (a raw `DEL`) leaves a
 //! member, which listing checks with `EXISTS` and skips.
 
 use std::sync::LazyLock;
@@ -231,16 +240,18 @@ pub(crate) fn delete_if_version(index: bool) -> Script {
     }
 }
 
-/// Whether a collection has a live member: KEYS = its index, the collections index;
-/// ARGV = the collection. A collection with none leaves both (all its members have
-/// expired, so no write can be lost). Answers 1 or 0.
+/// Whether a collection has a live member: KEYS = its index, and on one server the
+/// collections index; ARGV = the collection. A collection with none loses its index
+/// (all its members have expired, so no write can be lost) and, given the collections
+/// index, its name there; on a cluster the caller takes the name out (see
+/// `RedisStore::unregister`). Answers 1 or 0.
 pub(crate) static CHECK_COLLECTION: LazyLock<Script> = LazyLock::new(|| {
     indexed(
         r"
 local live = redis.call('ZRANGE', KEYS[1], '(' .. now_ms(), '+inf', 'BYSCORE', 'LIMIT', 0, 1)
 if #live > 0 then return 1 end
 redis.call('UNLINK', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return 0
 ",
     )

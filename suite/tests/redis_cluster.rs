@@ -54,6 +54,104 @@ mod indexed {
             basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
             conditional_writes);
     }
+
+    fn registry(store: &RedisClusterStore) -> Vec<u8> {
+        let mut key = store.namespace().as_bytes().to_vec();
+        key.extend_from_slice(b":{\xff}");
+        key
+    }
+
+    /// `collections()` reads the collections index, not the keyspace: an entry written
+    /// behind the store's back (no index member, no name) is not listed, where a SCAN
+    /// would find it; and a collection whose entries expired leaves the index.
+    #[tokio::test]
+    async fn collections_come_from_the_registry_and_dead_names_leave_it() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        let mut conn = store.connection().clone();
+        let _: () = redis::cmd("SET")
+            .arg(store.redis_key("ghost", "k"))
+            .arg(b"\x02................v")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let short = Some(std::time::Duration::from_millis(100));
+        for i in 0..30 {
+            store
+                .put(&format!("dead{i}"), "k", b("v"), short)
+                .await
+                .unwrap();
+        }
+        for i in 0..30 {
+            store
+                .put(&format!("live{i:02}"), "k", b("v"), None)
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let expected: Vec<String> = (0..30).map(|i| format!("live{i:02}")).collect();
+        assert_eq!(store.collections(1000).await.unwrap(), expected);
+        assert_eq!(store.collections(3).await.unwrap(), expected[..3]);
+        let names: usize = redis::cmd("ZCARD")
+            .arg(registry(&store))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(names, 30, "dead names stay in the collections index");
+        store.destroy().await.unwrap();
+        assert!(store.collections(1000).await.unwrap().is_empty());
+    }
+
+    /// A collection whose name was lost (its writer died between the write and the
+    /// registration; here a raw `ZREM`) is listed again after `build_index`.
+    #[tokio::test]
+    async fn build_index_names_an_unnamed_collection() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        store.put("orphan", "k", b("v"), None).await.unwrap();
+        store.put("named", "k", b("v"), None).await.unwrap();
+        let mut conn = store.connection().clone();
+        let _: () = redis::cmd("ZREM")
+            .arg(registry(&store))
+            .arg("orphan")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(store.collections(10).await.unwrap(), ["named"]);
+        store.build_index().await.unwrap();
+        assert_eq!(store.collections(10).await.unwrap(), ["named", "orphan"]);
+        store.destroy().await.unwrap();
+    }
+
+    /// Two instances: one destroys a collection while the other writes to it, 200
+    /// times. Whenever the write survived, the collection is listed.
+    #[tokio::test]
+    async fn a_write_racing_destroy_collection_stays_listed() {
+        let Some(pair) =
+            kv_store_adapter::testkit::instances::Instances::on_one_namespace(open_indexed).await
+        else {
+            return;
+        };
+        let (a, b_store) = (pair.a.clone(), pair.b.clone());
+        for round in 0..200 {
+            let ttl = (round % 2 == 1).then_some(std::time::Duration::from_secs(60));
+            let (destroyed, written) = tokio::join!(
+                a.destroy_collection("c"),
+                b_store.put("c", "k", b("v"), ttl)
+            );
+            destroyed.unwrap();
+            written.unwrap();
+            let live = b_store.get("c", "k").await.unwrap().is_some();
+            let listed = a.collections(10).await.unwrap() == ["c"];
+            assert_eq!(
+                listed, live,
+                "round {round}: entry live {live}, listed {listed}"
+            );
+        }
+        a.destroy().await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -694,6 +694,40 @@ impl<C: RedisConnection> RedisStore<C> {
         }
     }
 
+    /// Names `c` after a write created its index. A name new to the list then has two
+    /// sampled names checked and the dead ones taken out, as a registration on one
+    /// server does, so the list stays bounded without `collections()` calls.
+    async fn register_created(&self, c: &str) -> Result<()> {
+        let Some(registry) = self.cluster_registry() else {
+            return Ok(());
+        };
+        let added: usize = self
+            .query(redis::cmd("ZADD").arg(&registry).arg(0).arg(c))
+            .await?;
+        if added == 0 {
+            return Ok(());
+        }
+        let sampled: Vec<String> = self
+            .query(redis::cmd("ZRANDMEMBER").arg(&registry).arg(2))
+            .await?;
+        for other in sampled.iter().filter(|other| *other != c) {
+            if !self.collection_live(other).await? {
+                self.unregister(other).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether collection `c` has a live entry by its index; one without loses its
+    /// index ([`redis_index::CHECK_COLLECTION`], given only the index).
+    async fn collection_live(&self, c: &str) -> Result<bool> {
+        let idx = redis_index::index_key(&self.head(c));
+        self.eval(&redis_index::CHECK_COLLECTION, |cmd| {
+            cmd.arg(1).arg(idx).arg(c);
+        })
+        .await
+    }
+
     /// Takes `c` out of the cluster's collections index, then looks at its index again
     /// and names it again if the index exists by then: a writer that created the index
     /// in between registers after its write, so either its `ZADD` comes after this
@@ -787,7 +821,7 @@ impl<C: RedisConnection> RedisStore<C> {
             answer => answer.map_err(|e| self.fail(e))?,
         };
         if !existed {
-            self.register(c).await?;
+            self.register_created(c).await?;
         }
         Ok(answer)
     }
@@ -881,7 +915,7 @@ impl<C: RedisConnection> RedisStore<C> {
             }
         }
         if created {
-            self.register(c).await?;
+            self.register_created(c).await?;
         }
         if let (true, Some(colls)) = (registered, colls) {
             self.eval::<()>(&redis_index::PRUNE_COLLECTIONS, |cmd| {
@@ -1022,13 +1056,7 @@ impl<C: RedisConnection> RedisStore<C> {
             if out.len() >= limit {
                 break;
             }
-            let idx = redis_index::index_key(&self.head(&c));
-            let live: bool = self
-                .eval(&redis_index::CHECK_COLLECTION, |cmd| {
-                    cmd.arg(1).arg(idx).arg(&c);
-                })
-                .await?;
-            if live {
+            if self.collection_live(&c).await? {
                 out.push(c);
             } else {
                 self.unregister(&c).await?;

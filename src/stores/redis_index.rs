@@ -29,7 +29,7 @@
 //! registers the name with a `ZADD` of its own; a name leaves by `ZREM`, then a fresh
 //! look at the index, and a `ZADD` again if the index exists by then. Whatever the
 //! interleaving with a writer (index first, then name), a collection with an index ends
-//! up named. The one gap: a process that dies between its write and the registration
+//! up named. A name new to the list has two sampled names checked, as on one server. The one gap: a process that dies between its write and the registration
 //! leaves a collection unnamed until its index dies or `build_index` runs. An entry removed behind the store's back (a raw `DEL`) leaves a
 //! member, which listing checks with `EXISTS` and skips.
 

@@ -103,6 +103,43 @@ mod indexed {
         assert!(store.collections(1000).await.unwrap().is_empty());
     }
 
+    /// New collections prune the list of names as they register, with no
+    /// `collections()` call: 200 collections die, then 200 new ones are written (half
+    /// with a TTL, half without: two ways to create an index); each new name checks
+    /// two sampled names.
+    #[tokio::test]
+    async fn registrations_prune_dead_collection_names() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        let short = Some(std::time::Duration::from_millis(100));
+        for i in 0..200 {
+            store
+                .put(&format!("dead{i}"), "k", b("v"), short)
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        for i in 0..200 {
+            let ttl = (i % 2 == 0).then_some(std::time::Duration::from_secs(60));
+            store
+                .put(&format!("new{i}"), "k", b("v"), ttl)
+                .await
+                .unwrap();
+        }
+        let names: usize = redis::cmd("ZCARD")
+            .arg(registry(&store))
+            .query_async(&mut store.connection().clone())
+            .await
+            .unwrap();
+        assert!(
+            names <= 300,
+            "{names} names: registrations left the dead ones (400 without pruning)"
+        );
+        assert_eq!(store.collections(1000).await.unwrap().len(), 200);
+        store.destroy().await.unwrap();
+    }
+
     /// A collection whose name was lost (its writer died between the write and the
     /// registration; here a raw `ZREM`) is listed again after `build_index`.
     #[tokio::test]

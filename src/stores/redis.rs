@@ -30,6 +30,8 @@ const VERSIONED: u8 = 0x02;
 const LEGACY: Version = Version::new(0);
 /// Keys per MGET / UNLINK / pipeline.
 const CHUNK: usize = 1_000;
+/// Collections a cluster's `collections()` looks at at once.
+const LOOKS_IN_FLIGHT: usize = 64;
 /// Keys asked per SCAN step.
 const SCAN_COUNT: usize = 1_000;
 
@@ -1046,22 +1048,37 @@ impl<C: RedisConnection> RedisStore<C> {
 
     /// Up to `limit` collections with a live entry, from a cluster's collections index,
     /// in name order: each index is on its collection's slot, so each is looked at on
-    /// its own, and the dead names met are taken out ([`Self::unregister`]).
+    /// its own (64 at once), and the dead names met are taken out
+    /// ([`Self::unregister`]).
     async fn registered_collections(&self, registry: &[u8], limit: usize) -> Result<Vec<String>> {
         let names: Vec<String> = self
             .query(redis::cmd("ZRANGE").arg(registry).arg(0).arg(-1))
             .await?;
         let mut out = Vec::new();
-        for c in names {
+        for chunk in names.chunks(LOOKS_IN_FLIGHT) {
             if out.len() >= limit {
                 break;
             }
-            if self.collection_live(&c).await? {
-                out.push(c);
-            } else {
-                self.unregister(&c).await?;
+            // The looks of a chunk run at once (each on its own slot's node).
+            let mut looks = tokio::task::JoinSet::new();
+            for (i, c) in chunk.iter().enumerate() {
+                let (store, c) = (self.clone(), c.clone());
+                looks.spawn(async move { (i, store.collection_live(&c).await) });
+            }
+            let mut live = vec![false; chunk.len()];
+            while let Some(done) = looks.join_next().await {
+                let (i, answer) = done.map_err(|e| Error::backend("a listing task failed", e))?;
+                live[i] = answer?;
+            }
+            for (c, live) in chunk.iter().zip(live) {
+                if live {
+                    out.push(c.clone());
+                } else {
+                    self.unregister(c).await?;
+                }
             }
         }
+        out.truncate(limit);
         Ok(out)
     }
 

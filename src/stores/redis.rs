@@ -810,15 +810,18 @@ impl<C: RedisConnection> RedisStore<C> {
         build(&mut cmd);
         let mut pipe = redis::pipe();
         pipe.atomic().cmd("EXISTS").arg(idx).add_command(cmd);
-        let (existed, answer): (bool, T) = match pipe.query_async(&mut self.conn.clone()).await {
+        let run = || async {
+            pipe.query_async::<(bool, T)>(&mut self.conn.clone())
+                .await
+                .map_err(failed_command)
+        };
+        let (existed, answer) = match run().await {
             Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
                 script
                     .load_async(&mut self.conn.clone())
                     .await
                     .map_err(|e| self.fail(e))?;
-                pipe.query_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?
+                run().await.map_err(|e| self.fail(e))?
             }
             answer => answer.map_err(|e| self.fail(e))?,
         };
@@ -1206,6 +1209,15 @@ fn remaining(pttl: i64) -> Option<Duration> {
 
 /// A `WRONGTYPE` reply (the key holds a list, a hash, …) is foreign data under the
 /// store's key: corrupt, as a foreign string is. Other errors pass through.
+/// The error of the one command that failed in a transaction, as if it had run alone
+/// (a script's `WRONGTYPE` or `NOSCRIPT`); any other error as it is.
+fn failed_command(e: RedisError) -> RedisError {
+    match e.clone().into_server_errors() {
+        Some(errors) if errors.len() == 1 => RedisError::from(errors[0].1.clone()),
+        _ => e,
+    }
+}
+
 fn foreign_type(c: &str, k: &str, e: Error) -> Error {
     let wrong_type = std::error::Error::source(&e)
         .and_then(|source| source.downcast_ref::<RedisError>())

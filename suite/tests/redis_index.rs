@@ -12,6 +12,8 @@ use redis::AsyncCommands;
 
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/redis.rs"]
+mod support;
 
 /// An indexed store on `namespace`; two calls are two instances.
 async fn open(namespace: String) -> Option<RedisStore> {
@@ -180,6 +182,13 @@ async fn the_index_stays_bounded() {
     assert_eq!(store.collections(100).await.unwrap(), ["alive"]);
     let names: usize = raw.zcard(collections_key(&store)).await.unwrap();
     assert_eq!(names, 1, "dead collections stay in the collections index");
+}
+
+/// Foreign values and other types through the indexed writes.
+#[tokio::test]
+async fn foreign_bytes_are_corrupt_data() {
+    let Some(store) = connect().await else { return };
+    support::foreign_redis_values_are_corrupt(&store).await;
 }
 
 /// New collections prune the collections index of dead names as they register, with

@@ -1011,21 +1011,20 @@ impl<C: RedisConnection> RedisStore<C> {
     /// Up to `limit` collections with a live entry, from the collections index (one
     /// server), in name order; the dead ones met are dropped from it.
     async fn indexed_collections(&self, colls: &[u8], limit: usize) -> Result<Vec<String>> {
-        let names: Vec<String> = self
-            .query(redis::cmd("ZRANGE").arg(colls).arg(0).arg(-1))
-            .await?;
         let script = &*redis_index::CHECK_COLLECTION;
         script
             .load_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
-        for chunk in names.chunks(CHUNK) {
-            if out.len() >= limit {
+        let mut after = None;
+        while out.len() < limit {
+            let names = self.names_after(colls, after.as_deref()).await?;
+            if names.is_empty() {
                 break;
             }
             let mut pipe = redis::pipe();
-            for c in chunk {
+            for c in &names {
                 pipe.cmd("EVALSHA")
                     .arg(script.get_hash())
                     .arg(2)
@@ -1038,15 +1037,33 @@ impl<C: RedisConnection> RedisStore<C> {
                 .await
                 .map_err(|e| self.fail(e))?;
             out.extend(
-                chunk
+                names
                     .iter()
                     .zip(live)
                     .filter(|(_, live)| *live)
                     .map(|(c, _)| c.clone()),
             );
+            if names.len() < CHUNK {
+                break;
+            }
+            after = names.into_iter().last();
         }
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// The next [`CHUNK`] names of a collections index after `after` (from the first
+    /// without), in name order: every name has score 0, so the set reads by name, a
+    /// page at a time, however many collections there are.
+    async fn names_after(&self, registry: &[u8], after: Option<&str>) -> Result<Vec<String>> {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(registry);
+        match after {
+            Some(last) => cmd.arg([b"(", last.as_bytes()].concat()),
+            None => cmd.arg("-"),
+        };
+        cmd.arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(CHUNK);
+        self.query(&cmd).await
     }
 
     /// Up to `limit` collections with a live entry, from a cluster's collections index,
@@ -1054,32 +1071,38 @@ impl<C: RedisConnection> RedisStore<C> {
     /// its own (64 at once), and the dead names met are taken out
     /// ([`Self::unregister`]).
     async fn registered_collections(&self, registry: &[u8], limit: usize) -> Result<Vec<String>> {
-        let names: Vec<String> = self
-            .query(redis::cmd("ZRANGE").arg(registry).arg(0).arg(-1))
-            .await?;
         let mut out = Vec::new();
-        for chunk in names.chunks(LOOKS_IN_FLIGHT) {
-            if out.len() >= limit {
-                break;
-            }
-            // The looks of a chunk run at once (each on its own slot's node).
-            let mut looks = tokio::task::JoinSet::new();
-            for (i, c) in chunk.iter().enumerate() {
-                let (store, c) = (self.clone(), c.clone());
-                looks.spawn(async move { (i, store.collection_live(&c).await) });
-            }
-            let mut live = vec![false; chunk.len()];
-            while let Some(done) = looks.join_next().await {
-                let (i, answer) = done.map_err(|e| Error::backend("a listing task failed", e))?;
-                live[i] = answer?;
-            }
-            for (c, live) in chunk.iter().zip(live) {
-                if live {
-                    out.push(c.clone());
-                } else {
-                    self.unregister(c).await?;
+        let mut after = None;
+        while out.len() < limit {
+            let names = self.names_after(registry, after.as_deref()).await?;
+            for chunk in names.chunks(LOOKS_IN_FLIGHT) {
+                if out.len() >= limit {
+                    break;
+                }
+                // The looks of a chunk run at once (each on its own slot's node).
+                let mut looks = tokio::task::JoinSet::new();
+                for (i, c) in chunk.iter().enumerate() {
+                    let (store, c) = (self.clone(), c.clone());
+                    looks.spawn(async move { (i, store.collection_live(&c).await) });
+                }
+                let mut live = vec![false; chunk.len()];
+                while let Some(done) = looks.join_next().await {
+                    let (i, answer) =
+                        done.map_err(|e| Error::backend("a listing task failed", e))?;
+                    live[i] = answer?;
+                }
+                for (c, live) in chunk.iter().zip(live) {
+                    if live {
+                        out.push(c.clone());
+                    } else {
+                        self.unregister(c).await?;
+                    }
                 }
             }
+            if names.len() < CHUNK {
+                break;
+            }
+            after = names.into_iter().last();
         }
         out.truncate(limit);
         Ok(out)

@@ -510,10 +510,10 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 
     /// Keeps an index of each collection's keys beside the data, so `keys()` reads
-    /// only the collection asked for and `collections()` only the list of collections,
-    /// instead of scanning the whole database (on a cluster, every primary): listing ten keys of a small
-    /// collection stays under a millisecond in a database of a million keys, where
-    /// SCAN takes a second.
+    /// only the collection asked for and `collections()` only the list of
+    /// collections, instead of scanning the whole database (on a cluster, every
+    /// primary): listing ten keys of a small collection stays under a millisecond in a
+    /// database of a million keys, where SCAN takes a second.
     ///
     /// The price is on writes, which change the entry and its index in one atomic
     /// step: a put without a TTL becomes a `MULTI` transaction (`MSET`, `ZADD`,

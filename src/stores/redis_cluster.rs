@@ -11,7 +11,8 @@ use crate::Result;
 
 /// A [`RedisStore`] on a Redis Cluster (`cluster-async`): every collection's keys share
 /// one hash slot (its name is the key's hash tag), so batches are single-slot commands;
-/// `collections()` and `destroy()` scan every primary.
+/// `destroy()` scans every primary, and so does `collections()` unless the store keeps
+/// the index ([`with_index`](RedisStore::with_index)).
 ///
 /// ```no_run
 /// use kv_store_adapter::stores::RedisClusterStore;

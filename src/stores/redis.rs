@@ -518,10 +518,11 @@ impl<C: RedisConnection> RedisStore<C> {
     /// The price is on writes, which change the entry and its index in one atomic
     /// step: a put without a TTL becomes a `MULTI` transaction (`MSET`, `ZADD`,
     /// `PERSIST`, and the collection's registration), every other write a server-side
-    /// script (see `docs/benchmarks.md` for the measured cost). Reads do not change. Turn it on for a namespace you enumerate
-    /// while it is large; every instance on the namespace must agree, as they agree on
-    /// the namespace itself (entries written without the index are not listed). For
-    /// data written before, run [`build_index`](Self::build_index) once.
+    /// script (see `docs/benchmarks.md` for the measured cost). Reads do not change.
+    /// Turn it on for a namespace you enumerate while it is large; every instance on
+    /// the namespace must agree, as they agree on the namespace itself (entries
+    /// written without the index are not listed). For data written before, run
+    /// [`build_index`](Self::build_index) once.
     ///
     /// On a cluster the list of collections sits on one slot, apart from the
     /// collections, so a write that creates a collection's index names the collection
@@ -1230,8 +1231,6 @@ fn remaining(pttl: i64) -> Option<Duration> {
     (pttl >= 0).then(|| Duration::from_millis(pttl.max(1) as u64))
 }
 
-/// A `WRONGTYPE` reply (the key holds a list, a hash, …) is foreign data under the
-/// store's key: corrupt, as a foreign string is. Other errors pass through.
 /// The error of the one command that failed in a transaction, as if it had run alone
 /// (a script's `WRONGTYPE` or `NOSCRIPT`); any other error as it is.
 fn failed_command(e: RedisError) -> RedisError {
@@ -1241,6 +1240,8 @@ fn failed_command(e: RedisError) -> RedisError {
     }
 }
 
+/// A `WRONGTYPE` reply (the key holds a list, a hash, …) is foreign data under the
+/// store's key: corrupt, as a foreign string is. Other errors pass through.
 fn foreign_type(c: &str, k: &str, e: Error) -> Error {
     let wrong_type = std::error::Error::source(&e)
         .and_then(|source| source.downcast_ref::<RedisError>())
@@ -1510,7 +1511,7 @@ impl<C: RedisConnection> ConditionalWrites for RedisStore<C> {
                     })
                     .arg(Joined(&head, k.as_bytes()));
                     if self.index {
-                        cmd.arg(redis_index::index_key(&head)).arg(&colls);
+                        cmd.arg(&idx).arg(&colls);
                     }
                     cmd.arg(&expected.to_bytes()[..]).arg(framed).arg(ttl);
                     if self.index {

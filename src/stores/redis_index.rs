@@ -21,7 +21,9 @@
 //! recomputed on every delete;
 //! a collection's name is registered by every put without a TTL and when a write with
 //! one creates the index, and each new registration drops up to two sampled names whose
-//! index is gone; `collections()` drops the dead names it meets.
+//! index is gone; `collections()` drops the dead names it meets. An entry removed behind
+//! the store's back (a raw `DEL`) leaves a member, which listing checks with `EXISTS`
+//! and skips.
 //!
 //! On a cluster the collections index sits in a slot of its own, which no script or
 //! transaction on a collection's slot may touch. There a write learns, in the same
@@ -29,9 +31,9 @@
 //! registers the name with a `ZADD` of its own; a name leaves by `ZREM`, then a fresh
 //! look at the index, and a `ZADD` again if the index exists by then. Whatever the
 //! interleaving with a writer (index first, then name), a collection with an index ends
-//! up named. A name new to the list has two sampled names checked, as on one server. The one gap: a process that dies between its write and the registration
-//! leaves a collection unnamed until its index dies or `build_index` runs. An entry removed behind the store's back (a raw `DEL`) leaves a
-//! member, which listing checks with `EXISTS` and skips.
+//! up named. A name new to the list has two sampled names checked, as on one server.
+//! The one gap: a process that dies between its write and the registration leaves a
+//! collection unnamed until its index dies or `build_index` runs.
 
 use std::sync::LazyLock;
 

@@ -218,7 +218,9 @@ fn open_or_create(
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             // A file system without hard links: create in place, as redb does.
             Err(_) => return builder.create(path),
-            Ok(()) => std::fs::File::open(dir)?.sync_all()?,
+            // Best effort: some file systems refuse to sync a directory, and the file
+            // is whole either way (redb itself never syncs the directory).
+            Ok(()) => drop(std::fs::File::open(dir).and_then(|dir| dir.sync_all())),
         }
     }
 }

@@ -65,44 +65,6 @@ mod indexed {
         support::foreign_redis_values_are_corrupt(&store).await;
     }
 
-    /// Nodes that forgot the scripts (a restart, SCRIPT FLUSH): the writes that run a
-    /// script in a transaction load it and run again.
-    #[tokio::test]
-    async fn forgotten_scripts_load_again_inside_transactions() {
-        let Some(store) = open_indexed(unique_namespace()).await else {
-            return;
-        };
-        let flush_all = || async {
-            let urls = server_url("KV_REDIS_CLUSTER_URLS").unwrap();
-            for url in urls.split(',') {
-                let mut node = redis::Client::open(url)
-                    .unwrap()
-                    .get_multiplexed_async_connection()
-                    .await
-                    .unwrap();
-                let _: () = redis::cmd("SCRIPT")
-                    .arg("FLUSH")
-                    .query_async(&mut node)
-                    .await
-                    .unwrap();
-            }
-        };
-        let minute = Some(std::time::Duration::from_secs(60));
-        flush_all().await;
-        store.put("fresh", "a", b("1"), minute).await.unwrap();
-        flush_all().await;
-        assert!(
-            store
-                .create("fresh2", "a", b("1"), None)
-                .await
-                .unwrap()
-                .is_applied()
-        );
-        flush_all().await;
-        assert_eq!(store.collections(10).await.unwrap(), ["fresh", "fresh2"]);
-        store.destroy().await.unwrap();
-    }
-
     fn registry(store: &RedisClusterStore) -> Vec<u8> {
         let mut key = store.namespace().as_bytes().to_vec();
         key.extend_from_slice(b":{\xff}");

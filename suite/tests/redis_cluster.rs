@@ -156,22 +156,7 @@ mod indexed {
         let Some(store) = open_indexed(unique_namespace()).await else {
             return;
         };
-        let short = Some(std::time::Duration::from_millis(100));
-        for i in 0..1_050 {
-            let ttl = (i % 10 == 0).then_some(short).flatten();
-            store
-                .put(&format!("c{i:04}"), "k", b("v"), ttl)
-                .await
-                .unwrap();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let expected: Vec<String> = (0..1_050)
-            .filter(|i| i % 10 != 0)
-            .map(|i| format!("c{i:04}"))
-            .collect();
-        assert_eq!(store.collections(usize::MAX).await.unwrap(), expected);
-        assert_eq!(store.collections(920).await.unwrap(), expected[..920]);
-        store.destroy().await.unwrap();
+        support::collections_page_through_many_names(&store).await;
     }
 
     /// A collection whose name was lost (its writer died between the write and the

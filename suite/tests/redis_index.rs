@@ -189,22 +189,7 @@ async fn the_index_stays_bounded() {
 #[tokio::test]
 async fn collections_page_through_many_names() {
     let Some(store) = connect().await else { return };
-    let short = Some(Duration::from_millis(100));
-    for i in 0..1_050 {
-        let ttl = (i % 10 == 0).then_some(short).flatten();
-        store
-            .put(&format!("c{i:04}"), "k", b("v"), ttl)
-            .await
-            .unwrap();
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let expected: Vec<String> = (0..1_050)
-        .filter(|i| i % 10 != 0)
-        .map(|i| format!("c{i:04}"))
-        .collect();
-    assert_eq!(store.collections(usize::MAX).await.unwrap(), expected);
-    assert_eq!(store.collections(920).await.unwrap(), expected[..920]);
-    store.destroy().await.unwrap();
+    support::collections_page_through_many_names(&store).await;
 }
 
 /// Foreign values and other types through the indexed writes.

@@ -4,6 +4,7 @@
 use kv_store_adapter::stores::{RedisConnection, RedisStore};
 use kv_store_adapter::testkit::{assert_kind, b, corrupt_entry_is_a_typed_error};
 use kv_store_adapter::{ErrorKind, KvStore, Version};
+use std::time::Duration;
 
 /// Writes values that are not in the Redis stores' format (a wrong format header, an
 /// empty value, plain text) under the store's own keys with the store's connection, and
@@ -136,4 +137,27 @@ async fn conditional_writes_on_old_and_foreign_values<C: RedisConnection>(store:
             .await,
         ErrorKind::Corrupt,
     );
+}
+
+/// An indexed store with more collections than one page of names (1,000), a tenth of
+/// them dead: `collections()` reads the names a page at a time, in order, skipping the
+/// dead. For the one-server and the cluster index alike.
+#[allow(dead_code)] // used by the indexed tests only
+pub async fn collections_page_through_many_names<C: RedisConnection>(store: &RedisStore<C>) {
+    let short = Some(Duration::from_millis(100));
+    for i in 0..1_050 {
+        let ttl = (i % 10 == 0).then_some(short).flatten();
+        store
+            .put(&format!("c{i:04}"), "k", b("v"), ttl)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let expected: Vec<String> = (0..1_050)
+        .filter(|i| i % 10 != 0)
+        .map(|i| format!("c{i:04}"))
+        .collect();
+    assert_eq!(store.collections(usize::MAX).await.unwrap(), expected);
+    assert_eq!(store.collections(920).await.unwrap(), expected[..920]);
+    store.destroy().await.unwrap();
 }

@@ -8,15 +8,22 @@ use elasticsearch::Elasticsearch;
 use elasticsearch::http::Method;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use kv_store_adapter::KvStore;
-use kv_store_adapter::stores::{ElasticsearchOptions, ElasticsearchStore};
+use kv_store_adapter::stores::{ElasticsearchOptions, ElasticsearchStore, Timeouts};
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
 use serde_json::json;
 
 /// A store on `namespace` (as an index prefix); two calls are two instances, as two
 /// processes would open.
+///
+/// Round trips may take up to two minutes here, not the default 30 s: the test server
+/// is one Python process shared by every test thread and slows down many times on a
+/// loaded machine. These tests check results, not latency; timeouts are tested on
+/// stalled private servers.
 async fn open(namespace: String) -> Option<ElasticsearchStore> {
     let url = server_url("KV_ELASTICSEARCH_URL")?;
-    let store = ElasticsearchStore::connect(&url)
+    let options = ElasticsearchOptions::new(url)
+        .with_timeouts(Timeouts::documents().operation(Duration::from_secs(120)));
+    let store = ElasticsearchStore::connect_with(&options)
         .await
         .expect("the server answers");
     let prefix = namespace.to_lowercase().replace('-', "_");

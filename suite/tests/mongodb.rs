@@ -2,14 +2,22 @@
 #![cfg(feature = "mongodb")]
 
 use kv_store_adapter::KvStore;
-use kv_store_adapter::stores::MongoStore;
+use std::time::Duration;
+
+use kv_store_adapter::stores::{MongoStore, Timeouts};
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
 use mongodb::bson::{Document, doc};
 
 /// A store on `namespace`; two calls are two instances, as two processes would open.
+///
+/// Round trips may take up to two minutes here, not the default 30 s: the test server
+/// is one Python process shared by every test thread, and on a loaded machine one
+/// write of 1,000 upserts has taken longer than 30 s in CI (0.3 s when idle). These
+/// tests check results, not latency; timeouts are tested on stalled private servers.
 async fn open(namespace: String) -> Option<MongoStore> {
     let url = server_url("KV_MONGO_URL")?;
-    let store = MongoStore::connect(&url, "kvtest")
+    let timeouts = Timeouts::documents().operation(Duration::from_secs(120));
+    let store = MongoStore::connect_with_timeouts(&url, "kvtest", timeouts)
         .await
         .expect("the server answers");
     Some(store.with_namespace(&namespace).unwrap())

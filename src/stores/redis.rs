@@ -724,11 +724,28 @@ impl<C: RedisConnection> RedisStore<C> {
     /// Whether collection `c` has a live entry by its index; one without loses its
     /// index ([`redis_index::CHECK_COLLECTION`], given only the index).
     async fn collection_live(&self, c: &str) -> Result<bool> {
+        self.check_collection(c, None).await
+    }
+
+    /// [`redis_index::CHECK_COLLECTION`] of `c` (given `colls`, the one-server
+    /// collections index, too), asked again while it answers that it took out as many
+    /// gone members as one run may.
+    async fn check_collection(&self, c: &str, colls: Option<&[u8]>) -> Result<bool> {
         let idx = redis_index::index_key(&self.head(c));
-        self.eval(&redis_index::CHECK_COLLECTION, |cmd| {
-            cmd.arg(1).arg(idx).arg(c);
-        })
-        .await
+        loop {
+            let answer: i64 = self
+                .eval(&redis_index::CHECK_COLLECTION, |cmd| {
+                    match colls {
+                        Some(colls) => cmd.arg(2).arg(&idx).arg(colls),
+                        None => cmd.arg(1).arg(&idx),
+                    };
+                    cmd.arg(c);
+                })
+                .await?;
+            if answer != redis_index::UNDECIDED {
+                return Ok(answer == 1);
+            }
+        }
     }
 
     /// Takes `c` out of the cluster's collections index, then looks at its index again
@@ -1033,17 +1050,19 @@ impl<C: RedisConnection> RedisStore<C> {
                     .arg(colls)
                     .arg(c);
             }
-            let live: Vec<bool> = pipe
+            let answers: Vec<i64> = pipe
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| self.fail(e))?;
-            out.extend(
-                names
-                    .iter()
-                    .zip(live)
-                    .filter(|(_, live)| *live)
-                    .map(|(c, _)| c.clone()),
-            );
+            for (c, answer) in names.iter().zip(answers) {
+                let live = match answer {
+                    redis_index::UNDECIDED => self.check_collection(c, Some(colls)).await?,
+                    answer => answer == 1,
+                };
+                if live {
+                    out.push(c.clone());
+                }
+            }
             if names.len() < CHUNK {
                 break;
             }

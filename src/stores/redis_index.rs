@@ -22,8 +22,8 @@
 //! a collection's name is registered by every put without a TTL and when a write with
 //! one creates the index, and each new registration drops up to two sampled names whose
 //! index is gone; `collections()` drops the dead names it meets. An entry removed behind
-//! the store's back (a raw `DEL`) leaves a member, which listing checks with `EXISTS`
-//! and skips.
+//! the store's back (a raw `DEL`) leaves a member, which `keys()` checks with `EXISTS`
+//! and skips, and `collections()` checks and takes out.
 //!
 //! On a cluster the collections index sits in a slot of its own, which no script or
 //! transaction on a collection's slot may touch. There a write learns, in the same
@@ -242,22 +242,51 @@ pub(crate) fn delete_if_version(index: bool) -> Script {
     }
 }
 
-/// Whether a collection has a live member: KEYS = its index, and on one server the
-/// collections index; ARGV = the collection. A collection with none loses its index
-/// (all its members have expired, so no write can be lost) and, given the collections
-/// index, its name there; on a cluster the caller takes the name out (see
-/// `RedisStore::unregister`). Answers 1 or 0.
+/// Whether a collection has a live entry: KEYS = its index, and on one server the
+/// collections index; ARGV = the collection. Members live by their score are looked at
+/// in score order, each with `EXISTS` on its entry, and the first whose entry exists
+/// answers 1; a member whose entry is gone (a raw `DEL`, or a `destroy_collection`
+/// whose key scan removed an entry written after the index went) is taken out. A
+/// collection with no live entry loses its index (no write can be lost: every member
+/// has expired or its entry is gone) and, given the collections index, its name there;
+/// on a cluster the caller takes the name out (see `RedisStore::unregister`). Answers 1
+/// or 0, or [`UNDECIDED`] after taking out [`CHECK_LIMIT`] members (the caller asks
+/// again: one run never blocks the server for long).
 pub(crate) static CHECK_COLLECTION: LazyLock<Script> = LazyLock::new(|| {
-    indexed(
+    indexed(&format!(
         r"
-local live = redis.call('ZRANGE', KEYS[1], '(' .. now_ms(), '+inf', 'BYSCORE', 'LIMIT', 0, 1)
-if #live > 0 then return 1 end
+local head = string.sub(KEYS[1], 1, -2)
+local now = now_ms()
+local gone = 0
+while true do
+  local live = redis.call('ZRANGE', KEYS[1], '(' .. now, '+inf', 'BYSCORE', 'LIMIT', 0, 100)
+  if #live == 0 then break end
+  for _, m in ipairs(live) do
+    if redis.call('EXISTS', head .. m) == 1 then
+      if gone > 0 then settle(KEYS[1]) end
+      return 1
+    end
+    redis.call('ZREM', KEYS[1], m)
+    gone = gone + 1
+  end
+  if gone >= {CHECK_LIMIT} then
+    settle(KEYS[1])
+    return {UNDECIDED}
+  end
+end
 redis.call('UNLINK', KEYS[1])
 if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return 0
-",
-    )
+"
+    ))
 });
+
+/// [`CHECK_COLLECTION`]'s answer when it took out [`CHECK_LIMIT`] members whose
+/// entries are gone without finding a live one.
+pub(crate) const UNDECIDED: i64 = 2;
+
+/// The most members whose entries are gone one [`CHECK_COLLECTION`] takes out.
+pub(crate) const CHECK_LIMIT: usize = 1_000;
 
 /// Indexes entries written without the index (by 0.1, or by a store without
 /// `with_index`): KEYS = n data keys, the index, the collections index (optional);

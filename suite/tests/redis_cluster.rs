@@ -159,6 +159,15 @@ mod indexed {
         support::collections_page_through_many_names(&store).await;
     }
 
+    /// Members whose entries went behind the store's back do not list a collection.
+    #[tokio::test]
+    async fn collections_skip_members_whose_entries_are_gone() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        support::collections_skip_members_whose_entries_are_gone(&store).await;
+    }
+
     /// A collection whose name was lost (its writer died between the write and the
     /// registration; here a raw `ZREM`) is listed again after `build_index`.
     #[tokio::test]

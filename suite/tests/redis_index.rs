@@ -192,6 +192,13 @@ async fn collections_page_through_many_names() {
     support::collections_page_through_many_names(&store).await;
 }
 
+/// Members whose entries went behind the store's back do not list a collection.
+#[tokio::test]
+async fn collections_skip_members_whose_entries_are_gone() {
+    let Some(store) = connect().await else { return };
+    support::collections_skip_members_whose_entries_are_gone(&store).await;
+}
+
 /// Foreign values and other types through the indexed writes.
 #[tokio::test]
 async fn foreign_bytes_are_corrupt_data() {

@@ -50,6 +50,15 @@ mod indexed {
             basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, destroy_enumerated,
             conditional_writes);
     }
+
+    /// Members whose entries went behind the store's back do not list a collection.
+    #[tokio::test]
+    async fn collections_skip_members_whose_entries_are_gone() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        super::support::collections_skip_members_whose_entries_are_gone(&store).await;
+    }
 }
 
 #[tokio::test]

@@ -532,7 +532,9 @@ impl<C: RedisConnection> RedisStore<C> {
     /// The index stays bounded: expired members leave it on the collection's next
     /// write with a TTL, an index expires with its last entry, and dead collection
     /// names are dropped as new ones are registered and when `collections()` meets
-    /// them. Needs Redis 7.0 or Valkey 7.2 (`ZRANGE … BYSCORE`, `ZRANDMEMBER`).
+    /// them. A member whose entry is gone (a raw `DEL`, or a `destroy_collection`
+    /// racing a write elsewhere) is skipped by `keys()` and taken out by
+    /// `collections()`, which lists only collections with an entry. Needs Redis 7.0 or Valkey 7.2 (`ZRANGE … BYSCORE`, `ZRANDMEMBER`).
     ///
     /// ```no_run
     /// use kv_store_adapter::{KvStore, stores::RedisStore};

@@ -61,11 +61,29 @@ async fn call(store: &BoxStore, i: usize) -> (&'static str, kv_store_adapter::Re
     }
 }
 
+/// `call` until it succeeds, retrying timeouts (a server just started, or just
+/// resumed, on a loaded machine may take longer than [`OPERATION`] for its first
+/// calls: preparing an index, answering what queued up) until `deadline`.
+async fn until_it_answers<F: std::future::Future<Output = kv_store_adapter::Result<()>>>(
+    what: &str,
+    deadline: Instant,
+    mut call: impl FnMut() -> F,
+) {
+    loop {
+        match call().await {
+            Ok(()) => return,
+            Err(e) if e.kind() == ErrorKind::Timeout && Instant::now() < deadline => {}
+            Err(e) => panic!("{what}: {e:?}"),
+        }
+    }
+}
+
 async fn survives_a_stall(server: &impl Stall, store: BoxStore) {
-    store
-        .put("c", "warm", Bytes::from_static(b"v"), None)
-        .await
-        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    until_it_answers("the first put", deadline, || {
+        store.put("c", "warm", Bytes::from_static(b"v"), None)
+    })
+    .await;
     server.stop();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..16 {
@@ -100,9 +118,12 @@ async fn survives_a_stall(server: &impl Stall, store: BoxStore) {
         assert!(Instant::now() < deadline, "no recovery after SIGCONT");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let deadline = Instant::now() + Duration::from_secs(60);
     for i in 0..16 {
-        let (what, result) = call(&store, i).await;
-        result.unwrap_or_else(|e| panic!("{what} after the resume: {e:?}"));
+        until_it_answers("a call after the resume", deadline, || async {
+            call(&store, i).await.1
+        })
+        .await;
     }
 }
 

@@ -100,25 +100,16 @@ fn batched<B: Batcher>(rt: &Runtime, batcher: &B, rounds: usize) -> Duration {
 /// this falls short of the target, no coalescing on this machine and server meets it.
 fn ceiling<R: Reader + Batcher>(rt: &Runtime, group: &str, raw: &R, target: f64, per_task: usize) {
     let reads = (TASKS * per_task) as f64;
-    let mut times = (Vec::new(), Vec::new());
-    let ratio = interleaved(
-        21,
-        || {
-            let t = batched(rt, raw, per_task);
-            times.0.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = in_flight(rt, raw, per_task);
-            times.1.push(t.as_secs_f64());
-            t
-        },
+    let (ours, other, ratio) = rates(
+        reads,
+        || batched(rt, raw, per_task),
+        || in_flight(rt, raw, per_task),
     );
     row(
         group,
         "ceiling: raw batches of 64 keys (one task) vs raw per-key get (64 tasks)",
-        reads / common::median(times.0),
-        reads / common::median(times.1),
+        ours,
+        other,
         ratio,
         target,
     );
@@ -137,49 +128,31 @@ where
     let coalesced = Ours(Arc::new(store.clone().coalesce()));
     let bare = Ours(Arc::new(store));
     let reads = (TASKS * per_task) as f64;
-    let mut times = (Vec::new(), Vec::new());
-    let many = interleaved(
-        21,
-        || {
-            let t = in_flight(rt, &coalesced, per_task);
-            times.0.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = in_flight(rt, &raw, per_task);
-            times.1.push(t.as_secs_f64());
-            t
-        },
+    let (ours, other, ratio) = rates(
+        reads,
+        || in_flight(rt, &coalesced, per_task),
+        || in_flight(rt, &raw, per_task),
     );
     row(
         group,
         "64 tasks of single gets: Coalesce vs raw per-key get",
-        reads / common::median(times.0),
-        reads / common::median(times.1),
-        many,
+        ours,
+        other,
+        ratio,
         target,
     );
     let count = 1_000;
-    let mut times = (Vec::new(), Vec::new());
-    let lone = interleaved(
-        21,
-        || {
-            let t = sequential(rt, &coalesced, count);
-            times.0.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = sequential(rt, &bare, count);
-            times.1.push(t.as_secs_f64());
-            t
-        },
+    let (ours, other, ratio) = rates(
+        count as f64,
+        || sequential(rt, &coalesced, count),
+        || sequential(rt, &bare, count),
     );
     row(
         group,
         "lone sequential get: Coalesce vs the bare store",
-        count as f64 / common::median(times.0),
-        count as f64 / common::median(times.1),
-        lone,
+        ours,
+        other,
+        ratio,
         0.95,
     );
 }
@@ -227,49 +200,31 @@ where
     let coalesced = Ours(Arc::new(store.clone().coalesce()));
     let bare = Ours(Arc::new(store));
     let writes = (TASKS * per_task) as f64;
-    let mut times = (Vec::new(), Vec::new());
-    let many = interleaved(
-        21,
-        || {
-            let t = writes_in_flight(rt, &coalesced, per_task);
-            times.0.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = writes_in_flight(rt, &raw, per_task);
-            times.1.push(t.as_secs_f64());
-            t
-        },
+    let (ours, other, ratio) = rates(
+        writes,
+        || writes_in_flight(rt, &coalesced, per_task),
+        || writes_in_flight(rt, &raw, per_task),
     );
     row(
         group,
         "64 tasks of single puts: Coalesce vs raw per-key write",
-        writes / common::median(times.0),
-        writes / common::median(times.1),
-        many,
+        ours,
+        other,
+        ratio,
         1.0,
     );
     let count = 1_000;
-    let mut times = (Vec::new(), Vec::new());
-    let lone = interleaved(
-        21,
-        || {
-            let t = sequential_writes(rt, &coalesced, count);
-            times.0.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = sequential_writes(rt, &bare, count);
-            times.1.push(t.as_secs_f64());
-            t
-        },
+    let (ours, other, ratio) = rates(
+        count as f64,
+        || sequential_writes(rt, &coalesced, count),
+        || sequential_writes(rt, &bare, count),
     );
     row(
         group,
         "lone sequential put: Coalesce vs the bare store",
-        count as f64 / common::median(times.0),
-        count as f64 / common::median(times.1),
-        lone,
+        ours,
+        other,
+        ratio,
         0.95,
     );
 }
@@ -284,6 +239,34 @@ fn sequential_writes<W: Writer>(rt: &Runtime, writer: &W, count: usize) -> Durat
         }
         start.elapsed()
     })
+}
+
+/// Interleaved medians (21 rounds) of `ours` and `other`, each round doing `ops`
+/// operations: both rates per second and the ratio.
+fn rates(
+    ops: f64,
+    mut ours: impl FnMut() -> Duration,
+    mut other: impl FnMut() -> Duration,
+) -> (f64, f64, f64) {
+    let mut times = (Vec::new(), Vec::new());
+    let ratio = interleaved(
+        21,
+        || {
+            let t = ours();
+            times.0.push(t.as_secs_f64());
+            t
+        },
+        || {
+            let t = other();
+            times.1.push(t.as_secs_f64());
+            t
+        },
+    );
+    (
+        ops / common::median(times.0),
+        ops / common::median(times.1),
+        ratio,
+    )
 }
 
 fn row(group: &str, workload: &str, ours: f64, raw: f64, ratio: f64, target: f64) {

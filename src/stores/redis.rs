@@ -534,7 +534,8 @@ impl<C: RedisConnection> RedisStore<C> {
     /// names are dropped as new ones are registered and when `collections()` meets
     /// them. A member whose entry is gone (a raw `DEL`, or a `destroy_collection`
     /// racing a write elsewhere) is skipped by `keys()` and taken out by
-    /// `collections()`, which lists only collections with an entry. Needs Redis 7.0 or Valkey 7.2 (`ZRANGE … BYSCORE`, `ZRANDMEMBER`).
+    /// `collections()`, which lists only collections with an entry. Needs Redis 7.0
+    /// or Valkey 7.2 (`ZRANGE … BYSCORE`, `ZRANDMEMBER`).
     ///
     /// ```no_run
     /// use kv_store_adapter::{KvStore, stores::RedisStore};

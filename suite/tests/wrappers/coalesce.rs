@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use kv_store_adapter::testkit::{Faulty, b};
-use kv_store_adapter::wrappers::{Coalesce, Operation, Stats};
+use kv_store_adapter::wrappers::{Coalesce, DEFAULT_MAX_IN_FLIGHT, Operation, Stats};
 use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt};
 
 use super::*;
@@ -170,7 +170,8 @@ type Slowed = Arc<Coalesce<Faulty<Stats<MemoryStore>>>>;
 fn slowed() -> (Slowed, Faulty<Stats<MemoryStore>>, Stats<MemoryStore>) {
     let stats = Stats::new(memory()).with_latency();
     let faulty = Faulty::new(stats.clone());
-    (Arc::new(faulty.clone().coalesce()), faulty, stats)
+    let store = faulty.clone().coalesce().max_in_flight(1);
+    (Arc::new(store), faulty, stats)
 }
 
 fn spawn_get(
@@ -205,10 +206,39 @@ async fn a_batch_gathers_readers_while_the_previous_one_is_in_flight() {
 }
 
 #[tokio::test]
+async fn by_default_four_batches_go_at_once_and_the_fifth_waits() {
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    let store = Arc::new(faulty.clone().coalesce());
+    for k in ["a", "b", "c", "d", "e", "f"] {
+        stats.put("c", k, b(k), None).await.unwrap();
+    }
+    faulty.delay(Duration::from_millis(600));
+    let mut tasks = Vec::new();
+    for k in ["a", "b", "c", "d"] {
+        tasks.push((k, spawn_get(&store, k)));
+        tokio::time::sleep(Duration::from_millis(30)).await; // each goes alone
+    }
+    assert_eq!(DEFAULT_MAX_IN_FLIGHT, 4);
+    tasks.push(("e", spawn_get(&store, "e"))); // waits for one of the four
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    tasks.push(("f", spawn_get(&store, "f"))); // and f joins it
+    for (k, task) in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), Some(b(k)));
+    }
+    assert_eq!(stats.latency(Operation::Get).count, 4, "a to d alone");
+    assert_eq!(
+        stats.latency(Operation::GetMany).count,
+        1,
+        "e and f together"
+    );
+}
+
+#[tokio::test]
 async fn a_full_batch_does_not_wait_for_the_one_in_flight() {
     let stats = Stats::new(memory()).with_latency();
     let faulty = Faulty::new(stats.clone());
-    let store = Arc::new(faulty.clone().coalesce().max_batch(2));
+    let store = Arc::new(faulty.clone().coalesce().max_batch(2).max_in_flight(1));
     for k in ["a", "b", "c"] {
         stats.put("c", k, b(k), None).await.unwrap();
     }
@@ -296,7 +326,8 @@ async fn readers_behind_a_timed_out_batch_time_out_with_it() {
         faulty
             .clone()
             .timeout(Duration::from_millis(300))
-            .coalesce(),
+            .coalesce()
+            .max_in_flight(1),
     );
     faulty.delay(Duration::from_millis(2_000)); // a backend that does not answer
     let start = std::time::Instant::now();

@@ -1684,7 +1684,11 @@ impl<C: RedisConnection> DestroyCollection for RedisStore<C> {
         pipe.query_async::<()>(&mut self.conn.clone())
             .await
             .map_err(|e| self.fail(e))?;
-        let keys = self.collection_keys(c).await?;
+        // The scan finds the index too if a write re-created it meanwhile: that index
+        // stays, or the writer's entries the scan missed would be left unlisted.
+        let idx = redis_index::index_key(&self.head(c));
+        let mut keys = self.collection_keys(c).await?;
+        keys.retain(|k| *k != idx);
         self.unlink(&keys).await?;
         self.unregister(c).await
     }

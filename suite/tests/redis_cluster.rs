@@ -168,6 +168,15 @@ mod indexed {
         support::collections_skip_members_whose_entries_are_gone(&store).await;
     }
 
+    /// Entries written while `destroy_collection` scans stay listed.
+    #[tokio::test]
+    async fn entries_surviving_destroy_collection_stay_listed() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        support::entries_surviving_destroy_collection_stay_listed(&store).await;
+    }
+
     /// A collection whose name was lost (its writer died between the write and the
     /// registration; here a raw `ZREM`) is listed again after `build_index`.
     #[tokio::test]

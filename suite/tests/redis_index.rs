@@ -199,6 +199,13 @@ async fn collections_skip_members_whose_entries_are_gone() {
     support::collections_skip_members_whose_entries_are_gone(&store).await;
 }
 
+/// Entries written while `destroy_collection` scans stay listed.
+#[tokio::test]
+async fn entries_surviving_destroy_collection_stay_listed() {
+    let Some(store) = connect().await else { return };
+    support::entries_surviving_destroy_collection_stay_listed(&store).await;
+}
+
 /// Foreign values and other types through the indexed writes.
 #[tokio::test]
 async fn foreign_bytes_are_corrupt_data() {

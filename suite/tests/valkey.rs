@@ -59,6 +59,15 @@ mod indexed {
         };
         super::support::collections_skip_members_whose_entries_are_gone(&store).await;
     }
+
+    /// Entries written while `destroy_collection` scans stay listed.
+    #[tokio::test]
+    async fn entries_surviving_destroy_collection_stay_listed() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        super::support::entries_surviving_destroy_collection_stay_listed(&store).await;
+    }
 }
 
 #[tokio::test]

@@ -1699,14 +1699,23 @@ impl<C: RedisConnection> DestroyStore for RedisStore<C> {
         if let Some(colls) = self.collections_index().or_else(|| self.cluster_registry()) {
             self.query::<()>(redis::cmd("UNLINK").arg(colls)).await?;
         }
-        let keys = self.namespace_keys().await?;
-        // On a cluster the keys span slots: unlink them collection by collection, each
-        // index before its entries (as `destroy_collection` does).
-        let (data, indexes) = self.by_collection(&keys);
+        // Every index before any entry (as `destroy_collection` does), then a second
+        // scan for the entries only: an index a write re-creates after the first
+        // stays, so what that write leaves is listed. (Without indexes, one scan.) On
+        // a cluster the keys span slots: unlink them collection by collection.
+        let first = self.namespace_keys().await?;
+        let (data, indexes) = self.by_collection(&first);
+        if indexes.is_empty() && !self.index {
+            for keys in data.values() {
+                self.unlink(keys).await?;
+            }
+            return Ok(());
+        }
         for keys in indexes.values() {
             self.unlink(keys).await?;
         }
-        for keys in data.values() {
+        let second = self.namespace_keys().await?;
+        for keys in self.by_collection(&second).0.values() {
             self.unlink(keys).await?;
         }
         Ok(())

@@ -174,7 +174,16 @@ mod indexed {
         let Some(store) = open_indexed(unique_namespace()).await else {
             return;
         };
-        support::entries_surviving_destroy_collection_stay_listed(&store).await;
+        support::entries_surviving_destroy_stay_listed(&store, false).await;
+    }
+
+    /// Entries written while `destroy` scans stay listed.
+    #[tokio::test]
+    async fn entries_surviving_destroy_stay_listed() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        support::entries_surviving_destroy_stay_listed(&store, true).await;
     }
 
     /// A collection whose name was lost (its writer died between the write and the

@@ -203,7 +203,14 @@ async fn collections_skip_members_whose_entries_are_gone() {
 #[tokio::test]
 async fn entries_surviving_destroy_collection_stay_listed() {
     let Some(store) = connect().await else { return };
-    support::entries_surviving_destroy_collection_stay_listed(&store).await;
+    support::entries_surviving_destroy_stay_listed(&store, false).await;
+}
+
+/// Entries written while `destroy` scans stay listed.
+#[tokio::test]
+async fn entries_surviving_destroy_stay_listed() {
+    let Some(store) = connect().await else { return };
+    support::entries_surviving_destroy_stay_listed(&store, true).await;
 }
 
 /// Foreign values and other types through the indexed writes.

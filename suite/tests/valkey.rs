@@ -66,7 +66,16 @@ mod indexed {
         let Some(store) = open_indexed(unique_namespace()).await else {
             return;
         };
-        super::support::entries_surviving_destroy_collection_stay_listed(&store).await;
+        super::support::entries_surviving_destroy_stay_listed(&store, false).await;
+    }
+
+    /// Entries written while `destroy` scans stay listed.
+    #[tokio::test]
+    async fn entries_surviving_destroy_stay_listed() {
+        let Some(store) = open_indexed(unique_namespace()).await else {
+            return;
+        };
+        super::support::entries_surviving_destroy_stay_listed(&store, true).await;
     }
 }
 

@@ -208,14 +208,15 @@ pub async fn collections_skip_members_whose_entries_are_gone<C: RedisConnection>
     store.destroy().await.unwrap();
 }
 
-/// `destroy_collection` racing a writer of new keys, over a collection big enough that
-/// its scan takes many round trips: every entry that survives is still listed by
-/// `keys()` and its collection by `collections()`. (The scan used to take out an index
-/// that the writer had re-created meanwhile, leaving the writer's surviving entries
-/// unlisted.)
+/// `destroy_collection` (or with `whole`, `destroy`) racing a writer of new keys, over
+/// a collection big enough that the scan takes many round trips: every entry that
+/// survives is still listed by `keys()` and its collection by `collections()`. (The
+/// scan used to take out an index that the writer had re-created meanwhile, leaving
+/// the writer's surviving entries unlisted.)
 #[allow(dead_code)] // used by the indexed tests only
-pub async fn entries_surviving_destroy_collection_stay_listed<C: RedisConnection>(
+pub async fn entries_surviving_destroy_stay_listed<C: RedisConnection>(
     store: &RedisStore<C>,
+    whole: bool,
 ) {
     use std::sync::atomic::{AtomicBool, Ordering};
     let filler: Vec<String> = (0..20_000).map(|i| format!("f{i:05}")).collect();
@@ -234,7 +235,11 @@ pub async fn entries_surviving_destroy_collection_stay_listed<C: RedisConnection
             written
         };
         let destroy = async {
-            store.destroy_collection("c").await.unwrap();
+            if whole {
+                store.destroy().await.unwrap();
+            } else {
+                store.destroy_collection("c").await.unwrap();
+            }
             done.store(true, Ordering::Relaxed);
         };
         let (written, ()) = tokio::join!(writes, destroy);

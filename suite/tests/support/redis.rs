@@ -43,6 +43,21 @@ pub async fn foreign_redis_values_are_corrupt<C: RedisConnection>(store: &RedisS
         ] {
             assert_kind(result, ErrorKind::Corrupt);
         }
+        // A batch read asks EXISTS beside its MGET only while misses are recent, after
+        // it otherwise: either way the other type fails the batch. First after a long
+        // run of batches that all hit, then right after one with a miss.
+        for _ in 0..100 {
+            assert_eq!(store.get_many("c", &["plain"]).await.unwrap().len(), 1);
+        }
+        assert_kind(
+            store.get_many("c", &["plain", key]).await,
+            ErrorKind::Corrupt,
+        );
+        assert_eq!(store.get_many("c", &["missing"]).await.unwrap(), [None]);
+        assert_kind(
+            store.get_many("c", &["plain", key]).await,
+            ErrorKind::Corrupt,
+        );
         corrupt_entry_is_a_typed_error(store, "c", key).await;
     }
     conditional_writes_on_old_and_foreign_values(store).await;

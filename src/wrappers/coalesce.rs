@@ -210,14 +210,16 @@ impl Pending {
 #[derive(Debug)]
 struct Batch {
     id: u64,
+    /// The joined callers' keys, one after another (one buffer, not one string each).
+    keys: String,
     joined: Vec<Joined>,
 }
 
-/// One caller in a batch: its key, the value it writes (a put), and where its reply
-/// goes.
+/// One caller in a batch: where its key is in the batch's keys, the value it writes (a
+/// put), and where its reply goes.
 #[derive(Debug)]
 struct Joined {
-    key: String,
+    key: std::ops::Range<usize>,
     value: Option<Bytes>,
     reply: oneshot::Sender<Reply>,
 }
@@ -287,8 +289,10 @@ impl State {
             && let Some(batch) = &mut pending.open
         {
             let (tx, rx) = oneshot::channel();
+            let start = batch.keys.len();
+            batch.keys.push_str(key);
             batch.joined.push(Joined {
-                key: key.to_owned(),
+                key: start..batch.keys.len(),
                 value,
                 reply: tx,
             });
@@ -305,6 +309,7 @@ impl State {
         let id = self.next_id;
         let batch = Batch {
             id,
+            keys: String::new(),
             joined: Vec::new(),
         };
         if max <= 1 {
@@ -509,25 +514,31 @@ impl<S: Store> Coalesce<S> {
         o: GetOptions,
         batch: Option<Batch>,
     ) -> Result<Option<Entry>> {
-        let joined = match batch {
-            Some(batch) if !batch.joined.is_empty() => batch.joined,
+        let Batch {
+            keys: names,
+            joined,
+            ..
+        } = match batch {
+            Some(batch) if !batch.joined.is_empty() => batch,
             _ => return self.inner.get_opts(k, o).await,
         };
         let own = k.joined();
         // Each distinct key once: the opener's first, then the joined readers' in order.
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(joined.len() + 1);
-        let mut keys: Vec<&str> = Vec::with_capacity(joined.len() + 1);
+        let n = joined.len() + 1;
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+        let mut keys: Vec<&str> = Vec::with_capacity(n);
         index.insert(own.as_ref(), 0);
         keys.push(own.as_ref());
         // Where each joined reader's key is, and how many readers want each entry (the
         // last one takes it, the others get a copy).
-        let mut wanted = Vec::with_capacity(joined.len() + 1);
+        let mut wanted = Vec::with_capacity(n);
         wanted.push(1usize);
         let at: Vec<usize> = joined
             .iter()
             .map(|j| {
-                let i = *index.entry(j.key.as_str()).or_insert_with(|| {
-                    keys.push(&j.key);
+                let key = &names[j.key.clone()];
+                let i = *index.entry(key).or_insert_with(|| {
+                    keys.push(key);
                     wanted.push(0);
                     keys.len() - 1
                 });
@@ -576,8 +587,12 @@ impl<S: Store> Coalesce<S> {
         o: PutOptions,
         batch: Option<Batch>,
     ) -> Result<()> {
-        let mut joined = match batch {
-            Some(batch) if !batch.joined.is_empty() => batch.joined,
+        let Batch {
+            keys: names,
+            mut joined,
+            ..
+        } = match batch {
+            Some(batch) if !batch.joined.is_empty() => batch,
             _ => return self.inner.put_opts(k, value, o).await,
         };
         let own = k.joined();
@@ -587,7 +602,7 @@ impl<S: Store> Coalesce<S> {
             .iter_mut()
             .map(|j| j.value.take().unwrap_or_default())
             .collect();
-        entries.extend(joined.iter().map(|j| j.key.as_str()).zip(values));
+        entries.extend(joined.iter().map(|j| &names[j.key.clone()]).zip(values));
         let result = self.inner.put_many_opts(k.collection(), &entries, o).await;
         drop(entries);
         match result {

@@ -79,3 +79,49 @@ fn renaming_and_counting_wrappers_allocate_nothing_per_get() {
         "bare {bare}, single collection {single}"
     );
 }
+
+/// Allocations per read of 64 concurrent gets, each in its own task (the tasks'
+/// allocations included), on a current-thread runtime.
+fn allocations_per_concurrent_get<S: KvStore + Send + Sync + 'static>(store: S) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let store = std::sync::Arc::new(store);
+    let keys: std::sync::Arc<[String]> = (0..64).map(|i| format!("user:{i:04}")).collect();
+    rt.block_on(async {
+        for k in keys.iter() {
+            store.put("users", k, b("v"), None).await.unwrap();
+        }
+        let round = || {
+            let tasks: Vec<_> = (0..keys.len())
+                .map(|i| {
+                    let (store, keys) = (store.clone(), keys.clone());
+                    tokio::spawn(async move { store.get("users", &keys[i]).await.unwrap() })
+                })
+                .collect();
+            async move {
+                for task in tasks {
+                    assert!(task.await.unwrap().is_some());
+                }
+            }
+        };
+        round().await; // warm up
+        let before = ALLOCATIONS.with(Cell::get);
+        for _ in 0..10 {
+            round().await;
+        }
+        (ALLOCATIONS.with(Cell::get) - before) as f64 / (10 * keys.len()) as f64
+    })
+}
+
+#[test]
+fn a_coalesced_read_allocates_little_beyond_its_reply_channel() {
+    let bare = allocations_per_concurrent_get(MemoryStore::new());
+    let coalesced = allocations_per_concurrent_get(MemoryStore::new().coalesce());
+    // Per joined reader: its reply channel; the batch's buffers grow by doubling, and
+    // the batch read itself is one call for all (its few allocations shared by 64).
+    assert!(
+        coalesced - bare < 1.5,
+        "bare {bare} allocations per read, coalesced {coalesced}"
+    );
+}

@@ -132,7 +132,10 @@ impl RedisConnection for ConnectionManager {
 /// share a slot and batches work on a cluster. Values carry a one-byte format header.
 /// TTLs are exact to the millisecond (`PX`); a put without TTL clears an old one.
 /// Batches use MGET, MSET (pipelined `SET … PX` when a TTL is given) and UNLINK, in
-/// chunks of 1,000 keys. Enumeration runs SCAN to the end — over the whole database,
+/// chunks of 1,000 keys. A key holding another type (a list or a hash, another
+/// application's) reads as corrupt data, never as a miss; as `MGET` answers nil for
+/// both, a batch read asks `EXISTS` in the same round trip while misses are recent,
+/// and otherwise asks about a batch's nils in a second round trip. Enumeration runs SCAN to the end — over the whole database,
 /// however small the collection — unless the store keeps a key index
 /// ([`with_index`](Self::with_index)), when it reads only the collection's index;
 /// `destroy` removes only this namespace's keys — never FLUSHDB.

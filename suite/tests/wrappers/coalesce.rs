@@ -205,6 +205,156 @@ async fn a_batch_gathers_readers_while_the_previous_one_is_in_flight() {
     );
 }
 
+/// A coalescing store (default limits) over a memory store whose calls take 200 ms,
+/// with "a" being read (one batch in flight), and keys `k0..k{n}` holding `v{i}`.
+async fn one_read_in_flight(
+    n: usize,
+) -> (
+    Slowed,
+    Stats<MemoryStore>,
+    tokio::task::JoinHandle<kv_store_adapter::Result<Option<bytes::Bytes>>>,
+) {
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    let store = Arc::new(faulty.clone().coalesce());
+    stats.put("c", "a", b("a"), None).await.unwrap();
+    for i in 0..n {
+        let v = format!("v{i}");
+        stats.put("c", &format!("k{i}"), b(&v), None).await.unwrap();
+    }
+    faulty.delay(Duration::from_millis(200));
+    let a = spawn_get(&store, "a");
+    tokio::time::sleep(Duration::from_millis(20)).await; // a's read is in flight
+    (store, stats, a)
+}
+
+/// Gets (or puts, `put`) of `k0..k{n}`, each after `i % spread` yields (callers reaching
+/// the store over successive scheduling ticks), each answer checked.
+async fn staggered(store: &Slowed, n: usize, spread: usize, put: bool) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for _ in 0..i % spread {
+                tokio::task::yield_now().await;
+            }
+            call(&store, i, put).await
+        });
+    }
+    finish(tasks, n, put).await;
+}
+
+/// Reads `k{i}` (or writes `v{i}` to it, `put`).
+async fn call(store: &Slowed, i: usize, put: bool) -> (usize, Option<bytes::Bytes>) {
+    let key = format!("k{i}");
+    if put {
+        let v = format!("v{i}");
+        store.put("c", &key, b(&v), None).await.unwrap();
+        (i, Some(b(&v)))
+    } else {
+        (i, store.get("c", &key).await.unwrap())
+    }
+}
+
+/// Waits for the `n` calls of `tasks`, each answering `v{i}`.
+async fn finish(
+    mut tasks: tokio::task::JoinSet<(usize, Option<bytes::Bytes>)>,
+    n: usize,
+    put: bool,
+) {
+    let mut answered = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (i, got) = done.unwrap();
+        assert_eq!(got, Some(b(&format!("v{i}"))), "caller {i} (put: {put})");
+        answered += 1;
+    }
+    assert_eq!(answered, n);
+}
+
+/// One call, then ten that each start one more a tick later: the opener looks at its
+/// batch (after its one tick) before those last ten arrive, as callers coming from
+/// another worker thread do.
+async fn arriving_while_the_opener_looks(store: &Slowed, put: bool) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let first = store.clone();
+    tasks.spawn(async move { call(&first, 0, put).await });
+    for i in 1..=10 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            tokio::task::yield_now().await;
+            let later = store.clone();
+            let later = tokio::spawn(async move { call(&later, i + 10, put).await });
+            let mine = call(&store, i, put).await;
+            let later = later.await.unwrap();
+            assert_eq!(later.1, Some(b(&format!("v{}", i + 10))));
+            mine
+        });
+    }
+    finish(tasks, 11, put).await;
+}
+
+#[tokio::test]
+async fn while_a_batch_is_in_flight_the_next_gathers_over_several_ticks() {
+    let (store, stats, a) = one_read_in_flight(21).await;
+    arriving_while_the_opener_looks(&store, false).await;
+    assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
+    assert_eq!(stats.latency(Operation::Get).count, 1, "a alone");
+    assert_eq!(
+        stats.latency(Operation::GetMany).count,
+        1,
+        "the readers of three ticks, one batch"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_gathers_for_a_few_ticks_at_most() {
+    // Readers keep coming for 20 ticks: the batch does not wait for all of them, and
+    // each batch holds the readers of several ticks.
+    let (store, stats, a) = one_read_in_flight(40).await;
+    staggered(&store, 40, 20, false).await;
+    assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
+    let batches = stats.latency(Operation::GetMany).count;
+    assert!((2..20).contains(&batches), "{batches} batches");
+}
+
+#[tokio::test]
+async fn with_nothing_in_flight_a_batch_goes_after_one_tick() {
+    // The backend is idle: the readers of the first tick go at once, and those of later
+    // ticks, coming while that batch is in flight, gather into the next.
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    let store = Arc::new(faulty.clone().coalesce());
+    for i in 0..30 {
+        let v = format!("v{i}");
+        stats.put("c", &format!("k{i}"), b(&v), None).await.unwrap();
+    }
+    faulty.delay(Duration::from_millis(200));
+    staggered(&store, 30, 3, false).await;
+    assert_eq!(stats.latency(Operation::GetMany).count, 2);
+    assert_eq!(stats.latency(Operation::Get).count, 0);
+}
+
+#[tokio::test]
+async fn while_a_put_batch_is_in_flight_the_next_gathers_over_several_ticks() {
+    let stats = Stats::new(memory()).with_latency();
+    let faulty = Faulty::new(stats.clone());
+    let store = Arc::new(faulty.clone().coalesce());
+    faulty.delay(Duration::from_millis(200));
+    let first = {
+        let store = store.clone();
+        tokio::spawn(async move { store.put("c", "a", b("a"), None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await; // a's write is in flight
+    arriving_while_the_opener_looks(&store, true).await;
+    first.await.unwrap().unwrap();
+    assert_eq!(stats.latency(Operation::Put).count, 1, "a alone");
+    assert_eq!(stats.latency(Operation::PutMany).count, 1, "one batch");
+    for i in 0..=20 {
+        let got = stats.get("c", &format!("k{i}")).await.unwrap();
+        assert_eq!(got, Some(b(&format!("v{i}"))));
+    }
+}
+
 #[tokio::test]
 async fn by_default_four_batches_go_at_once_and_the_fifth_waits() {
     let stats = Stats::new(memory()).with_latency();

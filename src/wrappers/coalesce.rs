@@ -25,7 +25,8 @@ pub const DEFAULT_MAX_BATCH: usize = 100;
 /// while each is woken), four at 1.76×, eight at 1.71×. On the MongoDB test server
 /// one and four both read at ~4.8× per-key `findOne`s, eight at 4.0×; the
 /// Elasticsearch test server, which runs one request at a time, at 3.0× with one and
-/// 2.8× with four.
+/// 2.8× with four. Re-swept on Redis after batches began gathering over several
+/// ticks ([`Coalesce`]): one 0.98×, two 2.37×, four 2.47×, eight 2.48×.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 
 /// The most scheduling ticks a batch gathers for after its first, each only while
@@ -37,7 +38,8 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 /// one tick, Redis batches held ~21 keys and read at a median 2.0× per-key `GET`; with
 /// this rule ~2.5×. Gathering also when nothing is in flight made larger batches
 /// still (Redis ~2.6–2.9×) but left the backend idle while they gathered: MongoDB fell
-/// from ~5.0× to ~4.3×, where with this rule it reads at ~4.6×.
+/// from ~5.0× to ~4.2×, where with this rule it reads at ~4.6×. See
+/// `docs/benchmarks.md`.
 const GATHER_TICKS: usize = 4;
 
 /// Sends concurrent single-key reads (and puts) of one collection as one batch: the first `get`

@@ -131,9 +131,10 @@ struct Sweeps {
     start: Instant,
     /// Milliseconds from `start`.
     next: AtomicU64,
-    /// Milliseconds between sweeps: a hundred times the last sweep's duration (so
-    /// sweeping takes at most about 1% of one core), between [`SWEEP_EVERY`] and
-    /// [`SWEEP_AT_MOST_EVERY`].
+    /// Milliseconds between sweeps: for a store of more than [`SWEEP_INLINE_UP_TO`]
+    /// entries a hundred times the last sweep's duration (so sweeping takes at most
+    /// about 1% of one core), between [`SWEEP_EVERY`] and [`SWEEP_AT_MOST_EVERY`];
+    /// [`SWEEP_EVERY`] for a smaller one.
     every: AtomicU64,
 }
 
@@ -212,7 +213,12 @@ impl Shared {
     fn sweep(&self) {
         let now = Instant::now();
         self.cache.retain(|_, e| e.is_live(now));
-        self.sweeps.took(now.elapsed());
+        // Only a large store's sweep sets the interval: a small one's takes well under
+        // a millisecond, so a long one means the thread was descheduled, and stretching
+        // the interval for that would leave expired entries crowding out live ones.
+        if self.cache.capacity() > SWEEP_INLINE_UP_TO {
+            self.sweeps.took(now.elapsed());
+        }
     }
 }
 

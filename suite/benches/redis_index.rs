@@ -2,8 +2,9 @@
 //! from scripts/servers.sh) holding 1,000,000 keys of another application: listing a
 //! small collection and the collections, against the raw client's SCAN (the only way
 //! to list without an index, and what the store without the index does); and what the
-//! index costs a write, against the raw SET / MSET of the same entries. Same run,
-//! interleaved.
+//! index costs a write, against the raw SET / MSET of the same entries, beside the
+//! floors under any index (the raw SET with one ZADD, in a MULTI and pipelined). Same
+//! run, interleaved.
 
 mod common;
 
@@ -152,7 +153,39 @@ fn main() {
             start.elapsed()
         })
     };
-    let put_ratio = common::interleaved(41, put_ours, put_raw);
+    // The floors under any index, measured in the same rounds: the raw client's SET beside
+    // one ZADD to a sorted set, in a MULTI (the least an index that another process
+    // never sees out of step with the data costs) and merely pipelined (the least any
+    // index costs, kept in step or not).
+    let idx = [indexed.redis_key("floor", ""), vec![0xFF]].concat();
+    let set_zadd = |atomic: bool| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for k in &keys {
+                let mut pipe = redis::pipe();
+                if atomic {
+                    pipe.atomic();
+                }
+                pipe.cmd("SET")
+                    .arg(indexed.redis_key("floor", k))
+                    .arg(framed(&value))
+                    .ignore();
+                pipe.cmd("ZADD").arg(&idx).arg("inf").arg(*k);
+                pipe.query_async::<(usize,)>(&mut conn.clone())
+                    .await
+                    .unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let (mut put_ours, mut multi, mut pipelined) =
+        (put_ours, || set_zadd(true), || set_zadd(false));
+    let ratios = common::interleaved_sides(
+        101,
+        put_raw,
+        &mut [&mut put_ours, &mut multi, &mut pipelined],
+    );
+    let (put_ratio, floor_multi, floor_pipelined) = (ratios[0], ratios[1], ratios[2]);
     // With a TTL the put stays a script (the members' scores come from the server's
     // clock), against the raw `SET … PX`.
     let ttl = Duration::from_secs(600);
@@ -322,5 +355,10 @@ fn main() {
             println!("{GROUP}: {what} in a {FOREIGN}-key db: median {ms:.3} ms ({verdict})");
         }
     }
+    println!(
+        "{GROUP}: floors, raw client vs raw SET (interleaved, same run): \
+         MULTI of SET + ZADD {floor_multi:.3}, SET + ZADD pipelined {floor_pipelined:.3}; \
+         the indexed put {put_ratio:.3}"
+    );
     c.final_summary();
 }

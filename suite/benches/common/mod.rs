@@ -93,6 +93,31 @@ pub fn interleaved_ratios(
         .collect()
 }
 
+/// [`interleaved`] for several sides against one raw side: each round times every
+/// side once, the order turning by one each round, and each side's ratio is the raw
+/// side's time of that round over its own. Answers each side's median, in order: sides
+/// measured in one rhythm of a noisy machine, where separate runs land in different ones.
+#[allow(dead_code)]
+pub fn interleaved_sides(
+    rounds: usize,
+    mut raw: impl FnMut() -> Duration,
+    sides: &mut [&mut dyn FnMut() -> Duration],
+) -> Vec<f64> {
+    let n = sides.len() + 1;
+    let mut ratios = vec![Vec::with_capacity(rounds); sides.len()];
+    for round in 0..rounds {
+        let mut times = vec![Duration::ZERO; n];
+        for turn in 0..n {
+            let i = (round + turn) % n;
+            times[i] = if i == 0 { raw() } else { sides[i - 1]() };
+        }
+        for (side, ratio) in ratios.iter_mut().enumerate() {
+            ratio.push(times[0].as_secs_f64() / times[side + 1].as_secs_f64());
+        }
+    }
+    ratios.into_iter().map(median).collect()
+}
+
 /// The median of `values` (not empty).
 #[allow(dead_code)]
 pub fn median(mut values: Vec<f64>) -> f64 {

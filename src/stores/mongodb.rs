@@ -62,6 +62,11 @@ const READABLE: usize = 64;
 /// in that window entries still expire on time for every reader; only the reclaim of
 /// their space waits for the index, which then covers them too.
 ///
+/// **Coalescing.** Under [`Coalesce`](crate::wrappers::Coalesce), concurrent single
+/// reads become one `$in` query; MongoDB works on concurrent queries in parallel, so
+/// [`gather_ticks(0)`](crate::wrappers::Coalesce::gather_ticks) (more, smaller batches
+/// side by side) reads faster than the default, which makes fewer, larger ones.
+///
 /// ```no_run
 /// use bytes::Bytes;
 /// use kv_store_adapter::{KvStore, stores::MongoStore};

@@ -37,7 +37,7 @@ mod strict;
 mod timeout;
 
 pub use clamp_ttl::ClampTtl;
-pub use coalesce::{Coalesce, DEFAULT_MAX_BATCH, DEFAULT_MAX_IN_FLIGHT};
+pub use coalesce::{Coalesce, DEFAULT_GATHER_TICKS, DEFAULT_MAX_BATCH, DEFAULT_MAX_IN_FLIGHT};
 #[cfg(feature = "compress")]
 #[cfg_attr(docsrs, doc(cfg(feature = "compress")))]
 pub use compress::Compress;

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use kv_store_adapter::testkit::{Faulty, b};
-use kv_store_adapter::wrappers::{Coalesce, DEFAULT_MAX_IN_FLIGHT, Operation, Stats};
+use kv_store_adapter::wrappers::{
+    Coalesce, DEFAULT_GATHER_TICKS, DEFAULT_MAX_IN_FLIGHT, Operation, Stats,
+};
 use kv_store_adapter::{ErrorKind, KvStore, KvStoreExt};
 
 use super::*;
@@ -209,6 +211,7 @@ async fn a_batch_gathers_readers_while_the_previous_one_is_in_flight() {
 /// with "a" being read (one batch in flight), and keys `k0..k{n}` holding `v{i}`.
 async fn one_read_in_flight(
     n: usize,
+    gather_ticks: usize,
 ) -> (
     Slowed,
     Stats<MemoryStore>,
@@ -216,7 +219,7 @@ async fn one_read_in_flight(
 ) {
     let stats = Stats::new(memory()).with_latency();
     let faulty = Faulty::new(stats.clone());
-    let store = Arc::new(faulty.clone().coalesce());
+    let store = Arc::new(faulty.clone().coalesce().gather_ticks(gather_ticks));
     stats.put("c", "a", b("a"), None).await.unwrap();
     for i in 0..n {
         let v = format!("v{i}");
@@ -295,7 +298,7 @@ async fn arriving_while_the_opener_looks(store: &Slowed, put: bool) {
 
 #[tokio::test]
 async fn while_a_batch_is_in_flight_the_next_gathers_over_several_ticks() {
-    let (store, stats, a) = one_read_in_flight(21).await;
+    let (store, stats, a) = one_read_in_flight(21, DEFAULT_GATHER_TICKS).await;
     arriving_while_the_opener_looks(&store, false).await;
     assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
     assert_eq!(stats.latency(Operation::Get).count, 1, "a alone");
@@ -307,10 +310,24 @@ async fn while_a_batch_is_in_flight_the_next_gathers_over_several_ticks() {
 }
 
 #[tokio::test]
+async fn with_gather_ticks_0_a_batch_goes_after_one_tick_even_while_one_is_in_flight() {
+    // The readers of later ticks miss the first batch, which went after one tick.
+    let (store, stats, a) = one_read_in_flight(21, 0).await;
+    arriving_while_the_opener_looks(&store, false).await;
+    assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
+    assert_eq!(stats.latency(Operation::Get).count, 1, "a alone");
+    let batches = stats.latency(Operation::GetMany).count;
+    assert!(
+        batches >= 2,
+        "{batches} batch: it gathered past its first tick"
+    );
+}
+
+#[tokio::test]
 async fn a_batch_gathers_for_a_few_ticks_at_most() {
     // Readers keep coming for 20 ticks: the batch does not wait for all of them, and
     // each batch holds the readers of several ticks.
-    let (store, stats, a) = one_read_in_flight(40).await;
+    let (store, stats, a) = one_read_in_flight(40, DEFAULT_GATHER_TICKS).await;
     staggered(&store, 40, 20, false).await;
     assert_eq!(a.await.unwrap().unwrap(), Some(b("a")));
     let batches = stats.latency(Operation::GetMany).count;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::interleaved;
+use kv_store_adapter::wrappers::DEFAULT_GATHER_TICKS;
 use kv_store_adapter::{KvStore, KvStoreExt};
 use tokio::runtime::Runtime;
 
@@ -115,9 +116,18 @@ fn ceiling<R: Reader + Batcher>(rt: &Runtime, group: &str, raw: &R, target: f64,
     );
 }
 
-/// Measures both workloads for one backend and prints and records its rows.
-fn compare<S, R>(rt: &Runtime, group: &str, store: S, raw: R, target: f64, per_task: usize)
-where
+/// Measures both workloads for one backend and prints and records its rows: the 64
+/// tasks with each of `gather_ticks` (the first is the store's own advice), a lone
+/// reader with the default.
+fn compare<S, R>(
+    rt: &Runtime,
+    group: &str,
+    store: S,
+    raw: R,
+    target: f64,
+    per_task: usize,
+    gather_ticks: &[usize],
+) where
     S: KvStore + Clone + Send + Sync + 'static,
     R: Reader,
 {
@@ -125,22 +135,23 @@ where
     let entries: Vec<(&str, Bytes)> = (0..KEYS).map(|i| (key(i), value.clone())).collect();
     rt.block_on(store.put_many(COLLECTION, &entries, None))
         .unwrap();
+    let reads = (TASKS * per_task) as f64;
+    for &ticks in gather_ticks {
+        let coalesced = Ours(Arc::new(store.clone().coalesce().gather_ticks(ticks)));
+        let (ours, other, ratio) = rates(
+            reads,
+            || in_flight(rt, &coalesced, per_task),
+            || in_flight(rt, &raw, per_task),
+        );
+        let workload = if ticks == DEFAULT_GATHER_TICKS {
+            "64 tasks of single gets: Coalesce vs raw per-key get".to_owned()
+        } else {
+            format!("64 tasks of single gets: Coalesce, gather_ticks({ticks}), vs raw per-key get")
+        };
+        row(group, &workload, ours, other, ratio, target);
+    }
     let coalesced = Ours(Arc::new(store.clone().coalesce()));
     let bare = Ours(Arc::new(store));
-    let reads = (TASKS * per_task) as f64;
-    let (ours, other, ratio) = rates(
-        reads,
-        || in_flight(rt, &coalesced, per_task),
-        || in_flight(rt, &raw, per_task),
-    );
-    row(
-        group,
-        "64 tasks of single gets: Coalesce vs raw per-key get",
-        ours,
-        other,
-        ratio,
-        target,
-    );
     let count = 1_000;
     let (ours, other, ratio) = rates(
         count as f64,
@@ -450,7 +461,15 @@ fn main() {
             conn,
             store: store.clone(),
         };
-        compare(&rt, "coalesce-redis", store.clone(), raw.clone(), 2.0, 200);
+        compare(
+            &rt,
+            "coalesce-redis",
+            store.clone(),
+            raw.clone(),
+            2.0,
+            200,
+            &[DEFAULT_GATHER_TICKS],
+        );
         ceiling(&rt, "coalesce-redis", &raw, 2.0, 200);
         compare_writes(&rt, "coalesce-redis", store, raw, 200);
     }
@@ -467,7 +486,17 @@ fn main() {
             (store, coll)
         });
         let raw = raw_mongo::Raw(coll);
-        compare(&rt, "coalesce-mongodb", store, raw.clone(), 5.0, 10);
+        // `gather_ticks(0)`, as `Coalesce::gather_ticks` advises for MongoDB, which works
+        // on concurrent requests in parallel; then the default.
+        compare(
+            &rt,
+            "coalesce-mongodb",
+            store,
+            raw.clone(),
+            5.0,
+            10,
+            &[0, DEFAULT_GATHER_TICKS],
+        );
         ceiling(&rt, "coalesce-mongodb", &raw, 5.0, 10);
     }
     #[cfg(feature = "elasticsearch")]
@@ -484,7 +513,15 @@ fn main() {
             client: elasticsearch::Elasticsearch::new(transport),
             index: store.index_name(COLLECTION),
         };
-        compare(&rt, "coalesce-elasticsearch", store, raw.clone(), 5.0, 50);
+        compare(
+            &rt,
+            "coalesce-elasticsearch",
+            store,
+            raw.clone(),
+            5.0,
+            50,
+            &[DEFAULT_GATHER_TICKS],
+        );
         ceiling(&rt, "coalesce-elasticsearch", &raw, 5.0, 50);
     }
 }

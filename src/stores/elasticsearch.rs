@@ -330,14 +330,19 @@ impl ElasticsearchStore {
         if status.is_server_error() {
             return Err(Error::connection(
                 format!("elasticsearch: {status}"),
-                value.to_string(),
+                error_types(&value["error"]),
             ));
         }
         Ok((status, value))
     }
 
+    /// A failed request as an error: what it was, its status and the error's types
+    /// (see [`error_types`]).
     fn failed(what: &str, status: StatusCode, body: &Value) -> Error {
-        Error::backend_msg(format!("elasticsearch {what}: {status} {}", body["error"]))
+        Error::backend_msg(format!(
+            "elasticsearch {what}: {status} {}",
+            error_types(&body["error"])
+        ))
     }
 
     /// Before the first write to `name`: its index with the strict mapping, and the
@@ -538,6 +543,17 @@ impl ElasticsearchStore {
             if docs.len() != chunk.len() {
                 return Err(Self::failed("_mget (answer count)", status, &reply));
             }
+            // A document that could not be read (a read block, an unavailable shard)
+            // is not a miss; one of an index that does not exist (yet) is.
+            let failed = docs.iter().find(|doc| {
+                !doc["error"].is_null() && doc["error"]["type"] != "index_not_found_exception"
+            });
+            if let Some(failed) = failed {
+                return Err(Error::backend_msg(format!(
+                    "elasticsearch _mget: a document could not be read: {}",
+                    error_types(&failed["error"])
+                )));
+            }
             for (k, doc) in chunk.iter().zip(&docs) {
                 out.push(if doc["found"] == true {
                     Self::hit(c, k, doc)?
@@ -549,9 +565,11 @@ impl ElasticsearchStore {
         Ok(out)
     }
 
-    async fn bulk(&self, lines: Vec<Value>) -> Result<()> {
+    /// One `_bulk` request of `lines`; an error if any item failed. `what` names the
+    /// request in the error; with `deletes`, a missing index or document is no failure.
+    async fn bulk(&self, what: &str, lines: &[Value], deletes: bool) -> Result<()> {
         let mut body = Vec::new();
-        for line in &lines {
+        for line in lines {
             serde_json::to_writer(&mut body, line).unwrap_or_default();
             body.push(b'\n');
         }
@@ -563,26 +581,33 @@ impl ElasticsearchStore {
                 Some(body),
             )
             .await?;
+        if deletes && status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
         if !status.is_success() {
-            return Err(Self::failed("_bulk", status, &reply));
+            return Err(Self::failed(what, status, &reply));
         }
-        if reply["errors"] == true {
-            let first = reply["items"]
-                .as_array()
-                .and_then(|items| {
-                    items.iter().find(|i| {
-                        i.as_object()
-                            .and_then(|o| o.values().next())
-                            .is_some_and(|r| r["error"] != Value::Null)
-                    })
-                })
-                .cloned()
-                .unwrap_or_default();
-            return Err(Error::backend_msg(format!(
-                "elasticsearch _bulk item failed: {first}"
-            )));
+        if reply["errors"] != true {
+            return Ok(());
         }
-        Ok(())
+        // Each item is `{"index": {…}}` or `{"delete": {…}}`; a failed one has an `error`.
+        let items = reply["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let failed: Vec<&Value> = items
+            .iter()
+            .filter_map(|item| item.as_object()?.values().next())
+            .filter(|item| !item["error"].is_null())
+            .filter(|item| !(deletes && item["error"]["type"] == "index_not_found_exception"))
+            .collect();
+        match failed.first() {
+            None => Ok(()),
+            Some(first) => Err(Error::backend_msg(format!(
+                "elasticsearch {what}: {} of {} items failed, the first with {} {}",
+                failed.len(),
+                items.len(),
+                first["status"],
+                error_types(&first["error"])
+            ))),
+        }
     }
 
     /// `(index, original name)` of every collection this store created.
@@ -758,7 +783,7 @@ impl super::Backend for ElasticsearchStore {
                 lines.push(json!({ "index": { "_index": index, "_id": id(k) } }));
                 lines.push(Self::source(k, v, ttl));
             }
-            self.bulk(lines).await?;
+            self.bulk("_bulk", &lines, false).await?;
         }
         Ok(())
     }
@@ -774,24 +799,8 @@ impl super::Backend for ElasticsearchStore {
                 .map(|k| json!({ "delete": { "_index": index, "_id": id(k) } }))
                 .collect();
             removed += live.iter().filter(|e| e.is_some()).count();
-            let (status, reply) = {
-                let mut body = Vec::new();
-                for line in &present {
-                    serde_json::to_writer(&mut body, line).unwrap_or_default();
-                    body.push(b'\n');
-                }
-                self.call(
-                    Method::Post,
-                    "/_bulk",
-                    &[("refresh", self.refresh.param())],
-                    Some(body),
-                )
-                .await?
-            };
             // Deleting a missing document is a per-item 404, not a failure.
-            if !status.is_success() && status != StatusCode::NOT_FOUND {
-                return Err(Self::failed("_bulk delete", status, &reply));
-            }
+            self.bulk("_bulk delete", &present, true).await?;
         }
         Ok(removed)
     }
@@ -803,6 +812,37 @@ impl super::Backend for ElasticsearchStore {
     ) -> impl Future<Output = Result<Vec<Option<TtlEntry>>>> + Send {
         self.mget(c, keys)
     }
+}
+
+/// What an Elasticsearch error is, as this store's errors show it: its `type` and its
+/// causes' (`mapper_parsing_exception, caused by illegal_argument_exception`), never its
+/// `reason`. Elasticsearch writes document ids and previews of values into reasons
+/// (`failed to parse field [v] … in document with id '=key'. Preview of field's
+/// value: '…'`), and no error's text may show a key or a value (see
+/// [`Error::key`](crate::Error::key)).
+fn error_types(error: &Value) -> String {
+    let mut out = String::new();
+    let mut cause = error;
+    // A bounded walk: the chain is the server's to make.
+    for depth in 0..4 {
+        let Some(kind) = cause["type"].as_str() else {
+            break;
+        };
+        if depth > 0 {
+            out.push_str(", caused by ");
+        }
+        // Types are identifiers (`cluster_block_exception`); anything else is not shown.
+        if kind.len() <= 100 && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            out.push_str(kind);
+        } else {
+            out.push_str("(an unnamed error)");
+        }
+        cause = &cause["caused_by"];
+    }
+    if out.is_empty() {
+        out.push_str("(no error type)");
+    }
+    out
 }
 
 /// Percent-encodes an `_id` for a URL path.

@@ -51,9 +51,9 @@ async fn raw(method: Method, path: &str, body: serde_json::Value) -> serde_json:
     let url = server_url("KV_ELASTICSEARCH_URL").unwrap();
     let pool = SingleNodeConnectionPool::new(url.parse().unwrap());
     let client = Elasticsearch::new(TransportBuilder::new(pool).build().unwrap());
-    // Document writes wait for a refresh; deleting an index takes no such parameter.
-    let writes =
-        matches!(method, Method::Put) || (method == Method::Delete && path.contains("/_doc/"));
+    // Document writes wait for a refresh; index and settings requests take no such
+    // parameter.
+    let writes = matches!(method, Method::Put | Method::Delete) && path.contains("/_doc/");
     let query: Option<&[(&str, &str)]> = writes.then_some(&[("refresh", "true")]);
     let body = (!body.is_null()).then(|| serde_json::to_vec(&body).unwrap());
     let response = client
@@ -175,4 +175,93 @@ async fn credentials_never_show() {
         .await
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+}
+
+/// An index with a read block answers `_mget` with an error per document: a batch read
+/// is then an error, as the single read already is, never a miss for every key.
+#[tokio::test]
+async fn a_per_document_error_in_a_batch_read_is_an_error_not_a_miss() {
+    let Some(store) = connect().await else { return };
+    store.put("c", "a", b("v"), None).await.unwrap();
+    let index = store.index_name("c");
+    let settings = format!("/{index}/_settings");
+    let block = |on: bool| raw(Method::Put, &settings, json!({ "index.blocks.read": on }));
+    assert_eq!(block(true).await["acknowledged"], true);
+    let many = store.get_many("c", &["a", "b"]).await;
+    let one = store.get("c", "a").await;
+    let deleted = store.delete_many("c", &["a"]).await;
+    block(false).await;
+    let err = many.expect_err("a batch read of a read-blocked index");
+    assert_eq!(err.kind(), kv_store_adapter::ErrorKind::Backend, "{err}");
+    assert!(err.to_string().contains("cluster_block_exception"), "{err}");
+    assert!(one.is_err(), "{one:?}");
+    assert!(
+        deleted.is_err(),
+        "a delete that cannot read what it removes: {deleted:?}"
+    );
+    assert_eq!(store.get("c", "a").await.unwrap(), Some(b("v")));
+    store.destroy().await.unwrap();
+}
+
+/// What Elasticsearch says about a failed write names the document and previews its
+/// value (`failed to parse field [v] … in document with id '=key'. Preview of field's
+/// value: '…'`); the store's error says which write failed and why without either, so
+/// logging it shows neither (see `Error::key`).
+#[tokio::test]
+async fn write_errors_show_no_key_and_no_value() {
+    let Some(store) = connect().await else { return };
+    const KEY: &str = "ada-private-key";
+    let value = b("private value");
+    let preview = "cHJpdmF0ZSB2YWx1ZQ"; // the start of the value in base64
+    let clean = |what: &str, err: &kv_store_adapter::Error| {
+        let shown = format!("{err} / {err:?}");
+        for secret in [KEY, "private", preview] {
+            assert!(!shown.contains(secret), "{what} shows {secret:?}: {shown}");
+        }
+    };
+    // Another application's index under the collection's name, where `v` is a number.
+    let index = store.index_name("c");
+    let made = raw(
+        Method::Put,
+        &format!("/{index}"),
+        json!({ "mappings": { "properties": { "v": { "type": "long" } } } }),
+    )
+    .await;
+    assert_eq!(made["acknowledged"], true, "{made}");
+    let err = store
+        .put_many("c", &[(KEY, value.clone())], None)
+        .await
+        .expect_err("a value the index cannot parse");
+    assert!(
+        err.to_string().contains("mapper_parsing_exception"),
+        "{err}"
+    );
+    clean("a batch write's error", &err);
+    let err = store
+        .put("c", KEY, value.clone(), None)
+        .await
+        .expect_err("a value the index cannot parse");
+    clean("a write's error", &err);
+    // A write block: every item of a batch fails.
+    let blocked = raw(
+        Method::Put,
+        &format!("/{index}/_settings"),
+        json!({ "index.blocks.write": true }),
+    )
+    .await;
+    assert_eq!(blocked["acknowledged"], true, "{blocked}");
+    let err = store
+        .put_many("c", &[(KEY, value.clone()), ("other", value.clone())], None)
+        .await
+        .expect_err("a write-blocked index");
+    assert!(err.to_string().contains("cluster_block_exception"), "{err}");
+    assert!(err.to_string().contains("2 of 2"), "{err}");
+    clean("a blocked batch write's error", &err);
+    raw(
+        Method::Put,
+        &format!("/{index}/_settings"),
+        json!({ "index.blocks.write": false }),
+    )
+    .await;
+    store.destroy().await.unwrap();
 }

@@ -530,13 +530,6 @@ impl MemcachedStore {
         memcached_key(&self.namespace, generation, collection, key)
     }
 
-    fn check_size(&self, value: &[u8]) -> Result<()> {
-        if value.len() > self.inner.item_limit {
-            return Err(Error::too_large(value.len(), self.inner.item_limit));
-        }
-        Ok(())
-    }
-
     /// The entry of an item `mg … v f c` answered, with its version: the item's CAS
     /// token under the namespace generation (so a version from before a destroy, or
     /// from before a server restart reset the tokens, never matches after it).
@@ -693,8 +686,11 @@ impl super::Backend for MemcachedStore {
         Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }
 
+    fn value_limit(&self) -> Option<usize> {
+        Some(self.inner.item_limit)
+    }
+
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.check_size(&v)?;
         let key = self.mc_key(self.generation().await?, c, k);
         let flags = format!("F{FLAGS}");
         let mut meta: Vec<&str> = vec![&flags];
@@ -729,7 +725,6 @@ impl super::Backend for MemcachedStore {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        entries.iter().try_for_each(|(_, v)| self.check_size(v))?;
         let generation = self.generation().await?;
         let flags = format!("F{FLAGS}");
         let mut meta: Vec<&str> = vec![&flags];
@@ -856,7 +851,7 @@ impl ConditionalWrites for MemcachedStore {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
-        self.check_size(&value)?;
+        super::check_sizes(Some(self.inner.item_limit), [&value])?;
         let (c, k) = (key.collection(), key.joined());
         let generation = self.generation().await?;
         let mc_key = self.mc_key(generation, c, &k);

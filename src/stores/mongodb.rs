@@ -20,6 +20,9 @@ use crate::{Cursor, Page};
 
 /// Keys longer than this are stored under a binary hash `_id`.
 const MAX_ID: usize = 512;
+/// The largest value: MongoDB's 16 MiB document limit less room for the rest of the
+/// document (an `_id` of at most [`MAX_ID`] bytes, the expiry, the version, field names).
+const VALUE_LIMIT: usize = (16 << 20) - (4 << 10);
 /// Documents per `update` / `$in` batch.
 /// Keys per `$in` read or delete: small, because some MongoDB-wire servers match `$in`
 /// in time quadratic in its length (SecantusDB: 100 ids 7x faster per id than 1,000),
@@ -50,6 +53,10 @@ const READABLE: usize = 64;
 /// [`Timeouts`](super::Timeouts) given to [`connect_with_timeouts`](Self::connect_with_timeouts) (5 s to
 /// connect, 30 s per round trip by default): a stalled server yields a
 /// [`Timeout`](crate::ErrorDetail::Timeout) error.
+///
+/// **Value size.** A value over [`value_limit`](Self::value_limit) (16 MiB less 4 KiB,
+/// for MongoDB's document limit) fails with
+/// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
 ///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents and keep
 /// each Mongo collection, its TTL index and its meta document, so that another
@@ -176,6 +183,18 @@ impl MongoStore {
         self.prefix = prefix.into();
         self.ready = Arc::default();
         Ok(self)
+    }
+
+    /// The largest value the store takes, in bytes: MongoDB's 16 MiB document limit less
+    /// 4 KiB for the rest of the document. A larger one is refused with
+    /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent, and a batch
+    /// holding one writes none of its entries.
+    ///
+    /// ```
+    /// assert_eq!(kv_store_adapter::stores::MongoStore::value_limit(), (16 << 20) - 4096);
+    /// ```
+    pub const fn value_limit() -> usize {
+        VALUE_LIMIT
     }
 
     /// The Mongo collection name holding KV collection `name`.
@@ -367,6 +386,10 @@ impl MongoStore {
 super::backend_store!(MongoStore);
 
 impl super::Backend for MongoStore {
+    fn value_limit(&self) -> Option<usize> {
+        Some(VALUE_LIMIT)
+    }
+
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<crate::Entry>> {
         Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }
@@ -488,6 +511,7 @@ impl ConditionalWrites for MongoStore {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
+        super::check_sizes(Some(VALUE_LIMIT), [&value])?;
         let (c, k) = (key.collection(), key.joined());
         let version = Version::unique();
         let doc = versioned(&k, &value, opts.ttl, version);

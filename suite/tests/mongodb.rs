@@ -185,3 +185,37 @@ async fn foreign_documents_are_corrupt_data() {
         corrupt_entry_is_a_typed_error(&store, "c", key).await;
     }
 }
+
+/// A value over MongoDB's 16 MiB document limit is refused with a typed `TooLarge`
+/// (its size and the store's limit) before anything is sent: a batch holding one writes
+/// none of its entries.
+#[tokio::test]
+async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
+    use kv_store_adapter::{ErrorDetail, ErrorKind};
+    let Some(store) = connect().await else { return };
+    let limit = MongoStore::value_limit();
+    assert!(limit < 16 << 20 && limit > 16 << 19, "{limit}");
+    let big = bytes::Bytes::from(vec![b'x'; limit + 1]);
+    let too_large = |err: kv_store_adapter::Error| match err.detail() {
+        ErrorDetail::TooLarge { size, limit: l } => assert_eq!((*size, *l), (limit + 1, limit)),
+        other => panic!("not TooLarge: {other}"),
+    };
+    too_large(store.put("c", "k", big.clone(), None).await.unwrap_err());
+    too_large(
+        store
+            .put_many("c", &[("small", b("v")), ("k", big.clone())], None)
+            .await
+            .unwrap_err(),
+    );
+    let err = store.create("c", "k", big.clone(), None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    assert_eq!(
+        store.get_many("c", &["small", "k"]).await.unwrap(),
+        [None, None]
+    );
+    // The limit itself is stored.
+    let largest = bytes::Bytes::from(vec![b'y'; limit]);
+    store.put("c", "k", largest.clone(), None).await.unwrap();
+    assert_eq!(store.get("c", "k").await.unwrap(), Some(largest));
+    store.destroy().await.unwrap();
+}

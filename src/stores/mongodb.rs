@@ -21,8 +21,9 @@ use crate::{Cursor, Page};
 /// Keys longer than this are stored under a binary hash `_id`.
 const MAX_ID: usize = 512;
 /// The largest value: MongoDB's 16 MiB document limit less room for the rest of the
-/// document (an `_id` of at most [`MAX_ID`] bytes, the expiry, the version, field names).
-const VALUE_LIMIT: usize = (16 << 20) - (4 << 10);
+/// document (an `_id` of at most [`MAX_ID`] bytes, the key in `k` — 4 KiB, or a few
+/// more under a key-prefixing wrapper — the expiry, the version, field names).
+const VALUE_LIMIT: usize = (16 << 20) - (16 << 10);
 /// Documents per `update` / `$in` batch.
 /// Keys per `$in` read or delete: small, because some MongoDB-wire servers match `$in`
 /// in time quadratic in its length (SecantusDB: 100 ids 7x faster per id than 1,000),
@@ -54,7 +55,7 @@ const READABLE: usize = 64;
 /// connect, 30 s per round trip by default): a stalled server yields a
 /// [`Timeout`](crate::ErrorDetail::Timeout) error.
 ///
-/// **Value size.** A value over [`value_limit`](Self::value_limit) (16 MiB less 4 KiB,
+/// **Value size.** A value over [`value_limit`](Self::value_limit) (16 MiB less 16 KiB,
 /// for MongoDB's document limit) fails with
 /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
 ///
@@ -186,12 +187,12 @@ impl MongoStore {
     }
 
     /// The largest value the store takes, in bytes: MongoDB's 16 MiB document limit less
-    /// 4 KiB for the rest of the document. A larger one is refused with
+    /// 16 KiB for the rest of the document (the key is in it twice). A larger one is refused with
     /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent, and a batch
     /// holding one writes none of its entries.
     ///
     /// ```
-    /// assert_eq!(kv_store_adapter::stores::MongoStore::value_limit(), (16 << 20) - 4096);
+    /// assert_eq!(kv_store_adapter::stores::MongoStore::value_limit(), (16 << 20) - (16 << 10));
     /// ```
     pub const fn value_limit() -> usize {
         VALUE_LIMIT

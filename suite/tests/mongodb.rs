@@ -213,9 +213,10 @@ async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
         store.get_many("c", &["small", "k"]).await.unwrap(),
         [None, None]
     );
-    // The limit itself is stored.
+    // The limit itself is stored, under the longest key.
     let largest = bytes::Bytes::from(vec![b'y'; limit]);
-    store.put("c", "k", largest.clone(), None).await.unwrap();
-    assert_eq!(store.get("c", "k").await.unwrap(), Some(largest));
+    let long = "k".repeat(kv_store_adapter::names::MAX_NAME_LEN);
+    store.put("c", &long, largest.clone(), None).await.unwrap();
+    assert_eq!(store.get("c", &long).await.unwrap(), Some(largest));
     store.destroy().await.unwrap();
 }

@@ -135,7 +135,10 @@ impl fmt::Debug for ElasticsearchOptions {
 /// original names. Indices are created with a strict mapping: `v` binary (not
 /// indexed), `k` keyword (the original key), `x` date (the expiry). `_id` is `=key`,
 /// or `#hash` for keys that would pass Elasticsearch's 512-byte limit. Batches use
-/// `_mget` and `_bulk`, surfacing per-item errors. Writes wait for a refresh by default
+/// `_mget` and `_bulk`, surfacing per-item errors (a document `_mget` could not read
+/// is an error, never a miss). Errors name Elasticsearch's error types
+/// (`cluster_block_exception`), never its reason texts, which quote document ids and
+/// preview values. Writes wait for a refresh by default
 /// ([`Refresh::WaitFor`]), so `keys()` (a `search_after` walk) sees them. Reads check
 /// the expiry themselves; [`cull`](crate::KvStore::cull) deletes expired documents by query.
 ///

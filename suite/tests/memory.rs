@@ -197,22 +197,27 @@ async fn odd_bounds_hold() {
 async fn a_large_full_store_sweeps_too() {
     const MAX: u64 = 100_000;
     let store = MemoryStore::with_max_entries(MAX);
+    // Every entry expires at one instant, however long filling takes on a busy machine
+    // (with one TTL of 1 s for all, the first entries expired and were swept before the
+    // last went in, and the store never held the 90% below).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     for i in 0..MAX {
+        let ttl = deadline.saturating_duration_since(tokio::time::Instant::now());
         store
             .put(
                 "c",
                 &format!("old{i}"),
                 b("v"),
-                Some(Duration::from_secs(1)),
+                Some(ttl.max(Duration::from_millis(1))),
             )
             .await
             .unwrap();
     }
     let before = store.entry_count();
     assert!(before > MAX * 9 / 10, "{before}");
-    // Every entry expired, and past the first sweep's interval (one may have run,
-    // finding nothing, while the store filled).
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Every entry expired, and past the first sweep's interval after that (one may
+    // have run, finding nothing, while the store filled).
+    tokio::time::sleep_until(deadline + Duration::from_millis(1_200)).await;
     let mut i = 0;
     let swept = kv_store_adapter::testkit::eventually(Duration::from_secs(10), || {
         i += 1;

@@ -686,7 +686,9 @@ impl super::Backend for MemcachedStore {
         Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }
 
-    fn value_limit(&self) -> Option<usize> {
+    fn value_limit(&self, _key: &str) -> Option<usize> {
+        // Keys are at most 250 bytes on the wire (longer ones are hashed), inside the
+        // overhead `item_limit` leaves.
         Some(self.inner.item_limit)
     }
 
@@ -851,8 +853,8 @@ impl ConditionalWrites for MemcachedStore {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
-        super::check_sizes(Some(self.inner.item_limit), [&value])?;
         let (c, k) = (key.collection(), key.joined());
+        super::check_sizes(self, [(&*k, &value)])?;
         let generation = self.generation().await?;
         let mc_key = self.mc_key(generation, c, &k);
         let (k, mc_key, data) = (&*k, mc_key.as_str(), &value[..]);

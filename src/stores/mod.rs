@@ -287,26 +287,32 @@ trait Backend: Send + Sync {
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send;
     fn delete_values(&self, c: &str, keys: &[&str]) -> impl Future<Output = Result<usize>> + Send;
-    /// The largest value the backend stores, if it has a limit: a larger one is refused
-    /// with [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent (a batch
+    /// The largest value the backend stores under `key` (the whole key, as the store
+    /// writes it), if it has a limit: a larger one is refused with
+    /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent (a batch
     /// holding one writes nothing).
-    fn value_limit(&self) -> Option<usize> {
+    fn value_limit(&self, key: &str) -> Option<usize> {
+        let _ = key;
         None
     }
 }
 
-/// [`TooLarge`](crate::ErrorDetail::TooLarge) for the first of `values` over `limit`:
-/// the one check behind every backend store's writes, conditional writes included.
+/// [`TooLarge`](crate::ErrorDetail::TooLarge) for the first entry whose value is over
+/// the backend's [`value_limit`](Backend::value_limit) under its key: the one check
+/// behind every backend store's writes, conditional writes included.
 #[allow(dead_code)] // only with a network store's feature
-pub(crate) fn check_sizes<'a>(
-    limit: Option<usize>,
-    values: impl IntoIterator<Item = &'a Bytes>,
+fn check_sizes<'a, B: Backend + ?Sized>(
+    backend: &B,
+    entries: impl IntoIterator<Item = (&'a str, &'a Bytes)>,
 ) -> Result<()> {
-    let Some(limit) = limit else { return Ok(()) };
-    match values.into_iter().find(|v| v.len() > limit) {
-        Some(v) => Err(crate::Error::too_large(v.len(), limit)),
-        None => Ok(()),
+    for (key, value) in entries {
+        if let Some(limit) = backend.value_limit(key)
+            && value.len() > limit
+        {
+            return Err(crate::Error::too_large(value.len(), limit));
+        }
     }
+    Ok(())
 }
 
 /// A conditional write for a store that must look before it writes (its backend
@@ -364,10 +370,9 @@ macro_rules! backend_store {
             }
 
             async fn put_opts(&self, key: $crate::Key<'_>, value: $crate::Bytes, opts: $crate::PutOptions) -> $crate::Result<()> {
-                let limit = $crate::stores::Backend::value_limit(self);
-                $crate::stores::check_sizes(limit, [&value])?;
-                $crate::stores::Backend::put_value(self, key.collection(), &key.joined(), value, opts.ttl)
-                    .await
+                let k = key.joined();
+                $crate::stores::check_sizes(self, [(&*k, &value)])?;
+                $crate::stores::Backend::put_value(self, key.collection(), &k, value, opts.ttl).await
             }
 
             async fn delete_opts(&self, key: $crate::Key<'_>, _: $crate::DeleteOptions) -> $crate::Result<bool> {
@@ -388,8 +393,7 @@ macro_rules! backend_store {
             }
 
             async fn put_many_opts(&self, c: &str, entries: &[(&str, $crate::Bytes)], opts: $crate::PutOptions) -> $crate::Result<()> {
-                let limit = $crate::stores::Backend::value_limit(self);
-                $crate::stores::check_sizes(limit, entries.iter().map(|(_, v)| v))?;
+                $crate::stores::check_sizes(self, entries.iter().map(|(k, v)| (*k, v)))?;
                 $crate::stores::Backend::put_values(self, c, entries, opts.ttl).await
             }
 

@@ -20,10 +20,11 @@ use crate::{Cursor, Page};
 
 /// Keys longer than this are stored under a binary hash `_id`.
 const MAX_ID: usize = 512;
-/// The largest value: MongoDB's 16 MiB document limit less room for the rest of the
-/// document (an `_id` of at most [`MAX_ID`] bytes, the key in `k` — 4 KiB, or a few
-/// more under a key-prefixing wrapper — the expiry, the version, field names).
-const VALUE_LIMIT: usize = (16 << 20) - (16 << 10);
+/// MongoDB's limit on one document.
+const DOCUMENT_LIMIT: usize = 16 << 20;
+/// A document's bytes besides its key and value: field names, lengths, type tags, the
+/// version, the expiry, a hashed `_id` (under 150 bytes), with room to spare.
+const DOCUMENT_OVERHEAD: usize = 1 << 10;
 /// Documents per `update` / `$in` batch.
 /// Keys per `$in` read or delete: small, because some MongoDB-wire servers match `$in`
 /// in time quadratic in its length (SecantusDB: 100 ids 7x faster per id than 1,000),
@@ -55,8 +56,8 @@ const READABLE: usize = 64;
 /// connect, 30 s per round trip by default): a stalled server yields a
 /// [`Timeout`](crate::ErrorDetail::Timeout) error.
 ///
-/// **Value size.** A value over [`value_limit`](Self::value_limit) (16 MiB less 16 KiB,
-/// for MongoDB's document limit) fails with
+/// **Value size.** A value over [`value_limit`](Self::value_limit) (MongoDB's 16 MiB
+/// document limit less the key and 1 KiB) fails with
 /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
 ///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents and keep
@@ -186,16 +187,23 @@ impl MongoStore {
         Ok(self)
     }
 
-    /// The largest value the store takes, in bytes: MongoDB's 16 MiB document limit less
-    /// 16 KiB for the rest of the document (the key is in it twice). A larger one is refused with
-    /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent, and a batch
-    /// holding one writes none of its entries.
+    /// The largest value the store takes under `key`, in bytes: MongoDB's 16 MiB
+    /// document limit less the key (stored in `k`, and in `_id` too when it is at most
+    /// 512 bytes) and 1 KiB for the rest of the document. `key` is the whole key as
+    /// the store receives it, so a key-prefixing wrapper's prefix counts. A larger
+    /// value is refused with [`TooLarge`](crate::ErrorDetail::TooLarge) before
+    /// anything is sent, and a batch holding one writes none of its entries.
     ///
     /// ```
-    /// assert_eq!(kv_store_adapter::stores::MongoStore::value_limit(), (16 << 20) - (16 << 10));
+    /// use kv_store_adapter::stores::MongoStore;
+    /// assert_eq!(MongoStore::value_limit("k"), (16 << 20) - 1024 - 2);
+    /// // Under the longest key a caller can pass, 4 KiB less.
+    /// assert_eq!(MongoStore::value_limit(&"k".repeat(4096)), (16 << 20) - 1024 - 4096);
     /// ```
-    pub const fn value_limit() -> usize {
-        VALUE_LIMIT
+    pub const fn value_limit(key: &str) -> usize {
+        // A long key's `_id` is a hash, counted in the overhead.
+        let id = if key.len() <= MAX_ID { key.len() } else { 0 };
+        DOCUMENT_LIMIT.saturating_sub(DOCUMENT_OVERHEAD + key.len() + id)
     }
 
     /// The Mongo collection name holding KV collection `name`.
@@ -387,8 +395,8 @@ impl MongoStore {
 super::backend_store!(MongoStore);
 
 impl super::Backend for MongoStore {
-    fn value_limit(&self) -> Option<usize> {
-        Some(VALUE_LIMIT)
+    fn value_limit(&self, key: &str) -> Option<usize> {
+        Some(Self::value_limit(key))
     }
 
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<crate::Entry>> {
@@ -512,8 +520,8 @@ impl ConditionalWrites for MongoStore {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
-        super::check_sizes(Some(VALUE_LIMIT), [&value])?;
         let (c, k) = (key.collection(), key.joined());
+        super::check_sizes(self, [(&*k, &value)])?;
         let version = Version::unique();
         let doc = versioned(&k, &value, opts.ttl, version);
         let applied = super::bounded(self.timeouts.operation, async {

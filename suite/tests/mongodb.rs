@@ -193,7 +193,7 @@ async fn foreign_documents_are_corrupt_data() {
 async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
     use kv_store_adapter::{ErrorDetail, ErrorKind};
     let Some(store) = connect().await else { return };
-    let limit = MongoStore::value_limit();
+    let limit = MongoStore::value_limit("k");
     assert!(limit < 16 << 20 && limit > 16 << 19, "{limit}");
     let big = bytes::Bytes::from(vec![b'x'; limit + 1]);
     let too_large = |err: kv_store_adapter::Error| match err.detail() {
@@ -213,10 +213,65 @@ async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
         store.get_many("c", &["small", "k"]).await.unwrap(),
         [None, None]
     );
-    // The limit itself is stored, under the longest key.
-    let largest = bytes::Bytes::from(vec![b'y'; limit]);
+    // The limit itself is stored: by create, under the shortest key, and by a batch
+    // put under the longest key a caller can pass (its `_id` a hash) and under the
+    // longest one that is its own `_id`, with a TTL (the document's every field).
+    let created = store.create("c", "k", big.slice(1..), None).await.unwrap();
+    assert!(created.is_applied());
     let long = "k".repeat(kv_store_adapter::names::MAX_NAME_LEN);
-    store.put("c", &long, largest.clone(), None).await.unwrap();
-    assert_eq!(store.get("c", &long).await.unwrap(), Some(largest));
+    let id = "i".repeat(512);
+    let ttl = Some(Duration::from_secs(600));
+    for key in [&long, &id] {
+        let largest = bytes::Bytes::from(vec![b'y'; MongoStore::value_limit(key)]);
+        store
+            .put_many("c", &[(key, largest.clone())], ttl)
+            .await
+            .unwrap();
+        assert_eq!(store.get("c", key).await.unwrap(), Some(largest));
+    }
+    assert_eq!(
+        store.get("c", "k").await.unwrap().map(|v| v.len()),
+        Some(limit)
+    );
+    store.destroy().await.unwrap();
+}
+
+/// A prefixing wrapper's prefix is part of the stored key, so it leaves less room for
+/// the value: a value that fits under the bare key but not under the prefixed one is
+/// `TooLarge` before anything is sent, not the server's untyped refusal, and the limit
+/// under the prefixed key is still stored.
+#[tokio::test]
+async fn a_long_prefix_leaves_less_room_and_says_so() {
+    use kv_store_adapter::{ErrorDetail, KvStoreExt};
+    let Some(store) = connect().await else { return };
+    let prefix = "p".repeat(20 << 10);
+    let tenant = (&store).prefix_keys(&prefix).unwrap();
+    // What the store receives: the prefix, its separator, the key.
+    let limit = MongoStore::value_limit(&format!("{prefix}\u{1f}k"));
+    assert!(
+        limit + (20 << 10) <= MongoStore::value_limit("k"),
+        "{limit}"
+    );
+    let value = bytes::Bytes::from(vec![b'x'; limit + 1]);
+    let too_large = |err: kv_store_adapter::Error| match err.detail() {
+        ErrorDetail::TooLarge { size, limit: l } => assert_eq!((*size, *l), (limit + 1, limit)),
+        other => panic!("not TooLarge: {other}"),
+    };
+    too_large(tenant.put("c", "k", value.clone(), None).await.unwrap_err());
+    too_large(
+        tenant
+            .put_many("c", &[("k", value.clone())], None)
+            .await
+            .unwrap_err(),
+    );
+    too_large(
+        tenant
+            .create("c", "k", value.clone(), None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(tenant.get("c", "k").await.unwrap(), None);
+    tenant.put("c", "k", value.slice(1..), None).await.unwrap();
+    assert_eq!(tenant.get("c", "k").await.unwrap(), Some(value.slice(1..)));
     store.destroy().await.unwrap();
 }

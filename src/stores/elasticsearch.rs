@@ -26,6 +26,12 @@ use crate::{Cursor, Page};
 const CHUNK: usize = 1_000;
 /// Elasticsearch's `_id` limit in bytes.
 const MAX_ID: usize = 512;
+/// Elasticsearch's default limit on a request's body (`http.max_content_length`).
+const MAX_REQUEST: usize = 100 << 20;
+/// A document's request bytes besides its value and key: field names, the expiry, a
+/// hashed `_id`, a bulk action line with its index name (at most 255 bytes), with room
+/// to spare.
+const REQUEST_OVERHEAD: usize = 1 << 10;
 
 /// How writes wait for search visibility (Elasticsearch's `refresh` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,7 +144,10 @@ impl fmt::Debug for ElasticsearchOptions {
 /// `_mget` and `_bulk`, surfacing per-item errors (a document `_mget` could not read
 /// is an error, never a miss). Errors name Elasticsearch's error types
 /// (`cluster_block_exception`), never its reason texts, which quote document ids and
-/// preview values. Writes wait for a refresh by default
+/// preview values. A value travels as base64 in JSON, so the largest one is just under 75
+/// MiB ([`value_limit`](Self::value_limit), for Elasticsearch's default 100 MiB
+/// request limit); a larger one fails with
+/// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent. Writes wait for a refresh by default
 /// ([`Refresh::WaitFor`]), so `keys()` (a `search_after` walk) sees them. Reads check
 /// the expiry themselves; [`cull`](crate::KvStore::cull) deletes expired documents by query.
 ///
@@ -283,6 +292,30 @@ impl ElasticsearchStore {
     pub fn with_refresh(mut self, refresh: Refresh) -> Self {
         self.refresh = refresh;
         self
+    }
+
+    /// The largest value the store takes under `key`, in bytes: what fits, as base64,
+    /// in one request under Elasticsearch's default `http.max_content_length` (100 MiB)
+    /// beside the key (in `k`, and in `_id` when under 512 bytes; counted as if every
+    /// byte needed escaping) and 1 KiB for the rest. `key` is the whole key as the store
+    /// receives it, so a key-prefixing wrapper's prefix counts. A larger value is
+    /// refused with [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent,
+    /// and a batch holding one writes none of its entries. A cluster configured with a
+    /// lower `http.max_content_length` answers HTTP 413 to values between its limit and
+    /// this one.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::ElasticsearchStore;
+    /// assert_eq!(ElasticsearchStore::value_limit("k"), ((100 << 20) - 1024 - 12) / 4 * 3);
+    /// assert!(ElasticsearchStore::value_limit("k") > 74 << 20);
+    /// ```
+    pub const fn value_limit(key: &str) -> usize {
+        // JSON escapes a control character as six bytes, a path percent-encodes a byte
+        // as three; a hashed `_id` is in the overhead.
+        let id = if key.len() < MAX_ID { 6 * key.len() } else { 0 };
+        let room = MAX_REQUEST.saturating_sub(REQUEST_OVERHEAD + 6 * key.len() + id);
+        // Base64 takes four bytes for every three.
+        room / 4 * 3
     }
 
     /// The index holding KV collection `name`.
@@ -688,6 +721,7 @@ impl ConditionalWrites for ElasticsearchStore {
         opts: PutOptions,
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
+        super::check_sizes(self, [(&*k, &value)])?;
         let index = self.prepare(c).await?;
         let body = serde_json::to_vec(&Self::source(&k, &value, opts.ttl)).unwrap_or_default();
         let (k, index, body) = (&*k, index.as_str(), &body);
@@ -731,6 +765,10 @@ impl ConditionalWrites for ElasticsearchStore {
 super::backend_store!(ElasticsearchStore);
 
 impl super::Backend for ElasticsearchStore {
+    fn value_limit(&self, key: &str) -> Option<usize> {
+        Some(Self::value_limit(key))
+    }
+
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<Entry>> {
         Ok(self.ttl_value(c, k).await?.map(super::untimed))
     }

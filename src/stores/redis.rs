@@ -26,6 +26,9 @@ const FORMAT: u8 = 0x01;
 /// version, then the value. Anything else read back (a value another client wrote) is
 /// corrupt data.
 const VERSIONED: u8 = 0x02;
+/// The largest string Redis takes (`proto-max-bulk-len`, 512 MiB by default), less the
+/// format byte and the version in front of every value.
+const VALUE_LIMIT: usize = (512 << 20) - 17;
 /// The version of a value in the 0.1 format: never one [`Version::unique`] gives.
 const LEGACY: Version = Version::new(0);
 /// Keys per MGET / UNLINK / pipeline.
@@ -395,6 +398,20 @@ impl fmt::Debug for RedisOptions {
 }
 
 impl RedisStore {
+    /// The largest value the store takes, in bytes: Redis's default limit on a string
+    /// (`proto-max-bulk-len`, 512 MiB) less the store's 17-byte header. A larger value
+    /// is refused with [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is
+    /// sent (the server would close the connection), and a batch holding one writes
+    /// none of its entries. The same on a cluster and on Valkey.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::RedisStore;
+    /// assert_eq!(RedisStore::value_limit(), (512 << 20) - 17);
+    /// ```
+    pub const fn value_limit() -> usize {
+        VALUE_LIMIT
+    }
+
     /// Connects to `url` (`redis://`, `rediss://` over rustls, `valkey://`, with user,
     /// password and database), with the namespace `kv`.
     ///
@@ -1346,6 +1363,10 @@ impl<C: RedisConnection> RedisStore<C> {
 super::backend_store!(RedisStore<C>, C: RedisConnection);
 
 impl<C: RedisConnection> super::Backend for RedisStore<C> {
+    fn value_limit(&self, _key: &str) -> Option<usize> {
+        Some(VALUE_LIMIT)
+    }
+
     async fn get_value(&self, c: &str, k: &str) -> Result<Option<Entry>> {
         let raw = self
             .query(redis::cmd("GET").arg(self.redis_key(c, k)))
@@ -1527,6 +1548,7 @@ impl<C: RedisConnection> ConditionalWrites for RedisStore<C> {
         opts: PutOptions,
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
+        super::check_sizes(self, [(&*k, &value)])?;
         let framed = Framed::new(&value);
         let version = framed.version;
         let (applied, current): (bool, Option<Vec<u8>>) = match condition {

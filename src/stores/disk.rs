@@ -22,11 +22,16 @@ use crate::{Cursor, Entry, Error, ErrorDetail, Page, Result};
 const TABLE_PREFIX: &str = "kv:";
 /// The table for store metadata (never a collection: it lacks the prefix).
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// The largest value: redb's 3 GiB limit on a stored value less the entry's header.
+const VALUE_LIMIT: usize = (3 << 30) - format::VERSIONED_HEADER;
 
 /// A durable store in one [redb](https://docs.rs/redb) file.
 ///
-/// Each entry is kept as a 9-byte header (format byte, expiry in milliseconds since the
-/// Unix epoch) followed by the value. Commits are durable by default: a `put` returns
+/// Each entry is kept as a 25-byte header (format byte, expiry in milliseconds since
+/// the Unix epoch, version) followed by the value, of at most
+/// [`value_limit`](Self::value_limit) bytes (3 GiB less the header, redb's limit): a
+/// larger one fails with [`TooLarge`](crate::ErrorDetail::TooLarge) before it is
+/// copied. Commits are durable by default: a `put` returns
 /// after the data is on disk, and reopening the file gives back everything that was
 /// acknowledged. Writes go through one writer thread that commits every write waiting
 /// at that moment in one transaction and one fsync (group commit), so concurrent
@@ -250,6 +255,19 @@ fn remove_stale_creations(dir: &Path, prefix: &str) {
 }
 
 impl DiskStore {
+    /// The largest value the store takes, in bytes: redb's 3 GiB limit on a stored
+    /// value less the entry's 25-byte header. A larger one is refused with
+    /// [`TooLarge`](crate::ErrorDetail::TooLarge) before it is copied, and a batch
+    /// holding one writes none of its entries.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::DiskStore;
+    /// assert_eq!(DiskStore::value_limit(), (3 << 30) - 25);
+    /// ```
+    pub const fn value_limit() -> usize {
+        VALUE_LIMIT
+    }
+
     /// Opens (or creates) a durable store at `path`. Blocking: see [`DiskStoreBuilder::open`].
     ///
     /// A file that another process (or another store in this process) has open is an
@@ -687,6 +705,7 @@ impl Store for DiskStore {
         entries: &[(&str, Bytes)],
         opts: PutOptions,
     ) -> Result<()> {
+        super::check_sizes(|_| Some(VALUE_LIMIT), entries.iter().map(|(k, v)| (*k, v)))?;
         // Only names are copied here; the values (`Bytes`, shared) are encoded by the
         // writer thread, so a large batch does not hold up the async executor.
         let rows = entries
@@ -726,10 +745,12 @@ impl crate::ConditionalWrites for DiskStore {
         condition: crate::Condition,
         opts: PutOptions,
     ) -> Result<crate::Written> {
+        let name = key.joined();
+        super::check_sizes(|_| Some(VALUE_LIMIT), [(&*name, &value)])?;
         let version = crate::Version::unique();
         let op = super::group_commit::WriteOp::PutIf {
             table: table_name(key.collection()),
-            key: key.joined().into_owned(),
+            key: name.into_owned(),
             value,
             expires_ms: format::deadline_ms(opts.ttl),
             condition,

@@ -721,7 +721,7 @@ impl ConditionalWrites for ElasticsearchStore {
         opts: PutOptions,
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
-        super::check_sizes(self, [(&*k, &value)])?;
+        super::check_sizes(|k| super::Backend::value_limit(self, k), [(&*k, &value)])?;
         let index = self.prepare(c).await?;
         let body = serde_json::to_vec(&Self::source(&k, &value, opts.ttl)).unwrap_or_default();
         let (k, index, body) = (&*k, index.as_str(), &body);

@@ -854,7 +854,7 @@ impl ConditionalWrites for MemcachedStore {
         opts: PutOptions,
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
-        super::check_sizes(self, [(&*k, &value)])?;
+        super::check_sizes(|k| super::Backend::value_limit(self, k), [(&*k, &value)])?;
         let generation = self.generation().await?;
         let mc_key = self.mc_key(generation, c, &k);
         let (k, mc_key, data) = (&*k, mc_key.as_str(), &value[..]);

@@ -298,15 +298,16 @@ trait Backend: Send + Sync {
 }
 
 /// [`TooLarge`](crate::ErrorDetail::TooLarge) for the first entry whose value is over
-/// the backend's [`value_limit`](Backend::value_limit) under its key: the one check
-/// behind every backend store's writes, conditional writes included.
-#[allow(dead_code)] // only with a network store's feature
-fn check_sizes<'a, B: Backend + ?Sized>(
-    backend: &B,
+/// `limit` for its key (the whole key; `None`: no limit): the one check behind every
+/// store's writes that has a limit — each backend store's through
+/// [`Backend::value_limit`], conditional writes included, and the disk store's.
+#[allow(dead_code)] // only with a store that has a limit
+pub(crate) fn check_sizes<'a>(
+    limit: impl Fn(&str) -> Option<usize>,
     entries: impl IntoIterator<Item = (&'a str, &'a Bytes)>,
 ) -> Result<()> {
     for (key, value) in entries {
-        if let Some(limit) = backend.value_limit(key)
+        if let Some(limit) = limit(key)
             && value.len() > limit
         {
             return Err(crate::Error::too_large(value.len(), limit));
@@ -371,7 +372,7 @@ macro_rules! backend_store {
 
             async fn put_opts(&self, key: $crate::Key<'_>, value: $crate::Bytes, opts: $crate::PutOptions) -> $crate::Result<()> {
                 let k = key.joined();
-                $crate::stores::check_sizes(self, [(&*k, &value)])?;
+                $crate::stores::check_sizes(|k| $crate::stores::Backend::value_limit(self, k), [(&*k, &value)])?;
                 $crate::stores::Backend::put_value(self, key.collection(), &k, value, opts.ttl).await
             }
 
@@ -393,7 +394,8 @@ macro_rules! backend_store {
             }
 
             async fn put_many_opts(&self, c: &str, entries: &[(&str, $crate::Bytes)], opts: $crate::PutOptions) -> $crate::Result<()> {
-                $crate::stores::check_sizes(self, entries.iter().map(|(k, v)| (*k, v)))?;
+                let limit = |k: &str| $crate::stores::Backend::value_limit(self, k);
+                $crate::stores::check_sizes(limit, entries.iter().map(|(k, v)| (*k, v)))?;
                 $crate::stores::Backend::put_values(self, c, entries, opts.ttl).await
             }
 

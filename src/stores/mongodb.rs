@@ -521,7 +521,7 @@ impl ConditionalWrites for MongoStore {
         opts: PutOptions,
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
-        super::check_sizes(self, [(&*k, &value)])?;
+        super::check_sizes(|k| super::Backend::value_limit(self, k), [(&*k, &value)])?;
         let version = Version::unique();
         let doc = versioned(&k, &value, opts.ttl, version);
         let applied = super::bounded(self.timeouts.operation, async {

@@ -248,6 +248,20 @@ impl MultiDiskStore {
     }
 
     /// The collection's store; `None` if it has no file and `create` is false.
+    /// The store of `collection` for a write of `values`, its file made if need be —
+    /// after the values are checked against the file's limit, so that a write that
+    /// cannot happen makes no file.
+    async fn store_for_write<'a>(
+        &self,
+        collection: &str,
+        values: impl IntoIterator<Item = (&'a str, &'a Bytes)>,
+    ) -> Result<DiskStore> {
+        super::check_sizes(|_| Some(DiskStore::value_limit()), values)?;
+        self.store(collection, true)
+            .await?
+            .ok_or(Error::unsupported("creating the collection file"))
+    }
+
     async fn store(&self, collection: &str, create: bool) -> Result<Option<DiskStore>> {
         if let Some(store) = self.opened().get(collection) {
             return Ok(Some(store));
@@ -414,9 +428,8 @@ impl Store for MultiDiskStore {
     }
 
     async fn put_opts(&self, key: Key<'_>, value: Bytes, opts: PutOptions) -> Result<()> {
-        let store = self.store(key.collection(), true).await?;
-        store
-            .ok_or(Error::unsupported("creating the collection file"))?
+        self.store_for_write(key.collection(), [(key.name(), &value)])
+            .await?
             .put_opts(key, value, opts)
             .await
     }
@@ -446,9 +459,8 @@ impl Store for MultiDiskStore {
         entries: &[(&str, Bytes)],
         opts: PutOptions,
     ) -> Result<()> {
-        let store = self.store(collection, true).await?;
-        store
-            .ok_or(Error::unsupported("creating the collection file"))?
+        self.store_for_write(collection, entries.iter().map(|(k, v)| (*k, v)))
+            .await?
             .put_many_opts(collection, entries, opts)
             .await
     }
@@ -475,9 +487,8 @@ impl crate::ConditionalWrites for MultiDiskStore {
         condition: crate::Condition,
         opts: PutOptions,
     ) -> Result<crate::Written> {
-        let store = self.store(key.collection(), true).await?;
-        store
-            .ok_or(Error::unsupported("creating the collection file"))?
+        self.store_for_write(key.collection(), [(key.name(), &value)])
+            .await?
             .put_if_opts(key, value, condition, opts)
             .await
     }

@@ -1548,7 +1548,7 @@ impl<C: RedisConnection> ConditionalWrites for RedisStore<C> {
         opts: PutOptions,
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
-        super::check_sizes(self, [(&*k, &value)])?;
+        super::check_sizes(|k| super::Backend::value_limit(self, k), [(&*k, &value)])?;
         let framed = Framed::new(&value);
         let version = framed.version;
         let (applied, current): (bool, Option<Vec<u8>>) = match condition {

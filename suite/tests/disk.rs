@@ -208,3 +208,30 @@ async fn pages_ending_on_expired_rows_go_on_past_them() {
     }
     assert_eq!(listed, live);
 }
+
+/// A value over redb's 3 GiB limit on a value, with the store's header, is `TooLarge`
+/// before it is copied to the writer thread, and a batch holding one writes none of
+/// its entries (the writer would have failed it as an untyped backend error, after
+/// copying it twice).
+#[tokio::test]
+async fn a_value_over_the_file_format_limit_is_too_large_and_writes_nothing() {
+    use kv_store_adapter::ErrorKind;
+    let (store, _dir) = fixture();
+    // Zeroed and never written: the pages are not touched unless the value is copied.
+    let limit = DiskStore::value_limit();
+    assert_eq!(limit, (3 << 30) - 25);
+    let big = bytes::Bytes::from(vec![0u8; limit + 1]);
+    let err = store.put("c", "k", big.clone(), None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    let err = store
+        .put_many("c", &[("small", b("v")), ("k", big.clone())], None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    let err = store.create("c", "k", big.clone(), None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    assert_eq!(
+        store.get_many("c", &["small", "k"]).await.unwrap(),
+        [None, None]
+    );
+}

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::{assert_kind, b, hostile_names, unique, unversioned};
 use crate::names::MAX_NAME_LEN;
-use crate::{Entry, ErrorKind, KvStore};
+use crate::{ConditionalWrites, Entry, ErrorDetail, ErrorKind, KvStore};
 
 const NO_KEYS: &[&str] = &[];
 const NO_ENTRIES: &[(&str, Bytes)] = &[];
@@ -259,6 +259,34 @@ pub async fn over_long_ttl_is_rejected_and_writes_nothing<S: KvStore>(store: &S)
         .await
         .unwrap();
     assert_eq!(store.get(&c, "k").await.unwrap(), Some(b("v")));
+}
+
+/// A value of `limit + 1` bytes, where `limit` is the store's largest value under the
+/// key `k`, is [`TooLarge`](crate::ErrorDetail::TooLarge) carrying both sizes — from
+/// `put`, from `put_many` (whose other entry is not written either) and from `create`
+/// — and nothing is written. The value is zeroed and the check never writes to it, so
+/// a limit of gigabytes costs no memory unless the store copies the value.
+pub async fn value_over_the_limit_is_too_large_and_writes_nothing<S>(store: &S, limit: usize)
+where
+    S: KvStore + ConditionalWrites,
+{
+    let c = unique("toolarge");
+    let big = Bytes::from(vec![0u8; limit + 1]);
+    let too_large = |result: crate::Result<_>| match result.map_err(crate::Error::into_detail) {
+        Err(ErrorDetail::TooLarge { size, limit: l }) => assert_eq!((size, l), (limit + 1, limit)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    };
+    too_large(store.put(&c, "k", big.clone(), None).await);
+    too_large(
+        store
+            .put_many(&c, &[("small", b("v")), ("k", big.clone())], None)
+            .await,
+    );
+    too_large(store.create(&c, "k", big, None).await.map(drop));
+    assert_eq!(
+        store.get_many(&c, &["small", "k"]).await.unwrap(),
+        [None, None]
+    );
 }
 
 /// `ttl()` answers the value and `0 < remaining ≤ ttl`, or `None` for no expiry.

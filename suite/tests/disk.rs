@@ -215,23 +215,9 @@ async fn pages_ending_on_expired_rows_go_on_past_them() {
 /// copying it twice).
 #[tokio::test]
 async fn a_value_over_the_file_format_limit_is_too_large_and_writes_nothing() {
-    use kv_store_adapter::ErrorKind;
+    use kv_store_adapter::testkit::basics::value_over_the_limit_is_too_large_and_writes_nothing;
     let (store, _dir) = fixture();
-    // Zeroed and never written: the pages are not touched unless the value is copied.
     let limit = DiskStore::value_limit();
     assert_eq!(limit, (3 << 30) - 25);
-    let big = bytes::Bytes::from(vec![0u8; limit + 1]);
-    let err = store.put("c", "k", big.clone(), None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    let err = store
-        .put_many("c", &[("small", b("v")), ("k", big.clone())], None)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    let err = store.create("c", "k", big.clone(), None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    assert_eq!(
-        store.get_many("c", &["small", "k"]).await.unwrap(),
-        [None, None]
-    );
+    value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
 }

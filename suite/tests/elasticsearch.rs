@@ -9,6 +9,7 @@ use elasticsearch::http::Method;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::{ElasticsearchOptions, ElasticsearchStore, Timeouts};
+use kv_store_adapter::testkit::basics::value_over_the_limit_is_too_large_and_writes_nothing;
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
 use serde_json::json;
 
@@ -269,35 +270,14 @@ async fn write_errors_show_no_key_and_no_value() {
 /// A value whose request would pass Elasticsearch's default 100 MiB request limit
 /// (`http.max_content_length`) is `TooLarge` before anything is sent, and a batch
 /// holding one writes none of its entries; the limit itself is stored, under the
-/// longest key a caller can pass and under a long prefix.
+/// longest key a caller can pass, and a prefix counts.
 #[tokio::test]
 async fn a_value_over_the_request_limit_is_too_large_and_writes_nothing() {
-    use kv_store_adapter::{ErrorDetail, ErrorKind, KvStoreExt};
+    use kv_store_adapter::KvStoreExt;
     let Some(store) = connect().await else { return };
     let limit = ElasticsearchStore::value_limit("k");
     assert!(limit > 74 << 20 && limit < 75 << 20, "{limit}");
-    let big = bytes::Bytes::from(vec![b'x'; limit + 1]);
-    let too_large = |err: kv_store_adapter::Error, limit: usize| match err.detail() {
-        ErrorDetail::TooLarge { size, limit: l } => assert_eq!((*size, *l), (limit + 1, limit)),
-        other => panic!("not TooLarge: {other}"),
-    };
-    too_large(
-        store.put("c", "k", big.clone(), None).await.unwrap_err(),
-        limit,
-    );
-    too_large(
-        store
-            .put_many("c", &[("small", b("v")), ("k", big.clone())], None)
-            .await
-            .unwrap_err(),
-        limit,
-    );
-    let err = store.create("c", "k", big.clone(), None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    assert_eq!(
-        store.get_many("c", &["small", "k"]).await.unwrap(),
-        [None, None]
-    );
+    value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
     // Under the longest key, every byte of which JSON escapes, with a TTL: the
     // request's every part at its largest.
     let long = "\u{1}".repeat(kv_store_adapter::names::MAX_NAME_LEN);
@@ -309,7 +289,6 @@ async fn a_value_over_the_request_limit_is_too_large_and_writes_nothing() {
     let prefix = "p".repeat(20 << 10);
     let tenant = (&store).prefix_keys(&prefix).unwrap();
     let limit = ElasticsearchStore::value_limit(&format!("{prefix}\u{1f}k"));
-    let value = bytes::Bytes::from(vec![b'z'; limit + 1]);
-    too_large(tenant.put("c", "k", value, None).await.unwrap_err(), limit);
+    value_over_the_limit_is_too_large_and_writes_nothing(&tenant, limit).await;
     store.destroy().await.unwrap();
 }

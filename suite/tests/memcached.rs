@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kv_store_adapter::stores::MemcachedStore;
-use kv_store_adapter::testkit::{assert_kind, b, server_url, unique_namespace};
-use kv_store_adapter::{Error, ErrorDetail, ErrorKind, KvStore};
+use kv_store_adapter::testkit::{b, server_url, unique_namespace};
+use kv_store_adapter::{Error, ErrorDetail, KvStore};
 
 /// A store on `namespace`; two calls are two instances, as two processes would open.
 async fn open(namespace: String) -> Option<MemcachedStore> {
@@ -137,27 +137,14 @@ async fn futures_keys(stores: &[MemcachedStore]) -> std::collections::HashSet<St
 
 #[tokio::test]
 async fn values_over_the_item_size_fail_before_sending() {
+    use kv_store_adapter::testkit::basics::value_over_the_limit_is_too_large_and_writes_nothing;
     let Some(store) = connect().await else { return };
     let limit = store.item_limit();
     assert!(
         limit >= 1 << 20,
         "the test server takes 1 MiB values ({limit})"
     );
-    match store
-        .put("c", "k", Bytes::from(vec![0; limit + 1]), None)
-        .await
-        .map_err(Error::into_detail)
-    {
-        Err(ErrorDetail::TooLarge { size, limit: l }) => assert_eq!((size, l), (limit + 1, limit)),
-        other => panic!("expected TooLarge, got {other:?}"),
-    }
-    let batch = [("ok", b("v")), ("big", Bytes::from(vec![0; limit + 1]))];
-    assert_kind(store.put_many("c", &batch, None).await, ErrorKind::TooLarge);
-    assert_eq!(
-        store.get("c", "ok").await.unwrap(),
-        None,
-        "nothing was written"
-    );
+    value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
 }
 
 #[tokio::test]

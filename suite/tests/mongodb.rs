@@ -5,6 +5,7 @@ use kv_store_adapter::KvStore;
 use std::time::Duration;
 
 use kv_store_adapter::stores::{MongoStore, Timeouts};
+use kv_store_adapter::testkit::basics::value_over_the_limit_is_too_large_and_writes_nothing;
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error, server_url, unique_namespace};
 use mongodb::bson::{Document, doc};
 
@@ -188,35 +189,20 @@ async fn foreign_documents_are_corrupt_data() {
 
 /// A value over MongoDB's 16 MiB document limit is refused with a typed `TooLarge`
 /// (its size and the store's limit) before anything is sent: a batch holding one writes
-/// none of its entries.
+/// none of its entries. The limit itself is stored.
 #[tokio::test]
 async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
-    use kv_store_adapter::{ErrorDetail, ErrorKind};
     let Some(store) = connect().await else { return };
     let limit = MongoStore::value_limit("k");
     assert!(limit < 16 << 20 && limit > 16 << 19, "{limit}");
-    let big = bytes::Bytes::from(vec![b'x'; limit + 1]);
-    let too_large = |err: kv_store_adapter::Error| match err.detail() {
-        ErrorDetail::TooLarge { size, limit: l } => assert_eq!((*size, *l), (limit + 1, limit)),
-        other => panic!("not TooLarge: {other}"),
-    };
-    too_large(store.put("c", "k", big.clone(), None).await.unwrap_err());
-    too_large(
-        store
-            .put_many("c", &[("small", b("v")), ("k", big.clone())], None)
-            .await
-            .unwrap_err(),
-    );
-    let err = store.create("c", "k", big.clone(), None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    assert_eq!(
-        store.get_many("c", &["small", "k"]).await.unwrap(),
-        [None, None]
-    );
-    // The limit itself is stored: by create, under the shortest key, and by a batch
-    // put under the longest key a caller can pass (its `_id` a hash) and under the
-    // longest one that is its own `_id`, with a TTL (the document's every field).
-    let created = store.create("c", "k", big.slice(1..), None).await.unwrap();
+    value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
+    // By create, under the shortest key, and by a batch put under the longest key a
+    // caller can pass (its `_id` a hash) and under the longest one that is its own
+    // `_id`, with a TTL (the document's every field).
+    let created = store
+        .create("c", "k", bytes::Bytes::from(vec![b'x'; limit]), None)
+        .await
+        .unwrap();
     assert!(created.is_applied());
     let long = "k".repeat(kv_store_adapter::names::MAX_NAME_LEN);
     let id = "i".repeat(512);
@@ -242,7 +228,7 @@ async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
 /// under the prefixed key is still stored.
 #[tokio::test]
 async fn a_long_prefix_leaves_less_room_and_says_so() {
-    use kv_store_adapter::{ErrorDetail, KvStoreExt};
+    use kv_store_adapter::KvStoreExt;
     let Some(store) = connect().await else { return };
     let prefix = "p".repeat(20 << 10);
     let tenant = (&store).prefix_keys(&prefix).unwrap();
@@ -252,26 +238,9 @@ async fn a_long_prefix_leaves_less_room_and_says_so() {
         limit + (20 << 10) <= MongoStore::value_limit("k"),
         "{limit}"
     );
-    let value = bytes::Bytes::from(vec![b'x'; limit + 1]);
-    let too_large = |err: kv_store_adapter::Error| match err.detail() {
-        ErrorDetail::TooLarge { size, limit: l } => assert_eq!((*size, *l), (limit + 1, limit)),
-        other => panic!("not TooLarge: {other}"),
-    };
-    too_large(tenant.put("c", "k", value.clone(), None).await.unwrap_err());
-    too_large(
-        tenant
-            .put_many("c", &[("k", value.clone())], None)
-            .await
-            .unwrap_err(),
-    );
-    too_large(
-        tenant
-            .create("c", "k", value.clone(), None)
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(tenant.get("c", "k").await.unwrap(), None);
-    tenant.put("c", "k", value.slice(1..), None).await.unwrap();
-    assert_eq!(tenant.get("c", "k").await.unwrap(), Some(value.slice(1..)));
+    value_over_the_limit_is_too_large_and_writes_nothing(&tenant, limit).await;
+    let largest = bytes::Bytes::from(vec![b'x'; limit]);
+    tenant.put("c", "k", largest.clone(), None).await.unwrap();
+    assert_eq!(tenant.get("c", "k").await.unwrap(), Some(largest));
     store.destroy().await.unwrap();
 }

@@ -197,19 +197,14 @@ async fn one_writer_thread_serves_many_files_at_once() {
 }
 
 /// Each collection's file has `DiskStore`'s value limit, checked before the value is
-/// copied (and before the collection's file is opened).
+/// copied and before the collection's file is made.
 #[tokio::test]
 async fn a_value_over_the_file_format_limit_is_too_large() {
     use kv_store_adapter::stores::DiskStore;
-    use kv_store_adapter::ErrorKind;
+    use kv_store_adapter::testkit::basics::value_over_the_limit_is_too_large_and_writes_nothing;
     let (store, dir) = fixture();
     let files = || std::fs::read_dir(dir.path()).unwrap().count();
     let before = files();
-    let big = bytes::Bytes::from(vec![0u8; DiskStore::value_limit() + 1]);
-    let err = store.put("c", "k", big.clone(), None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    let err = store.create("c", "k", big, None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    value_over_the_limit_is_too_large_and_writes_nothing(&store, DiskStore::value_limit()).await;
     assert_eq!(files(), before, "a file was made for a write that failed");
-    assert_eq!(store.get("c", "k").await.unwrap(), None);
 }

@@ -222,27 +222,10 @@ async fn coalesced_reads_keep_a_foreign_keys_error_to_its_reader() {
 /// holding one writes none of its entries.
 #[tokio::test]
 async fn a_value_over_the_string_limit_is_too_large_and_writes_nothing() {
-    use kv_store_adapter::{ErrorDetail, ErrorKind};
+    use kv_store_adapter::testkit::basics::value_over_the_limit_is_too_large_and_writes_nothing;
     let Some(store) = connect().await else { return };
-    // Zeroed and never written: the pages are not touched unless the value is sent.
     let limit = RedisStore::value_limit();
     assert_eq!(limit, (512 << 20) - 17);
-    let big = bytes::Bytes::from(vec![0u8; limit + 1]);
-    let err = store.put("c", "k", big.clone(), None).await.unwrap_err();
-    match err.detail() {
-        ErrorDetail::TooLarge { size, limit: l } => assert_eq!((*size, *l), (limit + 1, limit)),
-        other => panic!("not TooLarge: {other}"),
-    }
-    let err = store
-        .put_many("c", &[("small", b("v")), ("k", big.clone())], None)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    let err = store.create("c", "k", big.clone(), None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    assert_eq!(
-        store.get_many("c", &["small", "k"]).await.unwrap(),
-        [None, None]
-    );
+    value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
     store.destroy().await.unwrap();
 }

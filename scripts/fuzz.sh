@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(names entries compress encrypt)
+[ ${#targets[@]} -eq 0 ] && targets=(names entries compress encrypt memcached_answers)
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 mkdir -p logs
 status=0

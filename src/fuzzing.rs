@@ -338,3 +338,62 @@ pub fn redaction(text: &str, other: &str) {
         assert!(!shown.contains(SECRET), "{url:?} shown as {shown:?}");
     }
 }
+
+/// The memcached answer parser, on a stream built from `data` — well-formed answers
+/// (values with sizes, flags and payloads from `data`, `HD`, `EN`, server errors)
+/// mixed with `data`'s raw bytes, which may be garbage or half an answer: it never
+/// panics, and fed in pieces, as reads deliver a stream, it gives exactly the answers
+/// it gives fed at once, and fails where that does.
+#[cfg(feature = "memcached")]
+pub fn memcached_answers(data: &[u8]) {
+    use crate::stores::memcached_wire::parse;
+    use bytes::BytesMut;
+
+    let mut stream = Vec::new();
+    for (i, chunk) in data.chunks(7).enumerate() {
+        match chunk[0] % 6 {
+            0 | 1 => {
+                let header = format!("VA {} f{} c{i}\r\n", chunk.len(), chunk[0]);
+                stream.extend_from_slice(header.as_bytes());
+                stream.extend_from_slice(chunk);
+                stream.extend_from_slice(b"\r\n");
+            }
+            2 => stream.extend_from_slice(b"HD\r\n"),
+            3 => stream.extend_from_slice(b"EN c7\r\n"),
+            4 => stream.extend_from_slice(b"SERVER_ERROR out of memory\r\n"),
+            _ => stream.extend_from_slice(chunk),
+        }
+    }
+    type Seen = (
+        crate::stores::memcached_wire::Code,
+        String,
+        Option<bytes::Bytes>,
+    );
+    // The answers of `buf` so far, and whether the stream failed.
+    let drain = |buf: &mut BytesMut, out: &mut Vec<Seen>| -> bool {
+        loop {
+            match parse(buf) {
+                Ok(Some(a)) => out.push((a.code, a.message().to_owned(), a.data)),
+                Ok(None) => return false,
+                Err(_) => return true,
+            }
+        }
+    };
+    let mut whole = Vec::new();
+    let whole_failed = drain(&mut BytesMut::from(&stream[..]), &mut whole);
+
+    let step = 1 + data.first().map_or(0, |b| usize::from(*b) % 13);
+    let (mut buf, mut pieces, mut failed) = (BytesMut::new(), Vec::new(), false);
+    for piece in stream.chunks(step) {
+        buf.extend_from_slice(piece);
+        if drain(&mut buf, &mut pieces) {
+            failed = true;
+            break;
+        }
+    }
+    assert_eq!(pieces, whole, "answers differ fed in pieces of {step}");
+    assert_eq!(
+        failed, whole_failed,
+        "failure differs fed in pieces of {step}"
+    );
+}

@@ -91,6 +91,16 @@ fn stored_entry_decoders_never_panic_and_round_trip() {
         .unwrap();
 }
 
+#[test]
+fn memcached_answers_parse_the_same_whatever_the_reads() {
+    runner(2_000)
+        .run(&prop::collection::vec(any::<u8>(), 0..200), |data| {
+            fuzzing::memcached_answers(&data);
+            Ok(())
+        })
+        .unwrap();
+}
+
 /// Writes a distinct value under each pair, then checks reads (the last write wins for
 /// repeated pairs) and, when `enumerate`, `collections()` and `keys()`.
 async fn distinct_and_enumerable<S>(store: &S, pairs: &[(String, String)], enumerate: bool)

@@ -128,7 +128,8 @@ pub enum ErrorDetail {
         #[source]
         source: BoxError,
     },
-    /// The backend could not be reached; transient.
+    /// The backend could not be reached, or answered that it cannot serve now (a
+    /// server loading its data after a restart, a failover under way); transient.
     #[error("connection error: {message}")]
     Connection {
         /// What failed (secrets redacted).

@@ -258,12 +258,23 @@ pub(crate) fn setup_error(url: &str, e: RedisError) -> Error {
 
 /// Connection-level failures are transient; everything else is a backend error.
 pub(crate) fn redis_error(e: RedisError) -> Error {
+    // Transient: no answer, or a server that answers "not now" — `LOADING` its dataset
+    // after a restart, `TRYAGAIN`, `MASTERDOWN` or `CLUSTERDOWN` during a failover
+    // (what the redis crate would wait and retry), `BUSY` while another client's
+    // script runs past the busy threshold.
     let transient = e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || e.is_timeout()
-        || e.is_unrecoverable_error();
-    let message = format!("redis: {}", e.category());
+        || e.is_unrecoverable_error()
+        || matches!(e.retry_method(), redis::RetryMethod::WaitAndRetry)
+        || e.code() == Some("BUSY");
+    // The server's error code, where there is one, says what a category like
+    // "extension error" does not (`BUSY`); codes never carry keys or values.
+    let message = match e.code() {
+        Some(code) => format!("redis: {} ({code})", e.category()),
+        None => format!("redis: {}", e.category()),
+    };
     if transient {
         Error::connection(message, e)
     } else {

@@ -211,3 +211,141 @@ async fn mongo_wire_restart() {
     let store = MongoStore::connect(&url, "faults").await.unwrap();
     survives_a_restart(&mut server, store).await;
 }
+
+/// A Redis restarted with a dataset to load answers `LOADING` until it has (for
+/// minutes, with a large one): a failure to wait out, as the redis crate classes it,
+/// so it is a transient error — `Retry` waits it out and `Fallback` serves meanwhile —
+/// never a backend error that fails the call for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_loading_its_dataset_is_transient() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    // Loading slowed down per key (a hidden setting Redis's own tests use), answering
+    // clients while it loads.
+    let slow = [
+        "--dir",
+        path,
+        "--key-load-delay",
+        "300",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ];
+    let mut server = Server::redis(bin, &slow);
+    let store = RedisStore::connect(&server.redis_url())
+        .await
+        .unwrap()
+        .with_namespace("loading")
+        .unwrap();
+    let entries: Vec<(String, Bytes)> = (0..20_000)
+        .map(|i| (format!("k{i}"), Bytes::from_static(b"v")))
+        .collect();
+    let entries: Vec<(&str, Bytes)> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    store.put_many("c", &entries, None).await.unwrap();
+    let mut raw = redis::Client::open(server.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SAVE").query_async(&mut raw).await.unwrap();
+    server.kill();
+    server.start();
+
+    // While it loads (20,000 keys at 300 µs: 6 s or more), every failure is transient,
+    // and at least one says the server is loading.
+    let started = Instant::now();
+    let mut loading = 0;
+    let value = loop {
+        match store.get("c", "k1").await {
+            Ok(value) => break value,
+            Err(e) => {
+                assert!(e.is_transient(), "not transient: {e}");
+                loading += usize::from(e.to_string().contains("(LOADING)"));
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "still loading"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(loading > 0, "no call met the server loading");
+    assert_eq!(value, Some(Bytes::from_static(b"v")));
+
+    // And Retry waits it out.
+    server.kill();
+    server.start();
+    let patient = RetryPolicy::default()
+        .max_attempts(1_000)
+        .base_delay(Duration::from_millis(20))
+        .max_delay(Duration::from_millis(100));
+    let value = store.clone().retry(patient).get("c", "k2").await.unwrap();
+    assert_eq!(value, Some(Bytes::from_static(b"v")));
+}
+
+/// While another client's script runs past the busy threshold, Redis answers `BUSY`
+/// to everyone else: transient too, waited out by `Retry`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_busy_with_a_script_is_transient() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = Server::redis(bin, &["--busy-reply-threshold", "50"]);
+    let store = RedisStore::connect(&server.redis_url())
+        .await
+        .unwrap()
+        .with_namespace("busy")
+        .unwrap();
+    store
+        .put("c", "k", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    let mut raw = redis::Client::open(server.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    raw.set_response_timeout(Duration::from_secs(60));
+    // Another client's script, spinning for two seconds.
+    let spin = r"
+        local start = redis.call('TIME')
+        repeat
+            local now = redis.call('TIME')
+        until (now[1] - start[1]) * 1000000 + (now[2] - start[2]) > 2000000
+        return 1";
+    let script = tokio::spawn(async move {
+        let _: i64 = redis::cmd("EVAL")
+            .arg(spin)
+            .arg(0)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    });
+    let started = Instant::now();
+    let mut busy = 0;
+    loop {
+        match store.get("c", "k").await {
+            Ok(value) if busy > 0 || script.is_finished() => {
+                assert_eq!(value, Some(Bytes::from_static(b"v")));
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                assert!(e.is_transient(), "not transient: {e}");
+                busy += usize::from(e.to_string().contains("(BUSY)"));
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(busy > 0, "no call met the server busy");
+    script.await.unwrap();
+}

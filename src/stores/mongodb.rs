@@ -105,8 +105,20 @@ impl fmt::Debug for MongoStore {
     }
 }
 
+/// The codes of a server that cannot serve now — shutting down, stepping down, not
+/// (or no longer) primary, a network failure behind it — on which the driver retries
+/// a read once (the retryable-reads specification's list).
+const NOT_NOW: [i32; 13] = [
+    11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 134, 262,
+];
+
 fn mongo_error(e: mongodb::error::Error) -> Error {
-    use mongodb::error::ErrorKind as K;
+    use mongodb::error::{ErrorKind as K, WriteFailure};
+    let code = match &*e.kind {
+        K::Command(c) => Some(c.code),
+        K::Write(WriteFailure::WriteConcernError(c)) => Some(c.code),
+        _ => None,
+    };
     let transient = matches!(
         *e.kind,
         K::Io(_)
@@ -114,8 +126,14 @@ fn mongo_error(e: mongodb::error::Error) -> Error {
             | K::ServerSelection { .. }
             | K::DnsResolve { .. }
     ) || e.contains_label("RetryableWriteError")
-        || e.contains_label("TransientTransactionError");
-    if transient {
+        || e.contains_label("TransientTransactionError")
+        || code.is_some_and(|code| NOT_NOW.contains(&code));
+    if let (true, Some(code)) = (transient, code) {
+        Error::connection(
+            format!("mongodb: the server cannot serve now (code {code})"),
+            e,
+        )
+    } else if transient {
         Error::connection("mongodb: connection", e)
     } else {
         Error::backend("mongodb: operation failed", e)

@@ -349,3 +349,73 @@ async fn redis_busy_with_a_script_is_transient() {
     assert!(busy > 0, "no call met the server busy");
     script.await.unwrap();
 }
+
+/// A MongoDB stepping down or shutting down answers with a "not now" code
+/// (`ShutdownInProgress`, `PrimarySteppedDown`, `InterruptedAtShutdown`, …): the codes
+/// the driver itself retries reads on once. When that retry fails too, the error is
+/// transient, so `Retry` and `Fallback` engage — reads and writes alike. The private
+/// server injects the codes with its `failCommand` fail point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_stepping_down_is_transient() {
+    use mongodb::bson::doc;
+    let Some(bin) = program("KV_MONGO_SERVER_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_owned();
+    let server = Server::new(bin, move |port| {
+        [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--storage-path",
+            &path,
+            "--enable-test-commands",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    // The driver checks a server it saw step down twice a second (not every 10 s), so
+    // the test does not wait on its monitor.
+    let url = format!(
+        "mongodb://127.0.0.1:{}/?directConnection=true&heartbeatFrequencyMS=500",
+        server.port
+    );
+    let store = MongoStore::connect(&url, "faults").await.unwrap();
+    store
+        .put("c", "k", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    let admin = mongodb::Client::with_uri_str(&url)
+        .await
+        .unwrap()
+        .database("admin");
+    let fail = |command: &str, code: i32, times: i32| {
+        doc! { "configureFailPoint": "failCommand", "mode": { "times": times },
+        "data": { "failCommands": [command], "errorCode": code } }
+    };
+    let off = doc! { "configureFailPoint": "failCommand", "mode": "off" };
+    for (command, code) in [("find", 91), ("find", 189), ("find", 11600), ("update", 91)] {
+        admin.run_command(fail(command, code, 10)).await.unwrap();
+        let err = if command == "find" {
+            store.get("c", "k").await.map(drop).unwrap_err()
+        } else {
+            store
+                .put("c", "k", Bytes::from_static(b"v"), None)
+                .await
+                .unwrap_err()
+        };
+        assert!(err.is_transient(), "{command} failing with {code}: {err}");
+        assert!(err.to_string().contains(&format!("code {code}")), "{err}");
+        admin.run_command(off.clone()).await.unwrap();
+    }
+    // Retry waits out a step-down that outlasts the driver's own retry.
+    admin.run_command(fail("find", 189, 4)).await.unwrap();
+    let patient = RetryPolicy::default()
+        .max_attempts(10)
+        .base_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(50));
+    let value = store.clone().retry(patient).get("c", "k").await.unwrap();
+    assert_eq!(value, Some(Bytes::from_static(b"v")));
+}

@@ -212,6 +212,34 @@ async fn mongo_wire_restart() {
     survives_a_restart(&mut server, store).await;
 }
 
+/// Reads `key` from `store` every few milliseconds until it answers and `done` (given
+/// how many failures so far named the server's error `code`) agrees, checking that
+/// every failure is transient; answers the value read and that count.
+async fn read_through<S: KvStore>(
+    store: &S,
+    key: &str,
+    code: &str,
+    done: impl Fn(usize) -> bool,
+) -> (Option<Bytes>, usize) {
+    let started = Instant::now();
+    let mut named = 0;
+    loop {
+        match store.get("c", key).await {
+            Ok(value) if done(named) => return (value, named),
+            Ok(_) => {}
+            Err(e) => {
+                assert!(e.is_transient(), "not transient: {e}");
+                named += usize::from(e.to_string().contains(&format!("({code})")));
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no answer in 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A Redis restarted with a dataset to load answers `LOADING` until it has (for
 /// minutes, with a large one): a failure to wait out, as the redis crate classes it,
 /// so it is a transient error — `Retry` waits it out and `Fallback` serves meanwhile —
@@ -258,22 +286,7 @@ async fn redis_loading_its_dataset_is_transient() {
 
     // While it loads (20,000 keys at 300 µs: 6 s or more), every failure is transient,
     // and at least one says the server is loading.
-    let started = Instant::now();
-    let mut loading = 0;
-    let value = loop {
-        match store.get("c", "k1").await {
-            Ok(value) => break value,
-            Err(e) => {
-                assert!(e.is_transient(), "not transient: {e}");
-                loading += usize::from(e.to_string().contains("(LOADING)"));
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "still loading"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (value, loading) = read_through(&store, "k1", "LOADING", |_| true).await;
     assert!(loading > 0, "no call met the server loading");
     assert_eq!(value, Some(Bytes::from_static(b"v")));
 
@@ -326,26 +339,9 @@ async fn redis_busy_with_a_script_is_transient() {
             .await
             .unwrap();
     });
-    let started = Instant::now();
-    let mut busy = 0;
-    loop {
-        match store.get("c", "k").await {
-            Ok(value) if busy > 0 || script.is_finished() => {
-                assert_eq!(value, Some(Bytes::from_static(b"v")));
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                assert!(e.is_transient(), "not transient: {e}");
-                busy += usize::from(e.to_string().contains("(BUSY)"));
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (value, busy) =
+        read_through(&store, "k", "BUSY", |busy| busy > 0 || script.is_finished()).await;
+    assert_eq!(value, Some(Bytes::from_static(b"v")));
     assert!(busy > 0, "no call met the server busy");
     script.await.unwrap();
 }

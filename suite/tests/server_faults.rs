@@ -194,21 +194,10 @@ async fn mongo_wire_restart() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_str().unwrap().to_owned();
-    let mut server = Server::new(bin, move |port| {
-        [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--storage-path",
-            &path,
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
-    let url = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
-    let store = MongoStore::connect(&url, "faults").await.unwrap();
+    let mut server = Server::mongo(bin, dir.path(), &[]);
+    let store = MongoStore::connect(&server.mongo_url(""), "faults")
+        .await
+        .unwrap();
     survives_a_restart(&mut server, store).await;
 }
 
@@ -358,26 +347,10 @@ async fn mongo_stepping_down_is_transient() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_str().unwrap().to_owned();
-    let server = Server::new(bin, move |port| {
-        [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--storage-path",
-            &path,
-            "--enable-test-commands",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
+    let server = Server::mongo(bin, dir.path(), &["--enable-test-commands"]);
     // The driver checks a server it saw step down twice a second (not every 10 s), so
     // the test does not wait on its monitor.
-    let url = format!(
-        "mongodb://127.0.0.1:{}/?directConnection=true&heartbeatFrequencyMS=500",
-        server.port
-    );
+    let url = server.mongo_url("heartbeatFrequencyMS=500");
     let store = MongoStore::connect(&url, "faults").await.unwrap();
     store
         .put("c", "k", Bytes::from_static(b"v"), None)

@@ -186,21 +186,8 @@ async fn mongo_wire_stall() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_str().unwrap().to_owned();
-    let server = Server::new(bin, move |port| {
-        port_args(
-            &[
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "{port}",
-                "--storage-path",
-                &path,
-            ],
-            port,
-        )
-    });
-    let url = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
+    let server = Server::mongo(bin, dir.path(), &[]);
+    let url = server.mongo_url("");
     let store = MongoStore::connect_with_timeouts(&url, "stalls", timeouts())
         .await
         .unwrap();

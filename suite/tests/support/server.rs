@@ -59,6 +59,39 @@ impl Server {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// A MongoDB-wire server of its own (SecantusDB) keeping its data in `storage`, then
+    /// `extra` arguments.
+    #[allow(dead_code)]
+    pub fn mongo(program: String, storage: &std::path::Path, extra: &[&str]) -> Self {
+        let storage = storage.to_str().expect("a UTF-8 path").to_owned();
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        Self::new(program, move |port| {
+            let mut args: Vec<String> = [
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+                &storage,
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            args.extend(extra.iter().cloned());
+            args
+        })
+    }
+
+    /// The URL of a server started by [`mongo`](Self::mongo), with `options` (`&`-joined,
+    /// or empty).
+    #[allow(dead_code)]
+    pub fn mongo_url(&self, options: &str) -> String {
+        let sep = if options.is_empty() { "" } else { "&" };
+        format!(
+            "mongodb://127.0.0.1:{}/?directConnection=true{sep}{options}",
+            self.port
+        )
+    }
+
     /// Starts the server and waits until its port answers.
     pub fn start(&mut self) {
         let child = Command::new(&self.program)

@@ -95,7 +95,9 @@ impl RetryPolicy {
 }
 
 /// Retries calls that fail with a transient error ([`Error::is_transient`]:
-/// connection errors and timeouts) according to its [`RetryPolicy`]. Invalid input,
+/// connection errors — a backend out of reach, or one answering that it cannot serve
+/// now, as Redis does while it loads its data after a restart and MongoDB while a
+/// primary steps down — and timeouts) according to its [`RetryPolicy`]. Invalid input,
 /// too-large values and corrupt data fail at once: retrying cannot help.
 ///
 /// ```

@@ -19,7 +19,7 @@ features=("${@:-${all[@]}}")
 declare -A tests=(
   [memory]="memory allocations" [disk]="disk multi_disk" [redis]="redis"
   [redis-cluster]="redis_cluster" [redis-tls]="redis_tls" [valkey]="valkey"
-  [memcached]="memcached" [mongodb]="mongodb" [elasticsearch]="elasticsearch"
+  [memcached]="memcached" [mongodb]="mongodb" [elasticsearch]="elasticsearch elasticsearch_proxy"
   [metrics]="metrics"
 )
 

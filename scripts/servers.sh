@@ -6,7 +6,7 @@
 # Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
 # Servers: Redis, Redis over TLS (a CA and certificate generated here), a 3-node Redis
 # Cluster (and one over TLS), Valkey, Memcached, a MongoDB-wire server and an
-# OpenSearch-API server.
+# OpenSearch-API server; nginx is installed (not started) for tests that run their own.
 #
 #   scripts/servers.sh         start everything
 #   scripts/servers.sh stop    stop what this script started
@@ -52,8 +52,16 @@ apt_ensure() {
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Packages install their services stopped (nginx's would listen on every address):
+  # tests start private instances bound to 127.0.0.1 themselves.
+  local policy=/usr/sbin/policy-rc.d made=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made=1
+  fi
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -n "$made" ] && rm -f "$policy"
+  return 0
 }
 
 # A Python venv under target/test-servers with the given PyPI packages.
@@ -147,7 +155,8 @@ stop_all() {
 
 if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
 
-apt_ensure redis-server redis-server redis-cli redis-tools memcached memcached openssl openssl
+apt_ensure redis-server redis-server redis-cli redis-tools memcached memcached openssl openssl \
+  nginx nginx-light
 
 # Redis, standalone.
 restart_if_wedged redis "$REDIS_PORT" health_redis "$REDIS_PORT"
@@ -295,6 +304,9 @@ export_url KV_MONGO_SERVER_BIN "$docs_venv/bin/secantusd-py"
 osmem=$(find "$docs_venv" -path '*osmem_server/bin/osmem-server' -type f | head -n 1)
 chmod +x "$osmem"
 export_url KV_SEARCH_SERVER_BIN "$osmem"
+# A reverse proxy, for tests that put one in front of a server (a rate limit, a
+# gateway whose upstream is gone): suite/tests/elasticsearch_proxy.rs.
+export_url KV_NGINX_BIN "$(command -v nginx)"
 
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 log "servers ready; URLs in $ENV_FILE"

@@ -356,19 +356,28 @@ impl ElasticsearchStore {
             Ok((status, text))
         };
         let (status, text) = super::bounded(self.timeouts.operation, exchange).await?;
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).map_err(|e| {
-                Error::backend(format!("elasticsearch: {status} with a non-JSON body"), e)
-            })?
-        };
-        if status.is_server_error() {
+        let value = (!text.is_empty()).then(|| serde_json::from_str::<Value>(&text));
+        // A cluster that cannot serve now — a 5xx, or 429 (too many requests: a full
+        // queue, a rate limit) — is transient, whatever the body: a gateway or a load
+        // balancer in front of the cluster answers with its own page, not JSON.
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            let error = match &value {
+                Some(Ok(value)) => &value["error"],
+                _ => &Value::Null,
+            };
             return Err(Error::connection(
                 format!("elasticsearch: {status}"),
-                error_types(&value["error"]),
+                error_types(error),
             ));
         }
+        let value = match value {
+            None => Value::Null,
+            Some(Ok(value)) => value,
+            Some(Err(e)) => {
+                let what = format!("elasticsearch: {status} with a non-JSON body");
+                return Err(Error::backend(what, e));
+            }
+        };
         Ok((status, value))
     }
 

@@ -92,6 +92,28 @@ impl Server {
         )
     }
 
+    /// An nginx of its own, in the foreground, with its files under `dir` and the
+    /// `server` blocks `servers(port)` gives (listening on that port).
+    #[allow(dead_code)]
+    pub fn nginx(program: String, dir: &std::path::Path, servers: impl Fn(u16) -> String) -> Self {
+        let dir = dir.to_str().expect("a UTF-8 path").to_owned();
+        Self::new(program, move |port| {
+            let config = format!(
+                "daemon off;\nmaster_process off;\npid {dir}/nginx.pid;\n\
+                 error_log {dir}/error.log;\nevents {{ worker_connections 256; }}\n\
+                 http {{\n access_log off;\n client_body_temp_path {dir}/body;\n\
+                 proxy_temp_path {dir}/proxy;\n fastcgi_temp_path {dir}/fastcgi;\n\
+                 uwsgi_temp_path {dir}/uwsgi;\n scgi_temp_path {dir}/scgi;\n{}\n}}\n",
+                servers(port)
+            );
+            let path = format!("{dir}/nginx.conf");
+            std::fs::write(&path, config).expect("the config is written");
+            ["-p", &dir, "-c", &path, "-e", &format!("{dir}/error.log")]
+                .map(str::to_owned)
+                .to_vec()
+        })
+    }
+
     /// Starts the server and waits until its port answers.
     pub fn start(&mut self) {
         let child = Command::new(&self.program)

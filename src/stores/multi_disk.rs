@@ -247,7 +247,6 @@ impl MultiDiskStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The collection's store; `None` if it has no file and `create` is false.
     /// The store of `collection` for a write of `values`, its file made if need be —
     /// after the values are checked against the file's limit, so that a write that
     /// cannot happen makes no file.
@@ -262,6 +261,7 @@ impl MultiDiskStore {
             .ok_or(Error::unsupported("creating the collection file"))
     }
 
+    /// The collection's store; `None` if it has no file and `create` is false.
     async fn store(&self, collection: &str, create: bool) -> Result<Option<DiskStore>> {
         if let Some(store) = self.opened().get(collection) {
             return Ok(Some(store));

@@ -31,6 +31,8 @@ pub(crate) mod redis;
 #[cfg(feature = "redis-cluster")]
 mod redis_cluster;
 #[cfg(feature = "redis")]
+mod redis_failover;
+#[cfg(feature = "redis")]
 mod redis_index;
 mod simple;
 #[cfg(feature = "valkey")]
@@ -61,6 +63,9 @@ pub use redis::{RedisConnection, RedisOptions, RedisStore};
 #[cfg(feature = "redis-cluster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
 pub use redis_cluster::RedisClusterStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_failover::FailoverConnection;
 pub use simple::{SimpleEntry, SimpleStore};
 #[cfg(feature = "valkey")]
 #[cfg_attr(docsrs, doc(cfg(feature = "valkey")))]

@@ -10,6 +10,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, RedisError, Value};
 
 use super::TtlEntry;
+use super::redis_failover::{self, FailoverConnection};
 use super::redis_index::{self, CLOCK_MARGIN_MS};
 use crate::store::{
     DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
@@ -111,20 +112,27 @@ where
     }
 }
 
-impl RedisConnection for ConnectionManager {
-    async fn scan_slot(&self, pattern: &[u8], _: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
-        self.scan_all(pattern).await
-    }
+/// A standalone server's connection: every key is on the one server.
+macro_rules! standalone_connection {
+    ($($connection:ty),*) => {$(
+        impl RedisConnection for $connection {
+            async fn scan_slot(&self, pattern: &[u8], _: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
+                self.scan_all(pattern).await
+            }
 
-    async fn scan_all(&self, pattern: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
-        let conn = self.clone();
-        scan_to_end(pattern, |cmd| {
-            let mut conn = conn.clone();
-            async move { cmd.query_async(&mut conn).await }
-        })
-        .await
-    }
+            async fn scan_all(&self, pattern: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
+                let conn = self.clone();
+                scan_to_end(pattern, |cmd| {
+                    let mut conn = conn.clone();
+                    async move { cmd.query_async(&mut conn).await }
+                })
+                .await
+            }
+        }
+    )*};
 }
+
+standalone_connection!(ConnectionManager, FailoverConnection);
 
 /// A store on a Redis (or Valkey) server, or — as `RedisClusterStore` (feature
 /// `redis-cluster`) — a cluster.
@@ -143,8 +151,10 @@ impl RedisConnection for ConnectionManager {
 /// ([`with_index`](Self::with_index)), when it reads only the collection's index;
 /// `destroy` removes only this namespace's keys — never FLUSHDB.
 ///
-/// The connection is a multiplexed `ConnectionManager`: cheap to clone, pipelining
-/// concurrent calls, reconnecting by itself.
+/// The connection ([`FailoverConnection`]) is a multiplexed `ConnectionManager`:
+/// cheap to clone, pipelining concurrent calls, reconnecting by itself after a lost
+/// connection — and after a failover behind a fixed endpoint, when the server it
+/// reaches answers `READONLY`.
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -156,7 +166,7 @@ impl RedisConnection for ConnectionManager {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct RedisStore<C = ConnectionManager> {
+pub struct RedisStore<C = FailoverConnection> {
     pub(crate) conn: C,
     namespace: Arc<str>,
     /// The URL with any password replaced, for `Debug`.
@@ -268,7 +278,10 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
         || e.is_timeout()
         || e.is_unrecoverable_error()
         || matches!(e.retry_method(), redis::RetryMethod::WaitAndRetry)
-        || e.code() == Some("BUSY");
+        || e.code() == Some("BUSY")
+        // A primary demoted to replica (a failover): the connection is replaced, and the
+        // write goes through once the endpoint names the new primary.
+        || redis_failover::read_only(&e);
     // The server's error code, where there is one, says what a category like
     // "extension error" does not (`BUSY`); codes never carry keys or values.
     let message = match e.code() {
@@ -527,7 +540,7 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let connect = async {
-            ConnectionManager::new_with_config(client, config)
+            FailoverConnection::connect(client, config, timeouts.connect)
                 .await
                 .map_err(|e| setup_error(url, e))
         };
@@ -858,7 +871,7 @@ impl<C: RedisConnection> RedisStore<C> {
     }
 
     /// Runs `script` by its hash with the arguments `build` adds (the number of keys
-    /// first), loading it when the server does not know it (a restart, SCRIPT FLUSH).
+    /// first), loading it when the server does not know it (see [`Self::scripted`]).
     async fn eval<T: redis::FromRedisValue>(
         &self,
         script: &redis::Script,
@@ -867,15 +880,35 @@ impl<C: RedisConnection> RedisStore<C> {
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(script.get_hash());
         build(&mut cmd);
-        match cmd.query_async(&mut self.conn.clone()).await {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                script
-                    .load_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?;
-                self.query(&cmd).await
+        let run = || async { cmd.query_async(&mut self.conn.clone()).await };
+        self.scripted(script, run).await
+    }
+
+    /// Runs `attempt`, which sends `script` by its hash; while the server answers that
+    /// it does not know the script (a restart, `SCRIPT FLUSH`, a failover to a server
+    /// that never ran it), loads it and runs `attempt` again — twice at most, as the
+    /// load and the run can meet different servers across a failover.
+    async fn scripted<T, F, Fut>(&self, script: &redis::Script, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let mut loads = 0;
+        loop {
+            match attempt().await {
+                Err(e)
+                    if loads < 2
+                        && e.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    loads += 1;
+                    script
+                        .load_async(&mut self.conn.clone())
+                        .await
+                        .map_err(|e| self.fail(e))?;
+                }
+                answer => return answer.map_err(|e| self.fail(e)),
             }
-            answer => answer.map_err(|e| self.fail(e)),
         }
     }
 
@@ -902,16 +935,7 @@ impl<C: RedisConnection> RedisStore<C> {
                 .await
                 .map_err(failed_command)
         };
-        let (existed, answer) = match run().await {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                script
-                    .load_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.fail(e))?;
-                run().await.map_err(|e| self.fail(e))?
-            }
-            answer => answer.map_err(|e| self.fail(e))?,
-        };
+        let (existed, answer) = self.scripted(script, run).await?;
         if !existed {
             self.register_created(c).await?;
         }

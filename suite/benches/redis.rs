@@ -10,14 +10,15 @@ use bytes::Bytes;
 use common::workloads::{COLLECTION, Ours, Side, all, compare};
 use kv_store_adapter::stores::{RedisClusterStore, RedisConnection, RedisStore};
 
-/// The raw client, writing the store's key names and value format.
+/// The raw client (`conn`), writing the key names and value format of `store` (whose
+/// own connection type may differ: the standalone store's also follows failovers).
 #[derive(Clone)]
-struct Raw<C> {
+struct Raw<C, K = C> {
     conn: C,
-    store: RedisStore<C>,
+    store: RedisStore<K>,
 }
 
-impl<C: RedisConnection> Raw<C> {
+impl<C, K: RedisConnection> Raw<C, K> {
     fn key(&self, key: &str) -> Vec<u8> {
         self.store.redis_key(COLLECTION, key)
     }
@@ -32,7 +33,7 @@ impl<C: RedisConnection> Raw<C> {
     }
 }
 
-impl<C: RedisConnection> Side for Raw<C> {
+impl<C: RedisConnection, K: RedisConnection> Side for Raw<C, K> {
     async fn get(&self, key: &str) -> Option<Bytes> {
         let v: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.key(key))

@@ -112,7 +112,7 @@ async fn passwords_never_show() {
     assert!(!format!("{shown:?}").contains("hunter2"));
 }
 
-fn store_conn(store: &RedisStore) -> redis::aio::ConnectionManager {
+fn store_conn(store: &RedisStore) -> kv_store_adapter::stores::FailoverConnection {
     store.connection().clone()
 }
 

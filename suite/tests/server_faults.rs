@@ -335,6 +335,182 @@ async fn redis_busy_with_a_script_is_transient() {
     script.await.unwrap();
 }
 
+/// A managed Redis fails over behind a fixed endpoint: the name moves to the new
+/// primary, and the old primary stays up as its replica. A connection made before the
+/// move still reaches the old server, which answers every write `READONLY`; with
+/// nothing lost at the socket, nothing made the connection reconnect, and every write
+/// failed until the process restarted. The endpoint here is a Unix socket path, moved
+/// from one server's socket to the other's as a DNS name would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_failover_behind_a_fixed_endpoint_reaches_the_new_primary() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let socket = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let old = Server::redis(bin.clone(), &["--unixsocket", &socket("old.sock")]);
+    let old_port = old.port.to_string();
+    let replica_of_old = ["--replicaof", "127.0.0.1", &old_port];
+    let new = Server::redis(
+        bin,
+        &[&["--unixsocket", &socket("new.sock")][..], &replica_of_old].concat(),
+    );
+    std::os::unix::fs::symlink(socket("old.sock"), socket("endpoint")).unwrap();
+    let endpoint = format!("redis+unix://{}", socket("endpoint"));
+    // One store (one connection) for each kind of write: each must find its own way.
+    let mut stores = Vec::new();
+    for _ in 0..7 {
+        let store = RedisStore::connect(&endpoint).await.unwrap();
+        stores.push(store.with_namespace("failover").unwrap());
+    }
+    let value = Bytes::from_static(b"v");
+    for store in &stores {
+        store.put("c", "before", value.clone(), None).await.unwrap();
+    }
+
+    // The replica has the entry: the failover can begin.
+    let on_new = RedisStore::connect(&new.redis_url())
+        .await
+        .unwrap()
+        .with_namespace("failover")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while on_new.get("c", "before").await.unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the replica never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The failover: the replica is promoted, the old primary follows it, and the
+    // endpoint moves.
+    let mut on_new_raw = on_new.connection().clone();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query_async(&mut on_new_raw)
+        .await
+        .unwrap();
+    let mut on_old = redis::Client::open(old.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(new.port)
+        .query_async(&mut on_old)
+        .await
+        .unwrap();
+    std::os::unix::fs::symlink(socket("new.sock"), socket("moved")).unwrap();
+    std::fs::rename(socket("moved"), socket("endpoint")).unwrap();
+
+    // Every kind of write lands on the new primary, each the first on its connection
+    // since the move: a plain command, a batch, a pipeline (a batch with a TTL), a
+    // delete, the index's transaction and its script.
+    let entries = [("a", value.clone()), ("b", value.clone())];
+    let ttl = Some(Duration::from_secs(60));
+    stores[0]
+        .put("c", "after", value.clone(), None)
+        .await
+        .unwrap();
+    stores[1].put_many("c", &entries, None).await.unwrap();
+    stores[2].put_many("t", &entries, ttl).await.unwrap();
+    assert!(stores[3].delete("c", "before").await.unwrap());
+    let indexed = stores[4].clone().with_index();
+    indexed
+        .put("i", "after", value.clone(), None)
+        .await
+        .unwrap();
+    let indexed = stores[5].clone().with_index();
+    indexed.put("i", "ttl", value.clone(), ttl).await.unwrap();
+
+    // Many callers meeting the refusal at once: one new connection, every write lands.
+    let concurrent: Vec<_> = (0..32)
+        .map(|i| {
+            let (store, value) = (stores[6].clone(), value.clone());
+            tokio::spawn(async move { store.put("m", &format!("k{i}"), value, None).await })
+        })
+        .collect();
+    for put in concurrent {
+        put.await.unwrap().unwrap();
+    }
+    let keys: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let landed = on_new.get_many("m", &keys).await.unwrap();
+    assert!(landed.iter().all(Option::is_some));
+
+    let got = on_new
+        .get_many("c", &["after", "a", "b", "before"])
+        .await
+        .unwrap();
+    let v = Some(value.clone());
+    assert_eq!(got, [v.clone(), v.clone(), v.clone(), None]);
+    assert_eq!(
+        on_new.get_many("t", &["a", "b"]).await.unwrap(),
+        [v.clone(), v.clone()]
+    );
+    let mut listed = on_new.clone().with_index().keys("i", 10).await.unwrap();
+    listed.sort();
+    assert_eq!(listed, ["after", "ttl"]);
+    // And reads go there too.
+    assert_eq!(stores[0].get("c", "after").await.unwrap(), v);
+}
+
+/// A store pointed at a replica (by mistake, or at an endpoint that has not moved yet):
+/// each write fails as a transient error naming `READONLY`, so `Retry` waits for the
+/// endpoint, and the store does not open a connection per failed write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_replica_refusing_writes_is_transient_without_a_reconnect_storm() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let primary = Server::redis(bin.clone(), &[]);
+    let replica = Server::redis(
+        bin,
+        &["--replicaof", "127.0.0.1", &primary.port.to_string()],
+    );
+    let store = RedisStore::connect(&replica.redis_url())
+        .await
+        .unwrap()
+        .with_namespace("replica")
+        .unwrap();
+    let mut raw = redis::Client::open(replica.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let connections = |info: String| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let before = connections(info);
+    let started = Instant::now();
+    for i in 0..50 {
+        let e = store
+            .put("c", &format!("k{i}"), Bytes::from_static(b"v"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), kv_store_adapter::ErrorKind::Connection, "{e}");
+        assert!(e.to_string().contains("READONLY"), "{e}");
+    }
+    let seconds = started.elapsed().as_secs();
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let made = connections(info) - before;
+    assert!(made <= 1 + seconds, "{made} connections in {seconds} s");
+}
+
 /// A MongoDB stepping down or shutting down answers with a "not now" code
 /// (`ShutdownInProgress`, `PrimarySteppedDown`, `InterruptedAtShutdown`, …): the codes
 /// the driver itself retries reads on once. When that retry fails too, the error is

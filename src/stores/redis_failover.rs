@@ -1,10 +1,10 @@
 //! The standalone Redis connection: redis-rs's `ConnectionManager`, replaced when the
 //! server it reaches has been demoted to a replica.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 
@@ -43,18 +43,11 @@ const REPLACE_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct FailoverConnection {
-    /// The connection this clone uses, and its generation.
-    conn: ConnectionManager,
-    generation: u64,
-    shared: Arc<Shared>,
-}
+pub struct FailoverConnection(Arc<Shared>);
 
 struct Shared {
-    /// The generation of the newest connection: a clone holding an older one takes the
-    /// newest from `newest` before its next command.
-    latest: AtomicU64,
-    newest: RwLock<(u64, ConnectionManager)>,
+    /// The connection in use, and how many replaced it before.
+    current: ArcSwap<(u64, ConnectionManager)>,
     client: redis::Client,
     config: ConnectionManagerConfig,
     /// How long making a connection may take.
@@ -66,7 +59,7 @@ struct Shared {
 impl std::fmt::Debug for FailoverConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FailoverConnection")
-            .field("replaced", &self.shared.latest.load(Ordering::Relaxed))
+            .field("replaced", &self.0.current.load().0)
             .finish_non_exhaustive()
     }
 }
@@ -78,20 +71,14 @@ impl FailoverConnection {
         config: ConnectionManagerConfig,
         connect_timeout: Duration,
     ) -> RedisResult<Self> {
-        let conn = Self::make(&client, &config, connect_timeout).await?;
-        let shared = Arc::new(Shared {
-            latest: AtomicU64::new(0),
-            newest: RwLock::new((0, conn.clone())),
+        let first = Self::make(&client, &config, connect_timeout).await?;
+        Ok(Self(Arc::new(Shared {
+            current: ArcSwap::from_pointee((0, first)),
             client,
             config,
             connect_timeout,
             replacing: tokio::sync::Mutex::new(None),
-        });
-        Ok(Self {
-            conn,
-            generation: 0,
-            shared,
-        })
+        })))
     }
 
     async fn make(
@@ -109,27 +96,19 @@ impl FailoverConnection {
         }
     }
 
-    /// Takes the newest connection if another caller replaced this one's: one load of
-    /// a counter while nothing changes.
-    fn refresh(&mut self) {
-        if self.shared.latest.load(Ordering::Acquire) != self.generation {
-            let newest = self
-                .shared
-                .newest
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            (self.generation, self.conn) = (newest.0, newest.1.clone());
-        }
+    /// The connection in use and its generation (no lock: a load of a pointer).
+    fn current(&self) -> (u64, ConnectionManager) {
+        let current = self.0.current.load();
+        (current.0, current.1.clone())
     }
 
-    /// Replaces this clone's connection (which a server answered `READONLY`) with a new
+    /// Replaces connection `generation` (which a server answered `READONLY`) with a new
     /// one, unless another caller already did or the last replacement was under a
-    /// second ago: whether a newer connection is there to try (and taken).
-    async fn replace(&mut self) -> bool {
-        let shared = self.shared.clone();
+    /// second ago: whether a newer connection is there to try.
+    async fn replace(&self, generation: u64) -> bool {
+        let shared = &self.0;
         let mut last = shared.replacing.lock().await;
-        if shared.latest.load(Ordering::Acquire) != self.generation {
-            self.refresh();
+        if shared.current.load().0 != generation {
             return true;
         }
         if last.is_some_and(|at| at.elapsed() < REPLACE_AT_MOST_EVERY) {
@@ -138,13 +117,8 @@ impl FailoverConnection {
         *last = Some(Instant::now());
         match Self::make(&shared.client, &shared.config, shared.connect_timeout).await {
             Ok(made) => {
-                let generation = self.generation + 1;
-                *shared
-                    .newest
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) = (generation, made.clone());
-                shared.latest.store(generation, Ordering::Release);
-                (self.generation, self.conn) = (generation, made);
+                // The old connection closes when the last call on it ends.
+                shared.current.store(Arc::new((generation + 1, made)));
                 true
             }
             Err(_) => false,
@@ -177,14 +151,14 @@ fn read_only_value(value: &Value) -> bool {
 impl ConnectionLike for FailoverConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            self.refresh();
-            let answer = self.conn.req_packed_command(cmd).await;
+            let (generation, mut conn) = self.current();
+            let answer = conn.req_packed_command(cmd).await;
             let refused = match &answer {
                 Ok(value) => read_only_value(value),
                 Err(e) => read_only(e),
             };
-            if refused && self.replace().await {
-                return self.conn.req_packed_command(cmd).await;
+            if refused && self.replace(generation).await {
+                return self.current().1.req_packed_command(cmd).await;
             }
             answer
         })
@@ -197,20 +171,21 @@ impl ConnectionLike for FailoverConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            self.refresh();
-            let answer = self.conn.req_packed_commands(pipeline, offset, count).await;
+            let (generation, mut conn) = self.current();
+            let answer = conn.req_packed_commands(pipeline, offset, count).await;
             let refused = match &answer {
                 Ok(values) => values.iter().any(read_only_value),
                 Err(e) => read_only(e),
             };
-            if refused && self.replace().await {
-                return self.conn.req_packed_commands(pipeline, offset, count).await;
+            if refused && self.replace(generation).await {
+                let mut newer = self.current().1;
+                return newer.req_packed_commands(pipeline, offset, count).await;
             }
             answer
         })
     }
 
     fn get_db(&self) -> i64 {
-        self.conn.get_db()
+        self.0.current.load().1.get_db()
     }
 }

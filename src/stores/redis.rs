@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, RedisError, Value};
+use redis::{Cmd, IntoConnectionInfo, RedisError, Value};
 
 use super::TtlEntry;
 use super::redis_failover::{self, FailoverConnection};
@@ -266,6 +266,17 @@ pub(crate) fn setup_error(url: &str, e: RedisError) -> Error {
     )
 }
 
+/// Whether a server refused `HELLO 3`: it predates RESP3 (Redis before 6 has no
+/// `HELLO`; redis-rs knows that one by its message), has the command disabled, or does
+/// not offer the protocol version (`NOPROTO`).
+fn refused_hello(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::RESP3NotSupported
+        || e.code() == Some("NOPROTO")
+        || (e.code() == Some("ERR")
+            && e.detail()
+                .is_some_and(|d| d.to_ascii_lowercase().contains("command") && d.contains("HELLO")))
+}
+
 /// Connection-level failures are transient; everything else is a backend error.
 pub(crate) fn redis_error(e: RedisError) -> Error {
     // Transient: no answer, or a server that answers "not now" — `LOADING` its dataset
@@ -450,8 +461,10 @@ impl RedisStore {
     /// [`connect`](Self::connect) with other timeouts.
     pub async fn connect_with_timeouts(url: &str, timeouts: super::Timeouts) -> Result<Self> {
         tls_ready(url, false)?;
-        let client = redis::Client::open(url).map_err(|e| setup_error(url, e))?;
-        Self::with_client(client, url, timeouts).await
+        let info = url
+            .into_connection_info()
+            .map_err(|e| setup_error(url, e))?;
+        Self::with_client(redis::Client::open, info, url, timeouts).await
     }
 
     /// Connects to a `rediss://` (or `valkeys://`) `url`, trusting the CA certificates
@@ -480,9 +493,11 @@ impl RedisStore {
             client_tls: None,
             root_cert: Some(pem),
         };
-        let client =
-            redis::Client::build_with_tls(url, certificates).map_err(|e| setup_error(url, e))?;
-        Self::with_client(client, url, timeouts).await
+        let info = url
+            .into_connection_info()
+            .map_err(|e| setup_error(url, e))?;
+        let make = |info| redis::Client::build_with_tls(info, certificates.clone());
+        Self::with_client(make, info, url, timeouts).await
     }
 
     /// Connects with explicit options, with the namespace `kv`.
@@ -511,26 +526,37 @@ impl RedisStore {
         if let Some(password) = &options.password {
             settings = settings.set_password(password);
         }
-        let info = redis::IntoConnectionInfo::into_connection_info(addr)
+        let info = addr
+            .into_connection_info()
             .map_err(|e| setup_error(&shown, e))?
             .set_redis_settings(settings);
-        let client = match &options.tls_ca_file {
-            #[cfg(feature = "redis-tls")]
-            Some(path) => {
-                let certificates = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(read_ca_file(path)?),
-                };
-                redis::Client::build_with_tls(info, certificates)
-            }
-            _ => redis::Client::open(info),
-        }
-        .map_err(|e| setup_error(&shown, e))?;
-        Self::with_client(client, &shown, options.timeouts).await
+        #[cfg(feature = "redis-tls")]
+        let certificates = match &options.tls_ca_file {
+            Some(path) => Some(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(read_ca_file(path)?),
+            }),
+            None => None,
+        };
+        #[cfg(feature = "redis-tls")]
+        let make = |info| match &certificates {
+            Some(certificates) => redis::Client::build_with_tls(info, certificates.clone()),
+            None => redis::Client::open(info),
+        };
+        #[cfg(not(feature = "redis-tls"))]
+        let make = redis::Client::open;
+        Self::with_client(make, info, &shown, options.timeouts).await
     }
 
+    /// Connects with the client `make` builds for `info`: in RESP3 unless `url` chooses
+    /// a protocol, and in RESP2 if the server does not speak RESP3 (before Redis 6).
+    ///
+    /// RESP3 because with it the connection hears at once when the server closes it
+    /// (Redis's `timeout` for idle clients, a managed service's idle limit, a proxy)
+    /// and reconnects then; in RESP2 it learns only from the next call, which fails.
     async fn with_client(
-        client: redis::Client,
+        make: impl Fn(redis::ConnectionInfo) -> redis::RedisResult<redis::Client>,
+        info: redis::ConnectionInfo,
         url: &str,
         timeouts: super::Timeouts,
     ) -> Result<Self> {
@@ -539,10 +565,25 @@ impl RedisStore {
             .set_response_timeout(Some(timeouts.operation))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
+        let chosen =
+            url::Url::parse(url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "protocol"));
+        let connect = |info: redis::ConnectionInfo| {
+            let (make, config) = (&make, config.clone());
+            async move { FailoverConnection::connect(make(info)?, config, timeouts.connect).await }
+        };
         let connect = async {
-            FailoverConnection::connect(client, config, timeouts.connect)
-                .await
-                .map_err(|e| setup_error(url, e))
+            let made = if chosen {
+                connect(info).await
+            } else {
+                let settings = info.redis_settings().clone();
+                let resp3 = (info.clone())
+                    .set_redis_settings(settings.set_protocol(redis::ProtocolVersion::RESP3));
+                match connect(resp3).await {
+                    Err(e) if refused_hello(&e) => connect(info).await,
+                    made => made,
+                }
+            };
+            made.map_err(|e| setup_error(url, e))
         };
         let conn = super::bounded(timeouts.connect, connect).await?;
         Ok(Self::from_connection(conn, &redact(url)).with_timeout(timeouts.operation))

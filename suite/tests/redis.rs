@@ -144,8 +144,9 @@ async fn connects_from_host_port_and_db_options() {
     // The format byte, the 16-byte version, the value.
     let raw = raw.unwrap();
     assert_eq!((raw[0], &raw[17..]), (0x02, &b"in db 2"[..]));
-    // A password the server refuses: a clear error that does not repeat it.
-    let wrong = options.with_password("hunter2");
+    // Credentials the server refuses (no such user; a password alone would pass, as
+    // the default user needs none): a clear error that does not repeat them.
+    let wrong = options.with_username("nobody").with_password("hunter2");
     let err = RedisStore::connect_with(&wrong).await.unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }

@@ -455,6 +455,54 @@ async fn redis_failover_behind_a_fixed_endpoint_reaches_the_new_primary() {
     assert_eq!(stores[0].get("c", "after").await.unwrap(), v);
 }
 
+/// Servers close idle connections (Redis's `timeout`; managed services do it after
+/// minutes): the next call must not fail for it. Nothing was sent on the closed
+/// connection, so nothing may be lost or doubled either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_closing_an_idle_connection_fails_no_call() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = Server::redis(bin, &["--timeout", "1"]);
+    let store = RedisStore::connect(&server.redis_url())
+        .await
+        .unwrap()
+        .with_namespace("idle")
+        .unwrap();
+    for round in 0..3 {
+        let value = Bytes::from(format!("v{round}"));
+        store.put("c", "k", value.clone(), None).await.unwrap();
+        // Past the server's timeout (checked about ten times a second).
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert_eq!(
+            store.get("c", "k").await.unwrap(),
+            Some(value),
+            "round {round}"
+        );
+    }
+}
+
+/// The store speaks RESP3 (for the above), and RESP2 to a server that refuses `HELLO`
+/// (Redis before 6, or the command disabled), or when the URL says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_without_resp3_is_served_in_resp2() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = Server::redis(bin, &["--rename-command", "HELLO", ""]);
+    let resp2 = format!("{}?protocol=resp2", server.redis_url());
+    for url in [server.redis_url(), resp2] {
+        let store = RedisStore::connect(&url)
+            .await
+            .unwrap()
+            .with_namespace("resp2")
+            .unwrap();
+        let value = Bytes::from_static(b"v");
+        store.put("c", "k", value.clone(), None).await.unwrap();
+        assert_eq!(store.get("c", "k").await.unwrap(), Some(value), "{url}");
+    }
+}
+
 /// A store pointed at a replica (by mistake, or at an endpoint that has not moved yet):
 /// each write fails as a transient error naming `READONLY`, so `Retry` waits for the
 /// endpoint, and the store does not open a connection per failed write.

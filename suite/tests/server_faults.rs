@@ -188,6 +188,69 @@ async fn memcached_restart() {
     survives_a_restart(&mut server, store).await;
 }
 
+/// Memcached closing idle connections (`-o idle_timeout`): the next call must not
+/// fail for it, as for Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_closing_an_idle_connection_fails_no_call() {
+    let Some(bin) = program("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let server = Server::new(bin, |port| {
+        let port = port.to_string();
+        [
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "0",
+            "-u",
+            "root",
+            "-o",
+            "idle_timeout=1",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    let url = format!("memcached://127.0.0.1:{}", server.port);
+    let store = MemcachedStore::connect(&url)
+        .await
+        .unwrap()
+        .with_namespace("idle")
+        .unwrap();
+    for round in 0..3 {
+        let value = Bytes::from(format!("v{round}"));
+        store.put("c", "k", value.clone(), None).await.unwrap();
+        // Past the idle limit (memcached looks about once a second).
+        tokio::time::sleep(Duration::from_millis(3_000)).await;
+        assert_eq!(
+            store.get("c", "k").await.unwrap(),
+            Some(value),
+            "round {round}"
+        );
+    }
+    // The server did close the store's idle connections.
+    use std::io::{Read, Write};
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    raw.write_all(b"stats\r\n").unwrap();
+    let mut stats = String::new();
+    let mut buf = [0u8; 4096];
+    while !stats.ends_with("END\r\n") {
+        let n = raw.read(&mut buf).unwrap();
+        assert!(n > 0, "the stats end early");
+        stats.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+    }
+    let kicks: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("STAT idle_kicks "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // (Its idle check runs on its own clock, so not necessarily once a round.)
+    assert!(kicks >= 1, "no idle connection closed: {stats}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongo_wire_restart() {
     let Some(bin) = program("KV_MONGO_SERVER_BIN") else {

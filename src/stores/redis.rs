@@ -153,8 +153,8 @@ standalone_connection!(ConnectionManager, FailoverConnection);
 ///
 /// The connection ([`FailoverConnection`]) is a multiplexed `ConnectionManager`:
 /// cheap to clone, pipelining concurrent calls, reconnecting by itself after a lost
-/// connection — and after a failover behind a fixed endpoint, when the server it
-/// reaches answers `READONLY`.
+/// connection (in RESP3, as soon as the server closes it) — and after a failover behind
+/// a fixed endpoint, when the server it reaches answers `READONLY`.
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -454,6 +454,10 @@ impl RedisStore {
     /// most 5 s (see [`connect_with_timeouts`](Self::connect_with_timeouts)); a stalled
     /// server yields a [`Timeout`](crate::ErrorDetail::Timeout) error, and the
     /// connection manager reconnects by itself.
+    ///
+    /// It speaks RESP3, so it hears at once when the server closes the connection (an
+    /// idle timeout) and reconnects before the next call, unless the URL chooses a
+    /// protocol (`?protocol=resp2`); to a server without RESP3 (before Redis 6), RESP2.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with_timeouts(url, super::Timeouts::default()).await
     }

@@ -1168,10 +1168,6 @@ impl<C: RedisConnection> RedisStore<C> {
     /// server), in name order; the dead ones met are dropped from it.
     async fn indexed_collections(&self, colls: &[u8], limit: usize) -> Result<Vec<String>> {
         let script = &*redis_index::CHECK_COLLECTION;
-        script
-            .load_async(&mut self.conn.clone())
-            .await
-            .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         let mut after = None;
         while out.len() < limit {
@@ -1188,10 +1184,9 @@ impl<C: RedisConnection> RedisStore<C> {
                     .arg(colls)
                     .arg(c);
             }
-            let answers: Vec<i64> = pipe
-                .query_async(&mut self.conn.clone())
-                .await
-                .map_err(|e| self.fail(e))?;
+            // Loaded only when the server does not know it (see `scripted`).
+            let run = || async { pipe.query_async::<Vec<i64>>(&mut self.conn.clone()).await };
+            let answers = self.scripted(script, run).await?;
             for (c, answer) in names.iter().zip(answers) {
                 let live = match answer {
                     redis_index::UNDECIDED => self.check_collection(c, Some(colls)).await?,

@@ -398,6 +398,23 @@ async fn redis_busy_with_a_script_is_transient() {
     script.await.unwrap();
 }
 
+/// Waits until the replica behind `conn` has synced with its primary.
+async fn synced(conn: &mut redis::aio::MultiplexedConnection) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(conn)
+            .await
+            .unwrap();
+        if info.contains("master_link_status:up") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the replica never synced");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A managed Redis fails over behind a fixed endpoint: the name moves to the new
 /// primary, and the old primary stays up as its replica. A connection made before the
 /// move still reaches the old server, which answers every write `READONLY`; with
@@ -465,6 +482,10 @@ async fn redis_failover_behind_a_fixed_endpoint_reaches_the_new_primary() {
         .unwrap();
     std::os::unix::fs::symlink(socket("new.sock"), socket("moved")).unwrap();
     std::fs::rename(socket("moved"), socket("endpoint")).unwrap();
+    // Once the old primary has synced (while it loads the new one's data it answers
+    // `LOADING`, transient, which is not what this test is about), it answers writes
+    // `READONLY`.
+    synced(&mut on_old).await;
 
     // Every kind of write lands on the new primary, each the first on its connection
     // since the move: a plain command, a batch, a pipeline (a batch with a TTL), a
@@ -597,6 +618,8 @@ async fn redis_replica_refusing_writes_is_transient_without_a_reconnect_storm() 
             .parse()
             .unwrap()
     };
+    // Synced first: while it loads the primary's data, it answers `LOADING`.
+    synced(&mut raw).await;
     let info: String = redis::cmd("INFO")
         .arg("stats")
         .query_async(&mut raw)

@@ -12,6 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/servers.sh
+# On a failure, each test server's last log lines: a server that stalled or died under
+# the suite says why in them, and CI keeps only this output.
+show_server_logs() {
+  for log in target/test-servers/*.log target/test-servers/*/log; do
+    [ -s "$log" ] && { echo "== $log"; tail -n 15 "$log"; }
+  done
+}
+trap 'show_server_logs >&2' ERR
 # shellcheck disable=SC1091
 source target/test-servers/env
 

@@ -386,8 +386,8 @@ pub mod conditional_writes {
         racing_creates(&pair.a, &pair.b).await;
     }
 
-    /// 32 tasks × 100 compare-and-swap increments, half through each instance: exactly
-    /// 3,200.
+    /// 32 tasks of compare-and-swap increments (up to 100 each, fewer past 15 s), half
+    /// through each instance: the counter ends at exactly the number applied.
     pub async fn cas_counter_over_both_loses_no_update<S>(pair: &Instances<S>)
     where
         S: KvStore + ConditionalWrites + Clone + 'static,

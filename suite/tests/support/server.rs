@@ -11,6 +11,9 @@ pub struct Server {
     args: Vec<String>,
     pub port: u16,
     child: Option<Child>,
+    /// The working directory the server writes into (a replica's `dump.rdb`), removed
+    /// after the process is killed: fields drop after `Drop::drop`.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -25,17 +28,23 @@ impl Server {
             args: args(port),
             port,
             child: None,
+            dir: None,
         };
         server.start();
         server
     }
 
     /// A redis-server (or valkey-server) of its own: bound to 127.0.0.1, nothing saved to
-    /// disk, then `extra` arguments.
+    /// disk unless it must (a replica's full sync writes `dump.rdb`, into a directory of
+    /// the server's own, never the test's working directory), then `extra` arguments
+    /// (a later `--dir` wins).
     #[allow(dead_code)]
     pub fn redis(program: String, extra: &[&str]) -> Self {
-        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
-        Self::new(program, move |port| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        let path = dir.path().to_str().expect("a UTF-8 path").to_owned();
+        extra.splice(0..0, ["--dir".to_owned(), path]);
+        let mut server = Self::new(program, move |port| {
             let mut args: Vec<String> = [
                 "--bind",
                 "127.0.0.1",
@@ -50,7 +59,9 @@ impl Server {
             .to_vec();
             args.extend(extra.iter().cloned());
             args
-        })
+        });
+        server.dir = Some(dir);
+        server
     }
 
     /// The URL of a redis-server started by [`redis`](Self::redis).

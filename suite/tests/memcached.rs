@@ -312,22 +312,10 @@ async fn default_item_size_is_the_documented_limit() {
     let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
         return;
     };
-    let server = server::Server::new(bin, |port| {
-        [
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-u",
-            "root",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
-    let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::connect(&url).await.unwrap();
+    let server = server::Server::memcached(bin, &[]);
+    let store = MemcachedStore::connect(&server.memcached_url())
+        .await
+        .unwrap();
     let limit = store.item_limit();
     assert!(limit < 1 << 20 && limit > (1 << 20) - 4096, "{limit}");
     match store

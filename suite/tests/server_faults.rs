@@ -143,6 +143,15 @@ fn program(var: &str) -> Option<String> {
     server_url(var)
 }
 
+/// A Redis store at `url` on `namespace`.
+async fn redis_store(url: &str, namespace: &str) -> RedisStore {
+    RedisStore::connect(url)
+        .await
+        .unwrap()
+        .with_namespace(namespace)
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart() {
     let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
@@ -150,11 +159,7 @@ async fn redis_restart() {
     };
     let mut server = Server::redis(bin, &[]);
     let url = server.redis_url();
-    let store = RedisStore::connect(&url)
-        .await
-        .unwrap()
-        .with_namespace("faults")
-        .unwrap();
+    let store = redis_store(&url, "faults").await;
     survives_a_restart(&mut server, store).await;
 }
 
@@ -163,24 +168,8 @@ async fn memcached_restart() {
     let Some(bin) = program("KV_MEMCACHED_BIN") else {
         return;
     };
-    let mut server = Server::new(bin, |port| {
-        [
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-u",
-            "root",
-            "-m",
-            "64",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
-    let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::connect(&url)
+    let mut server = Server::memcached(bin, &["-m", "64"]);
+    let store = MemcachedStore::connect(&server.memcached_url())
         .await
         .unwrap()
         .with_namespace("faults")
@@ -195,25 +184,8 @@ async fn memcached_closing_an_idle_connection_fails_no_call() {
     let Some(bin) = program("KV_MEMCACHED_BIN") else {
         return;
     };
-    let server = Server::new(bin, |port| {
-        let port = port.to_string();
-        [
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            "0",
-            "-u",
-            "root",
-            "-o",
-            "idle_timeout=1",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
-    let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::connect(&url)
+    let server = Server::memcached(bin, &["-o", "idle_timeout=1"]);
+    let store = MemcachedStore::connect(&server.memcached_url())
         .await
         .unwrap()
         .with_namespace("idle")
@@ -314,11 +286,7 @@ async fn redis_loading_its_dataset_is_transient() {
         "1024",
     ];
     let mut server = Server::redis(bin, &slow);
-    let store = RedisStore::connect(&server.redis_url())
-        .await
-        .unwrap()
-        .with_namespace("loading")
-        .unwrap();
+    let store = redis_store(&server.redis_url(), "loading").await;
     let entries: Vec<(String, Bytes)> = (0..20_000)
         .map(|i| (format!("k{i}"), Bytes::from_static(b"v")))
         .collect();
@@ -361,11 +329,7 @@ async fn redis_busy_with_a_script_is_transient() {
         return;
     };
     let server = Server::redis(bin, &["--busy-reply-threshold", "50"]);
-    let store = RedisStore::connect(&server.redis_url())
-        .await
-        .unwrap()
-        .with_namespace("busy")
-        .unwrap();
+    let store = redis_store(&server.redis_url(), "busy").await;
     store
         .put("c", "k", Bytes::from_static(b"v"), None)
         .await
@@ -440,8 +404,7 @@ async fn redis_failover_behind_a_fixed_endpoint_reaches_the_new_primary() {
     // One store (one connection) for each kind of write: each must find its own way.
     let mut stores = Vec::new();
     for _ in 0..7 {
-        let store = RedisStore::connect(&endpoint).await.unwrap();
-        stores.push(store.with_namespace("failover").unwrap());
+        stores.push(redis_store(&endpoint, "failover").await);
     }
     let value = Bytes::from_static(b"v");
     for store in &stores {
@@ -449,11 +412,7 @@ async fn redis_failover_behind_a_fixed_endpoint_reaches_the_new_primary() {
     }
 
     // The replica has the entry: the failover can begin.
-    let on_new = RedisStore::connect(&new.redis_url())
-        .await
-        .unwrap()
-        .with_namespace("failover")
-        .unwrap();
+    let on_new = redis_store(&new.redis_url(), "failover").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while on_new.get("c", "before").await.unwrap().is_none() {
         assert!(Instant::now() < deadline, "the replica never caught up");
@@ -548,11 +507,7 @@ async fn redis_closing_an_idle_connection_fails_no_call() {
         return;
     };
     let server = Server::redis(bin, &["--timeout", "1"]);
-    let store = RedisStore::connect(&server.redis_url())
-        .await
-        .unwrap()
-        .with_namespace("idle")
-        .unwrap();
+    let store = redis_store(&server.redis_url(), "idle").await;
     for round in 0..3 {
         let value = Bytes::from(format!("v{round}"));
         store.put("c", "k", value.clone(), None).await.unwrap();
@@ -576,11 +531,7 @@ async fn redis_without_resp3_is_served_in_resp2() {
     let server = Server::redis(bin, &["--rename-command", "HELLO", ""]);
     let resp2 = format!("{}?protocol=resp2", server.redis_url());
     for url in [server.redis_url(), resp2] {
-        let store = RedisStore::connect(&url)
-            .await
-            .unwrap()
-            .with_namespace("resp2")
-            .unwrap();
+        let store = redis_store(&url, "resp2").await;
         let value = Bytes::from_static(b"v");
         store.put("c", "k", value.clone(), None).await.unwrap();
         assert_eq!(store.get("c", "k").await.unwrap(), Some(value), "{url}");
@@ -600,11 +551,7 @@ async fn redis_replica_refusing_writes_is_transient_without_a_reconnect_storm() 
         bin,
         &["--replicaof", "127.0.0.1", &primary.port.to_string()],
     );
-    let store = RedisStore::connect(&replica.redis_url())
-        .await
-        .unwrap()
-        .with_namespace("replica")
-        .unwrap();
+    let store = redis_store(&replica.redis_url(), "replica").await;
     let mut raw = redis::Client::open(replica.redis_url())
         .unwrap()
         .get_multiplexed_async_connection()

@@ -156,25 +156,8 @@ async fn memcached_stall() {
     let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
         return;
     };
-    let server = Server::new(bin, |port| {
-        port_args(
-            &[
-                "-l",
-                "127.0.0.1",
-                "-p",
-                "{port}",
-                "-U",
-                "0",
-                "-u",
-                "root",
-                "-m",
-                "64",
-            ],
-            port,
-        )
-    });
-    let url = format!("memcached://127.0.0.1:{}", server.port);
-    let store = MemcachedStore::connect_with_pool(&url, 4, timeouts())
+    let server = Server::memcached(bin, &["-m", "64"]);
+    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), 4, timeouts())
         .await
         .unwrap();
     survives_a_stall(&server, BoxStore::builder(store).destroy().build()).await;

@@ -64,6 +64,34 @@ impl Server {
         server
     }
 
+    /// A memcached of its own: bound to 127.0.0.1, no UDP, then `extra` arguments.
+    #[allow(dead_code)]
+    pub fn memcached(program: String, extra: &[&str]) -> Self {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        Self::new(program, move |port| {
+            let mut args: Vec<String> = [
+                "-l",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "0",
+                "-u",
+                "root",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            args.extend(extra.iter().cloned());
+            args
+        })
+    }
+
+    /// The URL of a memcached started by [`memcached`](Self::memcached).
+    #[allow(dead_code)]
+    pub fn memcached_url(&self) -> String {
+        format!("memcached://127.0.0.1:{}", self.port)
+    }
+
     /// The URL of a redis-server started by [`redis`](Self::redis).
     #[allow(dead_code)]
     pub fn redis_url(&self) -> String {

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kv_store_adapter::stores::{MemcachedStore, MongoStore, RedisStore};
+use kv_store_adapter::stores::{MemcachedStore, MongoStore, RedisClusterStore, RedisStore};
 use kv_store_adapter::testkit::server_url;
 use kv_store_adapter::wrappers::RetryPolicy;
 use kv_store_adapter::{KvStore, KvStoreExt};
@@ -519,6 +519,93 @@ async fn redis_closing_an_idle_connection_fails_no_call() {
             "round {round}"
         );
     }
+}
+
+/// The same over a Redis Cluster (a private one of a single node holding every slot):
+/// a node closing the cluster connection's idle connections fails no call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = Server::redis(bin, &["--cluster-enabled", "yes"]);
+    let mut raw = redis::Client::open(server.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CLUSTER")
+        .arg("ADDSLOTSRANGE")
+        .arg(0)
+        .arg(16383)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info: String = redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        if info.contains("cluster_state:ok") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster never formed: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Set once the cluster has formed, so the connection above is not closed first.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg(1)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let store = RedisClusterStore::connect_cluster(&[&server.redis_url()])
+        .await
+        .unwrap()
+        .with_namespace("idle")
+        .unwrap();
+    let connections = || async {
+        let mut raw = redis::Client::open(server.redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let line = info
+            .lines()
+            .find(|l| l.starts_with("total_connections_received:"));
+        line.unwrap()[27..].trim().parse::<u64>().unwrap()
+    };
+    let before = connections().await;
+    for round in 0..3 {
+        let value = Bytes::from(format!("v{round}"));
+        store.put("c", "k", value.clone(), None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert_eq!(
+            store.get("c", "k").await.unwrap(),
+            Some(value),
+            "round {round}"
+        );
+        let keys = store.keys("c", 10).await.unwrap();
+        assert_eq!(keys, ["k"], "round {round}");
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+    }
+    // The server did close the store's idle connections: the store connected again at
+    // least twice (the third new connection is this count's own).
+    assert!(
+        connections().await >= before + 3,
+        "no connection was closed"
+    );
 }
 
 /// The store speaks RESP3 (for the above), and RESP2 to a server that refuses `HELLO`

@@ -265,11 +265,16 @@ restart_if_wedged secantusd "$MONGO_PORT" health_mongo "$MONGO_PORT"
 if ! answers "$MONGO_PORT"; then
   mkdir -p "$STATE/mongo"
   log "starting secantusd on 127.0.0.1:$MONGO_PORT"
-  # A small oplog (no test reads it): with the default 100,000 entries every write
-  # slows as it fills, to ~40 ms a write after a few suite runs, and the racing
-  # compare-and-swap rules of the conformance kit then take many minutes.
-  nohup "$docs_venv/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" \
-    --storage-path "$STATE/mongo" --oplog-max-entries 1000 --oplog-retention-seconds 60 \
+  # Standalone: no replica set, so no oplog, which no test reads and which doubled
+  # what every write puts through the cache (each entry carries the whole document).
+  # With it and the default 1 GiB cache, the cache filled during a suite run and every
+  # write then waited forever in WiredTiger's eviction (threads in
+  # __wt_cache_eviction_worker, the process idle): 21 MongoDB tests failed past their
+  # 120 s timeout in CI. Now a run adds ~100 MiB and takes a third of the time; the
+  # cache is 4 GiB for headroom over many runs of a developer's servers. No
+  # journal (SECANTUS_TEST_FAST_STORAGE): the storage is thrown away with the servers.
+  SECANTUS_TEST_FAST_STORAGE=1 nohup "$docs_venv/bin/secantusd-py" --host 127.0.0.1 \
+    --port "$MONGO_PORT" --storage-path "$STATE/mongo" --standalone --cache-size 4G \
     > "$STATE/mongo.log" 2>&1 < /dev/null &
   echo $! > "$STATE/mongo/pid"
   wait_for "$MONGO_PORT" secantusd

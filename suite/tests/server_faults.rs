@@ -190,17 +190,8 @@ async fn memcached_closing_an_idle_connection_fails_no_call() {
         .unwrap()
         .with_namespace("idle")
         .unwrap();
-    for round in 0..3 {
-        let value = Bytes::from(format!("v{round}"));
-        store.put("c", "k", value.clone(), None).await.unwrap();
-        // Past the idle limit (memcached looks about once a second).
-        tokio::time::sleep(Duration::from_millis(3_000)).await;
-        assert_eq!(
-            store.get("c", "k").await.unwrap(),
-            Some(value),
-            "round {round}"
-        );
-    }
+    // Past the idle limit (memcached looks about once a second).
+    idle_rounds(&store, Duration::from_millis(3_000)).await;
     // The server did close the store's idle connections.
     use std::io::{Read, Write};
     let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
@@ -295,11 +286,7 @@ async fn redis_loading_its_dataset_is_transient() {
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     store.put_many("c", &entries, None).await.unwrap();
-    let mut raw = redis::Client::open(server.redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut raw = raw_connection(&server).await;
     let _: () = redis::cmd("SAVE").query_async(&mut raw).await.unwrap();
     server.kill();
     server.start();
@@ -334,11 +321,7 @@ async fn redis_busy_with_a_script_is_transient() {
         .put("c", "k", Bytes::from_static(b"v"), None)
         .await
         .unwrap();
-    let mut raw = redis::Client::open(server.redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut raw = raw_connection(&server).await;
     raw.set_response_timeout(Duration::from_secs(60));
     // Another client's script, spinning for two seconds.
     let spin = r"
@@ -376,6 +359,46 @@ async fn synced(conn: &mut redis::aio::MultiplexedConnection) {
         }
         assert!(Instant::now() < deadline, "the replica never synced");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A connection of the test's own to a private redis-server.
+async fn raw_connection(server: &Server) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// How many connections the server behind `conn` has accepted.
+async fn connections_received(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Three rounds of a put, `idle` with nothing sent (past the server's idle limit), then
+/// a get: the server closed the store's connections while it was idle, and no call may
+/// fail for it.
+async fn idle_rounds<S: KvStore>(store: &S, idle: Duration) {
+    for round in 0..3 {
+        let value = Bytes::from(format!("v{round}"));
+        store.put("c", "k", value.clone(), None).await.unwrap();
+        tokio::time::sleep(idle).await;
+        assert_eq!(
+            store.get("c", "k").await.unwrap(),
+            Some(value),
+            "round {round}"
+        );
     }
 }
 
@@ -428,11 +451,7 @@ async fn redis_failover_behind_a_fixed_endpoint_reaches_the_new_primary() {
         .query_async(&mut on_new_raw)
         .await
         .unwrap();
-    let mut on_old = redis::Client::open(old.redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut on_old = raw_connection(&old).await;
     let _: () = redis::cmd("REPLICAOF")
         .arg("127.0.0.1")
         .arg(new.port)
@@ -508,17 +527,8 @@ async fn redis_closing_an_idle_connection_fails_no_call() {
     };
     let server = Server::redis(bin, &["--timeout", "1"]);
     let store = redis_store(&server.redis_url(), "idle").await;
-    for round in 0..3 {
-        let value = Bytes::from(format!("v{round}"));
-        store.put("c", "k", value.clone(), None).await.unwrap();
-        // Past the server's timeout (checked about ten times a second).
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert_eq!(
-            store.get("c", "k").await.unwrap(),
-            Some(value),
-            "round {round}"
-        );
-    }
+    // Past the server's timeout (checked about ten times a second).
+    idle_rounds(&store, Duration::from_millis(2_500)).await;
 }
 
 /// The same over a Redis Cluster (a private one of a single node holding every slot):
@@ -529,11 +539,7 @@ async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
         return;
     };
     let server = Server::redis(bin, &["--cluster-enabled", "yes"]);
-    let mut raw = redis::Client::open(server.redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut raw = raw_connection(&server).await;
     let _: () = redis::cmd("CLUSTER")
         .arg("ADDSLOTSRANGE")
         .arg(0)
@@ -570,42 +576,20 @@ async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
         .unwrap()
         .with_namespace("idle")
         .unwrap();
-    let connections = || async {
-        let mut raw = redis::Client::open(server.redis_url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let info: String = redis::cmd("INFO")
-            .arg("stats")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-        let line = info
-            .lines()
-            .find(|l| l.starts_with("total_connections_received:"));
-        line.unwrap()[27..].trim().parse::<u64>().unwrap()
-    };
-    let before = connections().await;
-    for round in 0..3 {
-        let value = Bytes::from(format!("v{round}"));
-        store.put("c", "k", value.clone(), None).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert_eq!(
-            store.get("c", "k").await.unwrap(),
-            Some(value),
-            "round {round}"
-        );
-        let keys = store.keys("c", 10).await.unwrap();
-        assert_eq!(keys, ["k"], "round {round}");
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
-    }
+    let idle = Duration::from_millis(2_500);
+    // Counted on connections of their own, which the server closes too.
+    let before = connections_received(&mut raw_connection(&server).await).await;
+    idle_rounds(&store, idle).await;
+    tokio::time::sleep(idle).await;
+    assert_eq!(
+        store.keys("c", 10).await.unwrap(),
+        ["k"],
+        "keys after idling"
+    );
     // The server did close the store's idle connections: the store connected again at
     // least twice (the third new connection is this count's own).
-    assert!(
-        connections().await >= before + 3,
-        "no connection was closed"
-    );
+    let after = connections_received(&mut raw_connection(&server).await).await;
+    assert!(after >= before + 3, "no connection was closed");
 }
 
 /// The store speaks RESP3 (for the above), and RESP2 to a server that refuses `HELLO`
@@ -639,27 +623,10 @@ async fn redis_replica_refusing_writes_is_transient_without_a_reconnect_storm() 
         &["--replicaof", "127.0.0.1", &primary.port.to_string()],
     );
     let store = redis_store(&replica.redis_url(), "replica").await;
-    let mut raw = redis::Client::open(replica.redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let connections = |info: String| -> u64 {
-        info.lines()
-            .find_map(|l| l.strip_prefix("total_connections_received:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let mut raw = raw_connection(&replica).await;
     // Synced first: while it loads the primary's data, it answers `LOADING`.
     synced(&mut raw).await;
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let before = connections(info);
+    let before = connections_received(&mut raw).await;
     let started = Instant::now();
     for i in 0..50 {
         let e = store
@@ -670,12 +637,7 @@ async fn redis_replica_refusing_writes_is_transient_without_a_reconnect_storm() 
         assert!(e.to_string().contains("READONLY"), "{e}");
     }
     let seconds = started.elapsed().as_secs();
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let made = connections(info) - before;
+    let made = connections_received(&mut raw).await - before;
     assert!(made <= 1 + seconds, "{made} connections in {seconds} s");
 }
 

@@ -28,6 +28,9 @@ const TIMEOUT: Duration = Duration::from_millis(300);
 const OUTAGE: Duration = Duration::from_millis(1500);
 /// The contract: calls succeed again this soon after the server is back.
 const RECOVERY: Duration = Duration::from_secs(2);
+/// How long a Redis Cluster primary refuses commands after it starts
+/// (`CLUSTER_WRITABLE_DELAY`, answering `CLUSTERDOWN`): the server's wait, not ours.
+const CLUSTER_WRITABLE_DELAY: Duration = Duration::from_secs(2);
 
 /// One call's outcome: when it started (relative to the run) and how it ended.
 struct Call {
@@ -37,8 +40,12 @@ struct Call {
 }
 
 /// Runs 32 tasks against `store` while `server` is killed and restarted, then checks
-/// every call.
-async fn survives_a_restart<S: KvStore + Clone + 'static>(server: &mut Server, store: S) {
+/// every call: calls succeed again `recovery` after the server is back.
+async fn survives_a_restart<S: KvStore + Clone + 'static>(
+    server: &mut Server,
+    store: S,
+    recovery: Duration,
+) {
     let policy = RetryPolicy::default()
         .max_attempts(3)
         .base_delay(Duration::from_millis(20))
@@ -87,7 +94,7 @@ async fn survives_a_restart<S: KvStore + Clone + 'static>(server: &mut Server, s
     tokio::time::sleep(OUTAGE).await;
     tokio::task::block_in_place(|| server.start());
     let restarted = Instant::now();
-    tokio::time::sleep(RECOVERY + Duration::from_secs(2)).await;
+    tokio::time::sleep(recovery + Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
 
     let mut calls = Vec::new();
@@ -113,7 +120,7 @@ async fn survives_a_restart<S: KvStore + Clone + 'static>(server: &mut Server, s
             );
         }
     }
-    let recovered = restarted + RECOVERY;
+    let recovered = restarted + recovery;
     let late: Vec<_> = calls.iter().filter(|c| c.started >= recovered).collect();
     assert!(
         late.len() > 100,
@@ -160,7 +167,7 @@ async fn redis_restart() {
     let mut server = Server::redis(bin, &[]);
     let url = server.redis_url();
     let store = redis_store(&url, "faults").await;
-    survives_a_restart(&mut server, store).await;
+    survives_a_restart(&mut server, store, RECOVERY).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,7 +181,7 @@ async fn memcached_restart() {
         .unwrap()
         .with_namespace("faults")
         .unwrap();
-    survives_a_restart(&mut server, store).await;
+    survives_a_restart(&mut server, store, RECOVERY).await;
 }
 
 /// Memcached closing idle connections (`-o idle_timeout`): the next call must not
@@ -224,7 +231,7 @@ async fn mongo_wire_restart() {
     let store = MongoStore::connect(&server.mongo_url(""), "faults")
         .await
         .unwrap();
-    survives_a_restart(&mut server, store).await;
+    survives_a_restart(&mut server, store, RECOVERY).await;
 }
 
 /// Reads `key` from `store` every few milliseconds until it answers and `done` (given
@@ -531,13 +538,9 @@ async fn redis_closing_an_idle_connection_fails_no_call() {
     idle_rounds(&store, Duration::from_millis(2_500)).await;
 }
 
-/// The same over a Redis Cluster (a private one of a single node holding every slot):
-/// a node closing the cluster connection's idle connections fails no call.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
-    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
-        return;
-    };
+/// A private Redis Cluster of one node holding every slot. (Its `nodes.conf`, in the
+/// server's own directory, keeps the slots across a restart.)
+async fn one_node_cluster(bin: String) -> Server {
     let server = Server::redis(bin, &["--cluster-enabled", "yes"]);
     let mut raw = raw_connection(&server).await;
     let _: () = redis::cmd("CLUSTER")
@@ -555,7 +558,7 @@ async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
             .await
             .unwrap();
         if info.contains("cluster_state:ok") {
-            break;
+            return server;
         }
         assert!(
             Instant::now() < deadline,
@@ -563,7 +566,35 @@ async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Set once the cluster has formed, so the connection above is not closed first.
+}
+
+/// A Redis Cluster node restarting (a rolling upgrade, a crash): calls fail only while
+/// it is down or refusing commands (`CLUSTERDOWN` for the first 2 s), as transient
+/// errors, and succeed again soon after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_restart() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let mut server = one_node_cluster(bin).await;
+    let store = RedisClusterStore::connect_cluster(&[&server.redis_url()])
+        .await
+        .unwrap()
+        .with_namespace("faults")
+        .unwrap();
+    survives_a_restart(&mut server, store, RECOVERY + CLUSTER_WRITABLE_DELAY).await;
+}
+
+/// The same over a Redis Cluster (a private one of a single node holding every slot):
+/// a node closing the cluster connection's idle connections fails no call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_closing_an_idle_connection_fails_no_call() {
+    let Some(bin) = program("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = one_node_cluster(bin).await;
+    let mut raw = raw_connection(&server).await;
+    // Set once the cluster has formed, so its forming is not cut short.
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
         .arg("timeout")

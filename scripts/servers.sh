@@ -2,7 +2,8 @@
 # Installs what is missing and starts every server the test suite needs, bound to
 # 127.0.0.1 on fixed ports, idempotently: a server already running is left alone if it
 # passes a health check (a real write and read, within 5 s); one that answers on its
-# port but fails it (wedged) is killed and started again.
+# port but fails it (wedged), or a SecantusDB started with other options, is killed and
+# started again.
 # Writes the URLs the tests read to target/test-servers/env (sourced by test.sh).
 # Servers: Redis, Redis over TLS (a CA and certificate generated here), a 3-node Redis
 # Cluster (and one over TLS), Valkey, Memcached, a MongoDB-wire server and an
@@ -114,7 +115,13 @@ restart_if_wedged() {
   answers "$port" || return 0
   "$@" && return 0
   log "$name on port $port answers but fails its health check: restarting it"
-  local pid
+  kill_listener "$name" "$port"
+}
+
+# kill_listener NAME PORT : kills the process listening on PORT and waits until the
+# port is free.
+kill_listener() {
+  local name=$1 port=$2 pid
   pid=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
   [ -n "$pid" ] || pid=$(fuser -n tcp "$port" 2>/dev/null | tr -d ' ')
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
@@ -262,21 +269,32 @@ export_url KV_MEMCACHED_URL "memcached://127.0.0.1:$MEMCACHED_PORT"
 # Always ensured (quick when present): the fault tests start private instances of it.
 docs_venv=$(venv_ensure docs SecantusDB==0.7.0b3 osmem-server==0.1.6)
 restart_if_wedged secantusd "$MONGO_PORT" health_mongo "$MONGO_PORT"
+# Standalone: no replica set, so no oplog, which no test reads and which doubled what
+# every write puts through the cache (each entry carries the whole document). With it
+# and the default 1 GiB cache, the cache filled during a suite run and every write then
+# waited forever in WiredTiger's eviction (threads in __wt_cache_eviction_worker, the
+# process idle): 21 MongoDB tests failed past their 120 s timeout in CI. Now a run adds
+# ~100 MiB and takes a third of the time; the cache is 4 GiB for headroom over many
+# runs of a developer's servers. No journal (SECANTUS_TEST_FAST_STORAGE): the storage
+# is thrown away with the servers.
+mongo_env=(SECANTUS_TEST_FAST_STORAGE=1)
+mongo_args=(--host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$STATE/mongo" --standalone
+  --cache-size 4G)
+# One started with other options (by an older version of this script) is replaced,
+# with its data: the data is the tests' own.
+if answers "$MONGO_PORT" &&
+  [ "$(cat "$STATE/mongo/options" 2>/dev/null)" != "${mongo_env[*]} ${mongo_args[*]}" ]; then
+  log "secantusd on port $MONGO_PORT runs with other options: restarting it"
+  kill_listener secantusd "$MONGO_PORT"
+  rm -rf "$STATE/mongo"
+fi
 if ! answers "$MONGO_PORT"; then
   mkdir -p "$STATE/mongo"
   log "starting secantusd on 127.0.0.1:$MONGO_PORT"
-  # Standalone: no replica set, so no oplog, which no test reads and which doubled
-  # what every write puts through the cache (each entry carries the whole document).
-  # With it and the default 1 GiB cache, the cache filled during a suite run and every
-  # write then waited forever in WiredTiger's eviction (threads in
-  # __wt_cache_eviction_worker, the process idle): 21 MongoDB tests failed past their
-  # 120 s timeout in CI. Now a run adds ~100 MiB and takes a third of the time; the
-  # cache is 4 GiB for headroom over many runs of a developer's servers. No
-  # journal (SECANTUS_TEST_FAST_STORAGE): the storage is thrown away with the servers.
-  SECANTUS_TEST_FAST_STORAGE=1 nohup "$docs_venv/bin/secantusd-py" --host 127.0.0.1 \
-    --port "$MONGO_PORT" --storage-path "$STATE/mongo" --standalone --cache-size 4G \
+  env "${mongo_env[@]}" nohup "$docs_venv/bin/secantusd-py" "${mongo_args[@]}" \
     > "$STATE/mongo.log" 2>&1 < /dev/null &
   echo $! > "$STATE/mongo/pid"
+  echo "${mongo_env[*]} ${mongo_args[*]}" > "$STATE/mongo/options"
   wait_for "$MONGO_PORT" secantusd
 fi
 health_mongo "$MONGO_PORT" || { log "secantusd fails its health check"; exit 1; }

@@ -28,10 +28,13 @@ const CHUNK: usize = 1_000;
 const MAX_ID: usize = 512;
 /// Elasticsearch's default limit on a request's body (`http.max_content_length`).
 const MAX_REQUEST: usize = 100 << 20;
-/// A document's request bytes besides its value and key: field names, the expiry, a
-/// hashed `_id`, a bulk action line with its index name (at most 255 bytes), with room
-/// to spare.
+/// A document's request bytes besides its value, key and collection: field names, the
+/// expiry, a hashed `_id`, a bulk action line with its index name (at most 255 bytes),
+/// with room to spare.
 const REQUEST_OVERHEAD: usize = 1 << 10;
+/// Room for the collection, whatever its name: in `c`, and in an `_id` under the
+/// `_id` limit, every byte escaped (six bytes in JSON).
+const COLLECTION_ROOM: usize = 6 * (names::MAX_NAME_LEN + MAX_ID);
 
 /// How writes wait for search visibility (Elasticsearch's `refresh` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,16 +136,21 @@ impl fmt::Debug for ElasticsearchOptions {
     }
 }
 
-/// A store in Elasticsearch (or OpenSearch): one index per KV collection.
+/// A store in Elasticsearch (or OpenSearch): one index, `{prefix}-entries`, for every
+/// collection.
 ///
-/// A collection maps to the index `{prefix}-c-{name}` when its name is short and of
-/// `[a-z0-9_]`, else `{prefix}-h-{hash}` (128 bits of the whole name) — lower-case,
-/// injective, within the index-name rules — and a `{prefix}-meta` index keeps the
-/// original names. Indices are created with a strict mapping: `v` binary (not
-/// indexed), `k` keyword (the original key), `x` date (the expiry). `_id` is `=key`,
-/// or `#hash` for keys that would pass Elasticsearch's 512-byte limit. Batches use
-/// `_mget` and `_bulk`, surfacing per-item errors (a document `_mget` could not read
-/// is an error, never a miss). Errors name Elasticsearch's error types
+/// Each entry is one document: `c` keyword (the collection), `k` keyword (the key),
+/// `v` binary (the value, not indexed), `x` date (the expiry), under a strict mapping.
+/// Its `_id` is [`document_id`](Self::document_id): the collection's length in bytes,
+/// `.`, the collection, `=`, the key — or `#` and a 128-bit hash of both where that
+/// would pass Elasticsearch's 512-byte limit. However many collections a fleet writes,
+/// the cluster holds one index of the store's (an index per collection would meet a
+/// cluster's shard limit — by default 1,000 shards a node, ~500 indices with a replica
+/// each — and grow the cluster state with every name), and nothing is kept or
+/// prepared per collection: `collections()` aggregates the live documents' `c`
+/// (a composite aggregation, a page at a time), `destroy_collection` deletes by query
+/// on `c`. Batches use `_mget` and `_bulk`, surfacing per-item errors (a document
+/// `_mget` could not read is an error, never a miss). Errors name Elasticsearch's error types
 /// (`cluster_block_exception`), never its reason texts, which quote document ids and
 /// preview values. A value travels as base64 in JSON, so the largest one is just under 75
 /// MiB ([`value_limit`](Self::value_limit), for Elasticsearch's default 100 MiB
@@ -152,15 +160,12 @@ impl fmt::Debug for ElasticsearchOptions {
 /// the expiry themselves; [`cull`](crate::KvStore::cull) deletes expired documents by query.
 ///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents by query and
-/// keep each index, its mapping and its meta document, so that another instance that
-/// prepared the index earlier (and so skips preparing it) never writes into an index
-/// that Elasticsearch created on the fly with a dynamic mapping and no meta document.
-/// An empty index is not listed by `collections()`. An index template (`{prefix}-entries`)
-/// gives the strict mapping to any index of the store that Elasticsearch creates on the
-/// fly, so a write into an index deleted from outside, by an instance that still
-/// remembers it as prepared, lands under the right mapping. An instance prepares again
-/// an index it has not prepared for 60 s, which also restores a meta document deleted
-/// from outside (until then `collections()` does not list that collection).
+/// keep the index and its mapping, so another instance that prepared the index earlier
+/// (and so skips preparing it) writes under the strict mapping. An index template
+/// (`{prefix}-entries`) gives that mapping to the index if Elasticsearch creates it on
+/// the fly, so a write after the index was deleted from outside, by an instance that
+/// still remembers it as prepared, lands under the right mapping too. An instance
+/// prepares the index again (template and index) when it has not for 60 s.
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -176,7 +181,7 @@ pub struct ElasticsearchStore {
     client: Elasticsearch,
     prefix: Arc<str>,
     refresh: Refresh,
-    /// Indices this instance prepared (a hint: see `Prepared`).
+    /// Whether this instance prepared the index lately (a hint: see `Prepared`).
     ready: Arc<super::Prepared>,
     shown: Arc<str>,
     timeouts: super::Timeouts,
@@ -202,26 +207,20 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The index of KV collection `name` under `prefix`.
-pub(crate) fn index_name(prefix: &str, name: &str) -> String {
-    let readable = name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if readable {
-        format!("{prefix}-c-{name}")
+/// The `_id` of `key` in collection `c`: `{bytes of c}.{c}={key}` (the length makes it
+/// injective), or `#` and a hash of both past the `_id` limit (never a digit first).
+pub(crate) fn id(c: &str, key: &str) -> String {
+    let plain = format!("{}.{c}={key}", c.len());
+    if plain.len() < MAX_ID {
+        plain
     } else {
-        format!("{prefix}-h-{}", names::digest(&[name]))
+        format!("#{}", names::digest(&[c, key]))
     }
 }
 
-/// The `_id` of `key`: `=key`, or `#hash` past the `_id` limit.
-pub(crate) fn id(key: &str) -> String {
-    if key.len() < MAX_ID {
-        format!("={key}")
-    } else {
-        format!("#{}", names::digest(&[key]))
-    }
+/// The query matching the live documents of collection `c`.
+fn live_in(c: &str) -> Value {
+    json!({ "bool": { "filter": [{ "term": { "c": c } }, live_query()] } })
 }
 
 /// The query matching documents that have not expired.
@@ -296,8 +295,9 @@ impl ElasticsearchStore {
 
     /// The largest value the store takes under `key`, in bytes: what fits, as base64,
     /// in one request under Elasticsearch's default `http.max_content_length` (100 MiB)
-    /// beside the key (in `k`, and in `_id` when under 512 bytes; counted as if every
-    /// byte needed escaping) and 1 KiB for the rest. `key` is the whole key as the store
+    /// beside the key (in `k`; counted as if every byte needed escaping), room for any
+    /// collection name (in `c`, and with the key in an `_id` under 512 bytes) and 1 KiB
+    /// for the rest. `key` is the whole key as the store
     /// receives it, so a key-prefixing wrapper's prefix counts. A larger value is
     /// refused with [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent,
     /// and a batch holding one writes none of its entries. A cluster configured with a
@@ -306,25 +306,44 @@ impl ElasticsearchStore {
     ///
     /// ```
     /// use kv_store_adapter::stores::ElasticsearchStore;
-    /// assert_eq!(ElasticsearchStore::value_limit("k"), ((100 << 20) - 1024 - 12) / 4 * 3);
+    /// let room_for_any_collection = 6 * (4096 + 512);
+    /// let limit = ((100 << 20) - 1024 - room_for_any_collection - 6) / 4 * 3;
+    /// assert_eq!(ElasticsearchStore::value_limit("k"), limit);
     /// assert!(ElasticsearchStore::value_limit("k") > 74 << 20);
     /// ```
     pub const fn value_limit(key: &str) -> usize {
         // JSON escapes a control character as six bytes, a path percent-encodes a byte
-        // as three; a hashed `_id` is in the overhead.
-        let id = if key.len() < MAX_ID { 6 * key.len() } else { 0 };
-        let room = MAX_REQUEST.saturating_sub(REQUEST_OVERHEAD + 6 * key.len() + id);
+        // as three; the `_id` (key and collection, or a hash) is in the collection's
+        // room.
+        let room = MAX_REQUEST.saturating_sub(REQUEST_OVERHEAD + COLLECTION_ROOM + 6 * key.len());
         // Base64 takes four bytes for every three.
         room / 4 * 3
     }
 
-    /// The index holding KV collection `name`.
-    pub fn index_name(&self, name: &str) -> String {
-        index_name(&self.prefix, name)
+    /// The index holding every collection's entries: `{prefix}-entries`.
+    ///
+    /// ```no_run
+    /// use kv_store_adapter::stores::ElasticsearchStore;
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = ElasticsearchStore::connect("http://127.0.0.1:9200").await?;
+    /// assert_eq!(store.with_namespace("app")?.index_name(), "app-entries");
+    /// # Ok(()) }
+    /// ```
+    pub fn index_name(&self) -> String {
+        format!("{}-entries", self.prefix)
     }
 
-    fn meta_index(&self) -> String {
-        format!("{}-meta", self.prefix)
+    /// The `_id` of the document holding `key` of `collection`:
+    /// `{bytes of collection}.{collection}={key}`, or `#` and a 128-bit hash of both
+    /// where that would reach Elasticsearch's 512-byte `_id` limit.
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::ElasticsearchStore;
+    /// assert_eq!(ElasticsearchStore::document_id("users", "ada"), "5.users=ada");
+    /// assert!(ElasticsearchStore::document_id("users", &"a".repeat(600)).starts_with('#'));
+    /// ```
+    pub fn document_id(collection: &str, key: &str) -> String {
+        id(collection, key)
     }
 
     /// One request; answers the status and the JSON body (`Null` if none).
@@ -390,46 +409,36 @@ impl ElasticsearchStore {
         ))
     }
 
-    /// Before the first write to `name`: its index with the strict mapping, and the
-    /// meta document keeping its name.
-    async fn prepare(&self, name: &str) -> Result<String> {
-        let index = self.index_name(name);
+    /// Before the first write (and again after [`Prepared::TRUST`](super::Prepared)): the
+    /// index with the strict mapping, and the template that gives it that mapping if
+    /// Elasticsearch creates it on the fly.
+    async fn prepare(&self) -> Result<String> {
+        let index = self.index_name();
         if self.ready.contains(&index) {
             return Ok(index);
         }
         let mappings = json!({ "dynamic": "strict", "properties": {
-            "v": { "type": "binary" },
+            "c": { "type": "keyword" },
             "k": { "type": "keyword" },
+            "v": { "type": "binary" },
             "x": { "type": "date", "format": "epoch_millis" }
         } });
-        self.put_template(&mappings).await;
+        self.put_template(&index, &mappings).await;
         self.create_index(&index, &json!({ "mappings": mappings }))
             .await?;
-        let meta = json!({ "mappings": { "dynamic": "strict", "properties": {
-            "name": { "type": "keyword", "index": false }
-        } } });
-        self.create_index(&self.meta_index(), &meta).await?;
-        let path = format!("/{}/_doc/{index}", self.meta_index());
-        let body = serde_json::to_vec(&json!({ "name": name })).unwrap_or_default();
-        let (status, reply) = self
-            .call(Method::Put, &path, &[("refresh", "wait_for")], Some(body))
-            .await?;
-        if !status.is_success() {
-            return Err(Self::failed("meta write", status, &reply));
-        }
         self.ready.insert(index.clone());
         Ok(index)
     }
 
     /// Installs (or refreshes) an index template with the entries' strict mapping for
-    /// every index name this store can make, so an index deleted from outside and then
-    /// created on the fly by a write (Elasticsearch's auto-create) gets that mapping,
-    /// not a dynamic one. A safety net: a server that refuses it (a template of another
-    /// application with the same patterns and priority) still gets explicit creation.
-    async fn put_template(&self, mappings: &Value) {
+    /// the store's index, so an index deleted from outside and then created on the fly
+    /// by a write (Elasticsearch's auto-create) gets that mapping, not a dynamic one. A
+    /// safety net: a server that refuses it (a template of another application with the
+    /// same pattern and priority) still gets explicit creation.
+    async fn put_template(&self, index: &str, mappings: &Value) {
         let prefix = &self.prefix;
         let body = json!({
-            "index_patterns": [format!("{prefix}-c-*"), format!("{prefix}-h-*")],
+            "index_patterns": [index],
             "priority": 200,
             "template": { "mappings": mappings },
             "_meta": { "managed_by": "kv-store-adapter" }
@@ -456,15 +465,15 @@ impl ElasticsearchStore {
         }
     }
 
-    /// Deletes every document of `index`, keeping the index, its mapping and its meta
-    /// document: another instance may remember it as prepared and write to it next,
-    /// which must land under the strict mapping and be enumerated.
-    async fn empty(&self, index: &str) -> Result<()> {
-        let body = serde_json::to_vec(&json!({ "query": { "match_all": {} } })).unwrap_or_default();
+    /// Deletes every document `query` matches, keeping the index and its mapping:
+    /// another instance may remember it as prepared and write to it next, which must
+    /// land under the strict mapping.
+    async fn delete_matching(&self, query: Value) -> Result<()> {
+        let body = serde_json::to_vec(&json!({ "query": query })).unwrap_or_default();
         let (status, reply) = self
             .call(
                 Method::Post,
-                &format!("/{index}/_delete_by_query"),
+                &format!("/{}/_delete_by_query", self.index_name()),
                 &[("refresh", "true"), ("conflicts", "proceed")],
                 Some(body),
             )
@@ -498,8 +507,8 @@ impl ElasticsearchStore {
         Ok(Some(Entry::new(Bytes::from(value), left)))
     }
 
-    pub(crate) fn source(key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
-        let mut doc = json!({ "k": key, "v": BASE64.encode(value) });
+    pub(crate) fn source(c: &str, key: &str, value: &[u8], ttl: Option<Duration>) -> Value {
+        let mut doc = json!({ "c": c, "k": key, "v": BASE64.encode(value) });
         if let Some(ttl) = ttl {
             let ttl = crate::names::bounded(ttl);
             doc["x"] = json!(now_ms() + ttl.as_millis().max(1) as u64);
@@ -509,22 +518,17 @@ impl ElasticsearchStore {
 
     /// The entry of a found document (a GET's answer, or one of `_mget`'s), with its
     /// version: the primary term above the sequence number. Both only grow while the
-    /// index lives (this store empties indices in place, never deletes them), a delete
+    /// index lives (this store empties its index in place, never deletes it), a delete
     /// and re-create included.
     fn hit(c: &str, k: &str, doc: &Value) -> Result<Option<TtlEntry>> {
         let entry = Self::decode(c, k, &doc["_source"])?;
         Ok(entry.map(|e| e.with_version(es_version(doc))))
     }
 
-    /// The document of `id` in `index` as it is now: its sequence number and primary
-    /// term (expired or not) and its live entry.
-    async fn look(
-        &self,
-        c: &str,
-        k: &str,
-        index: &str,
-    ) -> Result<(Option<Version>, Option<Entry>)> {
-        let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
+    /// The document of `k` in `c` as it is now: its sequence number and primary term
+    /// (expired or not) and its live entry.
+    async fn look(&self, c: &str, k: &str) -> Result<(Option<Version>, Option<Entry>)> {
+        let path = format!("/{}/_doc/{}", self.index_name(), urlencode(&id(c, k)));
         let (status, reply) = self.call(Method::Get, &path, &[], None).await?;
         match status {
             StatusCode::NOT_FOUND => Ok((None, None)),
@@ -542,11 +546,11 @@ impl ElasticsearchStore {
     async fn index_over(
         &self,
         index: &str,
-        k: &str,
+        (c, k): (&str, &str),
         body: Vec<u8>,
         seen: Option<Version>,
     ) -> Result<Option<Option<Version>>> {
-        let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
+        let path = format!("/{index}/_doc/{}", urlencode(&id(c, k)));
         let (seq_no, term) = seen.map(split_version).unwrap_or_default();
         let (seq_no, term) = (seq_no.to_string(), term.to_string());
         let mut params = vec![("refresh", self.refresh.param())];
@@ -566,10 +570,10 @@ impl ElasticsearchStore {
     }
 
     async fn mget(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let index = self.index_name(c);
+        let index = self.index_name();
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
-            let ids: Vec<String> = chunk.iter().map(|k| id(k)).collect();
+            let ids: Vec<String> = chunk.iter().map(|k| id(c, k)).collect();
             let body = serde_json::to_vec(&json!({ "ids": ids })).unwrap_or_default();
             let (status, mut reply) = self
                 .call(Method::Post, &format!("/{index}/_mget"), &[], Some(body))
@@ -654,49 +658,6 @@ impl ElasticsearchStore {
             ))),
         }
     }
-
-    /// `(index, original name)` of every collection this store created.
-    async fn own_collections(&self) -> Result<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        let mut after: Option<Value> = None;
-        loop {
-            let mut query =
-                json!({ "size": CHUNK, "sort": [{ "_id": "asc" }], "query": { "match_all": {} } });
-            if let Some(after) = &after {
-                query["search_after"] = after.clone();
-            }
-            let body = serde_json::to_vec(&query).unwrap_or_default();
-            let (status, reply) = self
-                .call(
-                    Method::Post,
-                    &format!("/{}/_search", self.meta_index()),
-                    &[],
-                    Some(body),
-                )
-                .await?;
-            if status == StatusCode::NOT_FOUND {
-                return Ok(out);
-            }
-            if !status.is_success() {
-                return Err(Self::failed("meta search", status, &reply));
-            }
-            let hits = reply["hits"]["hits"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for hit in &hits {
-                if let (Some(index), Some(name)) =
-                    (hit["_id"].as_str(), hit["_source"]["name"].as_str())
-                {
-                    out.push((index.to_owned(), name.to_owned()));
-                }
-            }
-            match hits.last() {
-                Some(last) if hits.len() == CHUNK => after = Some(last["sort"].clone()),
-                _ => return Ok(out),
-            }
-        }
-    }
 }
 
 /// The version of a document answer: `_primary_term` above `_seq_no`.
@@ -731,13 +692,13 @@ impl ConditionalWrites for ElasticsearchStore {
     ) -> Result<Written> {
         let (c, k) = (key.collection(), key.joined());
         super::check_sizes(|k| super::Backend::value_limit(self, k), [(&*k, &value)])?;
-        let index = self.prepare(c).await?;
-        let body = serde_json::to_vec(&Self::source(&k, &value, opts.ttl)).unwrap_or_default();
+        let index = self.prepare().await?;
+        let body = serde_json::to_vec(&Self::source(c, &k, &value, opts.ttl)).unwrap_or_default();
         let (k, index, body) = (&*k, index.as_str(), &body);
         super::look_then_write(
             condition,
-            move || self.look(c, k, index),
-            move |seen| self.index_over(index, k, body.clone(), seen),
+            move || self.look(c, k),
+            move |seen| self.index_over(index, (c, k), body.clone(), seen),
         )
         .await
     }
@@ -749,12 +710,11 @@ impl ConditionalWrites for ElasticsearchStore {
         _: DeleteOptions,
     ) -> Result<bool> {
         let (c, k) = (key.collection(), key.joined());
-        let index = self.index_name(c);
-        let (_, current) = self.look(c, &k, &index).await?;
+        let (_, current) = self.look(c, &k).await?;
         if current.is_none_or(|e| e.version != Some(version)) {
             return Ok(false);
         }
-        let path = format!("/{index}/_doc/{}", urlencode(&id(&k)));
+        let path = format!("/{}/_doc/{}", self.index_name(), urlencode(&id(c, &k)));
         let (seq_no, term) = split_version(version);
         let (seq_no, term) = (seq_no.to_string(), term.to_string());
         let params = [
@@ -783,9 +743,9 @@ impl super::Backend for ElasticsearchStore {
     }
 
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
-        let index = self.prepare(c).await?;
-        let path = format!("/{index}/_doc/{}", urlencode(&id(k)));
-        let body = serde_json::to_vec(&Self::source(k, &v, ttl)).unwrap_or_default();
+        let index = self.prepare().await?;
+        let path = format!("/{index}/_doc/{}", urlencode(&id(c, k)));
+        let body = serde_json::to_vec(&Self::source(c, k, &v, ttl)).unwrap_or_default();
         let (status, reply) = self
             .call(
                 Method::Put,
@@ -806,7 +766,7 @@ impl super::Backend for ElasticsearchStore {
     }
 
     async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
-        let path = format!("/{}/_doc/{}", self.index_name(c), urlencode(&id(k)));
+        let path = format!("/{}/_doc/{}", self.index_name(), urlencode(&id(c, k)));
         let (status, reply) = self.call(Method::Get, &path, &[], None).await?;
         match status {
             StatusCode::NOT_FOUND => Ok(None),
@@ -826,12 +786,12 @@ impl super::Backend for ElasticsearchStore {
         entries: &[(&str, Bytes)],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let index = self.prepare(c).await?;
+        let index = self.prepare().await?;
         for chunk in super::write_chunks(entries, CHUNK, 8 << 20) {
             let mut lines = Vec::with_capacity(2 * chunk.len());
             for (k, v) in chunk {
-                lines.push(json!({ "index": { "_index": index, "_id": id(k) } }));
-                lines.push(Self::source(k, v, ttl));
+                lines.push(json!({ "index": { "_index": index, "_id": id(c, k) } }));
+                lines.push(Self::source(c, k, v, ttl));
             }
             self.bulk("_bulk", &lines, false).await?;
         }
@@ -841,12 +801,12 @@ impl super::Backend for ElasticsearchStore {
     async fn delete_values(&self, c: &str, keys: &[&str]) -> Result<usize> {
         let distinct = names::distinct(keys);
         let live = self.mget(c, &distinct).await?;
-        let index = self.index_name(c);
+        let index = self.index_name();
         let mut removed = 0;
         for (chunk, live) in distinct.chunks(CHUNK).zip(live.chunks(CHUNK)) {
             let present: Vec<Value> = chunk
                 .iter()
-                .map(|k| json!({ "delete": { "_index": index, "_id": id(k) } }))
+                .map(|k| json!({ "delete": { "_index": index, "_id": id(c, k) } }))
                 .collect();
             removed += live.iter().filter(|e| e.is_some()).count();
             // Deleting a missing document is a per-item 404, not a failure.
@@ -911,7 +871,7 @@ fn urlencode(s: &str) -> String {
 impl EnumerateKeys for ElasticsearchStore {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
-        let index = self.index_name(c);
+        let index = self.index_name();
         let mut out = Vec::new();
         let mut after: Option<Value> = None;
         while out.len() < limit {
@@ -919,7 +879,7 @@ impl EnumerateKeys for ElasticsearchStore {
                 "size": CHUNK.min(limit - out.len()),
                 "_source": ["k"],
                 "sort": [{ "k": "asc" }],
-                "query": live_query(),
+                "query": live_in(c),
             });
             if let Some(after) = &after {
                 query["search_after"] = after.clone();
@@ -960,13 +920,13 @@ impl EnumerateKeys for ElasticsearchStore {
             "size": limit,
             "_source": ["k"],
             "sort": [{ "k": "asc" }],
-            "query": live_query(),
+            "query": live_in(c),
         });
         if let Some(after) = &cursor {
             query["search_after"] = json!([after.as_str()]);
         }
         let body = serde_json::to_vec(&query).unwrap_or_default();
-        let index = self.index_name(c);
+        let index = self.index_name();
         let (status, reply) = self
             .call(Method::Post, &format!("/{index}/_search"), &[], Some(body))
             .await?;
@@ -991,63 +951,76 @@ impl EnumerateKeys for ElasticsearchStore {
 }
 
 impl EnumerateCollections for ElasticsearchStore {
+    /// A composite aggregation of the live documents' `c`, a page at a time, in the
+    /// order of the names' bytes.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
+        let index = self.index_name();
         let mut out = Vec::new();
-        for (index, name) in self.own_collections().await? {
-            if out.len() >= limit {
+        let mut after: Option<Value> = None;
+        while out.len() < limit {
+            let size = CHUNK.min(limit - out.len());
+            let mut names =
+                json!({ "size": size, "sources": [{ "c": { "terms": { "field": "c" } } }] });
+            if let Some(after) = after.take() {
+                names["after"] = after;
+            }
+            let query = json!({
+                "size": 0,
+                "query": live_query(),
+                "aggs": { "names": { "composite": names } },
+            });
+            let body = serde_json::to_vec(&query).unwrap_or_default();
+            let (status, mut reply) = self
+                .call(Method::Post, &format!("/{index}/_search"), &[], Some(body))
+                .await?;
+            if status == StatusCode::NOT_FOUND {
                 break;
             }
-            let body = serde_json::to_vec(&json!({ "query": live_query() })).unwrap_or_default();
-            let (status, reply) = self
-                .call(Method::Post, &format!("/{index}/_count"), &[], Some(body))
-                .await?;
-            if status.is_success() && reply["count"].as_u64().unwrap_or(0) > 0 {
-                out.push(name);
+            if !status.is_success() {
+                return Err(Self::failed("_search (collections)", status, &reply));
+            }
+            let page = &mut reply["aggregations"]["names"];
+            let buckets = match page["buckets"].take() {
+                Value::Array(buckets) => buckets,
+                _ => Vec::new(),
+            };
+            for bucket in &buckets {
+                let name = bucket["key"]["c"].as_str().ok_or_else(|| {
+                    Error::backend_msg("elasticsearch: a collection name that is not a string")
+                })?;
+                out.push(name.to_owned());
+            }
+            match page["after_key"].take() {
+                key @ Value::Object(_) if buckets.len() == size => after = Some(key),
+                _ => break,
             }
         }
-        out.sort();
+        out.truncate(limit);
         Ok(out)
     }
 }
 
 impl DestroyCollection for ElasticsearchStore {
-    /// Deletes every entry of the collection; the emptied index, its mapping and its
-    /// meta document stay (see the type's docs).
+    /// Deletes every entry of the collection (by query on `c`); the index stays (see
+    /// the type's docs).
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
-        self.empty(&self.index_name(c)).await
+        self.delete_matching(json!({ "term": { "c": c } })).await
     }
 }
 
 impl DestroyStore for ElasticsearchStore {
-    /// Deletes every entry of every index this store created, nothing else. The
-    /// emptied indices stay, prepared, for every instance that remembers them.
+    /// Deletes every entry of the store's index, nothing else. The emptied index
+    /// stays, prepared, for every instance that remembers it.
     async fn destroy_opts(&self) -> Result<()> {
-        for (index, _) in self.own_collections().await? {
-            self.empty(&index).await?;
-        }
-        Ok(())
+        self.delete_matching(json!({ "match_all": {} })).await
     }
 }
 
 impl Cull for ElasticsearchStore {
     /// Deletes expired documents with `_delete_by_query` on `x`.
     async fn cull_opts(&self) -> Result<()> {
-        let body = json!({ "query": { "range": { "x": { "lte": now_ms() } } } });
-        for (index, _) in self.own_collections().await? {
-            let body = serde_json::to_vec(&body).unwrap_or_default();
-            let (status, reply) = self
-                .call(
-                    Method::Post,
-                    &format!("/{index}/_delete_by_query"),
-                    &[("refresh", "true")],
-                    Some(body),
-                )
-                .await?;
-            if !status.is_success() && status != StatusCode::NOT_FOUND {
-                return Err(Self::failed("_delete_by_query", status, &reply));
-            }
-        }
-        Ok(())
+        self.delete_matching(json!({ "range": { "x": { "lte": now_ms() } } }))
+            .await
     }
 }

@@ -389,8 +389,9 @@ mod raw_es {
     use elasticsearch::Elasticsearch;
     use elasticsearch::http::Method;
     use elasticsearch::http::headers::HeaderMap;
+    use kv_store_adapter::stores::ElasticsearchStore;
 
-    /// A document `GET` per key (the store's `_id` is "=" + key).
+    /// A document `GET` per key (under the store's `_id` of the key).
     #[derive(Clone)]
     pub struct Raw {
         pub client: Elasticsearch,
@@ -399,7 +400,12 @@ mod raw_es {
 
     impl Reader for Raw {
         async fn read(&self, key: &str) -> bool {
-            let path = format!("/{}/_doc/%3D{}", self.index, key.replace(':', "%3A"));
+            let id = ElasticsearchStore::document_id(COLLECTION, key);
+            let path = format!(
+                "/{}/_doc/{}",
+                self.index,
+                id.replace('=', "%3D").replace(':', "%3A")
+            );
             let response = self
                 .client
                 .send::<(), ()>(Method::Get, &path, HeaderMap::new(), None, None, None)
@@ -414,7 +420,10 @@ mod raw_es {
     /// One `_mget` by id, its reply parsed.
     impl Batcher for Raw {
         async fn read_batch(&self, keys: &[&str]) -> usize {
-            let ids: Vec<String> = keys.iter().map(|k| format!("={k}")).collect();
+            let ids: Vec<String> = keys
+                .iter()
+                .map(|k| ElasticsearchStore::document_id(COLLECTION, k))
+                .collect();
             let body = serde_json::json!({ "ids": ids });
             let response = self
                 .client
@@ -511,7 +520,7 @@ fn main() {
         let transport = TransportBuilder::new(pool).disable_proxy().build().unwrap();
         let raw = raw_es::Raw {
             client: elasticsearch::Elasticsearch::new(transport),
-            index: store.index_name(COLLECTION),
+            index: store.index_name(),
         };
         compare(
             &rt,

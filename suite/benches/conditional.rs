@@ -690,7 +690,7 @@ fn main() {
         );
         let raw = raw_es::Raw {
             client,
-            index: store.index_name("c"),
+            index: store.index_name(),
         };
         // A compare-and-swap looks before it writes: get, look, index against get, index.
         compare(

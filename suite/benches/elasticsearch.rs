@@ -48,13 +48,19 @@ impl Raw {
         response.json().await.unwrap()
     }
 
-    /// The store's `_id` ("=" + key), percent-encoded for a path.
+    /// The store's `_id` of `key`, percent-encoded for a path.
     fn doc_path(&self, key: &str) -> String {
-        format!("/{}/_doc/%3D{}", self.index, key.replace(':', "%3A"))
+        let id = ElasticsearchStore::document_id(COLLECTION, key);
+        format!(
+            "/{}/_doc/{}",
+            self.index,
+            id.replace('=', "%3D").replace(':', "%3A")
+        )
     }
 
     fn source(key: &str, value: &[u8]) -> Value {
-        json!({ "k": key, "v": base64::engine::general_purpose::STANDARD.encode(value) })
+        let v = base64::engine::general_purpose::STANDARD.encode(value);
+        json!({ "c": COLLECTION, "k": key, "v": v })
     }
 }
 
@@ -80,7 +86,10 @@ impl Side for Raw {
     }
 
     async fn get_many(&self, keys: &[&str]) -> usize {
-        let ids: Vec<String> = keys.iter().map(|k| format!("={k}")).collect();
+        let ids: Vec<String> = keys
+            .iter()
+            .map(|k| ElasticsearchStore::document_id(COLLECTION, k))
+            .collect();
         let body = serde_json::to_vec(&json!({ "ids": ids })).unwrap();
         let reply = self
             .send(
@@ -96,7 +105,8 @@ impl Side for Raw {
     async fn put_many(&self, keys: &[&str], value: Bytes) {
         let mut body = Vec::new();
         for key in keys {
-            let action = json!({ "index": { "_index": self.index, "_id": format!("={key}") } });
+            let id = ElasticsearchStore::document_id(COLLECTION, key);
+            let action = json!({ "index": { "_index": self.index, "_id": id } });
             serde_json::to_writer(&mut body, &action).unwrap();
             body.push(b'\n');
             serde_json::to_writer(&mut body, &Self::source(key, &value)).unwrap();
@@ -120,7 +130,7 @@ fn main() {
     let client = Elasticsearch::new(TransportBuilder::new(pool).disable_proxy().build().unwrap());
     let raw = Raw {
         client,
-        index: store.index_name(COLLECTION),
+        index: store.index_name(),
     };
     // The store creates its index on first write; the raw side then writes into it.
     let mut c = common::criterion().measurement_time(std::time::Duration::from_secs(2));

@@ -64,26 +64,98 @@ async fn raw(method: Method, path: &str, body: serde_json::Value) -> serde_json:
     response.json().await.unwrap_or_default()
 }
 
+/// The indices whose names start with the store's prefix.
+async fn indices_of(store: &ElasticsearchStore) -> Vec<String> {
+    let prefix = store.index_name().trim_end_matches("-entries").to_owned();
+    let listed = raw(
+        Method::Get,
+        &format!("/_cat/indices/{prefix}-*?format=json"),
+        json!(null),
+    )
+    .await;
+    let mut names: Vec<String> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["index"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// However many collections are written, the cluster holds one index of the store's
+/// (an index each would meet the cluster's shard limit at a few hundred), under the
+/// strict mapping; `collections()` pages through them all.
 #[tokio::test]
-async fn indices_get_a_strict_mapping_and_injective_names() {
+async fn every_collection_shares_one_strictly_mapped_index() {
+    use kv_store_adapter::stores::Refresh;
     let Some(store) = connect().await else { return };
-    store.put("users", "ada", b("v"), None).await.unwrap();
-    let index = store.index_name("users");
-    let mapping = raw(Method::Get, &format!("/{index}/_mapping"), json!(null)).await;
-    let props = &mapping[&index]["mappings"]["properties"];
-    assert_eq!(props["v"]["type"], "binary", "{mapping}");
-    assert_eq!(props["k"]["type"], "keyword");
-    assert_eq!(props["x"]["type"], "date");
-    let names = ["users", "Users", "a-b", "a b", "ü", &"x".repeat(4096)];
-    let mapped: std::collections::HashSet<String> =
-        names.iter().map(|n| store.index_name(n)).collect();
-    assert_eq!(mapped.len(), names.len());
-    for m in &mapped {
-        assert!(
-            m.len() < 120 && *m == m.to_lowercase() && !m.contains(['/', '*', '?', '"', ' ']),
-            "{m}"
-        );
+    let store = store.with_refresh(Refresh::None);
+    // More than one page of collections() (1,000 names), hostile names among them.
+    let mut names: Vec<String> = (0..1_040).map(|i| format!("c{i:04}")).collect();
+    names.extend(["Users", "a-b", "a b", "ü", "a=b", "1.a", "#x"].map(String::from));
+    names.push("x".repeat(4096));
+    // Sixteen writers at once.
+    let mut writers = tokio::task::JoinSet::new();
+    for share in names.chunks(names.len() / 16 + 1) {
+        let (store, share) = (store.clone(), share.to_vec());
+        writers.spawn(async move {
+            for name in share {
+                store.put(&name, "k", b("v"), None).await.unwrap();
+            }
+        });
     }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    raw(
+        Method::Post,
+        &format!("/{}/_refresh", store.index_name()),
+        json!(null),
+    )
+    .await;
+    assert_eq!(indices_of(&store).await, [store.index_name()]);
+    let index = store.index_name();
+    let mapping = raw(Method::Get, &format!("/{index}/_mapping"), json!(null)).await;
+    let mappings = &mapping[&index]["mappings"];
+    assert_eq!(mappings["dynamic"], "strict", "{mapping}");
+    let props = &mappings["properties"];
+    assert_eq!(props["c"]["type"], "keyword", "{mapping}");
+    assert_eq!(props["k"]["type"], "keyword");
+    assert_eq!(props["v"]["type"], "binary");
+    assert_eq!(props["x"]["type"], "date");
+    names.sort();
+    assert_eq!(store.collections(usize::MAX).await.unwrap(), names);
+    assert_eq!(store.collections(1_001).await.unwrap(), names[..1_001]);
+    store.destroy_collection("c0001").await.unwrap();
+    let left = store.collections(usize::MAX).await.unwrap();
+    assert_eq!(left.len(), names.len() - 1);
+    assert!(!left.contains(&"c0001".to_owned()));
+    store.destroy().await.unwrap();
+    assert!(store.collections(10).await.unwrap().is_empty());
+    assert_eq!(indices_of(&store).await, [store.index_name()]);
+}
+
+/// Document ids are injective over (collection, key) pairs, under the `_id` limit.
+#[test]
+fn document_ids_tell_every_collection_and_key_apart() {
+    let pairs = [
+        ("a", "b=c"),
+        ("a=b", "c"),
+        ("a", "1.a=b"),
+        ("1.a", "b"),
+        ("", "x"),
+        ("x", ""),
+        ("c", &*"k".repeat(600)),
+        ("c", &*"k".repeat(601)),
+        (&*"c".repeat(4096), "k"),
+    ];
+    let ids: std::collections::HashSet<String> = pairs
+        .iter()
+        .map(|(c, k)| ElasticsearchStore::document_id(c, k))
+        .collect();
+    assert_eq!(ids.len(), pairs.len());
+    assert!(ids.iter().all(|id| id.len() < 512));
 }
 
 /// An index deleted from outside while an instance still trusts it as prepared: the
@@ -93,7 +165,7 @@ async fn indices_get_a_strict_mapping_and_injective_names() {
 async fn an_index_deleted_from_outside_comes_back_with_its_mapping() {
     let Some(store) = connect().await else { return };
     store.put("users", "ada", b("v"), None).await.unwrap();
-    let index = store.index_name("users");
+    let index = store.index_name();
     let deleted = raw(Method::Delete, &format!("/{index}"), json!(null)).await;
     assert_eq!(deleted["acknowledged"], true, "{deleted}");
     let ttl = Some(Duration::from_secs(60));
@@ -101,6 +173,7 @@ async fn an_index_deleted_from_outside_comes_back_with_its_mapping() {
     let mapping = raw(Method::Get, &format!("/{index}/_mapping"), json!(null)).await;
     let mappings = &mapping[&index]["mappings"];
     assert_eq!(mappings["dynamic"], "strict", "{mapping}");
+    assert_eq!(mappings["properties"]["c"]["type"], "keyword", "{mapping}");
     assert_eq!(mappings["properties"]["k"]["type"], "keyword", "{mapping}");
     assert_eq!(mappings["properties"]["x"]["type"], "date", "{mapping}");
     assert_eq!(store.keys("users", 10).await.unwrap(), ["grace"]);
@@ -144,7 +217,7 @@ async fn cull_removes_expired_documents_from_the_index() {
     store.put("c", "long", b("v"), None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     store.cull().await.unwrap();
-    let index = store.index_name("c");
+    let index = store.index_name();
     let count = raw(
         Method::Post,
         &format!("/{index}/_count"),
@@ -158,11 +231,12 @@ async fn cull_removes_expired_documents_from_the_index() {
 async fn foreign_documents_are_corrupt_data() {
     let Some(store) = connect().await else { return };
     store.put("c", "seed", b("v"), None).await.unwrap();
-    let index = store.index_name("c");
+    let index = store.index_name();
+    let id = ElasticsearchStore::document_id("c", "bad").replace('=', "%3D");
     raw(
         Method::Put,
-        &format!("/{index}/_doc/%3Dbad"),
-        json!({ "k": "bad", "v": "!!not base64!!" }),
+        &format!("/{index}/_doc/{id}"),
+        json!({ "c": "c", "k": "bad", "v": "!!not base64!!" }),
     )
     .await;
     corrupt_entry_is_a_typed_error(&store, "c", "bad").await;
@@ -184,7 +258,7 @@ async fn credentials_never_show() {
 async fn a_per_document_error_in_a_batch_read_is_an_error_not_a_miss() {
     let Some(store) = connect().await else { return };
     store.put("c", "a", b("v"), None).await.unwrap();
-    let index = store.index_name("c");
+    let index = store.index_name();
     let settings = format!("/{index}/_settings");
     let block = |on: bool| raw(Method::Put, &settings, json!({ "index.blocks.read": on }));
     assert_eq!(block(true).await["acknowledged"], true);
@@ -220,8 +294,9 @@ async fn write_errors_show_no_key_and_no_value() {
             assert!(!shown.contains(secret), "{what} shows {secret:?}: {shown}");
         }
     };
-    // Another application's index under the collection's name, where `v` is a number.
-    let index = store.index_name("c");
+    // Another application's index under the store's index name, made before the
+    // store's first write, where `v` is a number.
+    let index = store.index_name();
     let made = raw(
         Method::Put,
         &format!("/{index}"),
@@ -284,7 +359,11 @@ async fn a_value_over_the_request_limit_is_too_large_and_writes_nothing() {
     let largest = bytes::Bytes::from(vec![b'y'; ElasticsearchStore::value_limit(&long)]);
     let ttl = Some(Duration::from_secs(600));
     store.put("c", &long, largest.clone(), ttl).await.unwrap();
-    assert_eq!(store.get("c", &long).await.unwrap(), Some(largest));
+    assert_eq!(store.get("c", &long).await.unwrap(), Some(largest.clone()));
+    // The same value under the longest collection name of the same bytes: the limit
+    // leaves room for any collection.
+    store.put(&long, &long, largest.clone(), ttl).await.unwrap();
+    assert_eq!(store.get(&long, &long).await.unwrap(), Some(largest));
     // A prefix is part of the key the store receives.
     let prefix = "p".repeat(20 << 10);
     let tenant = (&store).prefix_keys(&prefix).unwrap();

@@ -63,42 +63,38 @@ pub fn names(collection: &str, key: &str) {
     }
     #[cfg(feature = "memcached")]
     memcached_key(collection, key);
+    // Document ids: at most 512 bytes, the collection and key read back from them (so
+    // no two entries share one), or the hash of both.
     #[cfg(feature = "mongodb")]
-    {
-        let name = crate::stores::mongodb::collection_name("kv", collection);
-        assert!(!name.contains('$') && !name.contains('\0') && name.len() <= 120);
-        readable_or_digest(&name, "kv.c.", "kv.h.", collection);
+    match crate::stores::MongoStore::document_id(collection, key) {
+        mongodb::bson::Bson::String(id) => {
+            assert!(id.len() <= 512);
+            length_prefixed(&id, collection, key);
+        }
+        mongodb::bson::Bson::Binary(hash) => {
+            assert_eq!(hash.bytes, names::digest(&[collection, key]).into_bytes());
+        }
+        other => panic!("an _id of another type: {other:?}"),
     }
     #[cfg(feature = "elasticsearch")]
     {
-        // Under Elasticsearch's `_id` limit, and the collection and key read back from
-        // it (so no two entries share one), or the hash of both.
         let id = crate::stores::ElasticsearchStore::document_id(collection, key);
         assert!(id.len() < 512);
         match id.strip_prefix('#') {
             Some(hash) => assert_eq!(hash, names::digest(&[collection, key])),
-            None => {
-                let (len, rest) = id.split_once('.').expect("a length first");
-                let len: usize = len.parse().expect("a decimal length");
-                assert_eq!((&rest[..len], &rest[len..len + 1]), (collection, "="));
-                assert_eq!(&rest[len + 1..], key);
-            }
+            None => length_prefixed(&id, collection, key),
         }
     }
     wrapper_names(collection, key);
 }
 
-/// `name` is `readable` followed by `original`, or `hashed` followed by its digest.
-#[cfg(feature = "mongodb")]
-fn readable_or_digest(name: &str, readable: &str, hashed: &str, original: &str) {
-    if let Some(rest) = name.strip_prefix(readable) {
-        assert_eq!(rest, original);
-    } else {
-        assert_eq!(
-            name.strip_prefix(hashed),
-            Some(&*names::digest(&[original]))
-        );
-    }
+/// `id` is `{bytes of collection}.{collection}={key}`.
+#[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
+fn length_prefixed(id: &str, collection: &str, key: &str) {
+    let (len, rest) = id.split_once('.').expect("a length first");
+    let len: usize = len.parse().expect("a decimal length");
+    assert_eq!(rest.get(..len), Some(collection));
+    assert_eq!(rest.get(len..), Some(&*format!("={key}")));
 }
 
 #[cfg(feature = "disk")]
@@ -260,7 +256,7 @@ pub fn entries(data: &[u8]) {
         if let Ok(doc) = Document::from_reader(data) {
             typed(&decode("c", "k", &doc), &corrupt);
         }
-        let stored = document("k", data, None);
+        let stored = document("c", "k", data, None);
         assert_eq!(decode("c", "k", &stored).unwrap().unwrap().value, data);
     }
     #[cfg(feature = "elasticsearch")]

@@ -414,7 +414,7 @@ impl ElasticsearchStore {
     /// Elasticsearch creates it on the fly.
     async fn prepare(&self) -> Result<String> {
         let index = self.index_name();
-        if self.ready.contains(&index) {
+        if self.ready.fresh() {
             return Ok(index);
         }
         let mappings = json!({ "dynamic": "strict", "properties": {
@@ -426,7 +426,7 @@ impl ElasticsearchStore {
         self.put_template(&index, &mappings).await;
         self.create_index(&index, &json!({ "mappings": mappings }))
             .await?;
-        self.ready.insert(index.clone());
+        self.ready.mark();
         Ok(index)
     }
 

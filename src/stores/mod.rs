@@ -194,51 +194,36 @@ pub(crate) fn write_chunks<'a, 'b>(
     })
 }
 
-/// The backend objects (Mongo collections, Elasticsearch indices) an instance has
-/// prepared (created with their TTL index or mapping, and their name recorded), so a
-/// write need not prepare them again.
+/// When an instance last prepared its store's one backend object (the Mongo
+/// collection with its indexes, the Elasticsearch index with its mapping and
+/// template), so a write need not prepare it again.
 ///
-/// What it remembers is a hint, never the truth: this crate's own `destroy` empties
-/// prepared objects in place instead of removing them, so another instance's memory of
-/// them stays true; a name is trusted for [`Prepared::TRUST`] only, so an object
-/// removed from outside (by an administrator) is prepared again within that bound;
-/// and at most [`Prepared::CAP`] names are kept (then it starts over), so the set does
-/// not grow with the number of collections a long-running process writes.
+/// A hint, never the truth: this crate's own `destroy` empties the object in place
+/// instead of removing it, so another instance's memory of it stays true; and it is
+/// trusted for [`Prepared::TRUST`] only, so an object removed from outside (by an
+/// administrator) is prepared again within that bound. One per store, whatever the
+/// number of collections written.
 #[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
 #[derive(Debug, Default)]
-pub(crate) struct Prepared(std::sync::Mutex<std::collections::HashMap<String, Instant>>);
+pub(crate) struct Prepared(std::sync::Mutex<Option<Instant>>);
 
 #[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
 impl Prepared {
-    /// How long a prepared name is trusted.
+    /// How long a preparation is trusted.
     pub(crate) const TRUST: Duration = Duration::from_secs(60);
-    /// How many names are kept.
-    pub(crate) const CAP: usize = 10_000;
 
-    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Instant>> {
+    fn at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `name` was prepared within [`Self::TRUST`].
-    pub(crate) fn contains(&self, name: &str) -> bool {
-        self.map()
-            .get(name)
-            .is_some_and(|at| at.elapsed() < Self::TRUST)
+    /// Whether the object was prepared within [`Self::TRUST`].
+    pub(crate) fn fresh(&self) -> bool {
+        self.at().is_some_and(|at| at.elapsed() < Self::TRUST)
     }
 
-    /// Records `name` as prepared now.
-    pub(crate) fn insert(&self, name: String) {
-        let mut map = self.map();
-        if map.len() >= Self::CAP {
-            map.clear();
-        }
-        map.insert(name, Instant::now());
-    }
-
-    /// How many names are remembered.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.map().len()
+    /// Records the object as prepared now.
+    pub(crate) fn mark(&self) {
+        *self.at() = Some(Instant::now());
     }
 }
 
@@ -492,14 +477,11 @@ mod tests {
 
     #[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
     #[test]
-    fn prepared_names_are_capped() {
+    fn a_preparation_is_trusted_once_marked() {
         let prepared = Prepared::default();
-        for i in 0..(3 * Prepared::CAP) {
-            prepared.insert(format!("c{i}"));
-            assert!(prepared.len() <= Prepared::CAP);
-        }
-        assert!(prepared.contains(&format!("c{}", 3 * Prepared::CAP - 1)));
-        assert!(!prepared.contains("never"));
+        assert!(!prepared.fresh());
+        prepared.mark();
+        assert!(prepared.fresh());
     }
 
     #[test]

@@ -18,13 +18,17 @@ use crate::store::{
 use crate::{Condition, ConditionalWrites, Error, Result, Version, Written, names};
 use crate::{Cursor, Page};
 
-/// Keys longer than this are stored under a binary hash `_id`.
+/// Ids longer than this (collection and key) are a binary hash instead.
 const MAX_ID: usize = 512;
 /// MongoDB's limit on one document.
 const DOCUMENT_LIMIT: usize = 16 << 20;
-/// A document's bytes besides its key and value: field names, lengths, type tags, the
-/// version, the expiry, a hashed `_id` (under 150 bytes), with room to spare.
+/// A document's bytes besides its key, value and collection: field names, lengths,
+/// type tags, the version, the expiry, a hashed `_id` (under 150 bytes), with room to
+/// spare.
 const DOCUMENT_OVERHEAD: usize = 1 << 10;
+/// Room for the collection, whatever its name: in `c`, and with the key in an `_id`
+/// of at most [`MAX_ID`] bytes.
+const COLLECTION_ROOM: usize = names::MAX_NAME_LEN + MAX_ID;
 /// Documents per `update` / `$in` batch.
 /// Keys per `$in` read or delete: small, because some MongoDB-wire servers match `$in`
 /// in time quadratic in its length (SecantusDB: 100 ids 7x faster per id than 1,000),
@@ -33,20 +37,23 @@ const CHUNK: usize = 100;
 /// Documents per write request, and their bytes: well under the 48 MB message limit.
 const WRITE_CHUNK: usize = 1_000;
 const WRITE_BYTES: usize = 8 << 20;
-/// Collection names readable as themselves: at most this long, of `[A-Za-z0-9_-]`.
-const READABLE: usize = 64;
 
-/// A store in a MongoDB database: one Mongo collection per KV collection.
+/// A store in a MongoDB database: one Mongo collection, `{prefix}.entries`, for every
+/// KV collection.
 ///
-/// A KV collection maps to `{prefix}.c.{name}` when its name is short and of
-/// `[A-Za-z0-9_-]`, else to `{prefix}.h.{hash}` (a 128-bit hash of the whole name) —
-/// injective, within Mongo's naming rules — and a `{prefix}.meta` document keeps the
-/// original name for `collections()`. Each entry is one document: `_id` (the key, or a
-/// binary hash for keys over 512 bytes), `k` (the original key), `v` (the value as
-/// BSON binary) and `x` (the expiry as a BSON date, absent for entries that never
-/// expire). A TTL index on `x` reclaims space; reads check `x` themselves, since the
-/// server removes late. `put` replaces the whole document, so a put without TTL drops
-/// `x`. Batches use `$in` finds and one `update` command with many upserts.
+/// Each entry is one document: `_id` ([`document_id`](Self::document_id): the
+/// collection's length in bytes, `.`, the collection, `=`, the key — or a binary
+/// 128-bit hash of both past 512 bytes), `c` (the collection), `k` (the key), `v` (the
+/// value as BSON binary), `n` (its version) and `x` (the expiry as a BSON date, absent
+/// for entries that never expire). Two indexes: a TTL index on `x` reclaims space
+/// (reads check `x` themselves, since the server removes late), and `{c, k}` serves
+/// `keys()`, a key at a time after the cursor, and `destroy_collection`. However many
+/// KV collections a fleet writes, the database holds one Mongo collection of the
+/// store's, and nothing is prepared or remembered per name (a Mongo collection each
+/// costs the server files and memory, meets a hosted tier's collection limit, and was
+/// kept after `destroy_collection`). `collections()` groups the live documents by `c`.
+/// `put` replaces the whole document, so a put without TTL drops `x`. Batches use
+/// `$in` finds and one `update` command with many upserts.
 ///
 /// **Bounded time.** The driver's connect and server-selection timeouts, and a bound on
 /// every round trip (a batch of 10,000 keys makes a hundred; emptying one collection
@@ -57,19 +64,20 @@ const READABLE: usize = 64;
 /// [`Timeout`](crate::ErrorDetail::Timeout) error.
 ///
 /// **Value size.** A value over [`value_limit`](Self::value_limit) (MongoDB's 16 MiB
-/// document limit less the key and 1 KiB) fails with
+/// document limit less the key and 5.5 KiB, room for any collection name) fails with
 /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent.
 ///
+/// **MongoDB 4.2 or later** for collection names and keys together over 1 KiB: the
+/// `{c, k}` index holds both, and older servers limit an index entry to 1,024 bytes.
+///
 /// **Many processes.** `destroy_collection` and `destroy` delete documents and keep
-/// each Mongo collection, its TTL index and its meta document, so that another
-/// instance that prepared the collection earlier (and so skips preparing it) writes
-/// into a collection that still expires entries and is enumerated. An empty
-/// collection is not listed by `collections()`. A collection dropped from outside is
-/// created again by the next write (MongoDB creates collections on insert), without
-/// its TTL index until an instance prepares it again, which each does for a name it
-/// has not prepared for 60 s. Reads, enumeration and deletes check `x` themselves, so
-/// in that window entries still expire on time for every reader; only the reclaim of
-/// their space waits for the index, which then covers them too.
+/// the Mongo collection and its indexes, so that another instance that prepared it
+/// earlier (and so skips preparing it) writes into a collection that still expires
+/// entries. Dropped from outside, the collection is created again by the next write
+/// (MongoDB creates collections on insert), without its indexes until an instance
+/// prepares it again, which each does when it has not for 60 s. Reads, enumeration and
+/// deletes check `x` themselves, so in that window entries still expire on time for
+/// every reader; only the reclaim of their space waits for the index.
 ///
 /// **Coalescing.** Under [`Coalesce`](crate::wrappers::Coalesce), concurrent single
 /// reads become one `$in` query; MongoDB works on concurrent queries in parallel, so
@@ -89,7 +97,8 @@ const READABLE: usize = 64;
 pub struct MongoStore {
     db: Database,
     prefix: Arc<str>,
-    /// Mongo collections this instance prepared (a hint: see `Prepared`).
+    /// Whether this instance prepared the Mongo collection lately (a hint: see
+    /// `Prepared`).
     ready: Arc<super::Prepared>,
     shown: Arc<str>,
     timeouts: super::Timeouts,
@@ -206,111 +215,108 @@ impl MongoStore {
     }
 
     /// The largest value the store takes under `key`, in bytes: MongoDB's 16 MiB
-    /// document limit less the key (stored in `k`, and in `_id` too when it is at most
-    /// 512 bytes) and 1 KiB for the rest of the document. `key` is the whole key as
-    /// the store receives it, so a key-prefixing wrapper's prefix counts. A larger
-    /// value is refused with [`TooLarge`](crate::ErrorDetail::TooLarge) before
-    /// anything is sent, and a batch holding one writes none of its entries.
+    /// document limit less the key (stored in `k`), room for any collection name (in
+    /// `c`, and with the key in an `_id` of at most 512 bytes) and 1 KiB for the rest
+    /// of the document. `key` is the whole key as the store receives it, so a
+    /// key-prefixing wrapper's prefix counts. A larger value is refused with
+    /// [`TooLarge`](crate::ErrorDetail::TooLarge) before anything is sent, and a batch
+    /// holding one writes none of its entries.
     ///
     /// ```
     /// use kv_store_adapter::stores::MongoStore;
-    /// assert_eq!(MongoStore::value_limit("k"), (16 << 20) - 1024 - 2);
+    /// let room_for_any_collection = 4096 + 512;
+    /// let limit = (16 << 20) - 1024 - room_for_any_collection;
+    /// assert_eq!(MongoStore::value_limit("k"), limit - 1);
     /// // Under the longest key a caller can pass, 4 KiB less.
-    /// assert_eq!(MongoStore::value_limit(&"k".repeat(4096)), (16 << 20) - 1024 - 4096);
+    /// assert_eq!(MongoStore::value_limit(&"k".repeat(4096)), limit - 4096);
     /// ```
     pub const fn value_limit(key: &str) -> usize {
-        // A long key's `_id` is a hash, counted in the overhead.
-        let id = if key.len() <= MAX_ID { key.len() } else { 0 };
-        DOCUMENT_LIMIT.saturating_sub(DOCUMENT_OVERHEAD + key.len() + id)
+        DOCUMENT_LIMIT.saturating_sub(DOCUMENT_OVERHEAD + COLLECTION_ROOM + key.len())
     }
 
-    /// The Mongo collection name holding KV collection `name`.
-    pub fn mongo_collection_name(&self, name: &str) -> String {
-        collection_name(&self.prefix, name)
+    /// The Mongo collection holding every KV collection's entries:
+    /// `{prefix}.entries`.
+    ///
+    /// ```no_run
+    /// use kv_store_adapter::stores::MongoStore;
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MongoStore::connect("mongodb://127.0.0.1:27017", "app").await?;
+    /// assert_eq!(store.with_namespace("kv")?.mongo_collection_name(), "kv.entries");
+    /// # Ok(()) }
+    /// ```
+    pub fn mongo_collection_name(&self) -> String {
+        format!("{}.entries", self.prefix)
     }
 
-    fn meta(&self) -> Collection<Document> {
-        self.db.collection(&format!("{}.meta", self.prefix))
+    /// The `_id` of the document holding `key` of `collection`: the string
+    /// `{bytes of collection}.{collection}={key}`, or, where that is over 512 bytes, a
+    /// binary 128-bit hash of both (never equal to a string).
+    ///
+    /// ```
+    /// use kv_store_adapter::stores::MongoStore;
+    /// use mongodb::bson::Bson;
+    /// assert_eq!(MongoStore::document_id("users", "ada"), Bson::String("5.users=ada".into()));
+    /// assert!(matches!(MongoStore::document_id("users", &"a".repeat(600)), Bson::Binary(_)));
+    /// ```
+    pub fn document_id(collection: &str, key: &str) -> Bson {
+        id(collection, key)
     }
 
-    fn collection(&self, name: &str) -> Collection<Document> {
-        self.db.collection(&self.mongo_collection_name(name))
+    fn entries(&self) -> Collection<Document> {
+        self.db.collection(&self.mongo_collection_name())
     }
 
-    /// Before the first write to `name`: its TTL index and its meta document.
-    async fn prepare(&self, name: &str) -> Result<Collection<Document>> {
-        let mapped = self.mongo_collection_name(name);
-        let coll = self.db.collection::<Document>(&mapped);
-        if !self.ready.contains(&mapped) {
-            self.meta()
-                .replace_one(
-                    doc! { "_id": &mapped },
-                    doc! { "_id": &mapped, "name": name },
-                )
-                .upsert(true)
-                .await
-                .map_err(mongo_error)?;
+    /// Before the first write (and again after [`Prepared::TRUST`](super::Prepared)):
+    /// the TTL index on `x` and the listing index on `{c, k}`.
+    async fn prepare(&self) -> Result<Collection<Document>> {
+        let coll = self.entries();
+        if !self.ready.fresh() {
             let ttl = mongodb::options::IndexOptions::builder()
                 .expire_after(Duration::ZERO)
                 .build();
-            let index = IndexModel::builder()
+            let expiry = IndexModel::builder()
                 .keys(doc! { "x": 1 })
                 .options(ttl)
                 .build();
-            coll.create_index(index).await.map_err(mongo_error)?;
-            self.ready.insert(mapped);
+            let listing = IndexModel::builder().keys(doc! { "c": 1, "k": 1 }).build();
+            coll.create_indexes([expiry, listing])
+                .await
+                .map_err(mongo_error)?;
+            self.ready.mark();
         }
         Ok(coll)
     }
-
-    /// Deletes every document of the Mongo collection `mapped`, keeping the collection,
-    /// its TTL index and its meta document: another instance may remember it as
-    /// prepared and write to it next, which must land in a collection that expires
-    /// entries and is enumerated.
-    async fn empty(&self, mapped: &str) -> Result<()> {
-        self.db
-            .collection::<Document>(mapped)
-            .delete_many(doc! {})
-            .await
-            .map_err(mongo_error)
-            .map(drop)
-    }
 }
 
-/// The Mongo collection name of KV collection `name` under `prefix`.
-pub(crate) fn collection_name(prefix: &str, name: &str) -> String {
-    let readable = name.len() <= READABLE
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
-    if readable {
-        format!("{prefix}.c.{name}")
-    } else {
-        format!("{prefix}.h.{}", names::digest(&[name]))
-    }
-}
-
-/// The `_id` of `key`: the key itself, or a binary hash (never equal to a string).
-fn id(key: &str) -> Bson {
-    if key.len() <= MAX_ID {
-        Bson::String(key.to_owned())
+/// The `_id` of `key` in collection `c`: `{bytes of c}.{c}={key}` (the length makes it
+/// injective), or a binary hash of both past [`MAX_ID`] bytes (never equal to a string).
+pub(crate) fn id(c: &str, key: &str) -> Bson {
+    let plain = format!("{}.{c}={key}", c.len());
+    if plain.len() <= MAX_ID {
+        Bson::String(plain)
     } else {
         Bson::Binary(Binary {
             subtype: BinarySubtype::Generic,
-            bytes: names::digest(&[key]).into_bytes(),
+            bytes: names::digest(&[c, key]).into_bytes(),
         })
     }
 }
 
-/// A stored document: the key, the value, the version (`n`, 16 bytes, new on every
-/// write) and the deadline (`x`) if it expires.
-pub(crate) fn document(key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
-    versioned(key, value, ttl, Version::unique())
+/// A stored document: the collection, the key, the value, the version (`n`, 16 bytes,
+/// new on every write) and the deadline (`x`) if it expires.
+pub(crate) fn document(c: &str, key: &str, value: &[u8], ttl: Option<Duration>) -> Document {
+    versioned((c, key), value, ttl, Version::unique())
 }
 
-fn versioned(key: &str, value: &[u8], ttl: Option<Duration>, version: Version) -> Document {
+fn versioned(
+    (c, key): (&str, &str),
+    value: &[u8],
+    ttl: Option<Duration>,
+    version: Version,
+) -> Document {
     let mut doc = doc! {
-        "_id": id(key),
+        "_id": id(c, key),
+        "c": c,
         "k": key,
         "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() },
         "n": version_bson(version),
@@ -382,10 +388,10 @@ pub(crate) fn key_of(doc: &Document) -> Option<String> {
 
 impl MongoStore {
     async fn find_many(&self, c: &str, keys: &[&str]) -> Result<Vec<Option<TtlEntry>>> {
-        let coll = self.collection(c);
+        let coll = self.entries();
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
-            let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
+            let ids: Vec<Bson> = chunk.iter().map(|k| id(c, k)).collect();
             let find = coll.find(doc! { "_id": { "$in": ids } });
             let mut cursor = self.op(async { find.await.map_err(mongo_error) }).await?;
             let mut found: HashMap<String, Document> = HashMap::new();
@@ -423,8 +429,8 @@ impl super::Backend for MongoStore {
 
     async fn put_value(&self, c: &str, k: &str, v: Bytes, ttl: Option<Duration>) -> Result<()> {
         super::bounded(self.timeouts.operation, async move {
-            let coll = self.prepare(c).await?;
-            coll.replace_one(doc! { "_id": id(k) }, document(k, &v, ttl))
+            let coll = self.prepare().await?;
+            coll.replace_one(doc! { "_id": id(c, k) }, document(c, k, &v, ttl))
                 .upsert(true)
                 .await
                 .map_err(mongo_error)
@@ -437,12 +443,8 @@ impl super::Backend for MongoStore {
         super::bounded(self.timeouts.operation, async move {
             // One delete that only matches a live document answers exactly whether a live
             // entry went; an expired one is invisible already and left to the TTL index.
-            let live = doc! { "_id": id(k), "x": live() };
-            let reply = self
-                .collection(c)
-                .delete_one(live)
-                .await
-                .map_err(mongo_error)?;
+            let live = doc! { "_id": id(c, k), "x": live() };
+            let reply = self.entries().delete_one(live).await.map_err(mongo_error)?;
             Ok(reply.deleted_count == 1)
         })
         .await
@@ -451,8 +453,8 @@ impl super::Backend for MongoStore {
     async fn ttl_value(&self, c: &str, k: &str) -> Result<Option<TtlEntry>> {
         super::bounded(self.timeouts.operation, async move {
             let found = self
-                .collection(c)
-                .find_one(doc! { "_id": id(k) })
+                .entries()
+                .find_one(doc! { "_id": id(c, k) })
                 .await
                 .map_err(mongo_error)?;
             match found {
@@ -475,11 +477,11 @@ impl super::Backend for MongoStore {
         ttl: Option<Duration>,
     ) -> Result<()> {
         // Each round trip (preparing, each chunk) is bounded, not the whole batch.
-        let coll = self.op(self.prepare(c)).await?;
+        let coll = self.op(self.prepare()).await?;
         for chunk in super::write_chunks(entries, WRITE_CHUNK, WRITE_BYTES) {
             let updates: Vec<Document> = chunk
                 .iter()
-                .map(|(k, v)| doc! { "q": { "_id": id(k) }, "u": document(k, v, ttl), "upsert": true })
+                .map(|(k, v)| doc! { "q": { "_id": id(c, k) }, "u": document(c, k, v, ttl), "upsert": true })
                 .collect();
             let command = self
                 .db
@@ -504,9 +506,9 @@ impl super::Backend for MongoStore {
         let distinct = names::distinct(keys);
         let live = self.find_many(c, &distinct).await?;
         let removed = live.iter().filter(|e| e.is_some()).count();
-        let coll = self.collection(c);
+        let coll = self.entries();
         for chunk in distinct.chunks(CHUNK) {
-            let ids: Vec<Bson> = chunk.iter().map(|k| id(k)).collect();
+            let ids: Vec<Bson> = chunk.iter().map(|k| id(c, k)).collect();
             let delete = coll.delete_many(doc! { "_id": { "$in": ids } });
             self.op(async { delete.await.map_err(mongo_error) }).await?;
         }
@@ -541,9 +543,9 @@ impl ConditionalWrites for MongoStore {
         let (c, k) = (key.collection(), key.joined());
         super::check_sizes(|k| super::Backend::value_limit(self, k), [(&*k, &value)])?;
         let version = Version::unique();
-        let doc = versioned(&k, &value, opts.ttl, version);
+        let doc = versioned((c, &k), &value, opts.ttl, version);
         let applied = super::bounded(self.timeouts.operation, async {
-            let coll = self.prepare(c).await?;
+            let coll = self.prepare().await?;
             if condition == Condition::Absent {
                 // A new key, the common case, is one insert; only where a document is
                 // there does the upsert below look for an expired one to replace.
@@ -556,12 +558,12 @@ impl ConditionalWrites for MongoStore {
             let replace = match condition {
                 Condition::Absent => coll
                     .replace_one(
-                        doc! { "_id": id(&k), "x": { "$lte": DateTime::now() } },
+                        doc! { "_id": id(c, &k), "x": { "$lte": DateTime::now() } },
                         doc,
                     )
                     .upsert(true),
                 Condition::Version(v) => coll.replace_one(
-                    doc! { "_id": id(&k), "n": version_filter(v), "x": live() },
+                    doc! { "_id": id(c, &k), "n": version_filter(v), "x": live() },
                     doc,
                 ),
             };
@@ -587,9 +589,10 @@ impl ConditionalWrites for MongoStore {
     ) -> Result<bool> {
         let k = key.joined();
         super::bounded(self.timeouts.operation, async {
-            let filter = doc! { "_id": id(&k), "n": version_filter(version), "x": live() };
+            let filter =
+                doc! { "_id": id(key.collection(), &k), "n": version_filter(version), "x": live() };
             let reply = self
-                .collection(key.collection())
+                .entries()
                 .delete_one(filter)
                 .await
                 .map_err(mongo_error)?;
@@ -614,10 +617,11 @@ impl EnumerateKeys for MongoStore {
     /// operation timeout, not the whole listing.
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
-        let now = DateTime::now();
-        let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
-        let coll = self.collection(c);
-        let find = coll.find(live).projection(doc! { "k": 1, "_id": 0 });
+        let coll = self.entries();
+        let find = coll
+            .find(doc! { "c": c, "x": live() })
+            .sort(doc! { "k": 1 })
+            .projection(doc! { "k": 1, "_id": 0 });
         let mut cursor = self.op(async { find.await.map_err(mongo_error) }).await?;
         let mut out = Vec::new();
         while out.len() < limit
@@ -631,83 +635,34 @@ impl EnumerateKeys for MongoStore {
         Ok(out)
     }
 
-    /// Live documents in `_id` order after the cursor's `_id`. Ids are the keys
-    /// (strings) or, for long keys, digests (binary), and Mongo compares only ids of
-    /// one type, so the listing pages through the strings, then the binaries; the
-    /// cursor says which (`s` + key, `b` + hex).
+    /// Live documents of the collection in key order after the cursor (the last key
+    /// read), on the `{c, k}` index.
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let limit = limit.max(1);
-        let (mut binary, mut after) = match cursor.as_ref().map(Cursor::as_str) {
-            None => (false, None),
-            Some(s) if s.starts_with('s') => (false, Some(Bson::String(s[1..].to_owned()))),
-            Some("b") => (true, None),
-            Some(s) if s.starts_with('b') => match from_hex(&s[1..]) {
-                Some(bytes) => (true, Some(binary_id(bytes))),
-                None => return Err(Error::invalid_key("a cursor this store did not give")),
-            },
-            Some(_) => return Err(Error::invalid_key("a cursor this store did not give")),
-        };
-        let coll = self.collection(c);
-        let mut names = Vec::new();
-        loop {
-            let mut id = doc! { "$type": if binary { "binData" } else { "string" } };
-            if let Some(after) = &after {
-                id.insert("$gt", after.clone());
-            }
-            let now = DateTime::now();
-            let filter = doc! { "_id": id, "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
-            let want = (limit - names.len()) as i64;
-            let find = coll
-                .find(filter)
-                .sort(doc! { "_id": 1 })
-                .limit(want)
-                .projection(doc! { "k": 1, "_id": 1 });
-            let mut found = self.op(async { find.await.map_err(mongo_error) }).await?;
-            let mut last = None;
-            let mut read = 0;
-            while self
-                .op(async { found.advance().await.map_err(mongo_error) })
-                .await?
-            {
-                let doc = found.deserialize_current().map_err(mongo_error)?;
-                names.push(
-                    key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?,
-                );
-                last = doc.get("_id").cloned();
-                read += 1;
-            }
-            if read == want {
-                let next = match last {
-                    Some(Bson::String(s)) => format!("s{s}"),
-                    Some(Bson::Binary(b)) => format!("b{}", to_hex(&b.bytes)),
-                    _ => return Err(Error::corrupt(c, "?", "document has an unexpected `_id`")),
-                };
-                return Ok(Page::new(names, Some(Cursor::new(next))));
-            }
-            if binary {
-                return Ok(Page::new(names, None));
-            }
-            (binary, after) = (true, None);
+        let limit = limit.clamp(1, i64::MAX as usize);
+        let mut filter = doc! { "c": c, "x": live() };
+        if let Some(after) = &cursor {
+            filter.insert("k", doc! { "$gt": after.as_str() });
         }
+        let coll = self.entries();
+        let find = coll
+            .find(filter)
+            .sort(doc! { "k": 1 })
+            .limit(limit as i64)
+            .projection(doc! { "k": 1, "_id": 0 });
+        let mut found = self.op(async { find.await.map_err(mongo_error) }).await?;
+        let mut names = Vec::new();
+        while self
+            .op(async { found.advance().await.map_err(mongo_error) })
+            .await?
+        {
+            let doc = found.deserialize_current().map_err(mongo_error)?;
+            names.push(key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?);
+        }
+        let next = (names.len() == limit)
+            .then(|| names.last().cloned().map(Cursor::new))
+            .flatten();
+        Ok(Page::new(names, next))
     }
-}
-
-fn binary_id(bytes: Vec<u8>) -> Bson {
-    Bson::Binary(Binary {
-        subtype: BinarySubtype::Generic,
-        bytes,
-    })
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 impl MongoStore {
@@ -715,67 +670,61 @@ impl MongoStore {
     fn op<T>(&self, call: impl Future<Output = Result<T>>) -> impl Future<Output = Result<T>> {
         super::bounded(self.timeouts.operation, call)
     }
+}
 
-    /// `(mapped name, original name)` of every collection this store created.
-    async fn own_collections(&self) -> Result<Vec<(String, String)>> {
-        let meta = self.meta();
-        let find = meta.find(doc! {});
-        let mut cursor = self.op(async { find.await.map_err(mongo_error) }).await?;
+impl EnumerateCollections for MongoStore {
+    /// The live documents grouped by `c`, in the order of the names' bytes; each round
+    /// trip of the cursor is bounded by the operation timeout.
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        let limit = opts.limit.min(i64::MAX as usize) as i64;
+        let pipeline = [
+            doc! { "$match": { "c": { "$type": "string" }, "x": live() } },
+            doc! { "$group": { "_id": "$c" } },
+            doc! { "$sort": { "_id": 1 } },
+            doc! { "$limit": limit },
+        ];
+        let coll = self.entries();
+        let aggregate = coll.aggregate(pipeline);
+        let mut cursor = self
+            .op(async { aggregate.await.map_err(mongo_error) })
+            .await?;
         let mut out = Vec::new();
         while self
             .op(async { cursor.advance().await.map_err(mongo_error) })
             .await?
         {
             let doc = cursor.deserialize_current().map_err(mongo_error)?;
-            if let (Ok(mapped), Ok(name)) = (doc.get_str("_id"), doc.get_str("name")) {
-                out.push((mapped.to_owned(), name.to_owned()));
+            match doc.get_str("_id") {
+                Ok(name) => out.push(name.to_owned()),
+                Err(_) => {
+                    return Err(Error::backend_msg(
+                        "mongodb: a collection name that is not a string",
+                    ));
+                }
             }
         }
-        Ok(out)
-    }
-}
-
-impl EnumerateCollections for MongoStore {
-    /// Each round trip is bounded by the operation timeout.
-    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let now = DateTime::now();
-        let mut out = Vec::new();
-        for (mapped, name) in self.own_collections().await? {
-            if out.len() >= limit {
-                break;
-            }
-            let live = doc! { "$or": [ { "x": { "$exists": false } }, { "x": { "$gt": now } } ] };
-            let coll = self.db.collection::<Document>(&mapped);
-            let any = self
-                .op(async { coll.find_one(live).await.map_err(mongo_error) })
-                .await?;
-            if any.is_some() {
-                out.push(name);
-            }
-        }
-        out.sort();
         Ok(out)
     }
 }
 
 impl DestroyCollection for MongoStore {
-    /// Deletes every entry of the collection. The emptied Mongo collection, its TTL
-    /// index and its meta document stay (see the type's docs): the name is listed
-    /// again as soon as anyone writes to it.
+    /// Deletes every entry of the collection (on the `{c, k}` index); the Mongo
+    /// collection and its indexes stay (see the type's docs).
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
-        self.op(self.empty(&self.mongo_collection_name(c))).await
+        let coll = self.entries();
+        let delete = coll.delete_many(doc! { "c": c });
+        self.op(async { delete.await.map_err(mongo_error).map(drop) })
+            .await
     }
 }
 
 impl DestroyStore for MongoStore {
-    /// Deletes every entry of every collection this store created, nothing else. The
-    /// emptied collections stay, prepared, for every instance that remembers them.
-    /// Each collection's delete is bounded by the operation timeout.
+    /// Deletes every entry of the store's Mongo collection, nothing else. The emptied
+    /// collection stays, with its indexes, for every instance that remembers it.
     async fn destroy_opts(&self) -> Result<()> {
-        for (mapped, _) in self.own_collections().await? {
-            self.op(self.empty(&mapped)).await?;
-        }
-        Ok(())
+        let coll = self.entries();
+        let delete = coll.delete_many(doc! {});
+        self.op(async { delete.await.map_err(mongo_error).map(drop) })
+            .await
     }
 }

@@ -353,15 +353,17 @@ mod raw_redis {
 #[cfg(feature = "mongodb")]
 mod raw_mongo {
     use super::*;
-    use mongodb::bson::{Document, doc};
+    use kv_store_adapter::stores::MongoStore;
+    use mongodb::bson::{Bson, Document, doc};
 
-    /// A `findOne` by `_id` per key.
+    /// A `findOne` by the store's `_id` per key.
     #[derive(Clone)]
     pub struct Raw(pub mongodb::Collection<Document>);
 
     impl Reader for Raw {
         async fn read(&self, key: &str) -> bool {
-            let found = self.0.find_one(doc! { "_id": key }).await.unwrap();
+            let id = MongoStore::document_id(COLLECTION, key);
+            let found = self.0.find_one(doc! { "_id": id }).await.unwrap();
             found.is_some()
         }
     }
@@ -369,11 +371,11 @@ mod raw_mongo {
     /// One `find` with `$in`, every document read.
     impl Batcher for Raw {
         async fn read_batch(&self, keys: &[&str]) -> usize {
-            let mut cursor = self
-                .0
-                .find(doc! { "_id": { "$in": keys.to_vec() } })
-                .await
-                .unwrap();
+            let ids: Vec<Bson> = keys
+                .iter()
+                .map(|k| MongoStore::document_id(COLLECTION, k))
+                .collect();
+            let mut cursor = self.0.find(doc! { "_id": { "$in": ids } }).await.unwrap();
             let mut found = 0;
             while cursor.advance().await.unwrap() {
                 found += 1;
@@ -491,7 +493,7 @@ fn main() {
             let client = mongodb::Client::with_uri_str(&url).await.unwrap();
             let coll = client
                 .database(&namespace)
-                .collection(&store.mongo_collection_name(COLLECTION));
+                .collection(&store.mongo_collection_name());
             (store, coll)
         });
         let raw = raw_mongo::Raw(coll);

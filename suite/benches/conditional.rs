@@ -661,7 +661,7 @@ fn main() {
                 .await
                 .unwrap()
                 .database("kvbench");
-            let raw = raw_mongo::Raw(db.collection(&store.mongo_collection_name("c")));
+            let raw = raw_mongo::Raw(db.collection(&store.mongo_collection_name()));
             (store, raw)
         });
         compare(

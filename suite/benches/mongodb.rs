@@ -7,7 +7,7 @@ mod common;
 use bytes::Bytes;
 use common::workloads::{COLLECTION, Ours, Side, all, compare};
 use kv_store_adapter::stores::MongoStore;
-use mongodb::bson::{Binary, Document, doc, spec::BinarySubtype};
+use mongodb::bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
 
 /// The raw driver on the store's collection, writing the store's document shape.
 #[derive(Clone)]
@@ -16,11 +16,17 @@ struct Raw {
     db: mongodb::Database,
 }
 
-/// The store's document: key, value and a new 16-byte version.
+/// The store's `_id` of `key`.
+fn id(key: &str) -> Bson {
+    MongoStore::document_id(COLLECTION, key)
+}
+
+/// The store's document: collection, key, value and a new 16-byte version.
 fn document(key: &str, value: &[u8]) -> Document {
     let version = kv_store_adapter::Version::unique().to_bytes().to_vec();
     doc! {
-        "_id": key,
+        "_id": id(key),
+        "c": COLLECTION,
         "k": key,
         "v": Binary { subtype: BinarySubtype::Generic, bytes: value.to_vec() },
         "n": Binary { subtype: BinarySubtype::Generic, bytes: version },
@@ -29,7 +35,7 @@ fn document(key: &str, value: &[u8]) -> Document {
 
 impl Side for Raw {
     async fn get(&self, key: &str) -> Option<Bytes> {
-        let found = self.coll.find_one(doc! { "_id": key }).await.unwrap();
+        let found = self.coll.find_one(doc! { "_id": id(key) }).await.unwrap();
         found.and_then(|d| {
             d.get_binary_generic("v")
                 .ok()
@@ -39,20 +45,21 @@ impl Side for Raw {
 
     async fn put(&self, key: &str, value: Bytes) {
         self.coll
-            .replace_one(doc! { "_id": key }, document(key, &value))
+            .replace_one(doc! { "_id": id(key) }, document(key, &value))
             .upsert(true)
             .await
             .unwrap();
     }
 
     async fn delete(&self, key: &str) {
-        self.coll.delete_one(doc! { "_id": key }).await.unwrap();
+        self.coll.delete_one(doc! { "_id": id(key) }).await.unwrap();
     }
 
     async fn get_many(&self, keys: &[&str]) -> usize {
+        let ids: Vec<Bson> = keys.iter().map(|k| id(k)).collect();
         let mut cursor = self
             .coll
-            .find(doc! { "_id": { "$in": keys } })
+            .find(doc! { "_id": { "$in": ids } })
             .await
             .unwrap();
         let mut found = Vec::new();
@@ -65,7 +72,7 @@ impl Side for Raw {
     async fn put_many(&self, keys: &[&str], value: Bytes) {
         let updates: Vec<Document> = keys
             .iter()
-            .map(|k| doc! { "q": { "_id": k }, "u": document(k, &value), "upsert": true })
+            .map(|k| doc! { "q": { "_id": id(k) }, "u": document(k, &value), "upsert": true })
             .collect();
         self.db
             .run_command(doc! { "update": self.coll.name(), "updates": updates, "ordered": true })
@@ -86,7 +93,7 @@ fn main() {
             .await
             .unwrap()
             .database("kvbench");
-        let coll = db.collection(&store.mongo_collection_name(COLLECTION));
+        let coll = db.collection(&store.mongo_collection_name());
         (store, Raw { coll, db })
     });
     let mut c = common::criterion().measurement_time(std::time::Duration::from_secs(2));

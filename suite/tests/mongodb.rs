@@ -76,9 +76,10 @@ async fn documents_have_the_documented_shape_and_a_ttl_index() {
         .await
         .unwrap();
     store.put("users", "ada", b("1815"), None).await.unwrap();
-    let coll = db.collection::<Document>(&store.mongo_collection_name("users"));
+    let coll = db.collection::<Document>(&store.mongo_collection_name());
     let doc = coll.find_one(doc! {}).await.unwrap().unwrap();
-    assert_eq!(doc.get_str("_id").unwrap(), "ada");
+    assert_eq!(doc.get_str("_id").unwrap(), "5.users=ada");
+    assert_eq!(doc.get_str("c").unwrap(), "users");
     assert_eq!(doc.get_str("k").unwrap(), "ada");
     assert!(
         doc.get("x").is_none(),
@@ -86,6 +87,7 @@ async fn documents_have_the_documented_shape_and_a_ttl_index() {
     );
     let names: Vec<String> = coll.list_index_names().await.unwrap();
     assert!(names.iter().any(|n| n.starts_with("x")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("c_1_k_1")), "{names:?}");
 }
 
 /// A collection dropped from outside while an instance still trusts it as prepared:
@@ -97,7 +99,7 @@ async fn a_collection_dropped_from_outside_keeps_working() {
         return;
     };
     store.put("users", "ada", b("v"), None).await.unwrap();
-    let coll = db.collection::<Document>(&store.mongo_collection_name("users"));
+    let coll = db.collection::<Document>(&store.mongo_collection_name());
     coll.drop().await.unwrap();
     let short = Some(std::time::Duration::from_millis(300));
     store.put("users", "brief", b("x"), short).await.unwrap();
@@ -111,38 +113,80 @@ async fn a_collection_dropped_from_outside_keeps_working() {
     assert_eq!(store.get("users", "grace").await.unwrap(), None);
 }
 
+/// However many collections are written, hostile names among them, the database
+/// holds one Mongo collection of the store's (a collection each costs the server files
+/// and memory and meets a hosted tier's collection limit), and `collections()` gives
+/// every name back.
 #[tokio::test]
-async fn names_map_onto_mongo_rules_injectively() {
-    let Some(store) = connect().await else { return };
+async fn every_collection_shares_one_mongo_collection() {
+    let (Some(store), Some(db)) = (connect().await, raw_db().await) else {
+        return;
+    };
     let long = "n".repeat(4096);
-    let names = [
-        "plain",
-        "with.dot",
-        "$dollar",
-        "sp ace",
-        "ÜTF",
-        long.as_str(),
-        "system.x",
-    ];
-    let mapped: std::collections::HashSet<String> = names
-        .iter()
-        .map(|n| store.mongo_collection_name(n))
-        .collect();
-    assert_eq!(mapped.len(), names.len());
-    for m in &mapped {
-        assert!(
-            m.len() < 120 && !m.contains('$') && !m.starts_with("system."),
-            "{m}"
-        );
-    }
-    for n in names {
+    let mut names: Vec<String> = (0..200).map(|i| format!("c{i:03}")).collect();
+    names.extend(
+        [
+            "with.dot", "$dollar", "sp ace", "ÜTF", &long, "system.x", "a=b", "1.a",
+        ]
+        .map(String::from),
+    );
+    for n in &names {
         store.put(n, "k", b(n), None).await.unwrap();
     }
-    let mut found = store.collections(100).await.unwrap();
-    found.sort();
-    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    expected.sort();
-    assert_eq!(found, expected);
+    let own = store.mongo_collection_name();
+    let prefix = own.trim_end_matches("entries");
+    let filter = doc! { "name": { "$regex": format!("^{}", regex_escape(prefix)) } };
+    let listed = db.list_collection_names().filter(filter).await.unwrap();
+    assert_eq!(listed, [own.as_str()]);
+    names.sort();
+    assert_eq!(store.collections(usize::MAX).await.unwrap(), names);
+    assert_eq!(store.collections(3).await.unwrap(), names[..3]);
+    for n in &names {
+        assert_eq!(store.get(n, "k").await.unwrap(), Some(b(n)), "{n:?}");
+    }
+    store.destroy_collection("c001").await.unwrap();
+    let left = store.collections(usize::MAX).await.unwrap();
+    assert_eq!(left.len(), names.len() - 1);
+    store.destroy().await.unwrap();
+    assert!(store.collections(10).await.unwrap().is_empty());
+}
+
+/// `text` with the characters a regular expression treats specially escaped.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\^$.|?*+()[]{}-".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Document ids are injective over (collection, key) pairs, and at most 512 bytes.
+#[test]
+fn document_ids_tell_every_collection_and_key_apart() {
+    use mongodb::bson::Bson;
+    let pairs = [
+        ("a", "b=c"),
+        ("a=b", "c"),
+        ("a", "1.a=b"),
+        ("1.a", "b"),
+        ("x", ""),
+        ("c", &*"k".repeat(508)),
+        ("c", &*"k".repeat(509)),
+        (&*"c".repeat(4096), "k"),
+    ];
+    let ids: Vec<Bson> = pairs
+        .iter()
+        .map(|(c, k)| MongoStore::document_id(c, k))
+        .collect();
+    for (i, a) in ids.iter().enumerate() {
+        assert!(ids[i + 1..].iter().all(|b| b != a), "{a:?}");
+        if let Bson::String(id) = a {
+            assert!(id.len() <= 512, "{id}");
+        }
+    }
+    assert!(matches!(ids[6], Bson::Binary(_)), "{:?}", ids[6]);
+    assert!(matches!(ids[5], Bson::String(_)), "{:?}", ids[5]);
 }
 
 #[tokio::test]
@@ -174,14 +218,20 @@ async fn foreign_documents_are_corrupt_data() {
         return;
     };
     store.put("c", "seed", b("v"), None).await.unwrap();
-    let coll = db.collection::<Document>(&store.mongo_collection_name("c"));
-    coll.insert_one(doc! { "_id": "text", "k": "text", "v": "a string, not binary" })
+    let coll = db.collection::<Document>(&store.mongo_collection_name());
+    let id = |k: &str| MongoStore::document_id("c", k);
+    coll.insert_one(doc! { "_id": id("text"), "c": "c", "k": "text", "v": "a string, not binary" })
         .await
         .unwrap();
-    coll.insert_one(doc! { "_id": "nov", "k": "nov" })
+    coll.insert_one(doc! { "_id": id("nov"), "c": "c", "k": "nov" })
         .await
         .unwrap();
-    coll.insert_one(doc! { "_id": "badx", "k": "badx", "v": mongodb::bson::Binary { subtype: mongodb::bson::spec::BinarySubtype::Generic, bytes: vec![1] }, "x": "soon" }).await.unwrap();
+    coll.insert_one(doc! { "_id": id("badx"), "c": "c", "k": "badx", "v": mongodb::bson::Binary { subtype: mongodb::bson::spec::BinarySubtype::Generic, bytes: vec![1] }, "x": "soon" }).await.unwrap();
+    // A document of another application, without a collection, is not one of its names.
+    coll.insert_one(doc! { "_id": "foreign", "k": 1 })
+        .await
+        .unwrap();
+    assert_eq!(store.collections(10).await.unwrap(), ["c"]);
     for key in ["text", "nov", "badx"] {
         corrupt_entry_is_a_typed_error(&store, "c", key).await;
     }
@@ -197,23 +247,24 @@ async fn a_value_over_the_document_limit_is_too_large_and_writes_nothing() {
     assert!(limit < 16 << 20 && limit > 16 << 19, "{limit}");
     value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
     // By create, under the shortest key, and by a batch put under the longest key a
-    // caller can pass (its `_id` a hash) and under the longest one that is its own
-    // `_id`, with a TTL (the document's every field).
+    // caller can pass (its `_id` a hash) and under the longest one whose `_id` is the
+    // plain string (`1.c=` and the key), with a TTL (the document's every field); and
+    // under the longest collection name too.
     let created = store
         .create("c", "k", bytes::Bytes::from(vec![b'x'; limit]), None)
         .await
         .unwrap();
     assert!(created.is_applied());
     let long = "k".repeat(kv_store_adapter::names::MAX_NAME_LEN);
-    let id = "i".repeat(512);
+    let id = "i".repeat(508);
     let ttl = Some(Duration::from_secs(600));
-    for key in [&long, &id] {
+    for (c, key) in [("c", &long), ("c", &id), (long.as_str(), &long)] {
         let largest = bytes::Bytes::from(vec![b'y'; MongoStore::value_limit(key)]);
         store
-            .put_many("c", &[(key, largest.clone())], ttl)
+            .put_many(c, &[(key, largest.clone())], ttl)
             .await
             .unwrap();
-        assert_eq!(store.get("c", key).await.unwrap(), Some(largest));
+        assert_eq!(store.get(c, key).await.unwrap(), Some(largest));
     }
     assert_eq!(
         store.get("c", "k").await.unwrap().map(|v| v.len()),

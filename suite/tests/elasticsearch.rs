@@ -136,31 +136,6 @@ async fn every_collection_shares_one_strictly_mapped_index() {
     assert_eq!(indices_of(&store).await, [store.index_name()]);
 }
 
-/// Document ids are injective over (collection, key) pairs, under the `_id` limit.
-#[test]
-fn document_ids_tell_every_collection_and_key_apart() {
-    let pairs = [
-        ("a", "b=c"),
-        ("a=b", "c"),
-        ("a", "1.a=b"),
-        ("1.a", "b"),
-        ("", "x"),
-        ("x", ""),
-        ("c", &*"k".repeat(600)),
-        ("c", &*"k".repeat(601)),
-        (&*"c".repeat(4096), "k"),
-    ];
-    let ids: std::collections::HashSet<String> = pairs
-        .iter()
-        .map(|(c, k)| ElasticsearchStore::document_id(c, k))
-        .collect();
-    assert_eq!(ids.len(), pairs.len());
-    assert!(ids.iter().all(|id| id.len() < 512));
-}
-
-/// An index deleted from outside while an instance still trusts it as prepared: the
-/// next write makes Elasticsearch create it on the fly, and the store's index template
-/// gives it the strict mapping, so its keys still list and expire.
 #[tokio::test]
 async fn an_index_deleted_from_outside_comes_back_with_its_mapping() {
     let Some(store) = connect().await else { return };

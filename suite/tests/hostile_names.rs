@@ -69,6 +69,31 @@ fn pure_mappings_are_injective_and_reversible() {
         .unwrap();
 }
 
+/// Collections and keys that look like a document id's own syntax
+/// (`{bytes of collection}.{collection}={key}`), and lengths on either side of the
+/// 512-byte `_id` limit and of the longest name: each maps to its own id, readable
+/// back or a hash of both (`fuzzing::names` checks every store's mapping).
+#[test]
+fn document_ids_at_their_edges() {
+    let long = |unit: &str, n: usize| unit.repeat(n);
+    let pairs = [
+        ("a".to_owned(), "b=c".to_owned()),
+        ("a=b".to_owned(), "c".to_owned()),
+        ("a".to_owned(), "1.a=b".to_owned()),
+        ("1.a".to_owned(), "b".to_owned()),
+        ("3.a=b".to_owned(), "=".to_owned()),
+        ("c".to_owned(), long("k", 506)),
+        ("c".to_owned(), long("k", 507)),
+        ("c".to_owned(), long("k", 508)),
+        ("c".to_owned(), long("k", 509)),
+        (long("c", 4096), "k".to_owned()),
+        (long("ü", 2048), long("=", 4096)),
+    ];
+    for (c, k) in &pairs {
+        fuzzing::names(c, k);
+    }
+}
+
 #[test]
 fn name_decoders_accept_only_what_encoders_write() {
     runner(2_000)

@@ -161,34 +161,6 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-/// Document ids are injective over (collection, key) pairs, and at most 512 bytes.
-#[test]
-fn document_ids_tell_every_collection_and_key_apart() {
-    use mongodb::bson::Bson;
-    let pairs = [
-        ("a", "b=c"),
-        ("a=b", "c"),
-        ("a", "1.a=b"),
-        ("1.a", "b"),
-        ("x", ""),
-        ("c", &*"k".repeat(508)),
-        ("c", &*"k".repeat(509)),
-        (&*"c".repeat(4096), "k"),
-    ];
-    let ids: Vec<Bson> = pairs
-        .iter()
-        .map(|(c, k)| MongoStore::document_id(c, k))
-        .collect();
-    for (i, a) in ids.iter().enumerate() {
-        assert!(ids[i + 1..].iter().all(|b| b != a), "{a:?}");
-        if let Bson::String(id) = a {
-            assert!(id.len() <= 512, "{id}");
-        }
-    }
-    assert!(matches!(ids[6], Bson::Binary(_)), "{:?}", ids[6]);
-    assert!(matches!(ids[5], Bson::String(_)), "{:?}", ids[5]);
-}
-
 #[tokio::test]
 async fn destroy_drops_only_this_stores_collections() {
     let (Some(store), Some(db)) = (connect().await, raw_db().await) else {

@@ -291,7 +291,7 @@ impl MongoStore {
 /// The `_id` of `key` in collection `c`: `{bytes of c}.{c}={key}` (the length makes it
 /// injective), or a binary hash of both past [`MAX_ID`] bytes (never equal to a string).
 pub(crate) fn id(c: &str, key: &str) -> Bson {
-    let plain = format!("{}.{c}={key}", c.len());
+    let plain = names::pair_id(c, key);
     if plain.len() <= MAX_ID {
         Bson::String(plain)
     } else {
@@ -676,6 +676,10 @@ impl EnumerateCollections for MongoStore {
     /// The live documents grouped by `c`, in the order of the names' bytes; each round
     /// trip of the cursor is bounded by the operation timeout.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        if opts.limit == 0 {
+            // `$limit` must be positive.
+            return Ok(Vec::new());
+        }
         let limit = opts.limit.min(i64::MAX as usize) as i64;
         let pipeline = [
             doc! { "$match": { "c": { "$type": "string" }, "x": live() } },

@@ -172,6 +172,7 @@ pub mod enumerate_collections {
         let all = store.collections(100_000).await.unwrap();
         assert!(all.contains(&c1) && all.contains(&c2), "{all:?}");
         assert!(store.collections(1).await.unwrap().len() <= 1);
+        assert_eq!(store.collections(0).await.unwrap(), Vec::<String>::new());
     }
 
     /// Collection names come back exactly as written.

@@ -130,6 +130,15 @@ pub fn digest(parts: &[&str]) -> String {
     out
 }
 
+/// One readable id for a collection and a key: `{bytes of collection}.{collection}={key}`.
+/// The length in front makes it injective (`("a", "b=c")` and `("a=b", "c")` differ);
+/// the document stores use it as `_id` while it is short enough, a [`digest`] of both
+/// beyond.
+#[cfg(any(feature = "mongodb", feature = "elasticsearch"))]
+pub(crate) fn pair_id(collection: &str, key: &str) -> String {
+    format!("{}.{collection}={key}", collection.len())
+}
+
 /// Checks a store's namespace or prefix: 1 to `max` bytes, each allowed by `allowed`
 /// (described to the user as `charset`).
 #[cfg_attr(

@@ -210,7 +210,7 @@ fn now_ms() -> u64 {
 /// The `_id` of `key` in collection `c`: `{bytes of c}.{c}={key}` (the length makes it
 /// injective), or `#` and a hash of both past the `_id` limit (never a digit first).
 pub(crate) fn id(c: &str, key: &str) -> String {
-    let plain = format!("{}.{c}={key}", c.len());
+    let plain = names::pair_id(c, key);
     if plain.len() < MAX_ID {
         plain
     } else {

@@ -184,6 +184,57 @@ async fn memcached_restart() {
     survives_a_restart(&mut server, store, RECOVERY).await;
 }
 
+/// The harness itself: a private server whose port another process takes between
+/// the pick and the bind (here the first attempt's port, held by a listener that
+/// never answers) exits, and a test must not then talk to whatever holds the port.
+/// `Server` starts it again on another port and returns only once the port is its
+/// own (seen once under seven parallel test binaries: a memcached test's store met
+/// something else on its server's port).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_server_whose_port_is_taken_starts_on_another() {
+    let Some(bin) = program("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let taken = std::sync::Mutex::new(None);
+    let server = Server::new(bin, |port| {
+        let mut taken = taken.lock().unwrap();
+        if taken.is_none() {
+            *taken = Some(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
+        }
+        [
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "0",
+            "-u",
+            "root",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    let held = taken
+        .lock()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert_ne!(server.port, held.port(), "started on the taken port");
+    let store = MemcachedStore::connect(&server.memcached_url())
+        .await
+        .unwrap();
+    store
+        .put("c", "k", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("c", "k").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+}
+
 /// Memcached closing idle connections (`-o idle_timeout`): the next call must not
 /// fail for it, as for Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

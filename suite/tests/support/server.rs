@@ -1,7 +1,7 @@
 //! A server process of a test's own, on a free port: started, killed, stopped and
 //! resumed by the test, so faults disturb no other test.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,21 +17,35 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `program` with `args(port)` on a free port, and returns once that port is
+    /// the program's own.
+    ///
+    /// A port is free when picked, but another process (a parallel test's server, an
+    /// outgoing connection) can take it before the program binds it: the program then
+    /// exits, and something else answers on the port. So the server counts as started
+    /// only when a listening socket on the port belongs to it, and one that exited is
+    /// started again on another port.
     pub fn new(program: String, args: impl Fn(u16) -> Vec<String>) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self {
-            program,
-            args: args(port),
-            port,
-            child: None,
-            dir: None,
-        };
-        server.start();
-        server
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut server = Self {
+                program: program.clone(),
+                args: args(port),
+                port,
+                child: None,
+                dir: None,
+            };
+            match server.launch() {
+                Ok(()) => return server,
+                Err(why) => last = why,
+            }
+        }
+        panic!("{program} did not start on any of five ports: {last}");
     }
 
     /// A redis-server (or valkey-server) of its own: bound to 127.0.0.1, nothing saved to
@@ -153,8 +167,18 @@ impl Server {
         })
     }
 
-    /// Starts the server and waits until its port answers.
+    /// Starts the server again on its port (after [`kill`](Self::kill)) and waits until
+    /// it listens there.
+    #[allow(dead_code)]
     pub fn start(&mut self) {
+        if let Err(why) = self.launch() {
+            panic!("{why}");
+        }
+    }
+
+    /// Spawns the program and waits until a socket listening on the port is its own;
+    /// an error if it exits first (its port taken).
+    fn launch(&mut self) -> Result<(), String> {
         let child = Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::null())
@@ -162,12 +186,21 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.program));
-        self.child = Some(child);
+        let pid = child.id();
+        let child = self.child.insert(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while !listens(pid, self.port) {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Err(format!(
+                    "{} exited ({status}) before listening on port {}",
+                    self.program, self.port
+                ));
+            }
             assert!(Instant::now() < deadline, "{} did not start", self.program);
             std::thread::sleep(Duration::from_millis(20));
         }
+        Ok(())
     }
 
     /// SIGKILL: no chance to say goodbye to clients.
@@ -241,4 +274,72 @@ impl Drop for Server {
         }
         self.kill();
     }
+}
+
+/// Whether a socket listening on `port` (IPv4 or IPv6) is open in process `pid` or one
+/// of its descendants.
+fn listens(pid: u32, port: u16) -> bool {
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(|line| {
+                    // `sl local_address rem_address st ... uid timeout inode`
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let local_port = fields.get(1)?.rsplit_once(':')?.1;
+                    let ours = u16::from_str_radix(local_port, 16).ok()? == port
+                        && *fields.get(3)? == "0A";
+                    let inode = fields.get(9)?;
+                    ours.then(|| format!("socket:[{inode}]"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    !listening.is_empty()
+        && family(pid).into_iter().any(|p| {
+            std::fs::read_dir(format!("/proc/{p}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|link| listening.iter().any(|l| link.as_os_str() == l.as_str()))
+                })
+            })
+        })
+}
+
+/// `pid` and every process descended from it.
+fn family(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let p: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid ...`: fields after the last `)`.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    out
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::{BoxFuture, Result};
+use crate::{BoxFuture, EnumerateKeys, Result};
 
 /// Where a listing goes on: given with a [`Page`], handed back for the next one. Its
 /// text is the store's own (a key, a scan cursor, a sort value); only the store that
@@ -84,6 +84,66 @@ impl Page {
             None
         };
         Self { names, next }
+    }
+}
+
+/// How many names a wrapper asks of its inner store a page while it walks a listing.
+pub(crate) const WALK_PAGE: usize = 1_000;
+
+/// One collection's keys in an inner store, a page at a time: how a wrapper that
+/// lists, looks for or deletes some of an inner collection's keys holds one page,
+/// never the whole collection, and stops as soon as it has what it needs.
+pub(crate) struct Pages<'a, S> {
+    store: &'a S,
+    collection: &'a str,
+    next: Option<Cursor>,
+    done: bool,
+}
+
+impl<'a, S: EnumerateKeys> Pages<'a, S> {
+    pub(crate) fn new(store: &'a S, collection: &'a str) -> Self {
+        Self {
+            store,
+            collection,
+            next: None,
+            done: false,
+        }
+    }
+
+    /// The next page's names (maybe none), `None` after the last page.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<String>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .keys_page(self.collection, self.next.take(), WALK_PAGE)
+            .await?;
+        self.done = page.next.is_none();
+        self.next = page.next;
+        Ok(Some(page.names))
+    }
+
+    /// Up to `limit` distinct names that `pick` makes of the keys, in name order,
+    /// read until that many are found or the listing ends (a page may repeat a key:
+    /// Redis SCAN).
+    pub(crate) async fn pick(
+        mut self,
+        limit: usize,
+        mut pick: impl FnMut(&str) -> Option<String>,
+    ) -> Result<Vec<String>> {
+        let mut found = std::collections::BTreeSet::new();
+        while found.len() < limit
+            && let Some(names) = self.next().await?
+        {
+            for name in names.iter().filter_map(|k| pick(k)) {
+                found.insert(name);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use crate::listing::Pages;
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -160,25 +161,25 @@ impl<S: Store> Store for PrefixKeys<S> {
     }
 }
 
+// Listing, looking for and deleting this prefix's keys walk the inner collection a
+// page at a time (`Pages`): memory holds one page, and each stops once it has what it
+// needs. Only the inner store can skip other prefixes' keys, so a prefix with few keys
+// in a large shared collection is still found by reading past the others.
 impl<S: EnumerateKeys> PrefixKeys<S> {
-    /// Every prefixed key of `c`, as the inner store names it.
-    async fn own_keys(&self, c: &str) -> Result<Vec<String>> {
-        let mut keys = self.inner.keys_opts(c, ListOptions::default()).await?;
-        keys.retain(|k| self.prefix.strip(k).is_some());
-        Ok(keys)
+    /// Whether `c` holds at least one of this prefix's keys.
+    async fn holds_any(&self, c: &str) -> Result<bool> {
+        let found = Pages::new(&self.inner, c)
+            .pick(1, |k| self.prefix.strip(k).map(|_| String::new()))
+            .await?;
+        Ok(!found.is_empty())
     }
 }
 
 impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let keys = self.inner.keys_opts(c, ListOptions::default()).await?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| self.prefix.strip(k))
-            .take(limit)
-            .map(str::to_owned)
-            .collect())
+        Pages::new(&self.inner, c)
+            .pick(opts.limit, |k| self.prefix.strip(k).map(str::to_owned))
+            .await
     }
     /// A page of the inner store, keeping this prefix's keys: it may hold none of
     /// them before the end.
@@ -203,7 +204,7 @@ impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKey
             if out.len() >= limit {
                 break;
             }
-            if !self.own_keys(&c).await?.is_empty() {
+            if self.holds_any(&c).await? {
                 out.push(c);
             }
         }
@@ -213,12 +214,18 @@ impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKey
 
 impl<S: EnumerateKeys> DestroyCollection for PrefixKeys<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
-        let keys = self.own_keys(c).await?;
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        for chunk in keys.chunks(1000) {
-            self.inner
-                .delete_many_opts(c, chunk, DeleteOptions::default())
-                .await?;
+        let mut pages = Pages::new(&self.inner, c);
+        while let Some(names) = pages.next().await? {
+            let own: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|k| self.prefix.strip(k).is_some())
+                .collect();
+            if !own.is_empty() {
+                self.inner
+                    .delete_many_opts(c, &own, DeleteOptions::default())
+                    .await?;
+            }
         }
         Ok(())
     }

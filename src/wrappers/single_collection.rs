@@ -1,5 +1,6 @@
 //! `SingleCollection`: every collection folded into one.
 
+use crate::listing::Pages;
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -11,8 +12,13 @@ use std::collections::BTreeSet;
 
 /// Keeps every `(collection, key)` in one collection of the inner store, under the key
 /// `{byte length of collection}:{collection}{key}`: injective and reversible, so
-/// `collections()` and `keys()` give back the original names. For backends where
-/// collections are costly (one Mongo collection, one Elasticsearch index each).
+/// `collections()` and `keys()` give back the original names. For a store where each
+/// collection costs something of its own (a file each in `MultiDiskStore`, a table
+/// each in a store of your own), or that offers only one.
+///
+/// Listing walks the one inner collection page by page: `keys(c)` and
+/// `destroy_collection(c)` read past the other collections' keys, and `collections()`
+/// reads every key, holding a page and the names it answers at a time.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -168,29 +174,20 @@ impl<S: ConditionalWrites> ConditionalWrites for SingleCollection<S> {
     }
 }
 
-impl<S: EnumerateKeys> SingleCollection<S> {
-    /// Every inner key of `collection`, as the inner store names it.
-    async fn inner_keys_of(&self, collection: &str) -> Result<Vec<String>> {
-        let head = Self::head(collection);
-        let mut keys = self
-            .inner
-            .keys_opts(&self.name, ListOptions::default())
-            .await?;
-        keys.retain(|k| k.starts_with(&head) && k.len() > head.len());
-        Ok(keys)
-    }
-}
-
+// Listing one collection, listing the collections and destroying one walk the inner
+// collection a page at a time (`Pages`): memory holds a page (and the names being
+// answered), never every folded collection's keys at once. The inner store cannot
+// skip the other collections' keys, so each reads past them.
 impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let head_len = Self::head(c).len();
-        let keys = self.inner_keys_of(c).await?;
-        Ok(keys
-            .into_iter()
-            .take(limit)
-            .map(|mut k| k.split_off(head_len))
-            .collect())
+        let head = Self::head(c);
+        Pages::new(&self.inner, &self.name)
+            .pick(opts.limit, |k| {
+                k.strip_prefix(head.as_str())
+                    .filter(|key| !key.is_empty())
+                    .map(str::to_owned)
+            })
+            .await
     }
     /// A page of the inner collection, keeping `c`'s keys: it may hold none of them
     /// before the end.
@@ -207,28 +204,42 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
 }
 
 impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
+    /// The first `limit` names in name order: every inner key is read, and only those
+    /// names are kept meanwhile.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
-        let keys = self
-            .inner
-            .keys_opts(&self.name, ListOptions::default())
-            .await?;
-        let all: BTreeSet<&str> = keys
-            .iter()
-            .filter_map(|k| Self::decode(k))
-            .map(|(c, _)| c)
-            .collect();
-        Ok(all.into_iter().take(limit).map(str::to_owned).collect())
+        let mut first: BTreeSet<String> = BTreeSet::new();
+        let mut pages = Pages::new(&self.inner, &self.name);
+        while let Some(names) = pages.next().await? {
+            for (c, _) in names.iter().filter_map(|k| Self::decode(k)) {
+                let wanted = first.len() < limit || first.last().is_some_and(|l| c < l.as_str());
+                if wanted && !first.contains(c) {
+                    first.insert(c.to_owned());
+                    if first.len() > limit {
+                        first.pop_last();
+                    }
+                }
+            }
+        }
+        Ok(first.into_iter().collect())
     }
 }
 
 impl<S: EnumerateKeys> DestroyCollection for SingleCollection<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
-        let keys = self.inner_keys_of(c).await?;
-        for chunk in refs(&keys).chunks(1000) {
-            self.inner
-                .delete_many_opts(&self.name, chunk, DeleteOptions::default())
-                .await?;
+        let head = Self::head(c);
+        let mut pages = Pages::new(&self.inner, &self.name);
+        while let Some(names) = pages.next().await? {
+            let own: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|k| k.starts_with(&head) && k.len() > head.len())
+                .collect();
+            if !own.is_empty() {
+                self.inner
+                    .delete_many_opts(&self.name, &own, DeleteOptions::default())
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -40,3 +40,75 @@ fn simple() -> SimpleStore {
 }
 
 const DAY: Duration = Duration::from_secs(86_400);
+
+/// A store that notes how many names each listing call of its inner store answered:
+/// the most at once (what a caller above held) and in all (what it read).
+#[derive(Debug, Clone)]
+struct ListingMeter<S> {
+    inner: S,
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S> ListingMeter<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            most: Default::default(),
+            total: Default::default(),
+        }
+    }
+
+    fn saw(&self, names: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.most.fetch_max(names, Relaxed);
+        self.total.fetch_add(names, Relaxed);
+    }
+
+    /// (most at once, in all) since the last call, then starts counting again.
+    fn take(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.most.swap(0, Relaxed), self.total.swap(0, Relaxed))
+    }
+}
+
+impl<S: kv_store_adapter::Store> kv_store_adapter::Store for ListingMeter<S> {
+    kv_store_adapter::forward_methods!(inner; get_opts, put_opts, delete_opts, get_many_opts,
+        put_many_opts, delete_many_opts);
+}
+
+impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for ListingMeter<S> {
+    async fn keys_opts(
+        &self,
+        c: &str,
+        opts: kv_store_adapter::ListOptions,
+    ) -> kv_store_adapter::Result<Vec<String>> {
+        let keys = self.inner.keys_opts(c, opts).await?;
+        self.saw(keys.len());
+        Ok(keys)
+    }
+
+    async fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<kv_store_adapter::Cursor>,
+        limit: usize,
+    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
+        let page = self.inner.keys_page(c, cursor, limit).await?;
+        self.saw(page.names.len());
+        Ok(page)
+    }
+}
+kv_store_adapter::forward_capabilities!(ListingMeter, inner; enumerate_collections);
+
+/// Writes `n` entries named `{stem}{i}` to collection `c` of `store`, in batches.
+async fn fill(store: &impl kv_store_adapter::KvStore, c: &str, stem: &str, n: usize) {
+    let keys: Vec<String> = (0..n).map(|i| format!("{stem}{i:06}")).collect();
+    for chunk in keys.chunks(1_000) {
+        let entries: Vec<(&str, kv_store_adapter::Bytes)> = chunk
+            .iter()
+            .map(|k| (k.as_str(), kv_store_adapter::Bytes::from_static(b"v")))
+            .collect();
+        store.put_many(c, &entries, None).await.unwrap();
+    }
+}

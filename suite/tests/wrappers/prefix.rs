@@ -178,3 +178,44 @@ async fn wrappers_under_a_key_prefix_keep_their_rules() {
     );
     assert_eq!(shared.get("c", "p\u{1f}k").await.unwrap(), Some(b("kept")));
 }
+
+/// Listing, looking for and deleting one prefix's keys walk the shared collection a
+/// page at a time and stop once they have what they need: they never hold every
+/// prefix's keys at once (they did: each loaded the whole inner collection, so
+/// `keys("c", 10)` over a million shared keys read a million).
+#[tokio::test]
+async fn a_prefix_lists_its_keys_a_page_at_a_time() {
+    let (disk, _dir) = disk();
+    let meter = ListingMeter::new(disk);
+    let bulk = meter.clone().prefix_keys("bulk").unwrap();
+    let few = meter.clone().prefix_keys("few").unwrap();
+    fill(&bulk, "c", "k", 5_000).await;
+    fill(&few, "c", "k", 5).await;
+    meter.take();
+
+    // The inner keys are `bulk␟…` then `few␟…`: the first page holds ten of bulk's.
+    assert_eq!(bulk.keys("c", 10).await.unwrap().len(), 10);
+    let (most, total) = meter.take();
+    assert!(total <= 1_000, "read {total} names for 10");
+
+    // Few's keys come after all of bulk's: every page is read, one at a time.
+    let keys = few.keys("c", 10).await.unwrap();
+    assert_eq!(keys, (0..5).map(|i| format!("k{i:06}")).collect::<Vec<_>>());
+    let (most_few, total) = meter.take();
+    assert!(most.max(most_few) <= 1_000, "held {most_few} names at once");
+    assert!(total >= 5_005, "every page read: {total}");
+
+    assert_eq!(few.collections(usize::MAX).await.unwrap(), ["c"]);
+    let (most, _) = meter.take();
+    assert!(most <= 1_000, "collections() held {most} names at once");
+
+    few.destroy_collection("c").await.unwrap();
+    let (most, _) = meter.take();
+    assert!(
+        most <= 1_000,
+        "destroy_collection held {most} names at once"
+    );
+    assert!(few.keys("c", 10).await.unwrap().is_empty());
+    assert_eq!(bulk.keys("c", usize::MAX).await.unwrap().len(), 5_000);
+    assert_eq!(bulk.collections(usize::MAX).await.unwrap(), ["c"]);
+}

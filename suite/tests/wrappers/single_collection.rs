@@ -41,3 +41,43 @@ async fn the_encoding_is_reversible_for_hostile_names() {
         assert_eq!(keys, expected);
     }
 }
+
+/// Listing one folded collection, listing the collections and destroying one walk the
+/// inner collection a page at a time: they never hold every folded collection's keys
+/// at once (they did: each loaded the whole inner collection).
+#[tokio::test]
+async fn folded_collections_are_listed_a_page_at_a_time() {
+    let (disk, _dir) = disk();
+    let meter = ListingMeter::new(disk);
+    let store = meter.clone().single_collection("kv").unwrap();
+    fill(&store, "big", "k", 5_000).await;
+    fill(&store, "small", "k", 5).await;
+    meter.take();
+
+    // The inner keys are `3:big…` then `5:small…`: big's first page is enough.
+    assert_eq!(store.keys("big", 10).await.unwrap().len(), 10);
+    let (_, total) = meter.take();
+    assert!(total <= 1_000, "read {total} names for 10");
+
+    let keys = store.keys("small", 10).await.unwrap();
+    assert_eq!(keys, (0..5).map(|i| format!("k{i:06}")).collect::<Vec<_>>());
+    let (most, _) = meter.take();
+    assert!(most <= 1_000, "keys() held {most} names at once");
+
+    assert_eq!(
+        store.collections(usize::MAX).await.unwrap(),
+        ["big", "small"]
+    );
+    assert_eq!(store.collections(1).await.unwrap(), ["big"]);
+    let (most, _) = meter.take();
+    assert!(most <= 1_000, "collections() held {most} names at once");
+
+    store.destroy_collection("small").await.unwrap();
+    let (most, _) = meter.take();
+    assert!(
+        most <= 1_000,
+        "destroy_collection held {most} names at once"
+    );
+    assert_eq!(store.collections(usize::MAX).await.unwrap(), ["big"]);
+    assert_eq!(store.keys("big", usize::MAX).await.unwrap().len(), 5_000);
+}

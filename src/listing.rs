@@ -90,6 +90,19 @@ impl Page {
 /// How many names a wrapper asks of its inner store a page while it walks a listing.
 pub(crate) const WALK_PAGE: usize = 1_000;
 
+/// Adds `name` to `first`, which keeps the `limit` smallest names it is given: how a
+/// listing that must read everything (a SCAN, every folded key) answers its first
+/// `limit` names in order while holding only those.
+pub(crate) fn keep_first(first: &mut std::collections::BTreeSet<String>, name: &str, limit: usize) {
+    let wanted = first.len() < limit || first.last().is_some_and(|last| name < last.as_str());
+    if wanted && !first.contains(name) {
+        first.insert(name.to_owned());
+        if first.len() > limit {
+            first.pop_last();
+        }
+    }
+}
+
 /// One collection's keys in an inner store, a page at a time: how a wrapper that
 /// lists, looks for or deletes some of an inner collection's keys holds one page,
 /// never the whole collection, and stops as soon as it has what it needs.

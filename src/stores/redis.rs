@@ -1,5 +1,6 @@
 //! `RedisStore`: Redis (or Valkey) through redis-rs, standalone or cluster.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use redis::{Cmd, IntoConnectionInfo, RedisError, Value};
 use super::TtlEntry;
 use super::redis_failover::{self, FailoverConnection};
 use super::redis_index::{self, CLOCK_MARGIN_MS};
+use crate::listing::keep_first;
 use crate::store::{
     DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
     ListOptions, PutOptions,
@@ -50,18 +52,28 @@ pub trait RedisConnection: ConnectionLike + Clone + Send + Sync + 'static {
     /// different collections; false on a cluster.
     const ONE_NODE: bool = true;
 
-    /// Every key matching `pattern` on the node that holds `slot_key`'s slot.
-    fn scan_slot(
-        &self,
-        pattern: &[u8],
-        slot_key: &[u8],
-    ) -> impl Future<Output = redis::RedisResult<Vec<Vec<u8>>>> + Send;
+    /// The nodes a SCAN of the whole namespace visits, each as host and port: every
+    /// primary of a cluster; on one server a single entry that
+    /// [`scan_node_page`](Self::scan_node_page) does not look at (the default).
+    fn scan_nodes(&self) -> impl Future<Output = redis::RedisResult<Vec<(String, u16)>>> + Send {
+        std::future::ready(Ok(vec![(String::new(), 0)]))
+    }
 
-    /// Every key matching `pattern` on every primary.
-    fn scan_all(
+    /// One SCAN step from `cursor` on `node` (one of [`scan_nodes`](Self::scan_nodes),
+    /// `COUNT` `count`): the next cursor (0 at the end) and the keys matching
+    /// `pattern`. The default runs it on this connection's one server.
+    fn scan_node_page(
         &self,
+        node: &(String, u16),
         pattern: &[u8],
-    ) -> impl Future<Output = redis::RedisResult<Vec<Vec<u8>>>> + Send;
+        cursor: u64,
+        count: usize,
+    ) -> impl Future<Output = redis::RedisResult<(u64, Vec<Vec<u8>>)>> + Send {
+        let _ = node;
+        let cmd = scan_step(pattern, cursor, count);
+        let mut conn = self.clone();
+        async move { cmd.query_async(&mut conn).await }
+    }
 
     /// One SCAN step from `cursor` on the node that holds `slot_key`'s slot (`COUNT`
     /// `count`): the next cursor (0 at the end) and the keys matching `pattern`.
@@ -90,45 +102,88 @@ pub(crate) fn scan_step(pattern: &[u8], cursor: u64, count: usize) -> Cmd {
     cmd
 }
 
-/// Runs SCAN to the end (cursor 0), each step through `step`.
-pub(crate) async fn scan_to_end<F, Fut>(
-    pattern: &[u8],
-    mut step: F,
-) -> redis::RedisResult<Vec<Vec<u8>>>
-where
-    F: FnMut(Cmd) -> Fut,
-    Fut: Future<Output = redis::RedisResult<Value>>,
-{
-    let mut cursor: u64 = 0;
-    let mut keys = Vec::new();
-    loop {
-        let cmd = scan_step(pattern, cursor, SCAN_COUNT);
-        let (next, batch): (u64, Vec<Vec<u8>>) = redis::from_redis_value(step(cmd).await?)?;
-        keys.extend(batch);
-        if next == 0 {
-            return Ok(keys);
+/// A SCAN to its end, a step at a time: over the node holding one collection's slot,
+/// or over every primary. It holds one step's keys (about [`SCAN_COUNT`]), never the
+/// whole listing, so whoever walks it decides what to keep.
+struct Scan<'a, C> {
+    conn: &'a C,
+    pattern: Vec<u8>,
+    /// A key in the slot to scan (a collection's head), or `None`: every primary.
+    slot: Option<Vec<u8>>,
+    /// The primaries, fetched at the first step of a namespace scan.
+    nodes: Option<Vec<(String, u16)>>,
+    node: usize,
+    cursor: u64,
+    done: bool,
+}
+
+impl<'a, C: RedisConnection> Scan<'a, C> {
+    /// The keys of one collection's slot matching `pattern`.
+    fn slot(conn: &'a C, pattern: Vec<u8>, slot: Vec<u8>) -> Self {
+        Self::new(conn, pattern, Some(slot))
+    }
+
+    /// The keys of every primary matching `pattern`.
+    fn all(conn: &'a C, pattern: Vec<u8>) -> Self {
+        Self::new(conn, pattern, None)
+    }
+
+    fn new(conn: &'a C, pattern: Vec<u8>, slot: Option<Vec<u8>>) -> Self {
+        Self {
+            conn,
+            pattern,
+            slot,
+            nodes: None,
+            node: 0,
+            cursor: 0,
+            done: false,
         }
-        cursor = next;
+    }
+
+    /// The next step's keys (maybe none; SCAN may repeat a key), `None` at the end.
+    async fn next(&mut self) -> redis::RedisResult<Option<Vec<Vec<u8>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let (next, keys) = match &self.slot {
+            Some(slot) => {
+                let (next, keys) = self
+                    .conn
+                    .scan_page(&self.pattern, slot, self.cursor, SCAN_COUNT)
+                    .await?;
+                self.done = next == 0;
+                (next, keys)
+            }
+            None => {
+                let nodes = match self.nodes.take() {
+                    Some(nodes) => nodes,
+                    None => self.conn.scan_nodes().await?,
+                };
+                let Some(node) = nodes.get(self.node) else {
+                    self.done = true;
+                    return Ok(None);
+                };
+                let step = self
+                    .conn
+                    .scan_node_page(node, &self.pattern, self.cursor, SCAN_COUNT)
+                    .await;
+                self.nodes = Some(nodes);
+                let (next, keys) = step?;
+                if next == 0 {
+                    self.node += 1;
+                }
+                (next, keys)
+            }
+        };
+        self.cursor = next;
+        Ok(Some(keys))
     }
 }
 
 /// A standalone server's connection: every key is on the one server.
 macro_rules! standalone_connection {
     ($($connection:ty),*) => {$(
-        impl RedisConnection for $connection {
-            async fn scan_slot(&self, pattern: &[u8], _: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
-                self.scan_all(pattern).await
-            }
-
-            async fn scan_all(&self, pattern: &[u8]) -> redis::RedisResult<Vec<Vec<u8>>> {
-                let conn = self.clone();
-                scan_to_end(pattern, |cmd| {
-                    let mut conn = conn.clone();
-                    async move { cmd.query_async(&mut conn).await }
-                })
-                .await
-            }
-        }
+        impl RedisConnection for $connection {}
     )*};
 }
 
@@ -148,8 +203,11 @@ standalone_connection!(ConnectionManager, FailoverConnection);
 /// both, a batch read asks `EXISTS` in the same round trip while misses are recent,
 /// and otherwise asks about a batch's nils in a second round trip. Enumeration runs SCAN to the end — over the whole database,
 /// however small the collection — unless the store keeps a key index
-/// ([`with_index`](Self::with_index)), when it reads only the collection's index;
-/// `destroy` removes only this namespace's keys — never FLUSHDB.
+/// ([`with_index`](Self::with_index)), when it reads only the collection's index. A
+/// scan holds one step (1,000 keys) at a time, whatever the database's size:
+/// `keys(c, 10)` keeps the first ten names it meets in order, `collections()` the
+/// names it answers, and `destroy_collection` and `destroy` unlink each step's keys as
+/// they come. `destroy` removes only this namespace's keys — never FLUSHDB.
 ///
 /// The connection ([`FailoverConnection`]) is a multiplexed `ConnectionManager`:
 /// cheap to clone, pipelining concurrent calls, reconnecting by itself after a lost
@@ -692,27 +750,28 @@ impl<C: RedisConnection> RedisStore<C> {
     /// # Ok(()) }
     /// ```
     pub async fn build_index(&self) -> Result<usize> {
-        let keys = self.namespace_keys().await?;
-        let (data, _) = self.by_collection(&keys);
         let colls = self.collections_index();
         let ns_head = self.namespace_head();
         let mut found = 0;
-        for (c, keys) in data {
-            let idx = redis_index::index_key(&self.head(c));
-            // On a cluster the name is registered whether or not the index was new:
-            // this repairs a collection whose writer died before registering it.
-            self.register(c).await?;
-            for chunk in keys.chunks(CHUNK) {
-                found += self
-                    .eval::<usize>(&redis_index::INDEX_EXISTING, |cmd| {
-                        cmd.arg(chunk.len() + 1 + usize::from(colls.is_some()));
-                        cmd.arg(chunk).arg(&idx).arg(&colls);
-                        cmd.arg(&ns_head).arg(c);
-                        for raw in chunk {
-                            cmd.arg(self.decode(raw).map_or("", |(_, k)| k));
-                        }
-                    })
-                    .await?;
+        let mut scan = Scan::all(&self.conn, Self::pattern(&ns_head));
+        while let Some(keys) = scan.next().await.map_err(|e| self.fail(e))? {
+            for (c, keys) in self.by_collection(&keys).0 {
+                let idx = redis_index::index_key(&self.head(c));
+                // On a cluster the name is registered whether or not the index was
+                // new: this repairs a collection whose writer died before registering.
+                self.register(c).await?;
+                for chunk in keys.chunks(CHUNK) {
+                    found += self
+                        .eval::<usize>(&redis_index::INDEX_EXISTING, |cmd| {
+                            cmd.arg(chunk.len() + 1 + usize::from(colls.is_some()));
+                            cmd.arg(chunk).arg(&idx).arg(&colls);
+                            cmd.arg(&ns_head).arg(c);
+                            for raw in chunk {
+                                cmd.arg(self.decode(raw).map_or("", |(_, k)| k));
+                            }
+                        })
+                        .await?;
+                }
             }
         }
         Ok(found)
@@ -785,13 +844,10 @@ impl<C: RedisConnection> RedisStore<C> {
             .map_err(|e| self.fail(e))
     }
 
-    /// Every live key of `collection`, as Redis keys.
-    async fn collection_keys(&self, collection: &str) -> Result<Vec<Vec<u8>>> {
+    /// A scan of `collection`'s keys (its data keys, and its index), a step at a time.
+    fn collection_scan(&self, collection: &str) -> Scan<'_, C> {
         let head = self.head(collection);
-        self.conn
-            .scan_slot(&Self::pattern(&head), &head)
-            .await
-            .map_err(|e| self.fail(e))
+        Scan::slot(&self.conn, Self::pattern(&head), head)
     }
 
     /// The prefix of every key of the namespace: `{ns}:{`.
@@ -892,12 +948,9 @@ impl<C: RedisConnection> RedisStore<C> {
         Ok(())
     }
 
-    /// Every key of the namespace, data and indexes, from every primary.
-    async fn namespace_keys(&self) -> Result<Vec<Vec<u8>>> {
-        self.conn
-            .scan_all(&Self::pattern(&self.namespace_head()))
-            .await
-            .map_err(|e| self.fail(e))
+    /// A scan of every key of the namespace, data and indexes, on every primary.
+    fn namespace_scan(&self) -> Scan<'_, C> {
+        Scan::all(&self.conn, Self::pattern(&self.namespace_head()))
     }
 
     /// Keys of the namespace sorted by collection: data keys, and indexes.
@@ -1730,17 +1783,18 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
         if self.index {
             return self.indexed_keys(c, limit).await;
         }
-        let keys = self.collection_keys(c).await?;
-        let mut out: Vec<String> = keys
-            .iter()
-            .filter_map(|raw| self.decode(raw))
-            .filter(|(coll, _)| *coll == c)
-            .map(|(_, k)| k.to_owned())
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out.truncate(limit);
-        Ok(out)
+        // The whole slot is scanned (a key may come late), holding only the first
+        // `limit` names.
+        let mut first = BTreeSet::new();
+        let mut scan = self.collection_scan(c);
+        while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
+            for (coll, k) in raw.iter().filter_map(|raw| self.decode(raw)) {
+                if coll == c {
+                    keep_first(&mut first, k, limit);
+                }
+            }
+        }
+        Ok(first.into_iter().collect())
     }
 
     /// One SCAN step (the cursor is SCAN's) over the database, or, with the index,
@@ -1797,16 +1851,14 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         if let Some(registry) = self.cluster_registry() {
             return self.registered_collections(&registry, limit).await;
         }
-        let keys = self.namespace_keys().await?;
-        let mut out: Vec<String> = keys
-            .iter()
-            .filter_map(|raw| self.decode(raw))
-            .map(|(c, _)| c.to_owned())
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out.truncate(limit);
-        Ok(out)
+        let mut first = BTreeSet::new();
+        let mut scan = self.namespace_scan();
+        while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
+            for (c, _) in raw.iter().filter_map(|raw| self.decode(raw)) {
+                keep_first(&mut first, c, limit);
+            }
+        }
+        Ok(first.into_iter().collect())
     }
 }
 
@@ -1829,9 +1881,11 @@ impl<C: RedisConnection> DestroyCollection for RedisStore<C> {
         // The scan finds the index too if a write re-created it meanwhile: that index
         // stays, or the writer's entries the scan missed would be left unlisted.
         let idx = redis_index::index_key(&self.head(c));
-        let mut keys = self.collection_keys(c).await?;
-        keys.retain(|k| *k != idx);
-        self.unlink(&keys).await?;
+        let mut scan = self.collection_scan(c);
+        while let Some(mut keys) = scan.next().await.map_err(|e| self.fail(e))? {
+            keys.retain(|k| *k != idx);
+            self.unlink(&keys).await?;
+        }
         self.unregister(c).await
     }
 }
@@ -1843,22 +1897,30 @@ impl<C: RedisConnection> DestroyStore for RedisStore<C> {
         }
         // Every index before any entry (as `destroy_collection` does), then a second
         // scan for the entries only: an index a write re-creates after the first
-        // stays, so what that write leaves is listed. (Without indexes, one scan.) On
-        // a cluster the keys span slots: unlink them collection by collection.
-        let first = self.namespace_keys().await?;
-        let (data, indexes) = self.by_collection(&first);
-        if indexes.is_empty() && !self.index {
-            for keys in data.values() {
+        // stays, so what that write leaves is listed. Without indexes, one scan: until
+        // it meets an index, the first takes the entries too. On a cluster the keys
+        // span slots: unlinked collection by collection. Each scan holds one step.
+        let mut two_scans = self.index;
+        let mut scan = self.namespace_scan();
+        while let Some(keys) = scan.next().await.map_err(|e| self.fail(e))? {
+            let (data, indexes) = self.by_collection(&keys);
+            two_scans |= !indexes.is_empty();
+            for keys in indexes.values() {
                 self.unlink(keys).await?;
             }
-            return Ok(());
+            if !two_scans {
+                for keys in data.values() {
+                    self.unlink(keys).await?;
+                }
+            }
         }
-        for keys in indexes.values() {
-            self.unlink(keys).await?;
-        }
-        let second = self.namespace_keys().await?;
-        for keys in self.by_collection(&second).0.values() {
-            self.unlink(keys).await?;
+        if two_scans {
+            let mut scan = self.namespace_scan();
+            while let Some(keys) = scan.next().await.map_err(|e| self.fail(e))? {
+                for keys in self.by_collection(&keys).0.values() {
+                    self.unlink(keys).await?;
+                }
+            }
         }
         Ok(())
     }

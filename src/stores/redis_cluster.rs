@@ -6,7 +6,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 
 use super::RedisStore;
-use super::redis::{RedisConnection, redact, scan_to_end, setup_error, tls_ready};
+use super::redis::{RedisConnection, redact, setup_error, tls_ready};
 use crate::Result;
 
 /// A [`RedisStore`] on a Redis Cluster (`cluster-async`): every collection's keys share
@@ -122,17 +122,26 @@ async fn primaries(conn: &ClusterConnection) -> RedisResult<Vec<(String, u16)>> 
 impl RedisConnection for ClusterConnection {
     const ONE_NODE: bool = false;
 
-    async fn scan_slot(&self, pattern: &[u8], slot_key: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
-        let route = redis::cluster_routing::Route::with_key(
-            slot_key,
-            redis::cluster_routing::SlotAddr::Master,
-        );
-        scan_to_end(pattern, |cmd| {
-            let mut conn = self.clone();
-            let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
-            async move { conn.route_command(cmd, routing).await }
-        })
-        .await
+    async fn scan_nodes(&self) -> RedisResult<Vec<(String, u16)>> {
+        primaries(self).await
+    }
+
+    async fn scan_node_page(
+        &self,
+        node: &(String, u16),
+        pattern: &[u8],
+        cursor: u64,
+        count: usize,
+    ) -> RedisResult<(u64, Vec<Vec<u8>>)> {
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: node.0.clone(),
+            port: node.1,
+        });
+        let answer = self
+            .clone()
+            .route_command(super::redis::scan_step(pattern, cursor, count), routing)
+            .await?;
+        Ok(redis::from_redis_value(answer)?)
     }
 
     async fn scan_page(
@@ -152,22 +161,5 @@ impl RedisConnection for ClusterConnection {
             .route_command(super::redis::scan_step(pattern, cursor, count), routing)
             .await?;
         Ok(redis::from_redis_value(answer)?)
-    }
-
-    async fn scan_all(&self, pattern: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
-        let mut keys = Vec::new();
-        for (host, port) in primaries(self).await? {
-            let found = scan_to_end(pattern, |cmd| {
-                let mut conn = self.clone();
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                    host: host.clone(),
-                    port,
-                });
-                async move { conn.route_command(cmd, routing).await }
-            })
-            .await?;
-            keys.extend(found);
-        }
-        Ok(keys)
     }
 }

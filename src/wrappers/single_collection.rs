@@ -1,6 +1,6 @@
 //! `SingleCollection`: every collection folded into one.
 
-use crate::listing::Pages;
+use crate::listing::{Pages, keep_first};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -212,13 +212,7 @@ impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
         let mut pages = Pages::new(&self.inner, &self.name);
         while let Some(names) = pages.next().await? {
             for (c, _) in names.iter().filter_map(|k| Self::decode(k)) {
-                let wanted = first.len() < limit || first.last().is_some_and(|l| c < l.as_str());
-                if wanted && !first.contains(c) {
-                    first.insert(c.to_owned());
-                    if first.len() > limit {
-                        first.pop_last();
-                    }
-                }
+                keep_first(&mut first, c, limit);
             }
         }
         Ok(first.into_iter().collect())

@@ -1,0 +1,124 @@
+//! Listing and destroying without the key index hold one SCAN step at a time: the
+//! memory of `keys(c, 10)`, `collections()`, `destroy_collection` and `destroy` does
+//! not grow with the number of keys they scan. Each used to gather every key it
+//! scanned first (100,000 keys: megabytes held at once), which over a namespace of
+//! millions of keys is a process's whole memory.
+//!
+//! Measured by a global allocator counting the bytes live at once, one server and a
+//! cluster; the tests of this binary run one at a time.
+#![cfg(feature = "redis-cluster")]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use kv_store_adapter::stores::{RedisClusterStore, RedisStore};
+use kv_store_adapter::testkit::{server_url, unique_namespace};
+use kv_store_adapter::{
+    Bytes, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore,
+};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// One test at a time: the counts are process-wide.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Keys in the big collection.
+const KEYS: usize = 100_000;
+/// The most a listing may hold beyond what was live before it: a SCAN step of 1,000
+/// keys and its reply take ~150 KB; 100,000 keys gathered at once took megabytes.
+const BOUND: usize = 2 << 20;
+
+/// Runs `call` and answers how far above the bytes live before it the peak went.
+async fn peak_growth<T>(call: impl Future<Output = T>) -> (T, usize) {
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let out = call.await;
+    (out, PEAK.load(Relaxed).saturating_sub(before))
+}
+
+/// Fills collection `big` with [`KEYS`] entries and `small` with 3.
+async fn fill(store: &impl KvStore) {
+    let names: Vec<String> = (0..KEYS).map(|i| format!("k{i:06}")).collect();
+    for chunk in names.chunks(1_000) {
+        let entries: Vec<(&str, Bytes)> = chunk
+            .iter()
+            .map(|k| (k.as_str(), Bytes::from_static(b"v")))
+            .collect();
+        store.put_many("big", &entries, None).await.unwrap();
+    }
+    for k in ["a", "b", "c"] {
+        store
+            .put("small", k, Bytes::from_static(b"v"), None)
+            .await
+            .unwrap();
+    }
+}
+
+/// Every listing and destroy of `store` (filled by [`fill`]) within [`BOUND`].
+async fn listing_holds_one_step<S>(store: S)
+where
+    S: EnumerateKeys + EnumerateCollections + DestroyCollection + DestroyStore,
+{
+    fill(&store).await;
+
+    let (keys, grew) = peak_growth(store.keys("big", 10)).await;
+    assert_eq!(
+        keys.unwrap(),
+        (0..10).map(|i| format!("k{i:06}")).collect::<Vec<_>>()
+    );
+    assert!(grew < BOUND, "keys(big, 10) held {grew} bytes at once");
+
+    let (collections, grew) = peak_growth(store.collections(10)).await;
+    assert_eq!(collections.unwrap(), ["big", "small"]);
+    assert!(grew < BOUND, "collections() held {grew} bytes at once");
+
+    let (done, grew) = peak_growth(store.destroy_collection("small")).await;
+    done.unwrap();
+    assert!(grew < BOUND, "destroy_collection held {grew} bytes at once");
+    assert_eq!(store.collections(10).await.unwrap(), ["big"]);
+    assert_eq!(store.keys("big", usize::MAX).await.unwrap().len(), KEYS);
+
+    let (done, grew) = peak_growth(store.destroy()).await;
+    done.unwrap();
+    assert!(grew < BOUND, "destroy held {grew} bytes at once");
+    assert!(store.collections(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn one_server() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(url) = server_url("KV_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url).await.unwrap();
+    listing_holds_one_step(store.with_namespace(&unique_namespace()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn cluster() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(urls) = server_url("KV_REDIS_CLUSTER_URLS") else {
+        return;
+    };
+    let nodes: Vec<&str> = urls.split(',').collect();
+    let store = RedisClusterStore::connect_cluster(&nodes).await.unwrap();
+    listing_holds_one_step(store.with_namespace(&unique_namespace()).unwrap()).await;
+}

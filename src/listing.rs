@@ -90,16 +90,55 @@ impl Page {
 /// How many names a wrapper asks of its inner store a page while it walks a listing.
 pub(crate) const WALK_PAGE: usize = 1_000;
 
-/// Adds `name` to `first`, which keeps the `limit` smallest names it is given: how a
-/// listing that must read everything (a SCAN, every folded key) answers its first
-/// `limit` names in order while holding only those.
-pub(crate) fn keep_first(first: &mut std::collections::BTreeSet<String>, name: &str, limit: usize) {
-    let wanted = first.len() < limit || first.last().is_some_and(|last| name < last.as_str());
-    if wanted && !first.contains(name) {
-        first.insert(name.to_owned());
-        if first.len() > limit {
-            first.pop_last();
+/// The first `limit` distinct names, in order, of all it is offered: how a listing that
+/// must read everything (a SCAN, every folded key) answers its first names while
+/// holding about twice as many as it keeps (and a few thousand), never all it read.
+pub(crate) struct FirstNames {
+    names: Vec<String>,
+    limit: usize,
+    /// Sorted and cut down to `limit` once it holds this many.
+    compact_at: usize,
+    /// Once `limit` are kept, the greatest of them: no name from here on is wanted.
+    ceiling: Option<String>,
+}
+
+impl FirstNames {
+    /// Names gathered between cuts, at least.
+    const SLACK: usize = 4_096;
+
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            names: Vec::new(),
+            limit,
+            compact_at: Self::SLACK,
+            ceiling: None,
         }
+    }
+
+    pub(crate) fn offer(&mut self, name: &str) {
+        if self.limit == 0 || self.ceiling.as_deref().is_some_and(|c| name >= c) {
+            return;
+        }
+        self.names.push(name.to_owned());
+        if self.names.len() >= self.compact_at {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        self.names.sort_unstable();
+        self.names.dedup();
+        self.names.truncate(self.limit);
+        if self.names.len() == self.limit {
+            self.ceiling = self.names.last().cloned();
+        }
+        self.compact_at = self.names.len().saturating_mul(2).max(Self::SLACK);
+    }
+
+    /// The first names, in order.
+    pub(crate) fn finish(mut self) -> Vec<String> {
+        self.compact();
+        self.names
     }
 }
 
@@ -265,6 +304,25 @@ impl fmt::Debug for KeyStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_names_are_the_smallest_distinct_ones_in_order() {
+        // Repeats and every order of arrival, across several cuts (SLACK).
+        let offered: Vec<String> = (0..20_000u64)
+            .map(|i| format!("n{:05}", (i * 7_919) % 9_000))
+            .collect();
+        for limit in [0, 1, 5, 4_095, 4_096, 8_999, 9_000, 12_000, usize::MAX] {
+            let mut first = FirstNames::new(limit);
+            for name in &offered {
+                first.offer(name);
+            }
+            let mut expected = offered.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            expected.truncate(limit);
+            assert_eq!(first.finish(), expected, "limit {limit}");
+        }
+    }
 
     #[test]
     fn pages_of_a_sorted_listing_cover_it_once() {

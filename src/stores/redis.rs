@@ -1,6 +1,5 @@
 //! `RedisStore`: Redis (or Valkey) through redis-rs, standalone or cluster.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use redis::{Cmd, IntoConnectionInfo, RedisError, Value};
 use super::TtlEntry;
 use super::redis_failover::{self, FailoverConnection};
 use super::redis_index::{self, CLOCK_MARGIN_MS};
-use crate::listing::keep_first;
+use crate::listing::FirstNames;
 use crate::store::{
     DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
     ListOptions, PutOptions,
@@ -1785,16 +1784,16 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
         }
         // The whole slot is scanned (a key may come late), holding only the first
         // `limit` names.
-        let mut first = BTreeSet::new();
+        let mut first = FirstNames::new(limit);
         let mut scan = self.collection_scan(c);
         while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
             for (coll, k) in raw.iter().filter_map(|raw| self.decode(raw)) {
                 if coll == c {
-                    keep_first(&mut first, k, limit);
+                    first.offer(k);
                 }
             }
         }
-        Ok(first.into_iter().collect())
+        Ok(first.finish())
     }
 
     /// One SCAN step (the cursor is SCAN's) over the database, or, with the index,
@@ -1851,14 +1850,14 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         if let Some(registry) = self.cluster_registry() {
             return self.registered_collections(&registry, limit).await;
         }
-        let mut first = BTreeSet::new();
+        let mut first = FirstNames::new(limit);
         let mut scan = self.namespace_scan();
         while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
             for (c, _) in raw.iter().filter_map(|raw| self.decode(raw)) {
-                keep_first(&mut first, c, limit);
+                first.offer(c);
             }
         }
-        Ok(first.into_iter().collect())
+        Ok(first.finish())
     }
 }
 

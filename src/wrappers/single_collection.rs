@@ -1,6 +1,6 @@
 //! `SingleCollection`: every collection folded into one.
 
-use crate::listing::{Pages, keep_first};
+use crate::listing::{FirstNames, Pages};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -8,7 +8,6 @@ use crate::{
     Store, Version, Written, names,
 };
 use crate::{Cursor, Page};
-use std::collections::BTreeSet;
 
 /// Keeps every `(collection, key)` in one collection of the inner store, under the key
 /// `{byte length of collection}:{collection}{key}`: injective and reversible, so
@@ -208,14 +207,14 @@ impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
     /// names are kept meanwhile.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
-        let mut first: BTreeSet<String> = BTreeSet::new();
+        let mut first = FirstNames::new(limit);
         let mut pages = Pages::new(&self.inner, &self.name);
         while let Some(names) = pages.next().await? {
             for (c, _) in names.iter().filter_map(|k| Self::decode(k)) {
-                keep_first(&mut first, c, limit);
+                first.offer(c);
             }
         }
-        Ok(first.into_iter().collect())
+        Ok(first.finish())
     }
 }
 

@@ -155,6 +155,7 @@ trait DynKeys: Send + Sync {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Page>>;
+    fn dyn_walk_page(&self, c: &str) -> usize;
 }
 impl<S: EnumerateKeys> DynKeys for S {
     fn dyn_keys<'a>(&'a self, c: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>>> {
@@ -167,6 +168,9 @@ impl<S: EnumerateKeys> DynKeys for S {
         limit: usize,
     ) -> BoxFuture<'a, Result<Page>> {
         Box::pin(self.keys_page(c, cursor, limit))
+    }
+    fn dyn_walk_page(&self, c: &str) -> usize {
+        self.walk_page(c)
     }
 }
 trait DynCollections: Send + Sync {
@@ -412,6 +416,11 @@ impl EnumerateKeys for BoxStore {
             Some(inner) => inner.dyn_keys_page(c, cursor, limit).await,
             None => Err(Error::unsupported("enumerating keys")),
         }
+    }
+    fn walk_page(&self, c: &str) -> usize {
+        self.keys
+            .as_ref()
+            .map_or(usize::MAX, |inner| inner.dyn_walk_page(c))
     }
 }
 impl EnumerateCollections for BoxStore {

@@ -102,6 +102,9 @@ macro_rules! forward_capabilities {
                 -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
                 $crate::EnumerateKeys::keys_page(&self.$f, c, cursor, limit)
             }
+            fn walk_page(&self, c: &str) -> usize {
+                $crate::EnumerateKeys::walk_page(&self.$f, c)
+            }
         }
     };
     (@enumerate_collections $w:ident $f:tt) => {

@@ -87,7 +87,8 @@ impl Page {
     }
 }
 
-/// How many names a wrapper asks of its inner store a page while it walks a listing.
+/// How many names a walk asks a page of this crate's stores with a native cursor (their
+/// [`walk_page`](crate::EnumerateKeys::walk_page)).
 pub(crate) const WALK_PAGE: usize = 1_000;
 
 /// The first `limit` distinct names, in order, of all it is offered: how a listing that
@@ -169,7 +170,11 @@ impl<'a, S: EnumerateKeys> Pages<'a, S> {
         }
         let page = self
             .store
-            .keys_page(self.collection, self.next.take(), WALK_PAGE)
+            .keys_page(
+                self.collection,
+                self.next.take(),
+                self.store.walk_page(self.collection),
+            )
             .await?;
         self.done = page.next.is_none();
         self.next = page.next;

@@ -478,6 +478,27 @@ pub trait EnumerateKeys: Store {
             Ok(Page::of_sorted(all, cursor.as_ref(), limit))
         }
     }
+
+    /// How many names a wrapper that walks `collection`'s listing page by page (to keep
+    /// one prefix's keys, or one folded collection's) asks for a page.
+    ///
+    /// The default, `usize::MAX`, suits the default [`keys_page`](Self::keys_page),
+    /// which lists the whole collection for every page: one page is the cheapest walk
+    /// (a thousand pages of a bounded store's 100,000 keys would list them a hundred
+    /// times over). A store with a native cursor answers a page size it serves cheaply
+    /// — this crate's stores 1,000 — so a walk holds one page, never the collection;
+    /// a wrapper answers its inner store's.
+    ///
+    /// ```
+    /// use kv_store_adapter::{EnumerateKeys, stores::MemoryStore};
+    ///
+    /// // MemoryStore pages by listing everything: walk it in one page.
+    /// assert_eq!(MemoryStore::new().walk_page("c"), usize::MAX);
+    /// ```
+    fn walk_page(&self, collection: &str) -> usize {
+        let _ = collection;
+        usize::MAX
+    }
 }
 
 /// Capability: list the collections that hold at least one live entry.
@@ -1046,6 +1067,9 @@ macro_rules! forward_pointer {
             }
             fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
                 (**self).keys_page(c, cursor, limit)
+            }
+            fn walk_page(&self, c: &str) -> usize {
+                (**self).walk_page(c)
             }
         }
         impl<S: EnumerateCollections + ?Sized> EnumerateCollections for $ptr {

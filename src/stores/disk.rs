@@ -799,6 +799,11 @@ impl EnumerateKeys for DiskStore {
         .await
     }
 
+    /// A page of 1,000 names: the native cursor serves it cheaply.
+    fn walk_page(&self, _collection: &str) -> usize {
+        crate::listing::WALK_PAGE
+    }
+
     /// A range read of the collection's table after the cursor (the last key read):
     /// `limit` live keys, or at most four times as many rows, whichever comes first.
     async fn keys_page(

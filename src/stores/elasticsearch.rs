@@ -913,6 +913,11 @@ impl EnumerateKeys for ElasticsearchStore {
         Ok(out)
     }
 
+    /// A page of 1,000 names: the native cursor serves it cheaply.
+    fn walk_page(&self, _collection: &str) -> usize {
+        crate::listing::WALK_PAGE
+    }
+
     /// One `_search` sorted on the key, `search_after` the cursor (the last key read).
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         let limit = limit.clamp(1, CHUNK);

@@ -635,6 +635,11 @@ impl EnumerateKeys for MongoStore {
         Ok(out)
     }
 
+    /// A page of 1,000 names: the native cursor serves it cheaply.
+    fn walk_page(&self, _collection: &str) -> usize {
+        crate::listing::WALK_PAGE
+    }
+
     /// Live documents of the collection in key order after the cursor (the last key
     /// read), on the `{c, k}` index.
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {

@@ -514,6 +514,11 @@ impl EnumerateKeys for MultiDiskStore {
         }
     }
 
+    /// A page of 1,000 names: the native cursor serves it cheaply.
+    fn walk_page(&self, _collection: &str) -> usize {
+        crate::listing::WALK_PAGE
+    }
+
     /// The collection's own file, paged as `DiskStore` pages.
     async fn keys_page(
         &self,

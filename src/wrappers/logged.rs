@@ -156,6 +156,9 @@ impl<S: EnumerateKeys> EnumerateKeys for Logged<S> {
         let page = self.inner.keys_page(c, cursor, limit);
         self.log("keys", c, None, 0, page, ok).await
     }
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(c)
+    }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Logged<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {

@@ -373,6 +373,9 @@ impl<P: EnumerateKeys, C: Store> EnumerateKeys for PassthroughCache<P, C> {
     ) -> impl Future<Output = Result<Page>> + Send {
         self.primary.keys_page(c, cursor, limit)
     }
+    fn walk_page(&self, c: &str) -> usize {
+        self.primary.walk_page(c)
+    }
 }
 
 impl<P: EnumerateCollections, C: Store> EnumerateCollections for PassthroughCache<P, C> {

@@ -193,6 +193,9 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
             .collect();
         Ok(page)
     }
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(c)
+    }
 }
 
 /// Collections that hold at least one of this prefix's keys.
@@ -343,6 +346,9 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
         self.inner
             .keys_page(self.prefix.apply(c).as_str(), cursor, limit)
             .await
+    }
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(self.prefix.apply(c).as_str())
     }
 }
 

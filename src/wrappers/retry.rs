@@ -233,6 +233,9 @@ impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
         self.run(|| self.inner.keys_page(c, cursor.clone(), limit))
             .await
     }
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(c)
+    }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {

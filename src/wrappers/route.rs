@@ -124,6 +124,13 @@ impl<A: EnumerateKeys, B: EnumerateKeys, F: Fn(&str) -> bool + Send + Sync> Enum
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         route!(self, c, s => s.keys_page(c, cursor, limit))
     }
+    fn walk_page(&self, c: &str) -> usize {
+        if (self.choose)(c) {
+            self.a.walk_page(c)
+        } else {
+            self.b.walk_page(c)
+        }
+    }
 }
 
 /// The collections each store owns: `A`'s chosen ones, then `B`'s others.
@@ -314,6 +321,9 @@ impl EnumerateKeys for RouteMap {
         limit: usize,
     ) -> impl Future<Output = Result<Page>> + Send {
         self.store(c).keys_page(c, cursor, limit)
+    }
+    fn walk_page(&self, c: &str) -> usize {
+        self.store(c).walk_page(c)
     }
 }
 

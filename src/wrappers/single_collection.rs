@@ -200,6 +200,9 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
         }
         Ok(page)
     }
+    fn walk_page(&self, _c: &str) -> usize {
+        self.inner.walk_page(&self.name)
+    }
 }
 
 impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {

@@ -98,6 +98,9 @@ impl<S: EnumerateKeys> EnumerateKeys for Timeout<S> {
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         self.bound(self.inner.keys_page(c, cursor, limit)).await
     }
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(c)
+    }
 }
 impl<S: EnumerateCollections> EnumerateCollections for Timeout<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {

@@ -42,12 +42,14 @@ fn simple() -> SimpleStore {
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// A store that notes how many names each listing call of its inner store answered:
-/// the most at once (what a caller above held) and in all (what it read).
+/// the most at once (what a caller above held), in all (what it read), and how many
+/// calls.
 #[derive(Debug, Clone)]
 struct ListingMeter<S> {
     inner: S,
     most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl<S> ListingMeter<S> {
@@ -56,6 +58,7 @@ impl<S> ListingMeter<S> {
             inner,
             most: Default::default(),
             total: Default::default(),
+            calls: Default::default(),
         }
     }
 
@@ -63,11 +66,18 @@ impl<S> ListingMeter<S> {
         use std::sync::atomic::Ordering::Relaxed;
         self.most.fetch_max(names, Relaxed);
         self.total.fetch_add(names, Relaxed);
+        self.calls.fetch_add(1, Relaxed);
+    }
+
+    /// Listing calls since the last [`take`](Self::take).
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// (most at once, in all) since the last call, then starts counting again.
     fn take(&self) -> (usize, usize) {
         use std::sync::atomic::Ordering::Relaxed;
+        self.calls.store(0, Relaxed);
         (self.most.swap(0, Relaxed), self.total.swap(0, Relaxed))
     }
 }
@@ -97,6 +107,10 @@ impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for Lis
         let page = self.inner.keys_page(c, cursor, limit).await?;
         self.saw(page.names.len());
         Ok(page)
+    }
+
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(c)
     }
 }
 kv_store_adapter::forward_capabilities!(ListingMeter, inner; enumerate_collections);

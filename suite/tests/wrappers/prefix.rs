@@ -219,3 +219,22 @@ async fn a_prefix_lists_its_keys_a_page_at_a_time() {
     assert_eq!(bulk.keys("c", usize::MAX).await.unwrap().len(), 5_000);
     assert_eq!(bulk.collections(usize::MAX).await.unwrap(), ["c"]);
 }
+
+/// Over a store that pages by listing everything (the default `keys_page`, as
+/// MemoryStore does), a walk reads it in one page: a thousand-name page at a time would
+/// list the whole collection once per page (100,000 keys: 2.6 s instead of 25 ms).
+#[tokio::test]
+async fn a_prefix_walks_a_store_without_a_cursor_in_one_page() {
+    let meter = ListingMeter::new(memory());
+    let few = meter.clone().prefix_keys("few").unwrap();
+    let bulk = meter.clone().prefix_keys("bulk").unwrap();
+    fill(&bulk, "c", "k", 5_000).await;
+    fill(&few, "c", "k", 5).await;
+    meter.take();
+    assert_eq!(few.keys("c", usize::MAX).await.unwrap().len(), 5);
+    assert_eq!(meter.calls(), 1, "one page");
+    assert_eq!(bulk.keys("c", usize::MAX).await.unwrap().len(), 5_000);
+    few.destroy_collection("c").await.unwrap();
+    assert_eq!(bulk.keys("c", usize::MAX).await.unwrap().len(), 5_000);
+    assert!(few.keys("c", 10).await.unwrap().is_empty());
+}

@@ -466,7 +466,8 @@ pub trait EnumerateKeys: Store {
     /// The default lists the collection with [`keys_opts`](Self::keys_opts) for every
     /// page and pages through it in name order: right for a store whose size is
     /// bounded (it holds the whole listing while it pages); a store with a native
-    /// cursor overrides it, so a listing of any size holds one page.
+    /// cursor overrides it, so a listing of any size holds one page, and overrides
+    /// [`walk_page`](Self::walk_page) too.
     fn keys_page(
         &self,
         collection: &str,

@@ -201,18 +201,7 @@ async fn a_private_server_whose_port_is_taken_starts_on_another() {
         if taken.is_none() {
             *taken = Some(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
         }
-        [
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-u",
-            "root",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        Server::memcached_args(port)
     });
     let held = taken
         .lock()

@@ -83,21 +83,27 @@ impl Server {
     pub fn memcached(program: String, extra: &[&str]) -> Self {
         let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
         Self::new(program, move |port| {
-            let mut args: Vec<String> = [
-                "-l",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "0",
-                "-u",
-                "root",
-            ]
-            .map(str::to_owned)
-            .to_vec();
+            let mut args = Self::memcached_args(port);
             args.extend(extra.iter().cloned());
             args
         })
+    }
+
+    /// The arguments of [`memcached`](Self::memcached) on `port`, before its extra ones.
+    #[allow(dead_code)]
+    pub fn memcached_args(port: u16) -> Vec<String> {
+        [
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "0",
+            "-u",
+            "root",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     }
 
     /// The URL of a memcached started by [`memcached`](Self::memcached).

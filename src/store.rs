@@ -318,7 +318,11 @@ impl Default for ListOptions {
 ///   backend forces a delay documents its bound (memcached: `generation_refresh`).
 ///   Clones of a process-local store share one state.
 /// - **Bounded time and memory.** Network stores have connect and operation
-///   timeouts ([`Timeouts`](crate::stores::Timeouts)); per-name state has a cap.
+///   timeouts ([`Timeouts`](crate::stores::Timeouts)); per-name state has a cap. A
+///   listing or destroy holds what it answers and one page of the backend's cursor,
+///   never everything it reads on the way (a SCAN over the database, the other
+///   prefixes' keys of a shared collection), and nothing the backend keeps grows with
+///   the number of collections ever written.
 /// - **Messages.** No secret (see [`redact`](crate::redact)) and no key (see
 ///   [`Error::key`](crate::Error::key)) appears in an error's text.
 ///

@@ -155,6 +155,13 @@ trait DynKeys: Send + Sync {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Page>>;
+    fn dyn_keys_page_with_prefix<'a>(
+        &'a self,
+        c: &'a str,
+        prefix: &'a str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Page>>;
     fn dyn_walk_page(&self, c: &str) -> usize;
 }
 impl<S: EnumerateKeys> DynKeys for S {
@@ -168,6 +175,15 @@ impl<S: EnumerateKeys> DynKeys for S {
         limit: usize,
     ) -> BoxFuture<'a, Result<Page>> {
         Box::pin(self.keys_page(c, cursor, limit))
+    }
+    fn dyn_keys_page_with_prefix<'a>(
+        &'a self,
+        c: &'a str,
+        prefix: &'a str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Page>> {
+        Box::pin(self.keys_page_with_prefix(c, prefix, cursor, limit))
     }
     fn dyn_walk_page(&self, c: &str) -> usize {
         self.walk_page(c)
@@ -414,6 +430,22 @@ impl EnumerateKeys for BoxStore {
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         match &self.keys {
             Some(inner) => inner.dyn_keys_page(c, cursor, limit).await,
+            None => Err(Error::unsupported("enumerating keys")),
+        }
+    }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        match &self.keys {
+            Some(inner) => {
+                inner
+                    .dyn_keys_page_with_prefix(c, prefix, cursor, limit)
+                    .await
+            }
             None => Err(Error::unsupported("enumerating keys")),
         }
     }

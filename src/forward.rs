@@ -102,6 +102,10 @@ macro_rules! forward_capabilities {
                 -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
                 $crate::EnumerateKeys::keys_page(&self.$f, c, cursor, limit)
             }
+            fn keys_page_with_prefix(&self, c: &str, prefix: &str, cursor: Option<$crate::Cursor>, limit: usize)
+                -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
+                $crate::EnumerateKeys::keys_page_with_prefix(&self.$f, c, prefix, cursor, limit)
+            }
             fn walk_page(&self, c: &str) -> usize {
                 $crate::EnumerateKeys::walk_page(&self.$f, c)
             }

@@ -89,6 +89,15 @@ impl Page {
 
 /// How many names a walk asks a page of this crate's stores with a native cursor (their
 /// [`walk_page`](crate::EnumerateKeys::walk_page)).
+#[cfg_attr(
+    not(any(
+        feature = "disk",
+        feature = "redis",
+        feature = "mongodb",
+        feature = "elasticsearch"
+    )),
+    allow(dead_code)
+)]
 pub(crate) const WALK_PAGE: usize = 1_000;
 
 /// The first `limit` distinct names, in order, of all it is offered: how a listing that
@@ -149,15 +158,26 @@ impl FirstNames {
 pub(crate) struct Pages<'a, S> {
     store: &'a S,
     collection: &'a str,
+    /// Only keys starting with it (`""`: every key), asked of the store.
+    prefix: &'a str,
     next: Option<Cursor>,
     done: bool,
 }
 
 impl<'a, S: EnumerateKeys> Pages<'a, S> {
+    /// Every key of `collection`.
     pub(crate) fn new(store: &'a S, collection: &'a str) -> Self {
+        Self::with_prefix(store, collection, "")
+    }
+
+    /// The keys of `collection` that start with `prefix`, which the store reads
+    /// without the others where it can
+    /// ([`keys_page_with_prefix`](EnumerateKeys::keys_page_with_prefix)).
+    pub(crate) fn with_prefix(store: &'a S, collection: &'a str, prefix: &'a str) -> Self {
         Self {
             store,
             collection,
+            prefix,
             next: None,
             done: false,
         }
@@ -168,14 +188,15 @@ impl<'a, S: EnumerateKeys> Pages<'a, S> {
         if self.done {
             return Ok(None);
         }
-        let page = self
-            .store
-            .keys_page(
-                self.collection,
-                self.next.take(),
-                self.store.walk_page(self.collection),
-            )
-            .await?;
+        let (cursor, limit) = (self.next.take(), self.store.walk_page(self.collection));
+        let page = if self.prefix.is_empty() {
+            self.store.keys_page(self.collection, cursor, limit).await?
+        } else {
+            let (c, prefix) = (self.collection, self.prefix);
+            self.store
+                .keys_page_with_prefix(c, prefix, cursor, limit)
+                .await?
+        };
         self.done = page.next.is_none();
         self.next = page.next;
         Ok(Some(page.names))

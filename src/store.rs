@@ -484,6 +484,30 @@ pub trait EnumerateKeys: Store {
         }
     }
 
+    /// [`keys_page`](Self::keys_page) of only the keys that start with `prefix` (whole
+    /// keys, prefix included; `""` is every key). Its cursors go back to this method
+    /// with the same prefix.
+    ///
+    /// The default filters each page of [`keys_page`](Self::keys_page), reading past
+    /// every other key; a store whose backend can start at the prefix and stop after it
+    /// (an ordered index, a server-side match) overrides it, as this crate's stores do,
+    /// so that one prefix's keys in a large shared collection cost what they hold.
+    /// [`PrefixKeys`](crate::wrappers::PrefixKeys) and
+    /// [`SingleCollection`](crate::wrappers::SingleCollection) list through it.
+    fn keys_page_with_prefix(
+        &self,
+        collection: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        async move {
+            let mut page = self.keys_page(collection, cursor, limit).await?;
+            page.names.retain(|k| k.starts_with(prefix));
+            Ok(page)
+        }
+    }
+
     /// How many names a wrapper that walks `collection`'s listing page by page (to keep
     /// one prefix's keys, or one folded collection's) asks for a page.
     ///
@@ -997,6 +1021,53 @@ pub trait KvStore: Store {
         })
     }
 
+    /// The live keys of `collection` that start with `prefix`, as a stream read a page
+    /// of about `page_size` at a time ([`EnumerateKeys::keys_page_with_prefix`]): the
+    /// stores of this crate start at the prefix and stop after it, so the other keys
+    /// of the collection are not read.
+    ///
+    /// ```
+    /// use kv_store_adapter::{Bytes, KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// for k in ["user:1", "user:2", "order:1"] {
+    ///     store.put("c", k, Bytes::from_static(b"v"), None).await?;
+    /// }
+    /// let mut keys = store.list_keys_with_prefix("c", "user:", 100);
+    /// let mut seen = Vec::new();
+    /// while let Some(key) = keys.next_key().await {
+    ///     seen.push(key?);
+    /// }
+    /// seen.sort();
+    /// assert_eq!(seen, ["user:1", "user:2"]);
+    /// # Ok(()) }
+    /// ```
+    fn list_keys_with_prefix<'a>(
+        &'a self,
+        collection: &'a str,
+        prefix: &'a str,
+        page_size: usize,
+    ) -> KeyStream<'a>
+    where
+        Self: EnumerateKeys + Sized,
+    {
+        KeyStream::new(move |cursor| {
+            Box::pin(crate::observe::checked!(
+                self,
+                "keys",
+                collection,
+                None,
+                None,
+                {
+                    names::check_name(collection)?;
+                    self.keys_page_with_prefix(collection, prefix, cursor, page_size)
+                        .await
+                }
+            ))
+        })
+    }
+
     /// Up to `limit` names of collections holding at least one live entry.
     fn collections(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send
     where
@@ -1072,6 +1143,9 @@ macro_rules! forward_pointer {
             }
             fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
                 (**self).keys_page(c, cursor, limit)
+            }
+            fn keys_page_with_prefix(&self, c: &str, prefix: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
+                (**self).keys_page_with_prefix(c, prefix, cursor, limit)
             }
             fn walk_page(&self, c: &str) -> usize {
                 (**self).walk_page(c)

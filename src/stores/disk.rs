@@ -806,24 +806,37 @@ impl EnumerateKeys for DiskStore {
 
     /// A range read of the collection's table after the cursor (the last key read):
     /// `limit` live keys, or at most four times as many rows, whichever comes first.
-    async fn keys_page(
+    fn keys_page(
         &self,
         collection: &str,
         cursor: Option<Cursor>,
         limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.keys_page_with_prefix(collection, "", cursor, limit)
+    }
+
+    /// The range of keys from `prefix` (or after the cursor, when that is further),
+    /// ending at the first key without it.
+    async fn keys_page_with_prefix(
+        &self,
+        collection: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
     ) -> Result<Page> {
-        let c = collection.to_owned();
+        let (c, prefix) = (collection.to_owned(), prefix.to_owned());
         let limit = limit.max(1);
         self.blocking(move |inner| {
             inner.read(&c, Page::default(), |table| {
-                let rows = match &cursor {
-                    Some(after) => table.range::<&str>((
-                        std::ops::Bound::Excluded(after.as_str()),
-                        std::ops::Bound::Unbounded,
-                    )),
-                    None => table.range::<&str>(..),
-                }
-                .map_err(db_err)?;
+                let start = match &cursor {
+                    Some(after) if after.as_str() >= prefix.as_str() => {
+                        std::ops::Bound::Excluded(after.as_str())
+                    }
+                    _ => std::ops::Bound::Included(prefix.as_str()),
+                };
+                let rows = table
+                    .range::<&str>((start, std::ops::Bound::Unbounded))
+                    .map_err(db_err)?;
                 let mut names: Vec<String> = Vec::new();
                 // The last row read when it was expired (a live one is `names`' last):
                 // no second copy of every key listed.
@@ -835,6 +848,9 @@ impl EnumerateKeys for DiskStore {
                     }
                     let (k, v) = row.map_err(db_err)?;
                     let key = k.value();
+                    if !key.starts_with(prefix.as_str()) {
+                        break;
+                    }
                     if format::decode(&c, key, v.value())?.is_some() {
                         names.push(key.to_owned());
                         skipped = None;

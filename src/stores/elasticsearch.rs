@@ -919,13 +919,36 @@ impl EnumerateKeys for ElasticsearchStore {
     }
 
     /// One `_search` sorted on the key, `search_after` the cursor (the last key read).
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.keys_page_with_prefix(c, "", cursor, limit)
+    }
+
+    /// The same with `k` from `prefix` on (after the cursor, when that is further),
+    /// ending at the first key without it (a keyword sorts by its bytes, so a
+    /// prefix's keys are together).
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let limit = limit.clamp(1, CHUNK);
+        let mut filter = live_in(c);
+        if !prefix.is_empty() {
+            filter =
+                json!({ "bool": { "filter": [filter, { "range": { "k": { "gte": prefix } } }] } });
+        }
         let mut query = json!({
             "size": limit,
             "_source": ["k"],
             "sort": [{ "k": "asc" }],
-            "query": live_in(c),
+            "query": filter,
         });
         if let Some(after) = &cursor {
             query["search_after"] = json!([after.as_str()]);
@@ -946,6 +969,9 @@ impl EnumerateKeys for ElasticsearchStore {
             let key = hit["_source"]["k"]
                 .as_str()
                 .ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?;
+            if !key.starts_with(prefix) {
+                return Ok(Page::new(names, None));
+            }
             names.push(key.to_owned());
         }
         let next = (names.len() == limit)

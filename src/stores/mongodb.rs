@@ -642,11 +642,35 @@ impl EnumerateKeys for MongoStore {
 
     /// Live documents of the collection in key order after the cursor (the last key
     /// read), on the `{c, k}` index.
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.keys_page_with_prefix(c, "", cursor, limit)
+    }
+
+    /// The same from `prefix` (or after the cursor, when that is further), ending at
+    /// the first key without it (`k` sorts by its bytes, so a prefix's keys are
+    /// together).
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let limit = limit.clamp(1, i64::MAX as usize);
         let mut filter = doc! { "c": c, "x": live() };
-        if let Some(after) = &cursor {
-            filter.insert("k", doc! { "$gt": after.as_str() });
+        match &cursor {
+            Some(after) if after.as_str() >= prefix => {
+                filter.insert("k", doc! { "$gt": after.as_str() });
+            }
+            _ if !prefix.is_empty() => {
+                filter.insert("k", doc! { "$gte": prefix });
+            }
+            _ => {}
         }
         let coll = self.entries();
         let find = coll
@@ -661,7 +685,11 @@ impl EnumerateKeys for MongoStore {
             .await?
         {
             let doc = found.deserialize_current().map_err(mongo_error)?;
-            names.push(key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?);
+            let key = key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?;
+            if !key.starts_with(prefix) {
+                return Ok(Page::new(names, None));
+            }
+            names.push(key);
         }
         let next = (names.len() == limit)
             .then(|| names.last().cloned().map(Cursor::new))

@@ -531,6 +531,23 @@ impl EnumerateKeys for MultiDiskStore {
             None => Ok(Page::default()),
         }
     }
+
+    async fn keys_page_with_prefix(
+        &self,
+        collection: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        match self.store(collection, false).await? {
+            Some(store) => {
+                store
+                    .keys_page_with_prefix(collection, prefix, cursor, limit)
+                    .await
+            }
+            None => Ok(Page::default()),
+        }
+    }
 }
 
 impl EnumerateCollections for MultiDiskStore {

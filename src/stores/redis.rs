@@ -1804,7 +1804,24 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
     /// One SCAN step (the cursor is SCAN's) over the database, or, with the index,
     /// one ZSCAN step over the collection's index, each member checked with EXISTS.
     /// Either may repeat a key, as SCAN does.
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.keys_page_with_prefix(c, "", cursor, limit)
+    }
+
+    /// The same step with `MATCH` on the prefix: the server filters, so only the
+    /// prefix's keys come back (the step still walks past the others on the server).
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let position = match cursor.as_ref().map(|c| c.as_str().parse::<u64>()) {
             None => 0,
             Some(Ok(position)) if position > 0 => position,
@@ -1812,25 +1829,25 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
         };
         let count = limit.clamp(1, CHUNK);
         let head = self.head(c);
-        let (next, names) = if self.index {
-            let (next, flat): (u64, Vec<Vec<u8>>) = self
-                .query(
-                    redis::cmd("ZSCAN")
-                        .arg(redis_index::index_key(&head))
-                        .arg(position)
-                        .arg("COUNT")
-                        .arg(count),
-                )
-                .await?;
+        let (next, mut names) = if self.index {
+            let mut zscan = redis::cmd("ZSCAN");
+            zscan.arg(redis_index::index_key(&head)).arg(position);
+            if !prefix.is_empty() {
+                zscan.arg("MATCH").arg(Self::pattern(prefix.as_bytes()));
+            }
+            let (next, flat): (u64, Vec<Vec<u8>>) =
+                self.query(zscan.arg("COUNT").arg(count)).await?;
             // Members and scores alternate.
             (
                 next,
                 self.live_members(&head, flat.iter().step_by(2)).await?,
             )
         } else {
+            let mut literal = head.clone();
+            literal.extend_from_slice(prefix.as_bytes());
             let (next, raw) = self
                 .conn
-                .scan_page(&Self::pattern(&head), &head, position, count)
+                .scan_page(&Self::pattern(&literal), &head, position, count)
                 .await
                 .map_err(|e| self.fail(e))?;
             let names = raw
@@ -1841,6 +1858,7 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
                 .collect();
             (next, names)
         };
+        names.retain(|k: &String| k.starts_with(prefix));
         let next = (next != 0).then(|| Cursor::new(next.to_string()));
         Ok(Page::new(names, next))
     }

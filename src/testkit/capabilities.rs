@@ -123,6 +123,91 @@ pub mod enumerate_keys {
         assert!(listed(store, &unique("none"), 7).await.is_empty());
     }
 
+    /// `list_keys_with_prefix` (pages of 3, through
+    /// [`keys_page_with_prefix`](crate::EnumerateKeys::keys_page_with_prefix)) gives
+    /// exactly the live keys starting with the prefix — whatever it holds: characters
+    /// that mean something to a glob or a regex, a multi-byte character, another key
+    /// whole, nothing — and nothing expired or of another collection.
+    pub async fn keys_with_a_prefix_are_exactly_those<S: EnumerateKeys>(store: &S) {
+        let c = unique("prefixed");
+        let mut names: Vec<String> = [
+            "a",
+            "ab",
+            "abc",
+            "abd",
+            "ab*",
+            "ab?",
+            "ab[x]",
+            "ab\\",
+            "a.b",
+            "a^b",
+            "a$",
+            "ab%",
+            "ab_",
+            "aB",
+            "b",
+            "ba",
+            "é",
+            "éa",
+            "éé",
+            "a\u{10FFFF}",
+            "a\u{10FFFF}b",
+        ]
+        .map(String::from)
+        .to_vec();
+        names.extend((0..20).map(|i| format!("ab{i:02}")));
+        names.extend(hostile_names());
+        names.sort();
+        names.dedup();
+        let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
+        store.put_many(&c, &entries, None).await.unwrap();
+        store
+            .put(&c, "abgone", b("v"), Some(SHORT_TTL))
+            .await
+            .unwrap();
+        store
+            .put(&unique("other"), "abother", b("v"), None)
+            .await
+            .unwrap();
+        tokio::time::sleep(SHORT_TTL + MARGIN).await;
+        let hostile = hostile_names();
+        let mut prefixes: Vec<&str> = vec![
+            "ab",
+            "ab*",
+            "ab?",
+            "ab[",
+            "ab\\",
+            "a.",
+            "a^",
+            "a$",
+            "ab%",
+            "ab_",
+            "é",
+            "abc",
+            "ab0",
+            "a\u{10FFFF}",
+            "",
+            "zz",
+            "abcd",
+        ];
+        prefixes.extend(hostile.iter().take(6).map(String::as_str));
+        for prefix in prefixes {
+            let mut listed = store.list_keys_with_prefix(&c, prefix, 3);
+            let mut got = Vec::new();
+            while let Some(key) = listed.next_key().await {
+                got.push(key.unwrap());
+            }
+            got.sort();
+            got.dedup();
+            let expected: Vec<&String> = names.iter().filter(|k| k.starts_with(prefix)).collect();
+            assert_eq!(
+                got.iter().collect::<Vec<_>>(),
+                expected,
+                "prefix {prefix:?}"
+            );
+        }
+    }
+
     /// Keys live for the whole listing are all listed, while other keys are written
     /// and deleted between pages.
     pub async fn list_keys_keeps_what_lasts_through_the_listing<S: EnumerateKeys>(store: &S) {

@@ -265,6 +265,7 @@ macro_rules! __conformance_group {
                 keys_of_an_unknown_collection_is_empty,
                 list_keys_pages_through_every_key,
                 list_keys_keeps_what_lasts_through_the_listing,
+                keys_with_a_prefix_are_exactly_those,
             ]
         );
     };

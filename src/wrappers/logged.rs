@@ -156,6 +156,16 @@ impl<S: EnumerateKeys> EnumerateKeys for Logged<S> {
         let page = self.inner.keys_page(c, cursor, limit);
         self.log("keys", c, None, 0, page, ok).await
     }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let page = self.inner.keys_page_with_prefix(c, prefix, cursor, limit);
+        self.log("keys", c, None, 0, page, ok).await
+    }
     fn walk_page(&self, c: &str) -> usize {
         self.inner.walk_page(c)
     }

@@ -373,6 +373,15 @@ impl<P: EnumerateKeys, C: Store> EnumerateKeys for PassthroughCache<P, C> {
     ) -> impl Future<Output = Result<Page>> + Send {
         self.primary.keys_page(c, cursor, limit)
     }
+    fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.primary.keys_page_with_prefix(c, prefix, cursor, limit)
+    }
     fn walk_page(&self, c: &str) -> usize {
         self.primary.walk_page(c)
     }

@@ -161,14 +161,14 @@ impl<S: Store> Store for PrefixKeys<S> {
     }
 }
 
-// Listing, looking for and deleting this prefix's keys walk the inner collection a
-// page at a time (`Pages`): memory holds one page, and each stops once it has what it
-// needs. Only the inner store can skip other prefixes' keys, so a prefix with few keys
-// in a large shared collection is still found by reading past the others.
+// Listing, looking for and deleting this prefix's keys walk the inner store's keys
+// with this prefix a page at a time (`Pages`, `keys_page_with_prefix`): memory holds
+// one page, each stops once it has what it needs, and an inner store that keeps keys
+// in order (or matches on its server) reads only this prefix's.
 impl<S: EnumerateKeys> PrefixKeys<S> {
     /// Whether `c` holds at least one of this prefix's keys.
     async fn holds_any(&self, c: &str) -> Result<bool> {
-        let found = Pages::new(&self.inner, c)
+        let found = Pages::with_prefix(&self.inner, c, self.prefix.head())
             .pick(1, |k| self.prefix.strip(k).map(|_| String::new()))
             .await?;
         Ok(!found.is_empty())
@@ -177,14 +177,32 @@ impl<S: EnumerateKeys> PrefixKeys<S> {
 
 impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
-        Pages::new(&self.inner, c)
+        Pages::with_prefix(&self.inner, c, self.prefix.head())
             .pick(opts.limit, |k| self.prefix.strip(k).map(str::to_owned))
             .await
     }
-    /// A page of the inner store, keeping this prefix's keys: it may hold none of
-    /// them before the end.
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let mut page = self.inner.keys_page(c, cursor, limit).await?;
+    /// A page of the inner store's keys with this prefix.
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.keys_page_with_prefix(c, "", cursor, limit)
+    }
+    /// A page of the inner store's keys with this prefix and then `prefix`.
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let inner_prefix = self.prefix.apply(prefix);
+        let mut page = self
+            .inner
+            .keys_page_with_prefix(c, inner_prefix.as_str(), cursor, limit)
+            .await?;
         page.names = page
             .names
             .iter()
@@ -217,7 +235,7 @@ impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKey
 
 impl<S: EnumerateKeys> DestroyCollection for PrefixKeys<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
-        let mut pages = Pages::new(&self.inner, c);
+        let mut pages = Pages::with_prefix(&self.inner, c, self.prefix.head());
         while let Some(names) = pages.next().await? {
             let own: Vec<&str> = names
                 .iter()
@@ -345,6 +363,17 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         self.inner
             .keys_page(self.prefix.apply(c).as_str(), cursor, limit)
+            .await
+    }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.inner
+            .keys_page_with_prefix(self.prefix.apply(c).as_str(), prefix, cursor, limit)
             .await
     }
     fn walk_page(&self, c: &str) -> usize {

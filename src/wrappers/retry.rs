@@ -233,6 +233,19 @@ impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
         self.run(|| self.inner.keys_page(c, cursor.clone(), limit))
             .await
     }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.run(|| {
+            self.inner
+                .keys_page_with_prefix(c, prefix, cursor.clone(), limit)
+        })
+        .await
+    }
     fn walk_page(&self, c: &str) -> usize {
         self.inner.walk_page(c)
     }

@@ -124,6 +124,15 @@ impl<A: EnumerateKeys, B: EnumerateKeys, F: Fn(&str) -> bool + Send + Sync> Enum
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         route!(self, c, s => s.keys_page(c, cursor, limit))
     }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        route!(self, c, s => s.keys_page_with_prefix(c, prefix, cursor, limit))
+    }
     fn walk_page(&self, c: &str) -> usize {
         if (self.choose)(c) {
             self.a.walk_page(c)
@@ -321,6 +330,16 @@ impl EnumerateKeys for RouteMap {
         limit: usize,
     ) -> impl Future<Output = Result<Page>> + Send {
         self.store(c).keys_page(c, cursor, limit)
+    }
+    fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.store(c)
+            .keys_page_with_prefix(c, prefix, cursor, limit)
     }
     fn walk_page(&self, c: &str) -> usize {
         self.store(c).walk_page(c)

@@ -16,8 +16,9 @@ use crate::{Cursor, Page};
 /// each in a store of your own), or that offers only one.
 ///
 /// Listing walks the one inner collection page by page: `keys(c)` and
-/// `destroy_collection(c)` read past the other collections' keys, and `collections()`
-/// reads every key, holding a page and the names it answers at a time.
+/// `destroy_collection(c)` ask the inner store for the keys starting with `c`'s part
+/// ([`keys_page_with_prefix`](crate::EnumerateKeys::keys_page_with_prefix)), and
+/// `collections()` reads every key, holding a page and the names it answers at a time.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -173,14 +174,14 @@ impl<S: ConditionalWrites> ConditionalWrites for SingleCollection<S> {
     }
 }
 
-// Listing one collection, listing the collections and destroying one walk the inner
-// collection a page at a time (`Pages`): memory holds a page (and the names being
-// answered), never every folded collection's keys at once. The inner store cannot
-// skip the other collections' keys, so each reads past them.
+// Listing one collection and destroying one walk the inner keys that start with its
+// head (`Pages`, `keys_page_with_prefix`), a page at a time: an inner store that keeps
+// keys in order reads only that collection's. Listing the collections reads every
+// inner key. Memory holds a page and the names being answered.
 impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         let head = Self::head(c);
-        Pages::new(&self.inner, &self.name)
+        Pages::with_prefix(&self.inner, &self.name, &head)
             .pick(opts.limit, |k| {
                 k.strip_prefix(head.as_str())
                     .filter(|key| !key.is_empty())
@@ -188,11 +189,29 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
             })
             .await
     }
-    /// A page of the inner collection, keeping `c`'s keys: it may hold none of them
-    /// before the end.
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+    /// A page of the inner collection's keys of `c`.
+    fn keys_page(
+        &self,
+        c: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.keys_page_with_prefix(c, "", cursor, limit)
+    }
+    /// A page of the inner collection's keys of `c` that start with `prefix`.
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let head = Self::head(c);
-        let mut page = self.inner.keys_page(&self.name, cursor, limit).await?;
+        let inner_prefix = format!("{head}{prefix}");
+        let mut page = self
+            .inner
+            .keys_page_with_prefix(&self.name, &inner_prefix, cursor, limit)
+            .await?;
         page.names
             .retain(|k| k.starts_with(&head) && k.len() > head.len());
         for k in &mut page.names {
@@ -224,7 +243,7 @@ impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
 impl<S: EnumerateKeys> DestroyCollection for SingleCollection<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {
         let head = Self::head(c);
-        let mut pages = Pages::new(&self.inner, &self.name);
+        let mut pages = Pages::with_prefix(&self.inner, &self.name, &head);
         while let Some(names) = pages.next().await? {
             let own: Vec<&str> = names
                 .iter()

@@ -98,6 +98,16 @@ impl<S: EnumerateKeys> EnumerateKeys for Timeout<S> {
     async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         self.bound(self.inner.keys_page(c, cursor, limit)).await
     }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.bound(self.inner.keys_page_with_prefix(c, prefix, cursor, limit))
+            .await
+    }
     fn walk_page(&self, c: &str) -> usize {
         self.inner.walk_page(c)
     }

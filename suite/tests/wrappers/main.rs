@@ -109,6 +109,21 @@ impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for Lis
         Ok(page)
     }
 
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<kv_store_adapter::Cursor>,
+        limit: usize,
+    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
+        let page = self
+            .inner
+            .keys_page_with_prefix(c, prefix, cursor, limit)
+            .await?;
+        self.saw(page.names.len());
+        Ok(page)
+    }
+
     fn walk_page(&self, c: &str) -> usize {
         self.inner.walk_page(c)
     }

@@ -59,10 +59,13 @@ async fn folded_collections_are_listed_a_page_at_a_time() {
     let (_, total) = meter.take();
     assert!(total <= 1_000, "read {total} names for 10");
 
+    // Small's keys come after all of big's: the inner store starts at `5:small` and
+    // stops after it.
     let keys = store.keys("small", 10).await.unwrap();
     assert_eq!(keys, (0..5).map(|i| format!("k{i:06}")).collect::<Vec<_>>());
-    let (most, _) = meter.take();
+    let (most, total) = meter.take();
     assert!(most <= 1_000, "keys() held {most} names at once");
+    assert_eq!(total, 5, "read {total} names for small's 5");
 
     assert_eq!(
         store.collections(usize::MAX).await.unwrap(),

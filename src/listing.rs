@@ -126,13 +126,35 @@ impl FirstNames {
     }
 
     pub(crate) fn offer(&mut self, name: &str) {
-        if self.limit == 0 || self.ceiling.as_deref().is_some_and(|c| name >= c) {
-            return;
+        if self.wants(name) {
+            self.push(name.to_owned());
         }
-        self.names.push(name.to_owned());
+    }
+
+    /// [`offer`](Self::offer) of a name already owned.
+    pub(crate) fn offer_owned(&mut self, name: String) {
+        if self.wants(&name) {
+            self.push(name);
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.limit > 0 && self.ceiling.as_deref().is_none_or(|c| name < c)
+    }
+
+    fn push(&mut self, name: String) {
+        self.names.push(name);
         if self.names.len() >= self.compact_at {
             self.compact();
         }
+    }
+
+    /// Whether `limit` distinct names are kept (cutting down to see).
+    pub(crate) fn full(&mut self) -> bool {
+        if self.names.len() >= self.limit {
+            self.compact();
+        }
+        self.names.len() >= self.limit
     }
 
     fn compact(&mut self) {
@@ -203,25 +225,22 @@ impl<'a, S: EnumerateKeys> Pages<'a, S> {
     }
 
     /// Up to `limit` distinct names that `pick` makes of the keys, in name order,
-    /// read until that many are found or the listing ends (a page may repeat a key:
-    /// Redis SCAN).
+    /// read until a page brings the count to `limit` or the listing ends (a page may
+    /// repeat a key: Redis SCAN).
     pub(crate) async fn pick(
         mut self,
         limit: usize,
         mut pick: impl FnMut(&str) -> Option<String>,
     ) -> Result<Vec<String>> {
-        let mut found = std::collections::BTreeSet::new();
-        while found.len() < limit
+        let mut first = FirstNames::new(limit);
+        while !first.full()
             && let Some(names) = self.next().await?
         {
             for name in names.iter().filter_map(|k| pick(k)) {
-                found.insert(name);
-                if found.len() == limit {
-                    break;
-                }
+                first.offer_owned(name);
             }
         }
-        Ok(found.into_iter().collect())
+        Ok(first.finish())
     }
 }
 

@@ -149,12 +149,6 @@ forward_dyn!(dyn DynStore + '_, |s| s);
 /// Object-safe capability methods, implemented for every store with that capability.
 trait DynKeys: Send + Sync {
     fn dyn_keys<'a>(&'a self, c: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>>>;
-    fn dyn_keys_page<'a>(
-        &'a self,
-        c: &'a str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Page>>;
     fn dyn_keys_page_with_prefix<'a>(
         &'a self,
         c: &'a str,
@@ -167,14 +161,6 @@ trait DynKeys: Send + Sync {
 impl<S: EnumerateKeys> DynKeys for S {
     fn dyn_keys<'a>(&'a self, c: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(self.keys_opts(c, ListOptions::limit(limit)))
-    }
-    fn dyn_keys_page<'a>(
-        &'a self,
-        c: &'a str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Page>> {
-        Box::pin(self.keys_page(c, cursor, limit))
     }
     fn dyn_keys_page_with_prefix<'a>(
         &'a self,
@@ -424,12 +410,6 @@ impl EnumerateKeys for BoxStore {
     async fn keys_opts(&self, c: &str, o: ListOptions) -> Result<Vec<String>> {
         match &self.keys {
             Some(inner) => inner.dyn_keys(c, o.limit).await,
-            None => Err(Error::unsupported("enumerating keys")),
-        }
-    }
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        match &self.keys {
-            Some(inner) => inner.dyn_keys_page(c, cursor, limit).await,
             None => Err(Error::unsupported("enumerating keys")),
         }
     }

@@ -98,10 +98,6 @@ macro_rules! forward_capabilities {
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {
                 $crate::EnumerateKeys::keys_opts(&self.$f, c, o)
             }
-            fn keys_page(&self, c: &str, cursor: Option<$crate::Cursor>, limit: usize)
-                -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
-                $crate::EnumerateKeys::keys_page(&self.$f, c, cursor, limit)
-            }
             fn keys_page_with_prefix(&self, c: &str, prefix: &str, cursor: Option<$crate::Cursor>, limit: usize)
                 -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
                 $crate::EnumerateKeys::keys_page_with_prefix(&self.$f, c, prefix, cursor, limit)

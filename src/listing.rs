@@ -211,14 +211,11 @@ impl<'a, S: EnumerateKeys> Pages<'a, S> {
             return Ok(None);
         }
         let (cursor, limit) = (self.next.take(), self.store.walk_page(self.collection));
-        let page = if self.prefix.is_empty() {
-            self.store.keys_page(self.collection, cursor, limit).await?
-        } else {
-            let (c, prefix) = (self.collection, self.prefix);
-            self.store
-                .keys_page_with_prefix(c, prefix, cursor, limit)
-                .await?
-        };
+        let (c, prefix) = (self.collection, self.prefix);
+        let page = self
+            .store
+            .keys_page_with_prefix(c, prefix, cursor, limit)
+            .await?;
         self.done = page.next.is_none();
         self.next = page.next;
         Ok(Some(page.names))

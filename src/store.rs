@@ -467,31 +467,28 @@ pub trait EnumerateKeys: Store {
     /// whole listing is in some page; one written or deleted meanwhile may be or not;
     /// where the backend's cursor allows it (Redis SCAN) a key may come twice.
     ///
-    /// The default lists the collection with [`keys_opts`](Self::keys_opts) for every
-    /// page and pages through it in name order: right for a store whose size is
-    /// bounded (it holds the whole listing while it pages); a store with a native
-    /// cursor overrides it, so a listing of any size holds one page, and overrides
-    /// [`walk_page`](Self::walk_page) too.
+    /// It is [`keys_page_with_prefix`](Self::keys_page_with_prefix) with the prefix
+    /// `""`: a store or wrapper implements that one.
     fn keys_page(
         &self,
         collection: &str,
         cursor: Option<Cursor>,
         limit: usize,
     ) -> impl Future<Output = Result<Page>> + Send {
-        async move {
-            let all = self.keys_opts(collection, ListOptions::default()).await?;
-            Ok(Page::of_sorted(all, cursor.as_ref(), limit))
-        }
+        self.keys_page_with_prefix(collection, "", cursor, limit)
     }
 
     /// [`keys_page`](Self::keys_page) of only the keys that start with `prefix` (whole
     /// keys, prefix included; `""` is every key). Its cursors go back to this method
     /// with the same prefix.
     ///
-    /// The default filters each page of [`keys_page`](Self::keys_page), reading past
-    /// every other key; a store whose backend can start at the prefix and stop after it
-    /// (an ordered index, a server-side match) overrides it, as this crate's stores do,
-    /// so that one prefix's keys in a large shared collection cost what they hold.
+    /// The default lists the collection with [`keys_opts`](Self::keys_opts) for every
+    /// page, keeps the prefix's keys and pages through them in name order: right for a
+    /// store whose size is bounded (it holds the whole listing while it pages). A store
+    /// with a native cursor overrides it — starting at the prefix and stopping after
+    /// it where its backend keeps keys in order, or matching on its server — so that a
+    /// listing of any size holds one page and one prefix's keys in a large shared
+    /// collection cost what they hold; it overrides [`walk_page`](Self::walk_page) too.
     /// [`PrefixKeys`](crate::wrappers::PrefixKeys) and
     /// [`SingleCollection`](crate::wrappers::SingleCollection) list through it.
     fn keys_page_with_prefix(
@@ -502,17 +499,18 @@ pub trait EnumerateKeys: Store {
         limit: usize,
     ) -> impl Future<Output = Result<Page>> + Send {
         async move {
-            let mut page = self.keys_page(collection, cursor, limit).await?;
-            page.names.retain(|k| k.starts_with(prefix));
-            Ok(page)
+            let mut all = self.keys_opts(collection, ListOptions::default()).await?;
+            all.retain(|k| k.starts_with(prefix));
+            Ok(Page::of_sorted(all, cursor.as_ref(), limit))
         }
     }
 
     /// How many names a wrapper that walks `collection`'s listing page by page (to keep
     /// one prefix's keys, or one folded collection's) asks for a page.
     ///
-    /// The default, `usize::MAX`, suits the default [`keys_page`](Self::keys_page),
-    /// which lists the whole collection for every page: one page is the cheapest walk
+    /// The default, `usize::MAX`, suits the default
+    /// [`keys_page_with_prefix`](Self::keys_page_with_prefix), which lists the whole
+    /// collection for every page: one page is the cheapest walk
     /// (a thousand pages of a bounded store's 100,000 keys would list them a hundred
     /// times over). A store with a native cursor answers a page size it serves cheaply
     /// — this crate's stores 1,000 — so a walk holds one page, never the collection;
@@ -1006,19 +1004,7 @@ pub trait KvStore: Store {
     where
         Self: EnumerateKeys + Sized,
     {
-        KeyStream::new(move |cursor| {
-            Box::pin(crate::observe::checked!(
-                self,
-                "keys",
-                collection,
-                None,
-                None,
-                {
-                    names::check_name(collection)?;
-                    self.keys_page(collection, cursor, page_size).await
-                }
-            ))
-        })
+        self.list_keys_with_prefix(collection, "", page_size)
     }
 
     /// The live keys of `collection` that start with `prefix`, as a stream read a page
@@ -1140,9 +1126,6 @@ macro_rules! forward_pointer {
         impl<S: EnumerateKeys + ?Sized> EnumerateKeys for $ptr {
             fn keys_opts(&self, c: &str, o: ListOptions) -> impl Future<Output = Result<Vec<String>>> + Send {
                 (**self).keys_opts(c, o)
-            }
-            fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
-                (**self).keys_page(c, cursor, limit)
             }
             fn keys_page_with_prefix(&self, c: &str, prefix: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
                 (**self).keys_page_with_prefix(c, prefix, cursor, limit)

@@ -804,19 +804,9 @@ impl EnumerateKeys for DiskStore {
         crate::listing::WALK_PAGE
     }
 
-    /// A range read of the collection's table after the cursor (the last key read):
+    /// A range read of the collection's table from `prefix` (or after the cursor, the
+    /// last key read, when that is further), ending at the first key without it:
     /// `limit` live keys, or at most four times as many rows, whichever comes first.
-    fn keys_page(
-        &self,
-        collection: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.keys_page_with_prefix(collection, "", cursor, limit)
-    }
-
-    /// The range of keys from `prefix` (or after the cursor, when that is further),
-    /// ending at the first key without it.
     async fn keys_page_with_prefix(
         &self,
         collection: &str,

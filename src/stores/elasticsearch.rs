@@ -918,19 +918,9 @@ impl EnumerateKeys for ElasticsearchStore {
         crate::listing::WALK_PAGE
     }
 
-    /// One `_search` sorted on the key, `search_after` the cursor (the last key read).
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.keys_page_with_prefix(c, "", cursor, limit)
-    }
-
-    /// The same with `k` from `prefix` on (after the cursor, when that is further),
-    /// ending at the first key without it (a keyword sorts by its bytes, so a
-    /// prefix's keys are together).
+    /// One `_search` sorted on the key, `search_after` the cursor (the last key read),
+    /// with `k` from `prefix` on, ending at the first key without it (a keyword sorts
+    /// by its bytes, so a prefix's keys are together).
     async fn keys_page_with_prefix(
         &self,
         c: &str,

@@ -640,19 +640,9 @@ impl EnumerateKeys for MongoStore {
         crate::listing::WALK_PAGE
     }
 
-    /// Live documents of the collection in key order after the cursor (the last key
-    /// read), on the `{c, k}` index.
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.keys_page_with_prefix(c, "", cursor, limit)
-    }
-
-    /// The same from `prefix` (or after the cursor, when that is further), ending at
-    /// the first key without it (`k` sorts by its bytes, so a prefix's keys are
+    /// Live documents of the collection in key order on the `{c, k}` index, from
+    /// `prefix` (or after the cursor, the last key read, when that is further), ending
+    /// at the first key without it (`k` sorts by its bytes, so a prefix's keys are
     /// together).
     async fn keys_page_with_prefix(
         &self,

@@ -519,19 +519,6 @@ impl EnumerateKeys for MultiDiskStore {
         crate::listing::WALK_PAGE
     }
 
-    /// The collection's own file, paged as `DiskStore` pages.
-    async fn keys_page(
-        &self,
-        collection: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> Result<Page> {
-        match self.store(collection, false).await? {
-            Some(store) => store.keys_page(collection, cursor, limit).await,
-            None => Ok(Page::default()),
-        }
-    }
-
     async fn keys_page_with_prefix(
         &self,
         collection: &str,

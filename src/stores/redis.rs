@@ -1802,19 +1802,10 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
     }
 
     /// One SCAN step (the cursor is SCAN's) over the database, or, with the index,
-    /// one ZSCAN step over the collection's index, each member checked with EXISTS.
-    /// Either may repeat a key, as SCAN does.
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.keys_page_with_prefix(c, "", cursor, limit)
-    }
-
-    /// The same step with `MATCH` on the prefix: the server filters, so only the
-    /// prefix's keys come back (the step still walks past the others on the server).
+    /// one ZSCAN step over the collection's index, each member checked with EXISTS;
+    /// either may repeat a key, as SCAN does. `MATCH` on the prefix: the server
+    /// filters, so only the prefix's keys come back (the step still walks past the
+    /// others on the server).
     async fn keys_page_with_prefix(
         &self,
         c: &str,

@@ -152,10 +152,6 @@ impl<S: EnumerateKeys> EnumerateKeys for Logged<S> {
         self.log("keys", c, None, 0, self.inner.keys_opts(c, opts), ok)
             .await
     }
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let page = self.inner.keys_page(c, cursor, limit);
-        self.log("keys", c, None, 0, page, ok).await
-    }
     async fn keys_page_with_prefix(
         &self,
         c: &str,

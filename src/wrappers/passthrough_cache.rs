@@ -365,14 +365,6 @@ impl<P: EnumerateKeys, C: Store> EnumerateKeys for PassthroughCache<P, C> {
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         self.primary.keys_opts(c, opts)
     }
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.primary.keys_page(c, cursor, limit)
-    }
     fn keys_page_with_prefix(
         &self,
         c: &str,

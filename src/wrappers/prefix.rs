@@ -181,15 +181,6 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
             .pick(opts.limit, |k| self.prefix.strip(k).map(str::to_owned))
             .await
     }
-    /// A page of the inner store's keys with this prefix.
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.keys_page_with_prefix(c, "", cursor, limit)
-    }
     /// A page of the inner store's keys with this prefix and then `prefix`.
     async fn keys_page_with_prefix(
         &self,
@@ -358,11 +349,6 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.inner
             .keys_opts(self.prefix.apply(c).as_str(), opts)
-            .await
-    }
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.inner
-            .keys_page(self.prefix.apply(c).as_str(), cursor, limit)
             .await
     }
     async fn keys_page_with_prefix(

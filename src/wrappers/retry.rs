@@ -229,10 +229,6 @@ impl<S: EnumerateKeys> EnumerateKeys for Retry<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.run(|| self.inner.keys_opts(c, opts)).await
     }
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.run(|| self.inner.keys_page(c, cursor.clone(), limit))
-            .await
-    }
     async fn keys_page_with_prefix(
         &self,
         c: &str,

@@ -121,9 +121,6 @@ impl<A: EnumerateKeys, B: EnumerateKeys, F: Fn(&str) -> bool + Send + Sync> Enum
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         route!(self, c, s => s.keys_opts(c, opts))
     }
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        route!(self, c, s => s.keys_page(c, cursor, limit))
-    }
     async fn keys_page_with_prefix(
         &self,
         c: &str,
@@ -322,14 +319,6 @@ impl EnumerateKeys for RouteMap {
         opts: ListOptions,
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         self.store(c).keys_opts(c, opts)
-    }
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.store(c).keys_page(c, cursor, limit)
     }
     fn keys_page_with_prefix(
         &self,

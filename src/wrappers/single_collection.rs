@@ -189,15 +189,6 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
             })
             .await
     }
-    /// A page of the inner collection's keys of `c`.
-    fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.keys_page_with_prefix(c, "", cursor, limit)
-    }
     /// A page of the inner collection's keys of `c` that start with `prefix`.
     async fn keys_page_with_prefix(
         &self,

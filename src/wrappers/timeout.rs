@@ -95,9 +95,6 @@ impl<S: EnumerateKeys> EnumerateKeys for Timeout<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         self.bound(self.inner.keys_opts(c, opts)).await
     }
-    async fn keys_page(&self, c: &str, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.bound(self.inner.keys_page(c, cursor, limit)).await
-    }
     async fn keys_page_with_prefix(
         &self,
         c: &str,

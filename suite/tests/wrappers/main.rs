@@ -98,17 +98,6 @@ impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for Lis
         Ok(keys)
     }
 
-    async fn keys_page(
-        &self,
-        c: &str,
-        cursor: Option<kv_store_adapter::Cursor>,
-        limit: usize,
-    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
-        let page = self.inner.keys_page(c, cursor, limit).await?;
-        self.saw(page.names.len());
-        Ok(page)
-    }
-
     async fn keys_page_with_prefix(
         &self,
         c: &str,

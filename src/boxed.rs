@@ -177,10 +177,26 @@ impl<S: EnumerateKeys> DynKeys for S {
 }
 trait DynCollections: Send + Sync {
     fn dyn_collections(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>>>;
+    fn dyn_collections_page(
+        &self,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Page>>;
+    fn dyn_collections_walk_page(&self) -> usize;
 }
 impl<S: EnumerateCollections> DynCollections for S {
     fn dyn_collections(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(self.collections_opts(ListOptions::limit(limit)))
+    }
+    fn dyn_collections_page(
+        &self,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Page>> {
+        Box::pin(self.collections_page(cursor, limit))
+    }
+    fn dyn_collections_walk_page(&self) -> usize {
+        self.collections_walk_page()
     }
 }
 trait DynDestroyCollection: Send + Sync {
@@ -441,6 +457,17 @@ impl EnumerateCollections for BoxStore {
             Some(inner) => inner.dyn_collections(o.limit).await,
             None => Err(Error::unsupported("enumerating collections")),
         }
+    }
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        match &self.collections {
+            Some(inner) => inner.dyn_collections_page(cursor, limit).await,
+            None => Err(Error::unsupported("enumerating collections")),
+        }
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.collections
+            .as_ref()
+            .map_or(usize::MAX, |inner| inner.dyn_collections_walk_page())
     }
 }
 impl DestroyCollection for BoxStore {

@@ -113,6 +113,13 @@ macro_rules! forward_capabilities {
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {
                 $crate::EnumerateCollections::collections_opts(&self.$f, o)
             }
+            fn collections_page(&self, cursor: Option<$crate::Cursor>, limit: usize)
+                -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
+                $crate::EnumerateCollections::collections_page(&self.$f, cursor, limit)
+            }
+            fn collections_walk_page(&self) -> usize {
+                $crate::EnumerateCollections::collections_walk_page(&self.$f)
+            }
         }
     };
     (@destroy_collection $w:ident $f:tt) => {

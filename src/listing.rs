@@ -1,16 +1,18 @@
-//! Listing in pages: [`Cursor`], [`Page`] and the stream of keys
-//! [`KvStore::list_keys`](crate::KvStore::list_keys) gives, which holds one page at a
-//! time however large the collection.
+//! Listing in pages: [`Cursor`], [`Page`] and the stream of names
+//! [`KvStore::list_keys`](crate::KvStore::list_keys) and
+//! [`KvStore::list_collections`](crate::KvStore::list_collections) give, which holds one
+//! page at a time however large the listing.
 
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::{BoxFuture, EnumerateKeys, Result};
+use crate::{BoxFuture, EnumerateCollections, EnumerateKeys, Result};
 
 /// Where a listing goes on: given with a [`Page`], handed back for the next one. Its
 /// text is the store's own (a key, a scan cursor, a sort value); only the store that
-/// gave it, for the same collection, understands it.
+/// gave it, for the same listing (the same collection, or the collections), understands
+/// it.
 ///
 /// ```
 /// use kv_store_adapter::Cursor;
@@ -83,6 +85,26 @@ impl Page {
         } else {
             None
         };
+        Self { names, next }
+    }
+
+    /// The page of the first `limit` of `names` — the first `limit + 1` names after a
+    /// cursor, in order — and a cursor at its last name when the one more came.
+    #[cfg_attr(
+        not(any(
+            feature = "disk",
+            feature = "redis",
+            feature = "mongodb",
+            feature = "elasticsearch"
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) fn of_one_more(mut names: Vec<String>, limit: usize) -> Self {
+        if names.len() <= limit {
+            return Self { names, next: None };
+        }
+        names.truncate(limit);
+        let next = names.last().cloned().map(Cursor);
         Self { names, next }
     }
 }
@@ -174,6 +196,135 @@ impl FirstNames {
     }
 }
 
+/// The page of names after a cursor, from a listing that must read everything (the
+/// tables of a file, a SCAN): the first `limit` names greater than the cursor's, and
+/// the cursor of the next page when more are greater still. Holds about one page.
+#[cfg_attr(not(any(feature = "disk", feature = "redis")), allow(dead_code))]
+pub(crate) struct PageAfter {
+    after: Option<Cursor>,
+    limit: usize,
+    first: FirstNames,
+}
+
+#[cfg_attr(not(any(feature = "disk", feature = "redis")), allow(dead_code))]
+impl PageAfter {
+    pub(crate) fn new(after: Option<Cursor>, limit: usize) -> Self {
+        let limit = limit.max(1);
+        Self {
+            after,
+            limit,
+            // One more than the page: whether another page follows.
+            first: FirstNames::new(limit.saturating_add(1)),
+        }
+    }
+
+    pub(crate) fn offer(&mut self, name: &str) {
+        if self.after.as_ref().is_none_or(|a| name > a.as_str()) {
+            self.first.offer(name);
+        }
+    }
+
+    /// The page, its names in order.
+    pub(crate) fn finish(self) -> Page {
+        Page::of_one_more(self.first.finish(), self.limit)
+    }
+}
+
+/// The error for a cursor given back that the store did not give.
+pub(crate) fn foreign_cursor() -> crate::Error {
+    crate::Error::invalid_key("a cursor this store did not give")
+}
+
+/// The cursor of a listing made of several listings one after another (several
+/// stores' collections): which part, and the cursor within it (`None`: its first page).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct PartCursor {
+    pub(crate) part: usize,
+    pub(crate) inner: Option<Cursor>,
+}
+
+impl PartCursor {
+    /// The cursor given back (`None`: the first page of the first part); an error for a
+    /// cursor that is not one of these.
+    pub(crate) fn read(cursor: Option<Cursor>) -> Result<Self> {
+        let Some(cursor) = cursor else {
+            return Ok(Self {
+                part: 0,
+                inner: None,
+            });
+        };
+        let (part, inner) = match cursor.0.split_once(':') {
+            Some((part, inner)) => (part, Some(Cursor::new(inner))),
+            None => (cursor.0.as_str(), None),
+        };
+        match part.parse() {
+            Ok(part) => Ok(Self { part, inner }),
+            Err(_) => Err(foreign_cursor()),
+        }
+    }
+
+    /// The cursor after a page of part `part` of `parts` whose own next cursor is
+    /// `next`: on in the part, else the next part's first page, else the end.
+    pub(crate) fn after(part: usize, parts: usize, next: Option<Cursor>) -> Option<Cursor> {
+        match next {
+            Some(inner) => Some(Cursor(format!("{part}:{}", inner.0))),
+            None if part + 1 < parts => Some(Cursor((part + 1).to_string())),
+            None => None,
+        }
+    }
+}
+
+/// The first `limit` names of `store`'s collections, walked page by page
+/// ([`collections_page`](EnumerateCollections::collections_page), pages of its
+/// [`collections_walk_page`](EnumerateCollections::collections_walk_page)): how a
+/// wrapper whose pages are made of its inner stores' answers `collections()`.
+pub(crate) async fn first_collections<S: EnumerateCollections>(
+    store: &S,
+    limit: usize,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut pages = CollectionPages::new(store);
+    while out.len() < limit
+        && let Some(names) = pages.next().await?
+    {
+        out.extend(names);
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// A store's collections, a page at a time
+/// ([`collections_page`](EnumerateCollections::collections_page), pages of the store's
+/// [`collections_walk_page`](EnumerateCollections::collections_walk_page)): how a wrapper
+/// that keeps some of an inner store's collections holds one page, never every name.
+pub(crate) struct CollectionPages<'a, S> {
+    store: &'a S,
+    next: Option<Cursor>,
+    done: bool,
+}
+
+impl<'a, S: EnumerateCollections> CollectionPages<'a, S> {
+    pub(crate) fn new(store: &'a S) -> Self {
+        Self {
+            store,
+            next: None,
+            done: false,
+        }
+    }
+
+    /// The next page's names (maybe none), `None` after the last page.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<String>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let limit = self.store.collections_walk_page();
+        let page = self.store.collections_page(self.next.take(), limit).await?;
+        self.done = page.next.is_none();
+        self.next = page.next;
+        Ok(Some(page.names))
+    }
+}
+
 /// One collection's keys in an inner store, a page at a time: how a wrapper that
 /// lists, looks for or deletes some of an inner collection's keys holds one page,
 /// never the whole collection, and stops as soon as it has what it needs.
@@ -241,10 +392,11 @@ impl<'a, S: EnumerateKeys> Pages<'a, S> {
     }
 }
 
-/// The keys of a collection, page by page: an async stream of `Result<String>`
-/// (`futures_core::Stream`, so `StreamExt` from `futures` or `tokio-stream` works on
-/// it), holding one page at a time. Given by
-/// [`KvStore::list_keys`](crate::KvStore::list_keys); an error ends it.
+/// The keys of a collection, or the collections of a store, page by page: an async
+/// stream of `Result<String>` (`futures_core::Stream`, so `StreamExt` from `futures` or
+/// `tokio-stream` works on it), holding one page at a time. Given by
+/// [`KvStore::list_keys`](crate::KvStore::list_keys) and
+/// [`KvStore::list_collections`](crate::KvStore::list_collections); an error ends it.
 #[must_use = "a stream does nothing until polled"]
 pub struct KeyStream<'a> {
     fetch: Box<dyn FnMut(Option<Cursor>) -> BoxFuture<'a, Result<Page>> + Send + 'a>,
@@ -375,5 +527,51 @@ mod tests {
         assert_eq!(second.names, ["c", "d"]);
         assert_eq!(second.next, None);
         assert_eq!(Page::of_sorted(names, None, 0).names, ["a"]);
+    }
+
+    #[test]
+    fn pages_after_a_cursor_cover_an_unordered_listing_once() {
+        // Names offered in any order, with repeats (a SCAN), page after page.
+        let offered: Vec<String> = (0..5_000u64)
+            .map(|i| format!("c{:04}", (i * 7_919) % 1_234))
+            .collect();
+        for limit in [1, 7, 1_000, 1_234, 5_000] {
+            let (mut seen, mut cursor) = (Vec::new(), None);
+            loop {
+                let mut page = PageAfter::new(cursor, limit);
+                for name in &offered {
+                    page.offer(name);
+                }
+                let page = page.finish();
+                assert!(page.names.len() <= limit);
+                seen.extend(page.names);
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            let mut expected = offered.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(seen, expected, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn part_cursors_say_where_a_listing_of_listings_goes_on() {
+        let first = PartCursor::read(None).unwrap();
+        assert_eq!((first.part, first.inner), (0, None));
+        // A part's own cursor may hold anything, ':' too.
+        let on = PartCursor::after(0, 2, Some(Cursor::new("x:1"))).unwrap();
+        let read = PartCursor::read(Some(on)).unwrap();
+        assert_eq!((read.part, read.inner), (0, Some(Cursor::new("x:1"))));
+        let next_part = PartCursor::after(0, 2, None).unwrap();
+        let read = PartCursor::read(Some(next_part)).unwrap();
+        assert_eq!((read.part, read.inner), (1, None));
+        assert_eq!(PartCursor::after(1, 2, None), None);
+        for garbage in ["", "x", "-1", ":", "99999999999999999999999:a"] {
+            let err = PartCursor::read(Some(Cursor::new(garbage))).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidKey, "{garbage:?}");
+        }
     }
 }

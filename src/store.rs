@@ -321,8 +321,10 @@ impl Default for ListOptions {
 ///   timeouts ([`Timeouts`](crate::stores::Timeouts)); per-name state has a cap. A
 ///   listing or destroy holds what it answers and one page of the backend's cursor,
 ///   never everything it reads on the way (a SCAN over the database, the other
-///   prefixes' keys of a shared collection), and nothing the backend keeps grows with
-///   the number of collections ever written.
+///   prefixes' keys of a shared collection); a streamed listing
+///   ([`list_keys`](KvStore::list_keys), [`list_collections`](KvStore::list_collections))
+///   holds one page. Nothing the backend keeps grows with the number of collections
+///   ever written.
 /// - **Messages.** No secret (see [`redact`](crate::redact)) and no key (see
 ///   [`Error::key`](crate::Error::key)) appears in an error's text.
 ///
@@ -535,6 +537,43 @@ pub trait EnumerateCollections: Store {
         &self,
         opts: ListOptions,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The page of collection names at `cursor` (`None`: the first page): up to about
+    /// `limit` names, and the next page's cursor, `None` after the last. As with
+    /// [`keys_page`](EnumerateKeys::keys_page), a page may hold fewer names than
+    /// asked, even none, before the end; a collection live for the whole listing is in
+    /// some page, one written or emptied meanwhile may be or not.
+    ///
+    /// The default lists every name with [`collections_opts`](Self::collections_opts)
+    /// for every page and pages through them in name order: right for a store whose
+    /// size is bounded. A store that can start a listing after a name overrides it,
+    /// so that listing any number of collections holds one page; this crate's stores
+    /// with a backend do (on Redis without the key index each page still scans the
+    /// namespace, holding one page of names).
+    fn collections_page(
+        &self,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        async move {
+            let all = self.collections_opts(ListOptions::default()).await?;
+            Ok(Page::of_sorted(all, cursor.as_ref(), limit))
+        }
+    }
+
+    /// How many names a wrapper that walks the collections page by page asks for a
+    /// page: as [`EnumerateKeys::walk_page`], `usize::MAX` (one page) for the default
+    /// [`collections_page`](Self::collections_page), a page size served cheaply
+    /// (1,000) for a store that overrides it; a wrapper answers its inner store's.
+    ///
+    /// ```
+    /// use kv_store_adapter::{EnumerateCollections, stores::MemoryStore};
+    ///
+    /// assert_eq!(MemoryStore::new().collections_walk_page(), usize::MAX);
+    /// ```
+    fn collections_walk_page(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// Capability: remove one whole collection.
@@ -1064,6 +1103,43 @@ pub trait KvStore: Store {
         })
     }
 
+    /// Every collection holding at least one live entry, as a stream of names read a
+    /// page of about `page_size` at a time ([`EnumerateCollections::collections_page`]):
+    /// memory holds one page, however many collections the store has.
+    ///
+    /// ```
+    /// use kv_store_adapter::{Bytes, KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// for c in ["users", "orders", "carts"] {
+    ///     store.put(c, "k", Bytes::from_static(b"v"), None).await?;
+    /// }
+    /// let mut names = store.list_collections(2);
+    /// let mut seen = Vec::new();
+    /// while let Some(name) = names.next_key().await {
+    ///     seen.push(name?);
+    /// }
+    /// seen.sort();
+    /// assert_eq!(seen, ["carts", "orders", "users"]);
+    /// # Ok(()) }
+    /// ```
+    fn list_collections(&self, page_size: usize) -> KeyStream<'_>
+    where
+        Self: EnumerateCollections + Sized,
+    {
+        KeyStream::new(move |cursor| {
+            Box::pin(crate::observe::checked!(
+                self,
+                "collections",
+                "",
+                None,
+                None,
+                { self.collections_page(cursor, page_size).await }
+            ))
+        })
+    }
+
     /// Removes every entry of `collection` and nothing else; it is usable again at once.
     fn destroy_collection(&self, collection: &str) -> impl Future<Output = Result<()>> + Send
     where
@@ -1137,6 +1213,12 @@ macro_rules! forward_pointer {
         impl<S: EnumerateCollections + ?Sized> EnumerateCollections for $ptr {
             fn collections_opts(&self, o: ListOptions) -> impl Future<Output = Result<Vec<String>>> + Send {
                 (**self).collections_opts(o)
+            }
+            fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
+                (**self).collections_page(cursor, limit)
+            }
+            fn collections_walk_page(&self) -> usize {
+                (**self).collections_walk_page()
             }
         }
         impl<S: DestroyCollection + ?Sized> DestroyCollection for $ptr {

@@ -260,6 +260,45 @@ pub mod enumerate_collections {
         assert_eq!(store.collections(0).await.unwrap(), Vec::<String>::new());
     }
 
+    /// `list_collections` in pages of 3 (through
+    /// [`collections_page`](crate::EnumerateCollections::collections_page)) gives every
+    /// collection holding a live entry once — 20 of them, and hostile names — and not
+    /// one whose only entry expired, nor one emptied by a delete.
+    pub async fn list_collections_pages_through_every_collection<S: EnumerateCollections>(
+        store: &S,
+    ) {
+        let base = unique("pc");
+        let mut names: Vec<String> = (0..20).map(|i| format!("{base}-{i:02}")).collect();
+        // Each under the base, the longest cut to the longest name (all ASCII).
+        names.extend(hostile_names().iter().map(|h| {
+            let mut name = format!("{base}-{h}");
+            name.truncate(crate::names::MAX_NAME_LEN);
+            name
+        }));
+        for name in &names {
+            store.put(name, "k", b("v"), None).await.unwrap();
+        }
+        let (expired, emptied) = (format!("{base}-expired"), format!("{base}-emptied"));
+        store
+            .put(&expired, "k", b("v"), Some(SHORT_TTL))
+            .await
+            .unwrap();
+        store.put(&emptied, "k", b("v"), None).await.unwrap();
+        store.delete(&emptied, "k").await.unwrap();
+        tokio::time::sleep(SHORT_TTL + MARGIN).await;
+        let mut listed = store.list_collections(3);
+        let mut got = Vec::new();
+        while let Some(name) = listed.next_key().await {
+            let name = name.unwrap();
+            if name.starts_with(&base) {
+                got.push(name);
+            }
+        }
+        got.sort();
+        names.sort();
+        assert_eq!(got, names);
+    }
+
     /// Collection names come back exactly as written.
     pub async fn collections_gives_back_hostile_names<S: EnumerateCollections>(store: &S) {
         let key = unique("k");

@@ -277,6 +277,7 @@ macro_rules! __conformance_group {
             [
                 collections_lists_written_collections,
                 collections_gives_back_hostile_names,
+                list_collections_pages_through_every_collection,
             ]
         );
     };

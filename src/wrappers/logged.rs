@@ -178,6 +178,13 @@ impl<S: EnumerateCollections> EnumerateCollections for Logged<S> {
         )
         .await
     }
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let page = self.inner.collections_page(cursor, limit);
+        self.log("collections", "", None, 0, page, ok).await
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
+    }
 }
 impl<S: DestroyCollection> DestroyCollection for Logged<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {

@@ -386,6 +386,16 @@ impl<P: EnumerateCollections, C: Store> EnumerateCollections for PassthroughCach
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         self.primary.collections_opts(opts)
     }
+    fn collections_page(
+        &self,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.primary.collections_page(cursor, limit)
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.primary.collections_walk_page()
+    }
 }
 
 impl<P: DestroyCollection, C: DestroyCollection> DestroyCollection for PassthroughCache<P, C> {

@@ -250,6 +250,13 @@ impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         self.run(|| self.inner.collections_opts(opts)).await
     }
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.run(|| self.inner.collections_page(cursor.clone(), limit))
+            .await
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
+    }
 }
 impl<S: DestroyCollection> DestroyCollection for Retry<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {

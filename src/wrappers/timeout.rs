@@ -113,6 +113,12 @@ impl<S: EnumerateCollections> EnumerateCollections for Timeout<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         self.bound(self.inner.collections_opts(opts)).await
     }
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.bound(self.inner.collections_page(cursor, limit)).await
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
+    }
 }
 impl<S: DestroyCollection> DestroyCollection for Timeout<S> {
     async fn destroy_collection_opts(&self, c: &str) -> Result<()> {

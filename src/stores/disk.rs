@@ -12,6 +12,7 @@ use redb::{
     TableDefinition, TableError, TableHandle,
 };
 
+use crate::listing::PageAfter;
 use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
@@ -883,18 +884,50 @@ impl EnumerateCollections for DiskStore {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
         self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(db_err)?;
             let mut out = Vec::new();
-            for c in Self::table_collections(inner)? {
+            for table in txn.list_tables().map_err(db_err)? {
                 if out.len() >= limit {
                     break;
                 }
-                if Self::has_live(inner, &c)? {
-                    out.push(c);
+                if let Some(c) = table.name().strip_prefix(TABLE_PREFIX)
+                    && Self::has_live(inner, c)?
+                {
+                    out.push(c.to_owned());
                 }
             }
             Ok(out)
         })
         .await
+    }
+
+    /// The first `limit` table names after the cursor's (every table name is read,
+    /// one page is kept), those with a live entry.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(db_err)?;
+            let mut page = PageAfter::new(cursor, limit);
+            for table in txn.list_tables().map_err(db_err)? {
+                if let Some(c) = table.name().strip_prefix(TABLE_PREFIX) {
+                    page.offer(c);
+                }
+            }
+            drop(txn);
+            let mut page = page.finish();
+            let mut live = Vec::with_capacity(page.names.len());
+            for c in page.names {
+                if Self::has_live(inner, &c)? {
+                    live.push(c);
+                }
+            }
+            page.names = live;
+            Ok(page)
+        })
+        .await
+    }
+
+    fn collections_walk_page(&self) -> usize {
+        crate::listing::WALK_PAGE
     }
 }
 

@@ -975,10 +975,31 @@ impl EnumerateCollections for ElasticsearchStore {
     /// A composite aggregation of the live documents' `c`, a page at a time, in the
     /// order of the names' bytes.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
+        self.collections_after(None, opts.limit).await
+    }
+
+    /// The same aggregation, from after the cursor's name: one page.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let limit = limit.max(1);
+        let names = self
+            .collections_after(cursor, limit.saturating_add(1))
+            .await?;
+        Ok(Page::of_one_more(names, limit))
+    }
+
+    fn collections_walk_page(&self) -> usize {
+        crate::listing::WALK_PAGE
+    }
+}
+
+impl ElasticsearchStore {
+    /// Up to `limit` names of collections with a live entry after `after`'s (from the
+    /// first without), in the order of the names' bytes: a composite aggregation, a
+    /// page of [`CHUNK`] at a time.
+    async fn collections_after(&self, after: Option<Cursor>, limit: usize) -> Result<Vec<String>> {
         let index = self.index_name();
         let mut out = Vec::new();
-        let mut after: Option<Value> = None;
+        let mut after: Option<Value> = after.map(|name| json!({ "c": name.as_str() }));
         while out.len() < limit {
             let size = CHUNK.min(limit - out.len());
             let mut names =

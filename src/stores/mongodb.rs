@@ -699,13 +699,39 @@ impl EnumerateCollections for MongoStore {
     /// The live documents grouped by `c`, in the order of the names' bytes; each round
     /// trip of the cursor is bounded by the operation timeout.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        if opts.limit == 0 {
+        self.collections_after(None, opts.limit).await
+    }
+
+    /// The same grouping, of the names after the cursor's (`c` greater than it on the
+    /// `{c, k}` index), one page.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let limit = limit.max(1);
+        let names = self
+            .collections_after(cursor.as_ref().map(Cursor::as_str), limit.saturating_add(1))
+            .await?;
+        Ok(Page::of_one_more(names, limit))
+    }
+
+    fn collections_walk_page(&self) -> usize {
+        crate::listing::WALK_PAGE
+    }
+}
+
+impl MongoStore {
+    /// Up to `limit` names of collections with a live entry, after `after` (from the
+    /// first without), in the order of the names' bytes.
+    async fn collections_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        if limit == 0 {
             // `$limit` must be positive.
             return Ok(Vec::new());
         }
-        let limit = opts.limit.min(i64::MAX as usize) as i64;
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let names = match after {
+            Some(after) => doc! { "$type": "string", "$gt": after },
+            None => doc! { "$type": "string" },
+        };
         let pipeline = [
-            doc! { "$match": { "c": { "$type": "string" }, "x": live() } },
+            doc! { "$match": { "c": names, "x": live() } },
             doc! { "$group": { "_id": "$c" } },
             doc! { "$sort": { "_id": 1 } },
             doc! { "$limit": limit },

@@ -12,7 +12,7 @@ use redis::{Cmd, IntoConnectionInfo, RedisError, Value};
 use super::TtlEntry;
 use super::redis_failover::{self, FailoverConnection};
 use super::redis_index::{self, CLOCK_MARGIN_MS};
-use crate::listing::FirstNames;
+use crate::listing::{FirstNames, PageAfter};
 use crate::store::{
     DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, Key,
     ListOptions, PutOptions,
@@ -868,6 +868,13 @@ impl<C: RedisConnection> RedisStore<C> {
         (!C::ONE_NODE && self.index).then(|| redis_index::collections_key(&self.namespace))
     }
 
+    /// The collections index `collections()` reads, and whether it is a cluster's
+    /// registry: only with the key index (without, the index is not kept).
+    fn collections_list(&self) -> Option<(Vec<u8>, bool)> {
+        self.index
+            .then(|| (redis_index::collections_key(&self.namespace), !C::ONE_NODE))
+    }
+
     /// Names `c` in the cluster's collections index (after a write created its index).
     async fn register(&self, c: &str) -> Result<()> {
         match self.cluster_registry() {
@@ -1216,100 +1223,130 @@ impl<C: RedisConnection> RedisStore<C> {
             .collect())
     }
 
-    /// Up to `limit` collections with a live entry, from the collections index (one
-    /// server), in name order; the dead ones met are dropped from it.
-    async fn indexed_collections(&self, colls: &[u8], limit: usize) -> Result<Vec<String>> {
-        let script = &*redis_index::CHECK_COLLECTION;
+    /// Up to `limit` collections with a live entry, in name order, from a collections
+    /// index (`cluster`: the cluster's registry), as many names at a time as are still
+    /// wanted (at most [`CHUNK`]).
+    async fn listed_collections(
+        &self,
+        colls: &[u8],
+        cluster: bool,
+        limit: usize,
+    ) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let mut after = None;
         while out.len() < limit {
-            let names = self.names_after(colls, after.as_deref()).await?;
-            if names.is_empty() {
-                break;
+            let count = limit - out.len();
+            let (live, next) = self.listed_page(colls, cluster, after, count).await?;
+            out.extend(live);
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
             }
-            let mut pipe = redis::pipe();
-            for c in &names {
-                pipe.cmd("EVALSHA")
-                    .arg(script.get_hash())
-                    .arg(2)
-                    .arg(redis_index::index_key(&self.head(c)))
-                    .arg(colls)
-                    .arg(c);
-            }
-            // Loaded only when the server does not know it (see `scripted`).
-            let run = || async { pipe.query_async::<Vec<i64>>(&mut self.conn.clone()).await };
-            let answers = self.scripted(script, run).await?;
-            for (c, answer) in names.iter().zip(answers) {
-                let live = match answer {
-                    redis_index::UNDECIDED => self.check_collection(c, Some(colls)).await?,
-                    answer => answer == 1,
-                };
-                if live {
-                    out.push(c.clone());
-                }
-            }
-            if names.len() < CHUNK {
-                break;
-            }
-            after = names.into_iter().last();
         }
         out.truncate(limit);
         Ok(out)
     }
 
-    /// The next [`CHUNK`] names of a collections index after `after` (from the first
+    /// The live ones of the next `count` names of a collections index after `after`,
+    /// and where the page after starts (`None`: the last page).
+    async fn listed_page(
+        &self,
+        colls: &[u8],
+        cluster: bool,
+        after: Option<Cursor>,
+        count: usize,
+    ) -> Result<(Vec<String>, Option<Cursor>)> {
+        let count = count.clamp(1, CHUNK);
+        let names = self
+            .names_after(colls, after.as_ref().map(Cursor::as_str), count)
+            .await?;
+        let next = (names.len() == count)
+            .then(|| names.last().cloned().map(Cursor::new))
+            .flatten();
+        let live = if cluster {
+            self.registered_live(names).await?
+        } else {
+            self.indexed_live(colls, names).await?
+        };
+        Ok((live, next))
+    }
+
+    /// The names of the collections index (one server) that still have a live entry;
+    /// the dead ones are dropped from it.
+    async fn indexed_live(&self, colls: &[u8], names: Vec<String>) -> Result<Vec<String>> {
+        let script = &*redis_index::CHECK_COLLECTION;
+        if names.is_empty() {
+            return Ok(names);
+        }
+        let mut pipe = redis::pipe();
+        for c in &names {
+            pipe.cmd("EVALSHA")
+                .arg(script.get_hash())
+                .arg(2)
+                .arg(redis_index::index_key(&self.head(c)))
+                .arg(colls)
+                .arg(c);
+        }
+        // Loaded only when the server does not know it (see `scripted`).
+        let run = || async { pipe.query_async::<Vec<i64>>(&mut self.conn.clone()).await };
+        let answers = self.scripted(script, run).await?;
+        let mut out = Vec::with_capacity(names.len());
+        for (c, answer) in names.into_iter().zip(answers) {
+            let live = match answer {
+                redis_index::UNDECIDED => self.check_collection(&c, Some(colls)).await?,
+                answer => answer == 1,
+            };
+            if live {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next `count` names of a collections index after `after` (from the first
     /// without), in name order: every name has score 0, so the set reads by name, a
     /// page at a time, however many collections there are.
-    async fn names_after(&self, registry: &[u8], after: Option<&str>) -> Result<Vec<String>> {
+    async fn names_after(
+        &self,
+        registry: &[u8],
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<String>> {
         let mut cmd = redis::cmd("ZRANGE");
         cmd.arg(registry);
         match after {
             Some(last) => cmd.arg([b"(", last.as_bytes()].concat()),
             None => cmd.arg("-"),
         };
-        cmd.arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(CHUNK);
+        cmd.arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(count);
         self.query(&cmd).await
     }
 
-    /// Up to `limit` collections with a live entry, from a cluster's collections index,
-    /// in name order: each index is on its collection's slot, so each is looked at on
-    /// its own (64 at once), and the dead names met are taken out
-    /// ([`Self::unregister`]).
-    async fn registered_collections(&self, registry: &[u8], limit: usize) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut after = None;
-        while out.len() < limit {
-            let names = self.names_after(registry, after.as_deref()).await?;
-            for chunk in names.chunks(LOOKS_IN_FLIGHT) {
-                if out.len() >= limit {
-                    break;
-                }
-                // The looks of a chunk run at once (each on its own slot's node).
-                let mut looks = tokio::task::JoinSet::new();
-                for (i, c) in chunk.iter().enumerate() {
-                    let (store, c) = (self.clone(), c.clone());
-                    looks.spawn(async move { (i, store.collection_live(&c).await) });
-                }
-                let mut live = vec![false; chunk.len()];
-                while let Some(done) = looks.join_next().await {
-                    let (i, answer) =
-                        done.map_err(|e| Error::backend("a listing task failed", e))?;
-                    live[i] = answer?;
-                }
-                for (c, live) in chunk.iter().zip(live) {
-                    if live {
-                        out.push(c.clone());
-                    } else {
-                        self.unregister(c).await?;
-                    }
+    /// The names of a cluster's collections index that still have a live entry: each
+    /// index is on its collection's slot, so each is looked at on its own (64 at once),
+    /// and the dead names met are taken out ([`Self::unregister`]).
+    async fn registered_live(&self, names: Vec<String>) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(names.len());
+        for chunk in names.chunks(LOOKS_IN_FLIGHT) {
+            // The looks of a chunk run at once (each on its own slot's node).
+            let mut looks = tokio::task::JoinSet::new();
+            for (i, c) in chunk.iter().enumerate() {
+                let (store, c) = (self.clone(), c.clone());
+                looks.spawn(async move { (i, store.collection_live(&c).await) });
+            }
+            let mut live = vec![false; chunk.len()];
+            while let Some(done) = looks.join_next().await {
+                let (i, answer) = done.map_err(|e| Error::backend("a listing task failed", e))?;
+                live[i] = answer?;
+            }
+            for (c, live) in chunk.iter().zip(live) {
+                if live {
+                    out.push(c.clone());
+                } else {
+                    self.unregister(c).await?;
                 }
             }
-            if names.len() < CHUNK {
-                break;
-            }
-            after = names.into_iter().last();
         }
-        out.truncate(limit);
         Ok(out)
     }
 
@@ -1816,7 +1853,7 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
         let position = match cursor.as_ref().map(|c| c.as_str().parse::<u64>()) {
             None => 0,
             Some(Ok(position)) if position > 0 => position,
-            Some(_) => return Err(Error::invalid_key("a cursor this store did not give")),
+            Some(_) => return Err(crate::listing::foreign_cursor()),
         };
         let count = limit.clamp(1, CHUNK);
         let head = self.head(c);
@@ -1858,11 +1895,8 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
 impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
-        if let Some(colls) = self.collections_index().filter(|_| self.index) {
-            return self.indexed_collections(&colls, limit).await;
-        }
-        if let Some(registry) = self.cluster_registry() {
-            return self.registered_collections(&registry, limit).await;
+        if let Some((colls, cluster)) = self.collections_list() {
+            return self.listed_collections(&colls, cluster, limit).await;
         }
         let mut first = FirstNames::new(limit);
         let mut scan = self.namespace_scan();
@@ -1872,6 +1906,28 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
             }
         }
         Ok(first.finish())
+    }
+
+    /// A page of the collections index in name order (with the key index, or on a
+    /// cluster); without one, the names after the cursor's from a SCAN of the whole
+    /// namespace, holding one page.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        if let Some((colls, cluster)) = self.collections_list() {
+            let (names, next) = self.listed_page(&colls, cluster, cursor, limit).await?;
+            return Ok(Page::new(names, next));
+        }
+        let mut page = PageAfter::new(cursor, limit);
+        let mut scan = self.namespace_scan();
+        while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
+            for (c, _) in raw.iter().filter_map(|raw| self.decode(raw)) {
+                page.offer(c);
+            }
+        }
+        Ok(page.finish())
+    }
+
+    fn collections_walk_page(&self) -> usize {
+        crate::listing::WALK_PAGE
     }
 }
 

@@ -4,6 +4,8 @@
 //! scanned first (100,000 keys: megabytes held at once), which over a namespace of
 //! millions of keys is a process's whole memory.
 //!
+//! `list_collections` holds one page of names, where `collections()` holds them all.
+//!
 //! Measured by a global allocator counting the bytes live at once, one server and a
 //! cluster; the tests of this binary run one at a time.
 #![cfg(feature = "redis-cluster")]
@@ -121,4 +123,79 @@ async fn cluster() {
     let nodes: Vec<&str> = urls.split(',').collect();
     let store = RedisClusterStore::connect_cluster(&nodes).await.unwrap();
     listing_holds_one_step(store.with_namespace(&unique_namespace()).unwrap()).await;
+}
+
+/// Collections in the many-collections namespace.
+const COLLECTIONS: usize = 50_000;
+/// The most a page of 1,000 collection names may hold beyond what was live before it
+/// (the names, a SCAN step or the index's page and its replies); every name of
+/// [`COLLECTIONS`] at once takes about 2 MB.
+const PAGE_BOUND: usize = 1 << 20;
+
+/// Writes one entry in each of [`COLLECTIONS`] collections, 16 writers at once.
+async fn fill_collections<S: KvStore + Clone + Send + Sync + 'static>(store: &S) {
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let store = store.clone();
+        writers.spawn(async move {
+            for i in (w..COLLECTIONS).step_by(16) {
+                let c = format!("collection-{i:06}");
+                store
+                    .put(&c, "k", Bytes::from_static(b"v"), None)
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+}
+
+/// `list_collections` in pages of 1,000 holds one page, where `collections()` holds
+/// every name: the stream's peak stays within [`PAGE_BOUND`], and the whole listing's
+/// does not (so the bound tells the two apart).
+async fn collection_listing_holds_one_page<S>(store: S)
+where
+    S: EnumerateCollections + DestroyStore + Clone + Send + Sync + 'static,
+{
+    fill_collections(&store).await;
+    let (all, whole) = peak_growth(store.collections(usize::MAX)).await;
+    assert_eq!(all.unwrap().len(), COLLECTIONS);
+    let (count, paged) = peak_growth(async {
+        let mut names = store.list_collections(1_000);
+        let mut count = 0;
+        while let Some(name) = names.next_key().await {
+            assert!(name.unwrap().starts_with("collection-"));
+            count += 1;
+        }
+        count
+    })
+    .await;
+    assert_eq!(count, COLLECTIONS);
+    assert!(
+        paged < PAGE_BOUND,
+        "list_collections held {paged} bytes at once"
+    );
+    assert!(
+        whole > PAGE_BOUND,
+        "collections() held only {whole} bytes: the bound does not tell"
+    );
+    store.destroy().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_server_collections() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(url) = server_url("KV_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url).await.unwrap();
+    let store = store.with_namespace(&unique_namespace()).unwrap();
+    collection_listing_holds_one_page(store.clone()).await;
+    let indexed = store
+        .with_namespace(&unique_namespace())
+        .unwrap()
+        .with_index();
+    collection_listing_holds_one_page(indexed).await;
 }

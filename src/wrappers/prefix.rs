@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::listing::Pages;
+use crate::listing::{CollectionPages, Pages, first_collections};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -207,20 +207,39 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixKeys<S> {
     }
 }
 
-/// Collections that hold at least one of this prefix's keys.
+/// Collections that hold at least one of this prefix's keys (the inner store's
+/// collections walked a page at a time).
 impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKeys<S> {
+    /// Each looked at (a listing of its own) only until `limit` are found.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
         let mut out = Vec::new();
-        for c in self.inner.collections_opts(ListOptions::default()).await? {
-            if out.len() >= limit {
-                break;
-            }
-            if self.holds_any(&c).await? {
-                out.push(c);
+        let mut pages = CollectionPages::new(&self.inner);
+        while out.len() < opts.limit
+            && let Some(names) = pages.next().await?
+        {
+            for c in names {
+                if out.len() < opts.limit && self.holds_any(&c).await? {
+                    out.push(c);
+                }
             }
         }
         Ok(out)
+    }
+    /// A page of the inner store's collections, those holding one of this prefix's
+    /// keys.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let mut page = self.inner.collections_page(cursor, limit).await?;
+        let mut own = Vec::with_capacity(page.names.len());
+        for c in page.names {
+            if self.holds_any(&c).await? {
+                own.push(c);
+            }
+        }
+        page.names = own;
+        Ok(page)
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
     }
 }
 
@@ -245,8 +264,11 @@ impl<S: EnumerateKeys> DestroyCollection for PrefixKeys<S> {
 
 impl<S: EnumerateKeys + EnumerateCollections> DestroyStore for PrefixKeys<S> {
     async fn destroy_opts(&self) -> Result<()> {
-        for c in self.inner.collections_opts(ListOptions::default()).await? {
-            self.destroy_collection_opts(&c).await?;
+        let mut pages = CollectionPages::new(&self.inner);
+        while let Some(names) = pages.next().await? {
+            for c in names {
+                self.destroy_collection_opts(&c).await?;
+            }
         }
         Ok(())
     }
@@ -367,16 +389,30 @@ impl<S: EnumerateKeys> EnumerateKeys for PrefixCollections<S> {
     }
 }
 
+/// The inner store's collections with this prefix, walked a page at a time.
 impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let all = self.inner.collections_opts(ListOptions::default()).await?;
-        Ok(all
+        first_collections(self, opts.limit).await
+    }
+    /// A page of the inner store's collections, those with this prefix (without it).
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let mut page = self.inner.collections_page(cursor, limit).await?;
+        page.names = self.own(std::mem::take(&mut page.names));
+        Ok(page)
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
+    }
+}
+
+impl<S> PrefixCollections<S> {
+    /// The names of `inner` that are this prefix's, without it.
+    fn own(&self, inner: Vec<String>) -> Vec<String> {
+        inner
             .iter()
             .filter_map(|c| self.prefix.strip(c))
-            .take(limit)
             .map(str::to_owned)
-            .collect())
+            .collect()
     }
 }
 
@@ -390,9 +426,12 @@ impl<S: DestroyCollection> DestroyCollection for PrefixCollections<S> {
 
 impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollections<S> {
     async fn destroy_opts(&self) -> Result<()> {
-        for c in self.inner.collections_opts(ListOptions::default()).await? {
-            if self.prefix.strip(&c).is_some() {
-                self.inner.destroy_collection_opts(&c).await?;
+        let mut pages = CollectionPages::new(&self.inner);
+        while let Some(names) = pages.next().await? {
+            for c in names {
+                if self.prefix.strip(&c).is_some() {
+                    self.inner.destroy_collection_opts(&c).await?;
+                }
             }
         }
         Ok(())

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 
+use crate::listing::{CollectionPages, PartCursor, first_collections, foreign_cursor};
 use crate::{
     BoxStore, Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry,
     EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
@@ -147,14 +148,25 @@ where
     F: Fn(&str) -> bool + Send + Sync,
 {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let mut out: Vec<String> = self.a.collections_opts(ListOptions::default()).await?;
-        out.retain(|c| (self.choose)(c));
-        let mut b = self.b.collections_opts(ListOptions::default()).await?;
-        b.retain(|c| !(self.choose)(c));
-        out.extend(b);
-        out.truncate(limit);
-        Ok(out)
+        first_collections(self, opts.limit).await
+    }
+    /// A page of `A`'s collections (those it is chosen for), then of `B`'s.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let at = PartCursor::read(cursor)?;
+        let mut page = match at.part {
+            0 => self.a.collections_page(at.inner, limit).await?,
+            1 => self.b.collections_page(at.inner, limit).await?,
+            _ => return Err(foreign_cursor()),
+        };
+        let to_a = at.part == 0;
+        page.names.retain(|c| (self.choose)(c) == to_a);
+        page.next = PartCursor::after(at.part, 2, page.next);
+        Ok(page)
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.a
+            .collections_walk_page()
+            .min(self.b.collections_walk_page())
     }
 }
 
@@ -177,14 +189,16 @@ where
     F: Fn(&str) -> bool + Send + Sync,
 {
     async fn destroy_opts(&self) -> Result<()> {
-        for c in self.a.collections_opts(ListOptions::default()).await? {
-            if (self.choose)(&c) {
-                self.a.destroy_collection_opts(&c).await?;
+        let mut pages = CollectionPages::new(&self.a);
+        while let Some(names) = pages.next().await? {
+            for c in names.iter().filter(|c| (self.choose)(c)) {
+                self.a.destroy_collection_opts(c).await?;
             }
         }
-        for c in self.b.collections_opts(ListOptions::default()).await? {
-            if !(self.choose)(&c) {
-                self.b.destroy_collection_opts(&c).await?;
+        let mut pages = CollectionPages::new(&self.b);
+        while let Some(names) = pages.next().await? {
+            for c in names.iter().filter(|c| !(self.choose)(c)) {
+                self.b.destroy_collection_opts(c).await?;
             }
         }
         Ok(())
@@ -337,17 +351,25 @@ impl EnumerateKeys for RouteMap {
 
 impl EnumerateCollections for RouteMap {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let mut out = Vec::new();
-        for store in self.stores() {
-            for c in store.collections_opts(ListOptions::default()).await? {
-                if std::ptr::eq(self.store(&c), store) {
-                    out.push(c);
-                }
-            }
-        }
-        out.truncate(limit);
-        Ok(out)
+        first_collections(self, opts.limit).await
+    }
+    /// A page of each store's collections in turn, the default's first, those routed
+    /// to it.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let at = PartCursor::read(cursor)?;
+        let Some(store) = self.stores().nth(at.part) else {
+            return Err(foreign_cursor());
+        };
+        let mut page = store.collections_page(at.inner, limit).await?;
+        page.names.retain(|c| std::ptr::eq(self.store(c), store));
+        page.next = PartCursor::after(at.part, self.routes.len() + 1, page.next);
+        Ok(page)
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.stores()
+            .map(EnumerateCollections::collections_walk_page)
+            .min()
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -366,13 +388,10 @@ impl DestroyStore for RouteMap {
         for (c, store) in &self.routes {
             store.destroy_collection_opts(c).await?;
         }
-        for c in self
-            .default
-            .collections_opts(ListOptions::default())
-            .await?
-        {
-            if !self.routes.contains_key(&c) {
-                self.default.destroy_collection_opts(&c).await?;
+        let mut pages = CollectionPages::new(&self.default);
+        while let Some(names) = pages.next().await? {
+            for c in names.iter().filter(|c| !self.routes.contains_key(*c)) {
+                self.default.destroy_collection_opts(c).await?;
             }
         }
         Ok(())

@@ -550,6 +550,24 @@ pub trait EnumerateCollections: Store {
     /// so that listing any number of collections holds one page; this crate's stores
     /// with a backend do (on Redis without the key index each page still scans the
     /// namespace, holding one page of names).
+    ///
+    /// Paging by hand, as an HTTP API handing its caller a cursor would:
+    ///
+    /// ```
+    /// use kv_store_adapter::{Bytes, Cursor, EnumerateCollections, KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// for c in ["a", "b", "c"] {
+    ///     store.put(c, "k", Bytes::from_static(b"v"), None).await?;
+    /// }
+    /// let first = store.collections_page(None, 2).await?;
+    /// assert_eq!(first.names, ["a", "b"]);
+    /// let token: String = first.next.unwrap().as_str().to_owned();
+    /// let second = store.collections_page(Some(Cursor::new(token)), 2).await?;
+    /// assert_eq!((second.names, second.next), (vec!["c".to_owned()], None));
+    /// # Ok(()) }
+    /// ```
     fn collections_page(
         &self,
         cursor: Option<Cursor>,

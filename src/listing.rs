@@ -90,15 +90,6 @@ impl Page {
 
     /// The page of the first `limit` of `names` — the first `limit + 1` names after a
     /// cursor, in order — and a cursor at its last name when the one more came.
-    #[cfg_attr(
-        not(any(
-            feature = "disk",
-            feature = "redis",
-            feature = "mongodb",
-            feature = "elasticsearch"
-        )),
-        allow(dead_code)
-    )]
     pub(crate) fn of_one_more(mut names: Vec<String>, limit: usize) -> Self {
         if names.len() <= limit {
             return Self { names, next: None };
@@ -110,16 +101,8 @@ impl Page {
 }
 
 /// How many names a walk asks a page of this crate's stores with a native cursor (their
-/// [`walk_page`](crate::EnumerateKeys::walk_page)).
-#[cfg_attr(
-    not(any(
-        feature = "disk",
-        feature = "redis",
-        feature = "mongodb",
-        feature = "elasticsearch"
-    )),
-    allow(dead_code)
-)]
+/// [`walk_page`](crate::EnumerateKeys::walk_page) and
+/// [`collections_walk_page`](crate::EnumerateCollections::collections_walk_page)).
 pub(crate) const WALK_PAGE: usize = 1_000;
 
 /// The first `limit` distinct names, in order, of all it is offered: how a listing that
@@ -199,14 +182,12 @@ impl FirstNames {
 /// The page of names after a cursor, from a listing that must read everything (the
 /// tables of a file, a SCAN): the first `limit` names greater than the cursor's, and
 /// the cursor of the next page when more are greater still. Holds about one page.
-#[cfg_attr(not(any(feature = "disk", feature = "redis")), allow(dead_code))]
 pub(crate) struct PageAfter {
     after: Option<Cursor>,
     limit: usize,
     first: FirstNames,
 }
 
-#[cfg_attr(not(any(feature = "disk", feature = "redis")), allow(dead_code))]
 impl PageAfter {
     pub(crate) fn new(after: Option<Cursor>, limit: usize) -> Self {
         let limit = limit.max(1);

@@ -1,6 +1,6 @@
 //! `SingleCollection`: every collection folded into one.
 
-use crate::listing::{FirstNames, Pages};
+use crate::listing::{FirstNames, PageAfter, Pages};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -228,6 +228,21 @@ impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
             }
         }
         Ok(first.finish())
+    }
+    /// The names after the cursor's, reading every inner key for each page and keeping
+    /// one page.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let mut page = PageAfter::new(cursor, limit);
+        let mut pages = Pages::new(&self.inner, &self.name);
+        while let Some(names) = pages.next().await? {
+            for (c, _) in names.iter().filter_map(|k| Self::decode(k)) {
+                page.offer(c);
+            }
+        }
+        Ok(page.finish())
+    }
+    fn collections_walk_page(&self) -> usize {
+        crate::listing::WALK_PAGE
     }
 }
 

@@ -41,27 +41,16 @@ fn simple() -> SimpleStore {
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-/// A store that notes how many names each listing call of its inner store answered:
-/// the most at once (what a caller above held), in all (what it read), and how many
-/// calls.
-#[derive(Debug, Clone)]
-struct ListingMeter<S> {
-    inner: S,
+/// How many names listing calls answered: the most at once (what a caller above held),
+/// in all (what it read), and how many calls.
+#[derive(Debug, Clone, Default)]
+struct Tally {
     most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl<S> ListingMeter<S> {
-    fn new(inner: S) -> Self {
-        Self {
-            inner,
-            most: Default::default(),
-            total: Default::default(),
-            calls: Default::default(),
-        }
-    }
-
+impl Tally {
     fn saw(&self, names: usize) {
         use std::sync::atomic::Ordering::Relaxed;
         self.most.fetch_max(names, Relaxed);
@@ -69,16 +58,45 @@ impl<S> ListingMeter<S> {
         self.calls.fetch_add(1, Relaxed);
     }
 
-    /// Listing calls since the last [`take`](Self::take).
-    fn calls(&self) -> usize {
-        self.calls.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// (most at once, in all) since the last call, then starts counting again.
     fn take(&self) -> (usize, usize) {
         use std::sync::atomic::Ordering::Relaxed;
         self.calls.store(0, Relaxed);
         (self.most.swap(0, Relaxed), self.total.swap(0, Relaxed))
+    }
+}
+
+/// A store that tallies the names each listing call of its inner store answered, keys
+/// and collections apart.
+#[derive(Debug, Clone)]
+struct ListingMeter<S> {
+    inner: S,
+    keys: Tally,
+    collections: Tally,
+}
+
+impl<S> ListingMeter<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            keys: Tally::default(),
+            collections: Tally::default(),
+        }
+    }
+
+    /// Keys listing calls since the last [`take`](Self::take).
+    fn calls(&self) -> usize {
+        self.keys.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Keys listed (most at once, in all) since the last call.
+    fn take(&self) -> (usize, usize) {
+        self.keys.take()
+    }
+
+    /// Collection names listed (most at once, in all) since the last call.
+    fn take_collections(&self) -> (usize, usize) {
+        self.collections.take()
     }
 }
 
@@ -94,7 +112,7 @@ impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for Lis
         opts: kv_store_adapter::ListOptions,
     ) -> kv_store_adapter::Result<Vec<String>> {
         let keys = self.inner.keys_opts(c, opts).await?;
-        self.saw(keys.len());
+        self.keys.saw(keys.len());
         Ok(keys)
     }
 
@@ -109,7 +127,7 @@ impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for Lis
             .inner
             .keys_page_with_prefix(c, prefix, cursor, limit)
             .await?;
-        self.saw(page.names.len());
+        self.keys.saw(page.names.len());
         Ok(page)
     }
 
@@ -117,7 +135,34 @@ impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for Lis
         self.inner.walk_page(c)
     }
 }
-kv_store_adapter::forward_capabilities!(ListingMeter, inner; enumerate_collections);
+
+impl<S: kv_store_adapter::EnumerateCollections> kv_store_adapter::EnumerateCollections
+    for ListingMeter<S>
+{
+    async fn collections_opts(
+        &self,
+        opts: kv_store_adapter::ListOptions,
+    ) -> kv_store_adapter::Result<Vec<String>> {
+        let names = self.inner.collections_opts(opts).await?;
+        self.collections.saw(names.len());
+        Ok(names)
+    }
+
+    async fn collections_page(
+        &self,
+        cursor: Option<kv_store_adapter::Cursor>,
+        limit: usize,
+    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
+        let page = self.inner.collections_page(cursor, limit).await?;
+        self.collections.saw(page.names.len());
+        Ok(page)
+    }
+
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
+    }
+}
+kv_store_adapter::forward_capabilities!(ListingMeter, inner; destroy_collection, destroy, cull);
 
 /// Writes `n` entries named `{stem}{i}` to collection `c` of `store`, in batches.
 async fn fill(store: &impl kv_store_adapter::KvStore, c: &str, stem: &str, n: usize) {
@@ -129,4 +174,46 @@ async fn fill(store: &impl kv_store_adapter::KvStore, c: &str, stem: &str, n: us
             .collect();
         store.put_many(c, &entries, None).await.unwrap();
     }
+}
+
+/// A DiskStore that does not wait for the disk on commit: for tests that write
+/// thousands of collections one by one.
+fn quick_disk() -> (DiskStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DiskStore::builder(dir.path().join("kv.redb"))
+        .durable(false)
+        .open()
+        .unwrap();
+    (store, dir)
+}
+
+/// Writes one entry to each of `n` collections named `{stem}{i}` (zero-padded to
+/// `width` digits).
+async fn fill_collections(
+    store: &impl kv_store_adapter::KvStore,
+    stem: &str,
+    width: usize,
+    n: usize,
+) {
+    for i in 0..n {
+        let c = format!("{stem}{i:0width$}");
+        store
+            .put(&c, "k", kv_store_adapter::Bytes::from_static(b"v"), None)
+            .await
+            .unwrap();
+    }
+}
+
+/// Every name `list_collections(page)` streams from `store`.
+async fn stream_collections(
+    store: &impl kv_store_adapter::EnumerateCollections,
+    page: usize,
+) -> Vec<String> {
+    use kv_store_adapter::KvStore;
+    let mut listed = store.list_collections(page);
+    let mut names = Vec::new();
+    while let Some(name) = listed.next_key().await {
+        names.push(name.unwrap());
+    }
+    names
 }

@@ -239,3 +239,68 @@ async fn a_prefix_walks_a_store_without_a_cursor_in_one_page() {
     assert_eq!(bulk.keys("c", usize::MAX).await.unwrap().len(), 5_000);
     assert!(few.keys("c", 10).await.unwrap().is_empty());
 }
+
+/// Listing, streaming and destroying one prefix's collections walk the inner store's
+/// collections a page at a time: they never hold every prefix's collection names at
+/// once (they did: each asked the inner store for all of them in one call).
+#[tokio::test]
+async fn a_prefix_lists_its_collections_a_page_at_a_time() {
+    let (disk, _dir) = quick_disk();
+    let meter = ListingMeter::new(disk);
+    let mine = meter.clone().prefix_collections("mine").unwrap();
+    let theirs = meter.clone().prefix_collections("theirs").unwrap();
+    fill_collections(&mine, "c", 5, 2_500).await;
+    fill_collections(&theirs, "c", 5, 2_500).await;
+    meter.take_collections();
+
+    let listed = mine.collections(usize::MAX).await.unwrap();
+    assert_eq!(listed.len(), 2_500);
+    let (most, _) = meter.take_collections();
+    assert!(most <= 1_000, "collections() held {most} names at once");
+
+    assert_eq!(mine.collections(10).await.unwrap(), listed[..10]);
+    let (_, total) = meter.take_collections();
+    assert!(total <= 1_000, "read {total} names for 10");
+
+    let mut streamed = stream_collections(&mine, 100).await;
+    streamed.sort();
+    assert_eq!(streamed, listed);
+    let (most, _) = meter.take_collections();
+    assert!(most <= 1_000, "list_collections held {most} names at once");
+
+    mine.destroy().await.unwrap();
+    let (most, _) = meter.take_collections();
+    assert!(most <= 1_000, "destroy held {most} names at once");
+    assert!(mine.collections(10).await.unwrap().is_empty());
+    assert_eq!(theirs.collections(usize::MAX).await.unwrap().len(), 2_500);
+}
+
+/// A key prefix's collections are the inner collections holding one of its keys: they
+/// are found walking the inner collections a page at a time, never all at once.
+#[tokio::test]
+async fn a_key_prefix_finds_its_collections_a_page_at_a_time() {
+    let (disk, _dir) = quick_disk();
+    let meter = ListingMeter::new(disk);
+    let bulk = meter.clone().prefix_keys("bulk").unwrap();
+    let few = meter.clone().prefix_keys("few").unwrap();
+    fill_collections(&bulk, "c", 5, 5_000).await;
+    fill_collections(&few, "c", 5, 3).await;
+    meter.take_collections();
+
+    assert_eq!(
+        few.collections(usize::MAX).await.unwrap(),
+        ["c00000", "c00001", "c00002"]
+    );
+    let (most, _) = meter.take_collections();
+    assert!(most <= 1_000, "collections() held {most} names at once");
+
+    assert_eq!(stream_collections(&few, 2).await.len(), 3);
+    let (most, _) = meter.take_collections();
+    assert!(most <= 1_000, "list_collections held {most} names at once");
+
+    few.destroy().await.unwrap();
+    let (most, _) = meter.take_collections();
+    assert!(most <= 1_000, "destroy held {most} names at once");
+    assert!(few.collections(10).await.unwrap().is_empty());
+    assert_eq!(bulk.collections(usize::MAX).await.unwrap().len(), 5_000);
+}

@@ -104,3 +104,54 @@ async fn route_map_destroy_touches_only_routed_collections() {
         Some(b("shadowed by the route"))
     );
 }
+
+/// Listing, streaming and destroying through a route walk each routed store's
+/// collections a page at a time: never every name of a store at once (they did: each
+/// asked both stores for all their collections in one call).
+#[tokio::test]
+async fn a_route_lists_collections_a_page_at_a_time() {
+    let ((disk_a, _a), (disk_b, _b)) = (quick_disk(), quick_disk());
+    let (a, bb) = (ListingMeter::new(disk_a), ListingMeter::new(disk_b));
+    let store = Route::new(a.clone(), bb.clone(), even);
+    fill_collections(&store, "c", 5, 2_500).await; // six characters: to a
+    fill_collections(&store, "c", 6, 2_500).await; // seven: to b
+    assert_eq!(a.collections(usize::MAX).await.unwrap().len(), 2_500);
+    a.take_collections();
+
+    let listed = store.collections(usize::MAX).await.unwrap();
+    assert_eq!(listed.len(), 5_000);
+    let mut streamed = stream_collections(&store, 100).await;
+    streamed.sort();
+    let mut listed = listed;
+    listed.sort();
+    assert_eq!(streamed, listed);
+    store.destroy().await.unwrap();
+    for (name, meter) in [("a", &a), ("b", &bb)] {
+        let (most, _) = meter.take_collections();
+        assert!(most <= 1_000, "{name} answered {most} names at once");
+    }
+    assert!(store.collections(10).await.unwrap().is_empty());
+}
+
+/// The same through a route map: its default store's collections, less the routed
+/// names, a page at a time.
+#[tokio::test]
+async fn a_route_map_lists_collections_a_page_at_a_time() {
+    let ((disk_rest, _r), (disk_audit, _a)) = (quick_disk(), quick_disk());
+    let rest = ListingMeter::new(disk_rest);
+    let store = RouteMap::new(BoxStore::builder(rest.clone()).all().build())
+        .route("audit", BoxStore::builder(disk_audit).all().build());
+    fill_collections(&store, "c", 5, 3_000).await;
+    store.put("audit", "e", b("1"), None).await.unwrap();
+    rest.take_collections();
+
+    assert_eq!(store.collections(usize::MAX).await.unwrap().len(), 3_001);
+    assert_eq!(stream_collections(&store, 100).await.len(), 3_001);
+    store.destroy().await.unwrap();
+    let (most, _) = rest.take_collections();
+    assert!(
+        most <= 1_000,
+        "the default store answered {most} names at once"
+    );
+    assert!(store.collections(10).await.unwrap().is_empty());
+}

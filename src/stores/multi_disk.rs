@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::DiskStore;
 use crate::Entry;
+use crate::listing::PageAfter;
 use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
@@ -309,49 +310,74 @@ impl MultiDiskStore {
         Ok(store)
     }
 
-    /// The collections of every file of this store in the base directory, sorted.
+    /// The collections of one page of this store's files in the base directory: the
+    /// first `limit` files whose names follow `after` (a file name), and the cursor of
+    /// the next page. Reads the whole directory and keeps one page of file names, so
+    /// that a store with any number of collections never holds them all.
     ///
     /// A file is this store's when its name follows the scheme and the collection
     /// name recorded inside it maps back to that very file name; anything else in the
     /// directory (other files, other programs' redb files) is never opened or touched.
-    async fn own_collections(&self) -> Result<Vec<String>> {
+    async fn own_page(&self, after: Option<Cursor>, limit: usize) -> Result<Page> {
         let _files = self.inner.files.lock().await;
-        let mut open: HashMap<PathBuf, String> = HashMap::new();
-        for (name, (store, _)) in &self.opened().by_name {
-            open.insert(store.path().to_owned(), name.clone());
-        }
+        let open: HashMap<PathBuf, String> = self
+            .opened()
+            .by_name
+            .iter()
+            .map(|(name, (store, _))| (store.path().to_owned(), name.clone()))
+            .collect();
         let base = self.inner.base.clone();
-        let mut found = blocking(move || {
-            let mut found = Vec::new();
+        blocking(move || {
+            let mut page = PageAfter::new(after, limit);
             let dir = std::fs::read_dir(&base)
                 .map_err(|e| Error::backend(format!("cannot list {}", base.display()), e))?;
             for entry in dir {
-                let path = entry
-                    .map_err(|e| Error::backend("cannot list the base directory", e))?
-                    .path();
-                let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
-                    continue;
-                };
-                if !Self::is_own_file_name(file) {
-                    continue;
+                let entry =
+                    entry.map_err(|e| Error::backend("cannot list the base directory", e))?;
+                if let Some(file) = entry.file_name().to_str()
+                    && Self::is_own_file_name(file)
+                {
+                    page.offer(file);
                 }
+            }
+            let Page { names: files, next } = page.finish();
+            let mut found = Vec::with_capacity(files.len());
+            for file in files {
+                let path = base.join(&file);
                 if let Some(name) = open.get(&path) {
                     found.push(name.clone());
                     continue;
                 }
                 // Read-only, only to read the name: nothing in it changes, no writer
                 // thread starts, and it closes again at once.
-                let recorded = read_name(&path)?;
-                match recorded {
+                match read_name(&path)? {
                     Some(name) if Self::file_name(&name) == file => found.push(name),
                     _ => {} // not this store's file after all
                 }
             }
-            Ok(found)
+            Ok(Page::new(found, next))
         })
-        .await?;
-        found.sort();
-        Ok(found)
+        .await
+    }
+
+    /// Calls `each` with the collection of every file of this store, a page of files at
+    /// a time.
+    async fn for_each_own<F, Fut>(&self, mut each: F) -> Result<()>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        let mut cursor = None;
+        loop {
+            let page = self.own_page(cursor, crate::listing::WALK_PAGE).await?;
+            for name in page.names {
+                each(name).await?;
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
     }
 }
 
@@ -538,23 +564,35 @@ impl EnumerateKeys for MultiDiskStore {
 }
 
 impl EnumerateCollections for MultiDiskStore {
+    /// The first `limit` collections of [`collections_page`](Self::collections_page)'s
+    /// pages.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let mut out = Vec::new();
-        for name in self.own_collections().await? {
-            if out.len() >= limit {
-                break;
-            }
+        crate::listing::first_collections(self, opts.limit).await
+    }
+
+    /// The collections of the next `limit` files after the cursor's (in file name
+    /// order, not collection name order) that hold a live entry. Each page reads the
+    /// base directory's names and keeps one page of them.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        let mut page = self.own_page(cursor, limit).await?;
+        let mut live = Vec::with_capacity(page.names.len());
+        for name in page.names {
             if let Some(store) = self.store(&name, false).await?
                 && !store
                     .collections_opts(ListOptions::limit(1))
                     .await?
                     .is_empty()
             {
-                out.push(name);
+                live.push(name);
             }
         }
-        Ok(out)
+        page.names = live;
+        Ok(page)
+    }
+
+    /// A page of 1,000 files.
+    fn collections_walk_page(&self) -> usize {
+        crate::listing::WALK_PAGE
     }
 }
 
@@ -588,22 +626,21 @@ impl DestroyCollection for MultiDiskStore {
 }
 
 impl DestroyStore for MultiDiskStore {
-    /// Deletes this store's files (see `own_collections`), and no other file.
+    /// Deletes this store's files (see `own_page`), and no other file.
     async fn destroy_opts(&self) -> Result<()> {
-        for name in self.own_collections().await? {
-            self.remove_file(&name).await?;
-        }
-        Ok(())
+        self.for_each_own(|name| async move { self.remove_file(&name).await })
+            .await
     }
 }
 
 impl Cull for MultiDiskStore {
     async fn cull_opts(&self) -> Result<()> {
-        for name in self.own_collections().await? {
-            if let Some(store) = self.store(&name, false).await? {
-                store.cull_opts().await?;
+        self.for_each_own(|name| async move {
+            match self.store(&name, false).await? {
+                Some(store) => store.cull_opts().await,
+                None => Ok(()),
             }
-        }
-        Ok(())
+        })
+        .await
     }
 }

@@ -1,10 +1,45 @@
-//! MultiDiskStore with thousands of collections keeps its threads and open files under
-//! its caps. Alone in its test binary, so no other test's threads or files are counted.
+//! MultiDiskStore with thousands of collections keeps its threads, open files and the
+//! memory of a listing under its caps. Alone in its test binary, so no other test's
+//! threads, files or allocations are counted.
 #![cfg(feature = "disk")]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MultiDiskStore;
 use kv_store_adapter::testkit::b;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// One test at a time: the counts are process-wide.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs `call` and answers how far above the bytes live before it the peak went.
+async fn peak_growth<T>(call: impl Future<Output = T>) -> (T, usize) {
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let out = call.await;
+    (out, PEAK.load(Relaxed).saturating_sub(before))
+}
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
@@ -12,6 +47,7 @@ fn count(dir: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_collections_keep_threads_and_files_bounded() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const CAP: usize = 16;
     const WRITERS: usize = 2;
     let dir = tempfile::tempdir().unwrap();
@@ -52,4 +88,39 @@ async fn five_thousand_collections_keep_threads_and_files_bounded() {
     assert_eq!(store.collections(10_000).await.unwrap().len(), 5_001);
     assert_eq!(store.get("user-7", "k").await.unwrap(), Some(b("v")));
     assert!(count("/proc/self/fd") <= fds0 + 2 * CAP + 8);
+}
+
+/// Streaming the collections holds a page of names, where `collections()` holds every
+/// name at once: 300 collections with 3,000-byte names are 900 KB of names, a page of
+/// ten is 30 KB (plus, for either, one collection file open at a time to see whether
+/// it holds a live entry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_collections_holds_one_page() {
+    const BOUND: usize = 600 << 10;
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = MultiDiskStore::with_options(dir.path(), false, 4).unwrap();
+    for i in 0..300 {
+        let c = format!("{i:04}{}", "n".repeat(2_996));
+        store.put(&c, "k", b("v"), None).await.unwrap();
+    }
+    let (all, whole) = peak_growth(store.collections(usize::MAX)).await;
+    assert_eq!(all.unwrap().len(), 300);
+    let (listed, paged) = peak_growth(async {
+        let mut names = store.list_collections(10);
+        let mut count = 0;
+        while let Some(name) = names.next_key().await {
+            assert_eq!(name.unwrap().len(), 3_000);
+            count += 1;
+        }
+        count
+    })
+    .await;
+    assert_eq!(listed, 300);
+    eprintln!("collections() peak +{whole} bytes, list_collections(10) +{paged}");
+    assert!(paged < BOUND, "list_collections held {paged} bytes at once");
+    assert!(
+        whole > BOUND,
+        "collections() held only {whole} bytes: the bound does not tell"
+    );
 }

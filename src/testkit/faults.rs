@@ -132,7 +132,48 @@ impl<S: Store> Store for Faulty<S> {
     }
 }
 
-crate::forward_capabilities!(Faulty, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
+/// Listing calls pass the same gate: they fail, stall and count as the others do.
+impl<S: crate::EnumerateKeys> crate::EnumerateKeys for Faulty<S> {
+    async fn keys_opts(&self, c: &str, o: crate::ListOptions) -> Result<Vec<String>> {
+        self.gate().await?;
+        self.inner.keys_opts(c, o).await
+    }
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<crate::Cursor>,
+        limit: usize,
+    ) -> Result<crate::Page> {
+        self.gate().await?;
+        self.inner
+            .keys_page_with_prefix(c, prefix, cursor, limit)
+            .await
+    }
+    fn walk_page(&self, c: &str) -> usize {
+        self.inner.walk_page(c)
+    }
+}
+
+impl<S: crate::EnumerateCollections> crate::EnumerateCollections for Faulty<S> {
+    async fn collections_opts(&self, o: crate::ListOptions) -> Result<Vec<String>> {
+        self.gate().await?;
+        self.inner.collections_opts(o).await
+    }
+    async fn collections_page(
+        &self,
+        cursor: Option<crate::Cursor>,
+        limit: usize,
+    ) -> Result<crate::Page> {
+        self.gate().await?;
+        self.inner.collections_page(cursor, limit).await
+    }
+    fn collections_walk_page(&self) -> usize {
+        self.inner.collections_walk_page()
+    }
+}
+
+crate::forward_capabilities!(Faulty, inner; destroy_collection, destroy, cull);
 
 impl<S: crate::ConditionalWrites> crate::ConditionalWrites for Faulty<S> {
     async fn put_if_opts(

@@ -2,15 +2,23 @@
 
 use std::future::Future;
 
+use crate::listing::{PartCursor, foreign_cursor};
 use crate::{
-    Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry, EnumerateCollections,
-    EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
+    Bytes, Cull, Cursor, DeleteOptions, DestroyCollection, DestroyStore, Entry,
+    EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, Page, PutOptions, Result,
+    Store,
 };
 
 /// Reads go to `primary`; when it fails with a transient error (connection, timeout)
 /// they are answered by `fallback`. Writes go to `primary` only, unless built with
 /// [`Fallback::with_write_fallback`], when a transiently failing write is made on
 /// `fallback` instead. Other errors are never hidden.
+///
+/// A listing in pages ([`list_keys`](crate::KvStore::list_keys),
+/// [`list_collections`](crate::KvStore::list_collections)) is the primary's pages, or,
+/// when the primary fails on the first page, the fallback's, to the end: a cursor
+/// remembers which store gave it, since one store's cursor means nothing to the other.
+/// A primary that fails after the first page fails the listing.
 ///
 /// ```
 /// use kv_store_adapter::{KvStore, stores::{MemoryStore, NullStore}, wrappers::Fallback};
@@ -131,10 +139,63 @@ impl<P: crate::ConditionalWrites, F: Store> crate::ConditionalWrites for Fallbac
     }
 }
 
+impl<P, F> Fallback<P, F> {
+    /// A page of a listing: the first page from `primary`, or from `fallback` when the
+    /// primary fails with a transient error; every later page from the store that gave
+    /// the cursor (which one is in the cursor: a cursor of one means nothing to the
+    /// other, and starting over on the other would answer names twice).
+    async fn page<PF, FF>(
+        &self,
+        cursor: Option<Cursor>,
+        primary: impl FnOnce(Option<Cursor>) -> PF,
+        fallback: impl FnOnce(Option<Cursor>) -> FF,
+    ) -> Result<Page>
+    where
+        PF: Future<Output = Result<Page>>,
+        FF: Future<Output = Result<Page>>,
+    {
+        let (part, mut page) = match cursor {
+            None => match primary(None).await {
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "primary store failed; listing the fallback");
+                    (1, fallback(None).await?)
+                }
+                answer => (0, answer?),
+            },
+            cursor => match PartCursor::read(cursor)? {
+                PartCursor { part: 0, inner } => (0, primary(inner).await?),
+                PartCursor { part: 1, inner } => (1, fallback(inner).await?),
+                _ => return Err(foreign_cursor()),
+            },
+        };
+        page.next = PartCursor::after(part, 1, page.next);
+        Ok(page)
+    }
+}
+
 impl<P: EnumerateKeys, F: EnumerateKeys> EnumerateKeys for Fallback<P, F> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         let primary = self.primary.keys_opts(c, opts);
         self.read(primary, self.fallback.keys_opts(c, opts)).await
+    }
+    /// Pages of the primary, or of the fallback when the primary fails on the first.
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.page(
+            cursor,
+            |at| self.primary.keys_page_with_prefix(c, prefix, at, limit),
+            |at| self.fallback.keys_page_with_prefix(c, prefix, at, limit),
+        )
+        .await
+    }
+    /// The primary's, which answers unless it is down.
+    fn walk_page(&self, c: &str) -> usize {
+        self.primary.walk_page(c)
     }
 }
 impl<P: EnumerateCollections, F: EnumerateCollections> EnumerateCollections for Fallback<P, F> {
@@ -142,6 +203,19 @@ impl<P: EnumerateCollections, F: EnumerateCollections> EnumerateCollections for 
         let primary = self.primary.collections_opts(opts);
         self.read(primary, self.fallback.collections_opts(opts))
             .await
+    }
+    /// Pages of the primary, or of the fallback when the primary fails on the first.
+    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.page(
+            cursor,
+            |at| self.primary.collections_page(at, limit),
+            |at| self.fallback.collections_page(at, limit),
+        )
+        .await
+    }
+    /// The primary's, which answers unless it is down.
+    fn collections_walk_page(&self) -> usize {
+        self.primary.collections_walk_page()
     }
 }
 impl<P: DestroyCollection, F: DestroyCollection> DestroyCollection for Fallback<P, F> {

@@ -565,9 +565,22 @@ impl EnumerateKeys for MultiDiskStore {
 
 impl EnumerateCollections for MultiDiskStore {
     /// The first `limit` collections of [`collections_page`](Self::collections_page)'s
-    /// pages.
+    /// pages, each asking only for as many as are still wanted: a page opens each of
+    /// its files to see whether it holds a live entry.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        crate::listing::first_collections(self, opts.limit).await
+        let mut out = Vec::new();
+        let mut cursor = None;
+        while out.len() < opts.limit {
+            let wanted = (opts.limit - out.len()).min(crate::listing::WALK_PAGE);
+            let page = self.collections_page(cursor, wanted).await?;
+            out.extend(page.names);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        out.truncate(opts.limit);
+        Ok(out)
     }
 
     /// The collections of the next `limit` files after the cursor's (in file name

@@ -3,43 +3,17 @@
 //! threads, files or allocations are counted.
 #![cfg(feature = "disk")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+#[path = "support/counting.rs"]
+mod counting;
+
+use counting::peak_growth;
 
 use kv_store_adapter::KvStore;
 use kv_store_adapter::stores::MultiDiskStore;
 use kv_store_adapter::testkit::b;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// One test at a time: the counts are process-wide.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Runs `call` and answers how far above the bytes live before it the peak went.
-async fn peak_growth<T>(call: impl Future<Output = T>) -> (T, usize) {
-    let before = LIVE.load(Relaxed);
-    PEAK.store(before, Relaxed);
-    let out = call.await;
-    (out, PEAK.load(Relaxed).saturating_sub(before))
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
@@ -47,7 +21,6 @@ fn count(dir: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_collections_keep_threads_and_files_bounded() {
-    let _one = ONE_AT_A_TIME.lock().await;
     const CAP: usize = 16;
     const WRITERS: usize = 2;
     let dir = tempfile::tempdir().unwrap();
@@ -88,16 +61,17 @@ async fn five_thousand_collections_keep_threads_and_files_bounded() {
     assert_eq!(store.collections(10_000).await.unwrap().len(), 5_001);
     assert_eq!(store.get("user-7", "k").await.unwrap(), Some(b("v")));
     assert!(count("/proc/self/fd") <= fds0 + 2 * CAP + 8);
+    streaming_collections_holds_one_page().await;
 }
 
 /// Streaming the collections holds a page of names, where `collections()` holds every
 /// name at once: 300 collections with 3,000-byte names are 900 KB of names, a page of
 /// ten is 30 KB (plus, for either, one collection file open at a time to see whether
 /// it holds a live entry).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// Run by the test above when it is done with its counts: one test in this binary, so
+/// that no other test's threads, files or allocations are counted.
 async fn streaming_collections_holds_one_page() {
     const BOUND: usize = 600 << 10;
-    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let store = MultiDiskStore::with_options(dir.path(), false, 4).unwrap();
     for i in 0..300 {

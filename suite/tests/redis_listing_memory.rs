@@ -10,8 +10,10 @@
 //! cluster; the tests of this binary run one at a time.
 #![cfg(feature = "redis-cluster")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+#[path = "support/counting.rs"]
+mod counting;
+
+use counting::peak_growth;
 
 use kv_store_adapter::stores::{RedisClusterStore, RedisStore};
 use kv_store_adapter::testkit::{server_url, unique_namespace};
@@ -19,25 +21,8 @@ use kv_store_adapter::{
     Bytes, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys, KvStore,
 };
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// One test at a time: the counts are process-wide.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -47,14 +32,6 @@ const KEYS: usize = 100_000;
 /// The most a listing may hold beyond what was live before it: a SCAN step of 1,000
 /// keys and its reply take ~150 KB; 100,000 keys gathered at once took megabytes.
 const BOUND: usize = 2 << 20;
-
-/// Runs `call` and answers how far above the bytes live before it the peak went.
-async fn peak_growth<T>(call: impl Future<Output = T>) -> (T, usize) {
-    let before = LIVE.load(Relaxed);
-    PEAK.store(before, Relaxed);
-    let out = call.await;
-    (out, PEAK.load(Relaxed).saturating_sub(before))
-}
 
 /// Fills collection `big` with [`KEYS`] entries and `small` with 3.
 async fn fill(store: &impl KvStore) {

@@ -91,6 +91,20 @@ async fn a_listing_falls_back_on_its_first_page_and_stays_there() {
     primary.fail_next(1);
     let failed = stream.next_key().await.unwrap();
     assert_kind(failed, ErrorKind::Connection);
+
+    // A cursor neither store gave is a typed error, not a guess.
+    use kv_store_adapter::{Cursor, EnumerateCollections, EnumerateKeys};
+    for garbage in ["garbage", "2:x", ":x", ""] {
+        let cursor = || Some(Cursor::new(garbage));
+        assert_kind(
+            store.collections_page(cursor(), 1).await,
+            ErrorKind::InvalidKey,
+        );
+        assert_kind(
+            store.keys_page("x", cursor(), 1).await,
+            ErrorKind::InvalidKey,
+        );
+    }
 }
 
 /// Listing through a fallback walks the primary's pages: never every name at once (the

@@ -7,7 +7,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::{BoxFuture, EnumerateCollections, EnumerateKeys, Result};
+use crate::{BoxFuture, DestroyCollection, EnumerateCollections, EnumerateKeys, Result};
 
 /// Where a listing goes on: given with a [`Page`], handed back for the next one. Its
 /// text is the store's own (a key, a scan cursor, a sort value); only the store that
@@ -304,6 +304,24 @@ impl<'a, S: EnumerateCollections> CollectionPages<'a, S> {
         self.next = page.next;
         Ok(Some(page.names))
     }
+}
+
+/// Destroys each of `store`'s collections that `pick` names, walking them a page at a
+/// time: how a wrapper removes the inner collections it is responsible for.
+pub(crate) async fn destroy_collections_where<S>(
+    store: &S,
+    pick: impl Fn(&str) -> bool,
+) -> Result<()>
+where
+    S: EnumerateCollections + DestroyCollection,
+{
+    let mut pages = CollectionPages::new(store);
+    while let Some(names) = pages.next().await? {
+        for c in names.iter().filter(|c| pick(c)) {
+            store.destroy_collection_opts(c).await?;
+        }
+    }
+    Ok(())
 }
 
 /// One collection's keys in an inner store, a page at a time: how a wrapper that

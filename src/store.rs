@@ -548,8 +548,10 @@ pub trait EnumerateCollections: Store {
     /// for every page and pages through them in name order: right for a store whose
     /// size is bounded. A store that can start a listing after a name overrides it,
     /// so that listing any number of collections holds one page; this crate's stores
-    /// with a backend do (on Redis without the key index each page still scans the
-    /// namespace, holding one page of names).
+    /// with a backend do. Where nothing can start after a name, each page still reads
+    /// every name and keeps one page: Redis without the key index (a SCAN of the
+    /// namespace), `MultiDiskStore` (its directory), `SingleCollection` (its inner
+    /// collection). Pages come in an order of the store's choosing.
     ///
     /// Paging by hand, as an HTTP API handing its caller a cursor would:
     ///

@@ -1898,19 +1898,16 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         if let Some((colls, cluster)) = self.collections_list() {
             return self.listed_collections(&colls, cluster, limit).await;
         }
-        let mut first = FirstNames::new(limit);
-        let mut scan = self.namespace_scan();
-        while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
-            for (c, _) in raw.iter().filter_map(|raw| self.decode(raw)) {
-                first.offer(c);
-            }
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        Ok(first.finish())
+        // Without the index: the first page of a SCAN (see `collections_page`).
+        Ok(self.collections_page(None, limit).await?.names)
     }
 
-    /// A page of the collections index in name order (with the key index, or on a
-    /// cluster); without one, the names after the cursor's from a SCAN of the whole
-    /// namespace, holding one page.
+    /// With the key index, a page of the collections index in name order (one server's,
+    /// or a cluster's registry); without it, the names after the cursor's from a SCAN
+    /// of the whole namespace, holding one page.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         if let Some((colls, cluster)) = self.collections_list() {
             let (names, next) = self.listed_page(&colls, cluster, cursor, limit).await?;

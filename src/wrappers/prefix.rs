@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::listing::{CollectionPages, Pages, first_collections};
+use crate::listing::{CollectionPages, Pages, destroy_collections_where, first_collections};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -426,15 +426,7 @@ impl<S: DestroyCollection> DestroyCollection for PrefixCollections<S> {
 
 impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollections<S> {
     async fn destroy_opts(&self) -> Result<()> {
-        let mut pages = CollectionPages::new(&self.inner);
-        while let Some(names) = pages.next().await? {
-            for c in names {
-                if self.prefix.strip(&c).is_some() {
-                    self.inner.destroy_collection_opts(&c).await?;
-                }
-            }
-        }
-        Ok(())
+        destroy_collections_where(&self.inner, |c| self.prefix.strip(c).is_some()).await
     }
 }
 

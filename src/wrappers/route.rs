@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 
-use crate::listing::{CollectionPages, PartCursor, first_collections, foreign_cursor};
+use crate::listing::{PartCursor, destroy_collections_where, first_collections, foreign_cursor};
 use crate::{
     BoxStore, Bytes, Cull, DeleteOptions, DestroyCollection, DestroyStore, Entry,
     EnumerateCollections, EnumerateKeys, GetOptions, Key, ListOptions, PutOptions, Result, Store,
@@ -189,19 +189,8 @@ where
     F: Fn(&str) -> bool + Send + Sync,
 {
     async fn destroy_opts(&self) -> Result<()> {
-        let mut pages = CollectionPages::new(&self.a);
-        while let Some(names) = pages.next().await? {
-            for c in names.iter().filter(|c| (self.choose)(c)) {
-                self.a.destroy_collection_opts(c).await?;
-            }
-        }
-        let mut pages = CollectionPages::new(&self.b);
-        while let Some(names) = pages.next().await? {
-            for c in names.iter().filter(|c| !(self.choose)(c)) {
-                self.b.destroy_collection_opts(c).await?;
-            }
-        }
-        Ok(())
+        destroy_collections_where(&self.a, |c| (self.choose)(c)).await?;
+        destroy_collections_where(&self.b, |c| !(self.choose)(c)).await
     }
 }
 
@@ -388,13 +377,7 @@ impl DestroyStore for RouteMap {
         for (c, store) in &self.routes {
             store.destroy_collection_opts(c).await?;
         }
-        let mut pages = CollectionPages::new(&self.default);
-        while let Some(names) = pages.next().await? {
-            for c in names.iter().filter(|c| !self.routes.contains_key(*c)) {
-                self.default.destroy_collection_opts(c).await?;
-            }
-        }
-        Ok(())
+        destroy_collections_where(&self.default, |c| !self.routes.contains_key(c)).await
     }
 }
 

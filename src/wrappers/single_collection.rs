@@ -1,6 +1,6 @@
 //! `SingleCollection`: every collection folded into one.
 
-use crate::listing::{FirstNames, PageAfter, Pages};
+use crate::listing::{PageAfter, Pages};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -216,18 +216,12 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
 }
 
 impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
-    /// The first `limit` names in name order: every inner key is read, and only those
-    /// names are kept meanwhile.
+    /// The first `limit` names in name order: the first page.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        let mut first = FirstNames::new(limit);
-        let mut pages = Pages::new(&self.inner, &self.name);
-        while let Some(names) = pages.next().await? {
-            for (c, _) in names.iter().filter_map(|k| Self::decode(k)) {
-                first.offer(c);
-            }
+        if opts.limit == 0 {
+            return Ok(Vec::new());
         }
-        Ok(first.finish())
+        Ok(self.collections_page(None, opts.limit).await?.names)
     }
     /// The names after the cursor's, reading every inner key for each page and keeping
     /// one page.

@@ -50,6 +50,7 @@ impl fmt::Debug for Cursor {
 /// let page = Page::new(vec!["a".into()], Some(Cursor::new("a")));
 /// assert_eq!(page.names, ["a"]);
 /// assert!(page.next.is_some());
+/// assert!(!page.in_order);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,12 +59,38 @@ pub struct Page {
     pub names: Vec<String>,
     /// Where the next page starts; `None` after the last.
     pub next: Option<Cursor>,
+    /// Whether the listing comes in name order (the order of the names' bytes): this
+    /// page's names ascending, each after every name of the pages before it. A store
+    /// whose backend keeps names sorted says so ([`ordered`](Self::ordered)); then a
+    /// wrapper that makes its own listing of the names (`SingleCollection`'s
+    /// collections, from its one inner collection's keys) can go on from where it
+    /// stopped rather than read the listing again for each page of its own. `false`
+    /// promises nothing (Redis SCAN, several listings one after another).
+    pub in_order: bool,
 }
 
 impl Page {
-    /// A page of `names`, followed by the page at `next`.
+    /// A page of `names`, followed by the page at `next`, in no promised order.
     pub fn new(names: Vec<String>, next: Option<Cursor>) -> Self {
-        Self { names, next }
+        Self {
+            names,
+            next,
+            in_order: false,
+        }
+    }
+
+    /// This page, from a listing in name order (see [`in_order`](Self::in_order)):
+    /// what a store whose backend keeps names sorted answers.
+    ///
+    /// ```
+    /// use kv_store_adapter::Page;
+    /// let page = Page::new(vec!["a".into(), "b".into()], None).ordered();
+    /// assert!(page.in_order);
+    /// ```
+    #[must_use]
+    pub fn ordered(mut self) -> Self {
+        self.in_order = true;
+        self
     }
 
     /// The page after `after` (or the first) of `names`, sorted and without
@@ -85,18 +112,18 @@ impl Page {
         } else {
             None
         };
-        Self { names, next }
+        Self::new(names, next).ordered()
     }
 
     /// The page of the first `limit` of `names` — the first `limit + 1` names after a
     /// cursor, in order — and a cursor at its last name when the one more came.
     pub(crate) fn of_one_more(mut names: Vec<String>, limit: usize) -> Self {
         if names.len() <= limit {
-            return Self { names, next: None };
+            return Self::new(names, None).ordered();
         }
         names.truncate(limit);
         let next = names.last().cloned().map(Cursor);
-        Self { names, next }
+        Self::new(names, next).ordered()
     }
 }
 
@@ -353,6 +380,12 @@ impl<'a, S: EnumerateKeys> Pages<'a, S> {
             next: None,
             done: false,
         }
+    }
+
+    /// The same walk, going on from `next`, a cursor an earlier page of it gave.
+    pub(crate) fn from(mut self, next: Option<Cursor>) -> Self {
+        self.next = next;
+        self
     }
 
     /// The next page's names (maybe none), `None` after the last page.

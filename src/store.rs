@@ -550,8 +550,11 @@ pub trait EnumerateCollections: Store {
     /// so that listing any number of collections holds one page; this crate's stores
     /// with a backend do. Where nothing can start after a name, each page still reads
     /// every name and keeps one page: Redis without the key index (a SCAN of the
-    /// namespace), `MultiDiskStore` (its directory), `SingleCollection` (its inner
-    /// collection). Pages come in an order of the store's choosing.
+    /// namespace), `MultiDiskStore` (its directory), `SingleCollection` over a store
+    /// whose key listing is in no order (its inner collection; over one in order,
+    /// [`Page::in_order`], a page goes on where the last stopped). Pages come in an
+    /// order of the store's choosing, and say when it is name order
+    /// ([`Page::in_order`]).
     ///
     /// Paging by hand, as an HTTP API handing its caller a cursor would:
     ///

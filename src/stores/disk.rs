@@ -818,7 +818,7 @@ impl EnumerateKeys for DiskStore {
         let (c, prefix) = (collection.to_owned(), prefix.to_owned());
         let limit = limit.max(1);
         self.blocking(move |inner| {
-            inner.read(&c, Page::default(), |table| {
+            inner.read(&c, Page::default().ordered(), |table| {
                 let start = match &cursor {
                     Some(after) if after.as_str() >= prefix.as_str() => {
                         std::ops::Bound::Excluded(after.as_str())
@@ -835,7 +835,7 @@ impl EnumerateKeys for DiskStore {
                 for (read, row) in rows.enumerate() {
                     if names.len() == limit || read == limit.saturating_mul(4) {
                         let last = skipped.or_else(|| names.last().cloned());
-                        return Ok(Page::new(names, last.map(Cursor::new)));
+                        return Ok(Page::new(names, last.map(Cursor::new)).ordered());
                     }
                     let (k, v) = row.map_err(db_err)?;
                     let key = k.value();
@@ -849,7 +849,7 @@ impl EnumerateKeys for DiskStore {
                         skipped = Some(key.to_owned());
                     }
                 }
-                Ok(Page::new(names, None))
+                Ok(Page::new(names, None).ordered())
             })
         })
         .await

@@ -960,14 +960,14 @@ impl EnumerateKeys for ElasticsearchStore {
                 .as_str()
                 .ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?;
             if !key.starts_with(prefix) {
-                return Ok(Page::new(names, None));
+                return Ok(Page::new(names, None).ordered());
             }
             names.push(key.to_owned());
         }
         let next = (names.len() == limit)
             .then(|| names.last().cloned().map(Cursor::new))
             .flatten();
-        Ok(Page::new(names, next))
+        Ok(Page::new(names, next).ordered())
     }
 }
 

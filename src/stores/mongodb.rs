@@ -677,14 +677,14 @@ impl EnumerateKeys for MongoStore {
             let doc = found.deserialize_current().map_err(mongo_error)?;
             let key = key_of(&doc).ok_or_else(|| Error::corrupt(c, "?", "document has no `k`"))?;
             if !key.starts_with(prefix) {
-                return Ok(Page::new(names, None));
+                return Ok(Page::new(names, None).ordered());
             }
             names.push(key);
         }
         let next = (names.len() == limit)
             .then(|| names.last().cloned().map(Cursor::new))
             .flatten();
-        Ok(Page::new(names, next))
+        Ok(Page::new(names, next).ordered())
     }
 }
 

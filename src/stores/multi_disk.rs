@@ -340,7 +340,9 @@ impl MultiDiskStore {
                     page.offer(file);
                 }
             }
-            let Page { names: files, next } = page.finish();
+            let Page {
+                names: files, next, ..
+            } = page.finish();
             let mut found = Vec::with_capacity(files.len());
             for file in files {
                 let path = base.join(&file);

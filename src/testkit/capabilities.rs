@@ -123,6 +123,44 @@ pub mod enumerate_keys {
         assert!(listed(store, &unique("none"), 7).await.is_empty());
     }
 
+    /// Where a page of keys says its listing is in name order
+    /// ([`Page::in_order`](crate::Page::in_order)), it is: every page of the listing (in
+    /// pages of 7, through
+    /// [`keys_page_with_prefix`](crate::EnumerateKeys::keys_page_with_prefix)) says the
+    /// same, and the names, hostile ones among them, strictly ascend across the pages.
+    /// A wrapper over such a listing (`SingleCollection`) relies on it.
+    pub async fn keys_said_in_order_are_in_order<S: EnumerateKeys>(store: &S) {
+        let c = unique("ordered");
+        let mut names: Vec<String> = (0..40).map(|i| format!("k{:02}", 39 - i)).collect();
+        names.extend(hostile_names());
+        let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
+        store.put_many(&c, &entries, None).await.unwrap();
+        let (mut got, mut said, mut cursor) = (Vec::new(), Vec::new(), None);
+        loop {
+            let page = store
+                .keys_page_with_prefix(&c, "", cursor.take(), 7)
+                .await
+                .unwrap();
+            said.push(page.in_order);
+            got.extend(page.names);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert!(
+            said.iter().all(|s| *s == said[0]),
+            "pages disagree about their order: {said:?}"
+        );
+        if said[0] {
+            assert!(
+                got.windows(2).all(|w| w[0] < w[1]),
+                "a listing said in order is not"
+            );
+            assert_eq!(got, sorted(names));
+        }
+    }
+
     /// `list_keys_with_prefix` (pages of 3, through
     /// [`keys_page_with_prefix`](crate::EnumerateKeys::keys_page_with_prefix)) gives
     /// exactly the live keys starting with the prefix — whatever it holds: characters
@@ -258,6 +296,42 @@ pub mod enumerate_collections {
         assert!(all.contains(&c1) && all.contains(&c2), "{all:?}");
         assert!(store.collections(1).await.unwrap().len() <= 1);
         assert_eq!(store.collections(0).await.unwrap(), Vec::<String>::new());
+    }
+
+    /// Where a page of collections says its listing is in name order
+    /// ([`Page::in_order`](crate::Page::in_order)), every page of it (pages of 3, through
+    /// [`collections_page`](crate::EnumerateCollections::collections_page)) says the same
+    /// and the names strictly ascend across the pages.
+    pub async fn collections_said_in_order_are_in_order<S: EnumerateCollections>(store: &S) {
+        let base = unique("oc");
+        for i in 0..8 {
+            store
+                .put(&format!("{base}-{}", 7 - i), "k", b("v"), None)
+                .await
+                .unwrap();
+        }
+        let (mut got, mut said, mut cursor) = (Vec::new(), Vec::new(), None);
+        loop {
+            let page = store.collections_page(cursor.take(), 3).await.unwrap();
+            said.push(page.in_order);
+            got.extend(page.names);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert!(
+            said.iter().all(|s| *s == said[0]),
+            "pages disagree about their order: {said:?}"
+        );
+        if said[0] {
+            assert!(
+                got.windows(2).all(|w| w[0] < w[1]),
+                "a listing said in order is not"
+            );
+        }
+        let ours: Vec<&String> = got.iter().filter(|c| c.starts_with(&base)).collect();
+        assert_eq!(ours.len(), 8, "{ours:?}");
     }
 
     /// `list_collections` in pages of 3 (through

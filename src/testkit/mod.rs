@@ -266,6 +266,7 @@ macro_rules! __conformance_group {
                 list_keys_pages_through_every_key,
                 list_keys_keeps_what_lasts_through_the_listing,
                 keys_with_a_prefix_are_exactly_those,
+                keys_said_in_order_are_in_order,
             ]
         );
     };
@@ -278,6 +279,7 @@ macro_rules! __conformance_group {
                 collections_lists_written_collections,
                 collections_gives_back_hostile_names,
                 list_collections_pages_through_every_collection,
+                collections_said_in_order_are_in_order,
             ]
         );
     };

@@ -161,6 +161,8 @@ where
         let to_a = at.part == 0;
         page.names.retain(|c| (self.choose)(c) == to_a);
         page.next = PartCursor::after(at.part, 2, page.next);
+        // Two listings one after another: in no order overall.
+        page.in_order = false;
         Ok(page)
     }
     fn collections_walk_page(&self) -> usize {
@@ -352,6 +354,8 @@ impl EnumerateCollections for RouteMap {
         let mut page = store.collections_page(at.inner, limit).await?;
         page.names.retain(|c| std::ptr::eq(self.store(c), store));
         page.next = PartCursor::after(at.part, self.routes.len() + 1, page.next);
+        // Several listings one after another: in no order overall.
+        page.in_order = false;
         Ok(page)
     }
     fn collections_walk_page(&self) -> usize {

@@ -1,6 +1,6 @@
 //! `SingleCollection`: every collection folded into one.
 
-use crate::listing::{PageAfter, Pages};
+use crate::listing::{FirstNames, PageAfter, Pages, foreign_cursor};
 use crate::names::Joined;
 use crate::{
     Bytes, Condition, ConditionalWrites, Cull, DeleteOptions, DestroyCollection, DestroyStore,
@@ -18,7 +18,13 @@ use crate::{Cursor, Page};
 /// Listing walks the one inner collection page by page: `keys(c)` and
 /// `destroy_collection(c)` ask the inner store for the keys starting with `c`'s part
 /// ([`keys_page_with_prefix`](crate::EnumerateKeys::keys_page_with_prefix)), and
-/// `collections()` reads every key, holding a page and the names it answers at a time.
+/// `collections(limit)` reads keys until `limit` names have come, holding a page and
+/// those names. Over a store whose key listing is in order
+/// ([`Page::in_order`](crate::Page::in_order): `DiskStore`, `MultiDiskStore`,
+/// `MemoryStore`, `SimpleStore`, MongoDB, Elasticsearch), a folded collection's keys
+/// are together, and `list_collections` reads each inner key about once, each page
+/// going on where the last stopped; over one in no order (Redis SCAN), each page of
+/// collections reads every inner key.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -176,7 +182,8 @@ impl<S: ConditionalWrites> ConditionalWrites for SingleCollection<S> {
 
 // Listing one collection and destroying one walk the inner keys that start with its
 // head (`Pages`, `keys_page_with_prefix`), a page at a time: an inner store that keeps
-// keys in order reads only that collection's. Listing the collections reads every
+// keys in order reads only that collection's. Listing the collections reads the inner
+// keys once over such a store, every one per page over another (`folded_page`).
 // inner key. Memory holds a page and the names being answered.
 impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
@@ -216,27 +223,202 @@ impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
 }
 
 impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
-    /// The first `limit` names in name order: the first page.
+    /// Up to `limit` names, reading the inner keys only until that many have come.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         if opts.limit == 0 {
             return Ok(Vec::new());
         }
-        Ok(self.collections_page(None, opts.limit).await?.names)
+        Ok(self.folded_page(None, opts.limit, Wanted::Any).await?.names)
     }
-    /// The names after the cursor's, reading every inner key for each page and keeping
-    /// one page.
+    /// Over an inner store whose key listing is in order ([`Page::in_order`]: each
+    /// folded collection's keys are together), the collections of the inner keys from
+    /// where the last page stopped, in the order of their inner keys: a whole listing
+    /// reads each inner key about once. Otherwise the names after the cursor's, reading
+    /// every inner key for each page and keeping one page.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let mut page = PageAfter::new(cursor, limit);
-        let mut pages = Pages::new(&self.inner, &self.name);
-        while let Some(names) = pages.next().await? {
-            for (c, _) in names.iter().filter_map(|k| Self::decode(k)) {
-                page.offer(c);
-            }
-        }
-        Ok(page.finish())
+        self.folded_page(cursor, limit, Wanted::Page).await
     }
     fn collections_walk_page(&self) -> usize {
         crate::listing::WALK_PAGE
+    }
+}
+
+/// What a walk of the folded collections answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    /// A page of a listing, and where the next goes on.
+    Page,
+    /// Any `limit` names (`collections(limit)`), as soon as that many have come.
+    Any,
+}
+
+impl<S: EnumerateKeys> SingleCollection<S> {
+    /// See [`collections_page`](EnumerateCollections::collections_page).
+    async fn folded_page(
+        &self,
+        cursor: Option<Cursor>,
+        limit: usize,
+        wanted: Wanted,
+    ) -> Result<Page> {
+        let limit = limit.max(1);
+        let at = FoldedCursor::read(cursor)?;
+        let mut inner_cursor = at.inner.clone();
+        // Ask for as many keys as the page wants names, and twice as many each time a
+        // page of keys brings too few (large collections), up to the inner store's walk
+        // — at once where every page costs a whole listing (`walk_page`'s default).
+        let walk = self.inner.walk_page(&self.name);
+        let mut ask = if walk == usize::MAX {
+            walk
+        } else {
+            limit.saturating_add(1)
+        };
+        let mut names: Vec<String> = Vec::new();
+        // The head (`len:name`) of the last collection answered: later ones sort after.
+        let mut last_head = at.after.as_deref().map(Self::head);
+        loop {
+            let page = self
+                .inner
+                .keys_page_with_prefix(&self.name, "", inner_cursor.clone(), ask.min(walk))
+                .await?;
+            if !page.in_order || at.unordered {
+                // A cursor of the walk in order means nothing to one in no order.
+                if at.inner.is_some() {
+                    return Err(foreign_cursor());
+                }
+                return match wanted {
+                    Wanted::Page => self.collections_page_unordered(at.after, page, limit).await,
+                    Wanted::Any => self.any_collections(page, limit).await,
+                };
+            }
+            for key in &page.names {
+                let Some((c, k)) = Self::decode(key) else {
+                    continue;
+                };
+                let head = &key[..key.len() - k.len()];
+                if last_head.as_deref().is_some_and(|last| head <= last) {
+                    continue;
+                }
+                if names.len() == limit {
+                    // This page of keys is read again for the next page of names,
+                    // from the same inner cursor, skipping what was answered.
+                    let next = FoldedCursor::ordered(&names[limit - 1], inner_cursor);
+                    return Ok(Page::new(names, Some(next)));
+                }
+                names.push(c.to_owned());
+                if wanted == Wanted::Any && names.len() == limit {
+                    return Ok(Page::new(names, None));
+                }
+                last_head = Some(head.to_owned());
+            }
+            match page.next {
+                Some(next) => inner_cursor = Some(next),
+                None => return Ok(Page::new(names, None)),
+            }
+            ask = ask.saturating_mul(2);
+        }
+    }
+
+    /// Up to `limit` names from an inner listing in no order whose first page is
+    /// `first`, read only until that many have come.
+    async fn any_collections(&self, first: Page, limit: usize) -> Result<Page> {
+        let decode = |k: &str| Self::decode(k).map(|(c, _)| c.to_owned());
+        let mut names = FirstNames::new(limit);
+        for c in first.names.iter().filter_map(|k| decode(k)) {
+            names.offer_owned(c);
+        }
+        if first.next.is_some() {
+            let mut rest = Pages::new(&self.inner, &self.name).from(first.next);
+            while !names.full()
+                && let Some(keys) = rest.next().await?
+            {
+                for c in keys.iter().filter_map(|k| decode(k)) {
+                    names.offer_owned(c);
+                }
+            }
+        }
+        Ok(Page::new(names.finish(), None))
+    }
+    /// The names after `after`, from an inner listing in no order whose first page is
+    /// `first`: every inner key is read, one page of names kept.
+    async fn collections_page_unordered(
+        &self,
+        after: Option<String>,
+        first: Page,
+        limit: usize,
+    ) -> Result<Page> {
+        let mut page = PageAfter::new(after.map(Cursor::new), limit);
+        let mut offer = |keys: &[String]| {
+            for (c, _) in keys.iter().filter_map(|k| Self::decode(k)) {
+                page.offer(c);
+            }
+        };
+        offer(&first.names);
+        if first.next.is_some() {
+            let mut pages = Pages::new(&self.inner, &self.name).from(first.next);
+            while let Some(keys) = pages.next().await? {
+                offer(&keys);
+            }
+        }
+        let page = page.finish();
+        let next = page.next.map(|c| FoldedCursor::unordered(c.as_str()));
+        Ok(Page::new(page.names, next))
+    }
+}
+
+/// Where a listing of folded collections goes on: after the name `after`, and — over
+/// an inner listing in order — from the inner page at `inner`. Written `o{len}:{after}`
+/// then the inner cursor (`-` for none, `+` and the cursor otherwise), or `u` and the
+/// name over a listing in no order.
+#[derive(Debug)]
+struct FoldedCursor {
+    after: Option<String>,
+    inner: Option<Cursor>,
+    /// Given by the walk in no order (`u`).
+    unordered: bool,
+}
+
+impl FoldedCursor {
+    fn read(cursor: Option<Cursor>) -> Result<Self> {
+        let Some(cursor) = cursor else {
+            return Ok(Self {
+                after: None,
+                inner: None,
+                unordered: false,
+            });
+        };
+        let text = cursor.as_str();
+        if let Some(name) = text.strip_prefix('u') {
+            return Ok(Self {
+                after: Some(name.to_owned()),
+                inner: None,
+                unordered: true,
+            });
+        }
+        let read = || {
+            let (len, rest) = text.strip_prefix('o')?.split_once(':')?;
+            let len = crate::names::canonical_len(len.as_bytes())?;
+            let (after, rest) = rest.split_at_checked(len)?;
+            let inner = match rest.split_at_checked(1)? {
+                ("-", "") => None,
+                ("+", inner) => Some(Cursor::new(inner)),
+                _ => return None,
+            };
+            Some(Self {
+                after: Some(after.to_owned()),
+                inner,
+                unordered: false,
+            })
+        };
+        read().ok_or_else(foreign_cursor)
+    }
+
+    fn ordered(after: &str, inner: Option<Cursor>) -> Cursor {
+        let inner = inner.map_or_else(|| "-".to_owned(), |c| format!("+{}", c.as_str()));
+        Cursor::new(format!("o{}:{after}{inner}", after.len()))
+    }
+
+    fn unordered(after: &str) -> Cursor {
+        Cursor::new(format!("u{after}"))
     }
 }
 

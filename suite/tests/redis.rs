@@ -230,3 +230,13 @@ async fn a_value_over_the_string_limit_is_too_large_and_writes_nothing() {
     value_over_the_limit_is_too_large_and_writes_nothing(&store, limit).await;
     store.destroy().await.unwrap();
 }
+
+/// Folded into one collection of a store whose listing is a SCAN (in no order),
+/// `SingleCollection` still lists, pages and destroys its collections by the rules.
+mod folded {
+    use super::*;
+    use kv_store_adapter::KvStoreExt;
+    kv_store_adapter::conformance_suite!(
+        store = match connect().await { Some(store) => store.single_collection("kv").unwrap(), None => return };
+        basics, enumerate_keys, enumerate_collections, destroy_collection);
+}

@@ -84,3 +84,42 @@ async fn folded_collections_are_listed_a_page_at_a_time() {
     assert_eq!(store.collections(usize::MAX).await.unwrap(), ["big"]);
     assert_eq!(store.keys("big", usize::MAX).await.unwrap().len(), 5_000);
 }
+
+/// Over an inner store that lists its keys in order, a whole listing of the folded
+/// collections reads each inner key about once, and `collections(10)` about ten: both
+/// read every inner key for each page of names (a listing of 2,001 collections in
+/// pages of 10 read the 5,000 inner keys 201 times over).
+#[tokio::test]
+async fn folded_collections_are_listed_in_one_pass_over_an_ordered_store() {
+    let (disk, _dir) = quick_disk();
+    let meter = ListingMeter::new(disk);
+    let store = meter.clone().single_collection("kv").unwrap();
+    fill_collections(&store, "c", 4, 2_000).await;
+    // One large collection in the middle: pages of names go on through its keys.
+    fill(&store, "c1000x", "k", 3_000).await;
+    let inner_keys = 5_000;
+    meter.take();
+
+    let mut listed = stream_collections(&store, 10).await;
+    let (most, total) = meter.take();
+    listed.sort();
+    let mut expected: Vec<String> = (0..2_000).map(|i| format!("c{i:04}")).collect();
+    expected.push("c1000x".into());
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert!(most <= 1_000, "one inner call answered {most} keys");
+    assert!(
+        total <= 3 * inner_keys,
+        "listing {} collections read {total} inner keys, of {inner_keys}",
+        expected.len()
+    );
+
+    // Pages the size of the listing: the same.
+    assert_eq!(stream_collections(&store, 5_000).await.len(), 2_001);
+    let (_, total) = meter.take();
+    assert!(total <= 3 * inner_keys, "read {total} inner keys");
+
+    assert_eq!(store.collections(10).await.unwrap().len(), 10);
+    let (_, total) = meter.take();
+    assert!(total <= 100, "collections(10) read {total} inner keys");
+}

@@ -200,12 +200,13 @@ standalone_connection!(ConnectionManager, FailoverConnection);
 /// chunks of 1,000 keys. A key holding another type (a list or a hash, another
 /// application's) reads as corrupt data, never as a miss; as `MGET` answers nil for
 /// both, a batch read asks `EXISTS` in the same round trip while misses are recent,
-/// and otherwise asks about a batch's nils in a second round trip. Enumeration runs SCAN to the end — over the whole database,
-/// however small the collection — unless the store keeps a key index
-/// ([`with_index`](Self::with_index)), when it reads only the collection's index. A
-/// scan holds one step (1,000 keys) at a time, whatever the database's size:
-/// `keys(c, 10)` keeps the first ten names it meets in order, `collections()` the
-/// names it answers, and `destroy_collection` and `destroy` unlink each step's keys as
+/// and otherwise asks about a batch's nils in a second round trip. Enumeration runs SCAN
+/// — over the whole database, however small the collection — unless the store keeps a
+/// key index ([`with_index`](Self::with_index)), when it reads only the collection's
+/// index. A scan holds one step (1,000 keys) at a time, whatever the database's size:
+/// `keys(c, 10)` and `collections(10)` stop once ten names have come (to the end when
+/// fewer are there), a page of `list_collections` keeps the first names after its
+/// cursor, and `destroy_collection` and `destroy` unlink each step's keys as
 /// they come. `destroy` removes only this namespace's keys — never FLUSHDB.
 ///
 /// The connection ([`FailoverConnection`]) is a multiplexed `ConnectionManager`:
@@ -1819,11 +1820,13 @@ impl<C: RedisConnection> EnumerateKeys for RedisStore<C> {
         if self.index {
             return self.indexed_keys(c, limit).await;
         }
-        // The whole slot is scanned (a key may come late), holding only the first
-        // `limit` names.
+        // The slot is scanned until `limit` distinct names have come (any `limit` of
+        // them answer), holding only those.
         let mut first = FirstNames::new(limit);
         let mut scan = self.collection_scan(c);
-        while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
+        while !first.full()
+            && let Some(raw) = scan.next().await.map_err(|e| self.fail(e))?
+        {
             for (coll, k) in raw.iter().filter_map(|raw| self.decode(raw)) {
                 if coll == c {
                     first.offer(k);
@@ -1898,11 +1901,18 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         if let Some((colls, cluster)) = self.collections_list() {
             return self.listed_collections(&colls, cluster, limit).await;
         }
-        if limit == 0 {
-            return Ok(Vec::new());
+        // Without the index: the namespace is scanned until `limit` distinct names have
+        // come, holding only those.
+        let mut first = FirstNames::new(limit);
+        let mut scan = self.namespace_scan();
+        while !first.full()
+            && let Some(raw) = scan.next().await.map_err(|e| self.fail(e))?
+        {
+            for (c, _) in raw.iter().filter_map(|raw| self.decode(raw)) {
+                first.offer(c);
+            }
         }
-        // Without the index: the first page of a SCAN (see `collections_page`).
-        Ok(self.collections_page(None, limit).await?.names)
+        Ok(first.finish())
     }
 
     /// With the key index, a page of the collections index in name order (one server's,

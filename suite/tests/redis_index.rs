@@ -123,6 +123,46 @@ async fn indexed_listing_reads_no_scan() {
     assert_eq!(store.keys("small", 10).await.unwrap(), ["a", "b"]);
 }
 
+/// Without the index, `keys(c, 10)` and `collections(1)` stop scanning once they have
+/// that many names (on a private server, so only their SCANs count): they scanned all
+/// 20,000 keys, about twenty steps, to keep the first names in order.
+#[tokio::test]
+async fn a_scan_stops_once_it_has_the_names_asked_for() {
+    let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let server = server::Server::redis(bin, &[]);
+    let url = server.redis_url();
+    let store = RedisStore::connect(&url)
+        .await
+        .unwrap()
+        .with_namespace("scan")
+        .unwrap();
+    let mut raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let big: Vec<(String, bytes::Bytes)> = (0..20_000).map(|i| (format!("k{i}"), b("v"))).collect();
+    let big: Vec<(&str, bytes::Bytes)> = big.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    store.put_many("big", &big, None).await.unwrap();
+
+    let before = scans(&mut raw).await;
+    let keys = store.keys("big", 10).await.unwrap();
+    let used = scans(&mut raw).await - before;
+    assert_eq!(keys.len(), 10, "{keys:?}");
+    assert!(used <= 2, "keys(big, 10) ran {used} SCAN steps");
+
+    let before = scans(&mut raw).await;
+    assert_eq!(store.collections(1).await.unwrap(), ["big"]);
+    let used = scans(&mut raw).await - before;
+    assert!(used <= 2, "collections(1) ran {used} SCAN steps");
+
+    // Asked for more than there are, a scan goes to the end.
+    assert_eq!(store.keys("big", 30_000).await.unwrap().len(), 20_000);
+    assert_eq!(store.collections(2).await.unwrap(), ["big"]);
+}
+
 /// Members of expired entries leave the index on the collection's next write with a
 /// TTL, an index expires with its last entry, and a dead collection leaves the
 /// collections index.

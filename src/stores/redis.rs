@@ -1920,8 +1920,9 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
     /// of the whole namespace, holding one page.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         if let Some((colls, cluster)) = self.collections_list() {
+            // `ZRANGE … BYLEX`: in the order of the names' bytes.
             let (names, next) = self.listed_page(&colls, cluster, cursor, limit).await?;
-            return Ok(Page::new(names, next));
+            return Ok(Page::new(names, next).ordered());
         }
         let mut page = PageAfter::new(cursor, limit);
         let mut scan = self.namespace_scan();

@@ -10,6 +10,37 @@ use crate::KvStore;
 const SHORT_TTL: Duration = Duration::from_millis(300);
 const MARGIN: Duration = Duration::from_millis(150);
 
+/// Every page of a listing from the first, `page` answering the page at a cursor: the
+/// names, and whether the listing said it is in name order — after checking that every
+/// page said the same and, if in order, that the names strictly ascend across pages.
+async fn pages_as_said<F, Fut>(mut page: F) -> (Vec<String>, bool)
+where
+    F: FnMut(Option<crate::Cursor>) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<crate::Page>>,
+{
+    let (mut got, mut said, mut cursor) = (Vec::new(), Vec::new(), None);
+    loop {
+        let page = page(cursor.take()).await.unwrap();
+        said.push(page.in_order);
+        got.extend(page.names);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert!(
+        said.iter().all(|s| *s == said[0]),
+        "pages disagree about their order: {said:?}"
+    );
+    if said[0] {
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "a listing said in order is not"
+        );
+    }
+    (got, said[0])
+}
+
 /// Rules of [`EnumerateKeys`](crate::EnumerateKeys).
 pub mod enumerate_keys {
     use super::*;
@@ -135,28 +166,9 @@ pub mod enumerate_keys {
         names.extend(hostile_names());
         let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), b("v"))).collect();
         store.put_many(&c, &entries, None).await.unwrap();
-        let (mut got, mut said, mut cursor) = (Vec::new(), Vec::new(), None);
-        loop {
-            let page = store
-                .keys_page_with_prefix(&c, "", cursor.take(), 7)
-                .await
-                .unwrap();
-            said.push(page.in_order);
-            got.extend(page.names);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        assert!(
-            said.iter().all(|s| *s == said[0]),
-            "pages disagree about their order: {said:?}"
-        );
-        if said[0] {
-            assert!(
-                got.windows(2).all(|w| w[0] < w[1]),
-                "a listing said in order is not"
-            );
+        let (got, in_order) =
+            pages_as_said(|cursor| store.keys_page_with_prefix(&c, "", cursor, 7)).await;
+        if in_order {
             assert_eq!(got, sorted(names));
         }
     }
@@ -310,26 +322,7 @@ pub mod enumerate_collections {
                 .await
                 .unwrap();
         }
-        let (mut got, mut said, mut cursor) = (Vec::new(), Vec::new(), None);
-        loop {
-            let page = store.collections_page(cursor.take(), 3).await.unwrap();
-            said.push(page.in_order);
-            got.extend(page.names);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        assert!(
-            said.iter().all(|s| *s == said[0]),
-            "pages disagree about their order: {said:?}"
-        );
-        if said[0] {
-            assert!(
-                got.windows(2).all(|w| w[0] < w[1]),
-                "a listing said in order is not"
-            );
-        }
+        let (got, _) = pages_as_said(|cursor| store.collections_page(cursor, 3)).await;
         let ours: Vec<&String> = got.iter().filter(|c| c.starts_with(&base)).collect();
         assert_eq!(ours.len(), 8, "{ours:?}");
     }

@@ -69,30 +69,46 @@ async fn scans(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
         .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
 }
 
+/// A redis-server of the test's own (so no other test's SCAN counts), a store without
+/// the index on it, and a raw connection to it.
+async fn private_server() -> Option<(
+    server::Server,
+    RedisStore,
+    redis::aio::MultiplexedConnection,
+)> {
+    let bin = server_url("KV_REDIS_SERVER_BIN")?;
+    let server = server::Server::redis(bin, &[]);
+    let url = server.redis_url();
+    let store = RedisStore::connect(&url)
+        .await
+        .unwrap()
+        .with_namespace("ix")
+        .unwrap();
+    let raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    Some((server, store, raw))
+}
+
+/// 20,000 entries in collection `big`.
+async fn fill_big(store: &RedisStore) {
+    let big: Vec<(String, bytes::Bytes)> = (0..20_000).map(|i| (format!("k{i}"), b("v"))).collect();
+    let big: Vec<(&str, bytes::Bytes)> = big.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    store.put_many("big", &big, None).await.unwrap();
+}
+
 /// On a private server (so no other test's SCAN counts): `keys()` and `collections()`
 /// of an indexed store run no SCAN, among 20,000 keys of other collections; the store
 /// without the index answers the same by scanning.
 #[tokio::test]
 async fn indexed_listing_reads_no_scan() {
-    let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
+    let Some((_server, plain, mut raw)) = private_server().await else {
         return;
     };
-    let server = server::Server::redis(bin, &[]);
-    let url = server.redis_url();
-    let plain = RedisStore::connect(&url)
-        .await
-        .unwrap()
-        .with_namespace("ix")
-        .unwrap();
     let store = plain.clone().with_index();
-    let mut raw = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let big: Vec<(String, bytes::Bytes)> = (0..20_000).map(|i| (format!("k{i}"), b("v"))).collect();
-    let big: Vec<(&str, bytes::Bytes)> = big.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    store.put_many("big", &big, None).await.unwrap();
+    fill_big(&store).await;
     store.put("small", "a", b("1"), None).await.unwrap();
     store
         .put("small", "b", b("2"), Some(Duration::from_secs(60)))
@@ -128,24 +144,10 @@ async fn indexed_listing_reads_no_scan() {
 /// 20,000 keys, about twenty steps, to keep the first names in order.
 #[tokio::test]
 async fn a_scan_stops_once_it_has_the_names_asked_for() {
-    let Some(bin) = server_url("KV_REDIS_SERVER_BIN") else {
+    let Some((_server, store, mut raw)) = private_server().await else {
         return;
     };
-    let server = server::Server::redis(bin, &[]);
-    let url = server.redis_url();
-    let store = RedisStore::connect(&url)
-        .await
-        .unwrap()
-        .with_namespace("scan")
-        .unwrap();
-    let mut raw = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let big: Vec<(String, bytes::Bytes)> = (0..20_000).map(|i| (format!("k{i}"), b("v"))).collect();
-    let big: Vec<(&str, bytes::Bytes)> = big.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    store.put_many("big", &big, None).await.unwrap();
+    fill_big(&store).await;
 
     let before = scans(&mut raw).await;
     let keys = store.keys("big", 10).await.unwrap();

@@ -183,8 +183,8 @@ impl<S: ConditionalWrites> ConditionalWrites for SingleCollection<S> {
 // Listing one collection and destroying one walk the inner keys that start with its
 // head (`Pages`, `keys_page_with_prefix`), a page at a time: an inner store that keeps
 // keys in order reads only that collection's. Listing the collections reads the inner
-// keys once over such a store, every one per page over another (`folded_page`).
-// inner key. Memory holds a page and the names being answered.
+// keys once over such a store, every one per page over another (`folded_page`). Memory
+// holds a page and the names being answered.
 impl<S: EnumerateKeys> EnumerateKeys for SingleCollection<S> {
     async fn keys_opts(&self, c: &str, opts: ListOptions) -> Result<Vec<String>> {
         let head = Self::head(c);
@@ -262,7 +262,10 @@ impl<S: EnumerateKeys> SingleCollection<S> {
     ) -> Result<Page> {
         let limit = limit.max(1);
         let at = FoldedCursor::read(cursor)?;
-        let mut inner_cursor = at.inner.clone();
+        let mut inner_cursor = match &at {
+            FoldedCursor::Ordered { inner, .. } => inner.clone(),
+            _ => None,
+        };
         // Ask for as many keys as the page wants names, and twice as many each time a
         // page of keys brings too few (large collections), up to the inner store's walk
         // — at once where every page costs a whole listing (`walk_page`'s default).
@@ -274,19 +277,22 @@ impl<S: EnumerateKeys> SingleCollection<S> {
         };
         let mut names: Vec<String> = Vec::new();
         // The head (`len:name`) of the last collection answered: later ones sort after.
-        let mut last_head = at.after.as_deref().map(Self::head);
+        let mut last_head = at.after().map(Self::head);
         loop {
             let page = self
                 .inner
                 .keys_page_with_prefix(&self.name, "", inner_cursor.clone(), ask.min(walk))
                 .await?;
-            if !page.in_order || at.unordered {
+            let unordered = match at {
+                FoldedCursor::Unordered { .. } => true,
                 // A cursor of the walk in order means nothing to one in no order.
-                if at.inner.is_some() {
-                    return Err(foreign_cursor());
-                }
+                FoldedCursor::Ordered { .. } if !page.in_order => return Err(foreign_cursor()),
+                _ => !page.in_order,
+            };
+            if unordered {
+                let after = at.after().map(str::to_owned);
                 return match wanted {
-                    Wanted::Page => self.collections_page_unordered(at.after, page, limit).await,
+                    Wanted::Page => self.collections_page_unordered(after, page, limit).await,
                     Wanted::Any => self.any_collections(page, limit).await,
                 };
             }
@@ -365,33 +371,31 @@ impl<S: EnumerateKeys> SingleCollection<S> {
     }
 }
 
-/// Where a listing of folded collections goes on: after the name `after`, and — over
-/// an inner listing in order — from the inner page at `inner`. Written `o{len}:{after}`
-/// then the inner cursor (`-` for none, `+` and the cursor otherwise), or `u` and the
-/// name over a listing in no order.
+/// Where a listing of folded collections goes on. Written `o{len}:{after}` then the
+/// inner cursor (`-` for none, `+` and the cursor otherwise), or `u{after}`.
 #[derive(Debug)]
-struct FoldedCursor {
-    after: Option<String>,
-    inner: Option<Cursor>,
-    /// Given by the walk in no order (`u`).
-    unordered: bool,
+enum FoldedCursor {
+    /// The first page.
+    Start,
+    /// Over an inner listing in order: after the collection `after`, from the inner
+    /// page at `inner`.
+    Ordered {
+        after: String,
+        inner: Option<Cursor>,
+    },
+    /// Over an inner listing in no order: the names after `after`.
+    Unordered { after: String },
 }
 
 impl FoldedCursor {
     fn read(cursor: Option<Cursor>) -> Result<Self> {
         let Some(cursor) = cursor else {
-            return Ok(Self {
-                after: None,
-                inner: None,
-                unordered: false,
-            });
+            return Ok(Self::Start);
         };
         let text = cursor.as_str();
-        if let Some(name) = text.strip_prefix('u') {
-            return Ok(Self {
-                after: Some(name.to_owned()),
-                inner: None,
-                unordered: true,
+        if let Some(after) = text.strip_prefix('u') {
+            return Ok(Self::Unordered {
+                after: after.to_owned(),
             });
         }
         let read = || {
@@ -403,13 +407,20 @@ impl FoldedCursor {
                 ("+", inner) => Some(Cursor::new(inner)),
                 _ => return None,
             };
-            Some(Self {
-                after: Some(after.to_owned()),
+            Some(Self::Ordered {
+                after: after.to_owned(),
                 inner,
-                unordered: false,
             })
         };
         read().ok_or_else(foreign_cursor)
+    }
+
+    /// The name the page goes on after, if any.
+    fn after(&self) -> Option<&str> {
+        match self {
+            Self::Start => None,
+            Self::Ordered { after, .. } | Self::Unordered { after } => Some(after),
+        }
     }
 
     fn ordered(after: &str, inner: Option<Cursor>) -> Cursor {

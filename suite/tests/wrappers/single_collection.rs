@@ -123,3 +123,78 @@ async fn folded_collections_are_listed_in_one_pass_over_an_ordered_store() {
     let (_, total) = meter.take();
     assert!(total <= 100, "collections(10) read {total} inner keys");
 }
+
+/// A cursor the folded listing did not give is a typed error, never a wrong page:
+/// garbage, a cut-off cursor, and one of the walk in order given to a store in no order.
+#[tokio::test]
+async fn a_foreign_cursor_of_folded_collections_is_invalid() {
+    use kv_store_adapter::{Cursor, EnumerateCollections, ErrorKind};
+    let (disk, _dir) = quick_disk();
+    let store = disk.single_collection("kv").unwrap();
+    fill_collections(&store, "c", 2, 5).await;
+    // Pages of 2: the cursors given, the first without an inner cursor, the next with.
+    let (mut names, mut given, mut cursor) = (Vec::new(), Vec::new(), None);
+    loop {
+        let page = store.collections_page(cursor, 2).await.unwrap();
+        names.extend(page.names);
+        match page.next {
+            Some(next) => {
+                given.push(next.clone());
+                cursor = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 5);
+    assert_eq!(given.len(), 2);
+    for bad in ["garbage", "o", "o9:c0", "o2:c0*", ""] {
+        let err = store
+            .collections_page(Some(Cursor::new(bad)), 2)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidKey, "{bad:?}");
+    }
+    // The same cursors, given to a store whose key listing is in no order.
+    let unordered = NoOrder(memory()).single_collection("kv").unwrap();
+    for cursor in given {
+        let err = unordered
+            .collections_page(Some(cursor), 2)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidKey);
+    }
+}
+
+/// A store that promises nothing of its key listing's order.
+#[derive(Debug, Clone)]
+struct NoOrder<S>(S);
+
+impl<S: kv_store_adapter::Store> kv_store_adapter::Store for NoOrder<S> {
+    kv_store_adapter::forward_methods!(0; get_opts, put_opts, delete_opts, get_many_opts,
+        put_many_opts, delete_many_opts);
+}
+
+impl<S: kv_store_adapter::EnumerateKeys> kv_store_adapter::EnumerateKeys for NoOrder<S> {
+    async fn keys_opts(
+        &self,
+        c: &str,
+        opts: kv_store_adapter::ListOptions,
+    ) -> kv_store_adapter::Result<Vec<String>> {
+        self.0.keys_opts(c, opts).await
+    }
+
+    async fn keys_page_with_prefix(
+        &self,
+        c: &str,
+        prefix: &str,
+        cursor: Option<kv_store_adapter::Cursor>,
+        limit: usize,
+    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
+        let mut page = self
+            .0
+            .keys_page_with_prefix(c, prefix, cursor, limit)
+            .await?;
+        page.in_order = false;
+        Ok(page)
+    }
+}

@@ -154,6 +154,37 @@ async fn foreign_files_in_the_base_directory_are_left_alone() {
     assert!(!base.join(MultiDiskStore::file_name("mine")).exists());
 }
 
+/// `collections(10)` opens about ten files, not every one: 50 files named like the
+/// store's own, sorting after the first ten collections' files and held open by
+/// another handle, are never opened — opening one fails the call, as the whole
+/// listing shows.
+#[tokio::test]
+async fn a_few_collections_open_a_few_files() {
+    let (store, dir) = fixture();
+    for i in 0..20 {
+        store
+            .put(&format!("a{i:02}"), "k", b("v"), None)
+            .await
+            .unwrap();
+    }
+    // Databases held open here: the store cannot open them to read their names.
+    let held: Vec<redb::Database> = (0..50)
+        .map(|i| {
+            redb::Database::create(dir.path().join(format!("z{i:02}_-{i:032x}.redb"))).unwrap()
+        })
+        .collect();
+    let first = store.collections(10).await.unwrap();
+    assert_eq!(
+        first,
+        (0..10).map(|i| format!("a{i:02}")).collect::<Vec<_>>()
+    );
+    assert!(
+        store.collections(usize::MAX).await.is_err(),
+        "a listing that reaches the held files fails"
+    );
+    drop(held);
+}
+
 /// The whole suite again with the tightest caps: one writer thread for every file,
 /// two files open, so files close and reopen while calls are in flight.
 mod tight {

@@ -48,6 +48,12 @@ impl Prefix {
         name.strip_prefix(self.head.as_str())
     }
 
+    /// Whether `name` sorts after every name with this prefix: in a listing in name
+    /// order, none of them comes after it.
+    fn is_passed_by(&self, name: &str) -> bool {
+        name > self.head.as_str() && !name.starts_with(self.head.as_str())
+    }
+
     /// Prefixes every name into one buffer, answering the buffer's string and the
     /// names' end offsets (two allocations per batch, whatever its size).
     fn apply_all<'a>(&self, names: impl Iterator<Item = &'a str> + Clone) -> (String, Vec<usize>) {
@@ -395,8 +401,18 @@ impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
         first_collections(self, opts.limit).await
     }
     /// A page of the inner store's collections, those with this prefix (without it).
+    /// Where the inner listing is in name order ([`Page::in_order`]) the prefix's names
+    /// are together, and the listing ends at the first page that passes them.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
         let mut page = self.inner.collections_page(cursor, limit).await?;
+        if page.in_order
+            && page
+                .names
+                .last()
+                .is_some_and(|n| self.prefix.is_passed_by(n))
+        {
+            page.next = None;
+        }
         page.names = self.own(std::mem::take(&mut page.names));
         Ok(page)
     }

@@ -275,6 +275,29 @@ async fn a_prefix_lists_its_collections_a_page_at_a_time() {
     assert_eq!(theirs.collections(usize::MAX).await.unwrap().len(), 2_500);
 }
 
+/// Over an inner store that lists its collections in name order, a prefix's listing
+/// ends once the inner names pass its own: it read every other prefix's after them.
+#[tokio::test]
+async fn a_prefix_listing_stops_past_its_names() {
+    let (disk, _dir) = quick_disk();
+    let meter = ListingMeter::new(disk);
+    let mine = meter.clone().prefix_collections("mine").unwrap();
+    let theirs = meter.clone().prefix_collections("theirs").unwrap();
+    fill_collections(&mine, "c", 5, 500).await;
+    fill_collections(&theirs, "c", 5, 3_000).await;
+    meter.take_collections();
+
+    assert_eq!(stream_collections(&mine, 100).await.len(), 500);
+    let (_, total) = meter.take_collections();
+    assert!(total <= 700, "listing 500 names read {total}");
+    assert_eq!(mine.collections(usize::MAX).await.unwrap().len(), 500);
+    let (_, total) = meter.take_collections();
+    assert!(total <= 1_500, "collections() of 500 read {total}");
+
+    // Theirs come after mine: their listing reads mine on the way.
+    assert_eq!(stream_collections(&theirs, 100).await.len(), 3_000);
+}
+
 /// A key prefix's collections are the inner collections holding one of its keys: they
 /// are found walking the inner collections a page at a time, never all at once.
 #[tokio::test]

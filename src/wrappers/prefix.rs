@@ -441,8 +441,10 @@ impl<S: DestroyCollection> DestroyCollection for PrefixCollections<S> {
 }
 
 impl<S: EnumerateCollections + DestroyCollection> DestroyStore for PrefixCollections<S> {
+    /// Destroys each of its own collections, walking its own listing (which ends past
+    /// the prefix's names where the inner listing is in order).
     async fn destroy_opts(&self) -> Result<()> {
-        destroy_collections_where(&self.inner, |c| self.prefix.strip(c).is_some()).await
+        destroy_collections_where(self, |_| true).await
     }
 }
 

@@ -276,7 +276,8 @@ async fn a_prefix_lists_its_collections_a_page_at_a_time() {
 }
 
 /// Over an inner store that lists its collections in name order, a prefix's listing
-/// ends once the inner names pass its own: it read every other prefix's after them.
+/// and its `destroy` end once the inner names pass its own: they read every other
+/// prefix's after them.
 #[tokio::test]
 async fn a_prefix_listing_stops_past_its_names() {
     let (disk, _dir) = quick_disk();
@@ -296,6 +297,16 @@ async fn a_prefix_listing_stops_past_its_names() {
 
     // Theirs come after mine: their listing reads mine on the way.
     assert_eq!(stream_collections(&theirs, 100).await.len(), 3_000);
+
+    meter.take_collections();
+    mine.destroy().await.unwrap();
+    let (_, total) = meter.take_collections();
+    assert!(
+        total <= 1_500,
+        "destroying 500 collections read {total} names"
+    );
+    assert!(mine.collections(10).await.unwrap().is_empty());
+    assert_eq!(theirs.collections(usize::MAX).await.unwrap().len(), 3_000);
 }
 
 /// A key prefix's collections are the inner collections holding one of its keys: they

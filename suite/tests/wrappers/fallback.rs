@@ -129,3 +129,21 @@ async fn a_fallback_lists_a_page_at_a_time() {
     let (most, _) = meter.take();
     assert!(most <= 1_000, "list_keys held {most} names at once");
 }
+
+/// A primary that does not answer (stalled, behind its timeout) hands the listing to
+/// the fallback within one timeout: its first page times out, a transient error.
+#[tokio::test]
+async fn a_stalled_primary_hands_the_listing_to_the_fallback() {
+    use std::time::Duration;
+    let (faulty, backup) = (Faulty::new(memory()), memory());
+    faulty.put("a", "p", b("primary"), None).await.unwrap();
+    backup.put("x", "k", b("backup"), None).await.unwrap();
+    let store = Fallback::new(faulty.clone().timeout(Duration::from_millis(200)), backup);
+    faulty.delay(Duration::from_secs(5));
+    let start = std::time::Instant::now();
+    assert_eq!(drain(store.list_collections(10)).await.unwrap(), ["x"]);
+    assert_eq!(drain(store.list_keys("x", 10)).await.unwrap(), ["k"]);
+    let took = start.elapsed();
+    // Two listings, each one limit (200 ms) and slack, never the stall.
+    assert!(took < Duration::from_millis(2_000), "{took:?}");
+}

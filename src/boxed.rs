@@ -177,23 +177,25 @@ impl<S: EnumerateKeys> DynKeys for S {
 }
 trait DynCollections: Send + Sync {
     fn dyn_collections(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>>>;
-    fn dyn_collections_page(
-        &self,
+    fn dyn_collections_page_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
         cursor: Option<Cursor>,
         limit: usize,
-    ) -> BoxFuture<'_, Result<Page>>;
+    ) -> BoxFuture<'a, Result<Page>>;
     fn dyn_collections_walk_page(&self) -> usize;
 }
 impl<S: EnumerateCollections> DynCollections for S {
     fn dyn_collections(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(self.collections_opts(ListOptions::limit(limit)))
     }
-    fn dyn_collections_page(
-        &self,
+    fn dyn_collections_page_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
         cursor: Option<Cursor>,
         limit: usize,
-    ) -> BoxFuture<'_, Result<Page>> {
-        Box::pin(self.collections_page(cursor, limit))
+    ) -> BoxFuture<'a, Result<Page>> {
+        Box::pin(self.collections_page_with_prefix(prefix, cursor, limit))
     }
     fn dyn_collections_walk_page(&self) -> usize {
         self.collections_walk_page()
@@ -459,8 +461,20 @@ impl EnumerateCollections for BoxStore {
         }
     }
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         match &self.collections {
-            Some(inner) => inner.dyn_collections_page(cursor, limit).await,
+            Some(inner) => {
+                inner
+                    .dyn_collections_page_with_prefix(prefix, cursor, limit)
+                    .await
+            }
             None => Err(Error::unsupported("enumerating collections")),
         }
     }

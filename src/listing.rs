@@ -127,6 +127,32 @@ impl Page {
     }
 }
 
+/// Whether `name` sorts after every name that starts with `prefix`: in a listing in
+/// name order, none of the prefix's names comes after it.
+pub(crate) fn passes(prefix: &str, name: &str) -> bool {
+    name > prefix && !name.starts_with(prefix)
+}
+
+/// The least string after every string that starts with `prefix` (the prefix with its
+/// last character raised by one, after dropping trailing U+10FFFF), `None` where every
+/// string after `prefix` starts with it (`""`, or only U+10FFFF). UTF-8 orders as code
+/// points, so a backend comparing bytes reads the prefix's names as those from `prefix`
+/// up to, not including, this one.
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut end = prefix.to_owned();
+    while let Some(last) = end.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(next) = next {
+            end.push(next);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// How many names a walk asks a page of this crate's stores with a native cursor (their
 /// [`walk_page`](crate::EnumerateKeys::walk_page) and
 /// [`collections_walk_page`](crate::EnumerateCollections::collections_walk_page)).
@@ -547,6 +573,38 @@ mod tests {
             expected.dedup();
             expected.truncate(limit);
             assert_eq!(first.finish(), expected, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_end_follows_exactly_the_prefix_names() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}\u{10FFFF}"), None);
+        assert_eq!(prefix_end(""), None);
+        // Every name with the prefix sorts before the end; every other name after the
+        // prefix sorts at or after it — as bytes, as the backends compare.
+        let names = [
+            "a",
+            "ab",
+            "ab\u{10FFFF}",
+            "ab\u{FFFF}z",
+            "aba",
+            "ac",
+            "b",
+            "é",
+            "a\u{7F}",
+        ];
+        for prefix in ["a", "ab", "é", "a\u{7F}"] {
+            let end = prefix_end(prefix).unwrap();
+            for name in names {
+                let inside = name.starts_with(prefix);
+                let before_end = name.as_bytes() < end.as_bytes();
+                let from_prefix = name.as_bytes() >= prefix.as_bytes();
+                assert_eq!(inside, from_prefix && before_end, "{prefix:?} {name:?}");
+                assert_eq!(passes(prefix, name), !inside && name > prefix);
+            }
         }
     }
 

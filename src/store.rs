@@ -584,6 +584,53 @@ pub trait EnumerateCollections: Store {
         }
     }
 
+    /// [`collections_page`](Self::collections_page) of only the names that start with
+    /// `prefix` (`""`: every name). Its cursors go back to this method with the same
+    /// prefix.
+    ///
+    /// The default is a page of [`collections_page`](Self::collections_page) with the
+    /// other names left out (a page may then hold none before the end), ending at the
+    /// first page that passes the prefix's names where the listing is in name order
+    /// ([`Page::in_order`]): right for any store, but it reads the names before the
+    /// prefix's. A store that can start a listing at a name overrides it — starting at
+    /// the prefix and stopping after it — so that one prefix's collections among many
+    /// cost what they hold; this crate's stores with a backend do, and its wrappers pass
+    /// it on. [`PrefixCollections`](crate::wrappers::PrefixCollections) lists through
+    /// it.
+    ///
+    /// ```
+    /// use kv_store_adapter::{Bytes, EnumerateCollections, KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// for c in ["tenant-a:users", "tenant-a:carts", "tenant-b:users"] {
+    ///     store.put(c, "k", Bytes::from_static(b"v"), None).await?;
+    /// }
+    /// let page = store.collections_page_with_prefix("tenant-a:", None, 10).await?;
+    /// assert_eq!(page.names, ["tenant-a:carts", "tenant-a:users"]);
+    /// # Ok(()) }
+    /// ```
+    fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        async move {
+            let mut page = self.collections_page(cursor, limit).await?;
+            if page.in_order
+                && page
+                    .names
+                    .last()
+                    .is_some_and(|name| crate::listing::passes(prefix, name))
+            {
+                page.next = None;
+            }
+            page.names.retain(|name| name.starts_with(prefix));
+            Ok(page)
+        }
+    }
+
     /// How many names a wrapper that walks the collections page by page asks for a
     /// page: as [`EnumerateKeys::walk_page`], `usize::MAX` (one page) for the default
     /// [`collections_page`](Self::collections_page), a page size served cheaply
@@ -1151,6 +1198,40 @@ pub trait KvStore: Store {
     where
         Self: EnumerateCollections + Sized,
     {
+        self.list_collections_with_prefix("", page_size)
+    }
+
+    /// The collections holding a live entry whose names start with `prefix`, as a
+    /// stream read a page of about `page_size` at a time
+    /// ([`EnumerateCollections::collections_page_with_prefix`]): the stores of this
+    /// crate start at the prefix and stop after it (a tenant's collections among
+    /// every tenant's).
+    ///
+    /// ```
+    /// use kv_store_adapter::{Bytes, KvStore, stores::MemoryStore};
+    ///
+    /// # #[tokio::main] async fn main() -> kv_store_adapter::Result<()> {
+    /// let store = MemoryStore::new();
+    /// for c in ["a:users", "a:orders", "b:users"] {
+    ///     store.put(c, "k", Bytes::from_static(b"v"), None).await?;
+    /// }
+    /// let mut names = store.list_collections_with_prefix("a:", 100);
+    /// let mut seen = Vec::new();
+    /// while let Some(name) = names.next_key().await {
+    ///     seen.push(name?);
+    /// }
+    /// seen.sort();
+    /// assert_eq!(seen, ["a:orders", "a:users"]);
+    /// # Ok(()) }
+    /// ```
+    fn list_collections_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+        page_size: usize,
+    ) -> KeyStream<'a>
+    where
+        Self: EnumerateCollections + Sized,
+    {
         KeyStream::new(move |cursor| {
             Box::pin(crate::observe::checked!(
                 self,
@@ -1158,7 +1239,10 @@ pub trait KvStore: Store {
                 "",
                 None,
                 None,
-                { self.collections_page(cursor, page_size).await }
+                {
+                    self.collections_page_with_prefix(prefix, cursor, page_size)
+                        .await
+                }
             ))
         })
     }
@@ -1239,6 +1323,9 @@ macro_rules! forward_pointer {
             }
             fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
                 (**self).collections_page(cursor, limit)
+            }
+            fn collections_page_with_prefix(&self, prefix: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
+                (**self).collections_page_with_prefix(prefix, cursor, limit)
             }
             fn collections_walk_page(&self) -> usize {
                 (**self).collections_walk_page()

@@ -901,14 +901,26 @@ impl EnumerateCollections for DiskStore {
         .await
     }
 
-    /// The first `limit` table names after the cursor's (every table name is read,
-    /// one page is kept), those with a live entry.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+
+    /// The first `limit` table names with the prefix after the cursor's (every table
+    /// name is read, one page is kept), those with a live entry.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let prefix = prefix.to_owned();
         self.blocking(move |inner| {
             let txn = inner.db.begin_read().map_err(db_err)?;
             let mut page = PageAfter::new(cursor, limit);
             for table in txn.list_tables().map_err(db_err)? {
-                if let Some(c) = table.name().strip_prefix(TABLE_PREFIX) {
+                if let Some(c) = table.name().strip_prefix(TABLE_PREFIX)
+                    && c.starts_with(prefix.as_str())
+                {
                     page.offer(c);
                 }
             }

@@ -975,14 +975,24 @@ impl EnumerateCollections for ElasticsearchStore {
     /// A composite aggregation of the live documents' `c`, a page at a time, in the
     /// order of the names' bytes.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        self.collections_after(None, opts.limit).await
+        self.collections_after("", None, opts.limit).await
     }
 
-    /// The same aggregation, from after the cursor's name: one page.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+
+    /// The same aggregation, of the documents whose `c` is from the prefix up to its
+    /// end, from after the cursor's name: one page.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let limit = limit.max(1);
         let names = self
-            .collections_after(cursor, limit.saturating_add(1))
+            .collections_after(prefix, cursor, limit.saturating_add(1))
             .await?;
         Ok(Page::of_one_more(names, limit))
     }
@@ -993,11 +1003,24 @@ impl EnumerateCollections for ElasticsearchStore {
 }
 
 impl ElasticsearchStore {
-    /// Up to `limit` names of collections with a live entry after `after`'s (from the
-    /// first without), in the order of the names' bytes: a composite aggregation, a
-    /// page of [`CHUNK`] at a time.
-    async fn collections_after(&self, after: Option<Cursor>, limit: usize) -> Result<Vec<String>> {
+    /// Up to `limit` names of collections with a live entry that start with `prefix`,
+    /// after `after`'s (from the first without), in the order of the names' bytes: a
+    /// composite aggregation, a page of [`CHUNK`] at a time.
+    async fn collections_after(
+        &self,
+        prefix: &str,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
         let index = self.index_name();
+        let mut filter = live_query();
+        if !prefix.is_empty() {
+            let mut range = json!({ "gte": prefix });
+            if let Some(end) = crate::listing::prefix_end(prefix) {
+                range["lt"] = json!(end);
+            }
+            filter = json!({ "bool": { "filter": [filter, { "range": { "c": range } }] } });
+        }
         let mut out = Vec::new();
         let mut after: Option<Value> = after.map(|name| json!({ "c": name.as_str() }));
         while out.len() < limit {
@@ -1009,7 +1032,7 @@ impl ElasticsearchStore {
             }
             let query = json!({
                 "size": 0,
-                "query": live_query(),
+                "query": filter,
                 "aggs": { "names": { "composite": names } },
             });
             let body = serde_json::to_vec(&query).unwrap_or_default();

@@ -699,15 +699,26 @@ impl EnumerateCollections for MongoStore {
     /// The live documents grouped by `c`, in the order of the names' bytes; each round
     /// trip of the cursor is bounded by the operation timeout.
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        self.collections_after(None, opts.limit).await
+        self.collections_after("", None, opts.limit).await
     }
 
-    /// The same grouping, of the names after the cursor's (`c` greater than it on the
-    /// `{c, k}` index), one page.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+
+    /// The same grouping, of the names with the prefix after the cursor's (`c` from the
+    /// prefix, before its end, greater than the cursor's on the `{c, k}` index), one
+    /// page.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let limit = limit.max(1);
+        let after = cursor.as_ref().map(Cursor::as_str);
         let names = self
-            .collections_after(cursor.as_ref().map(Cursor::as_str), limit.saturating_add(1))
+            .collections_after(prefix, after, limit.saturating_add(1))
             .await?;
         Ok(Page::of_one_more(names, limit))
     }
@@ -718,18 +729,27 @@ impl EnumerateCollections for MongoStore {
 }
 
 impl MongoStore {
-    /// Up to `limit` names of collections with a live entry, after `after` (from the
-    /// first without), in the order of the names' bytes.
-    async fn collections_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+    /// Up to `limit` names of collections with a live entry that start with `prefix`,
+    /// after `after` (from the first without), in the order of the names' bytes
+    /// (MongoDB compares strings by their UTF-8 bytes).
+    async fn collections_after(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
         if limit == 0 {
             // `$limit` must be positive.
             return Ok(Vec::new());
         }
         let limit = limit.min(i64::MAX as usize) as i64;
-        let names = match after {
-            Some(after) => doc! { "$type": "string", "$gt": after },
-            None => doc! { "$type": "string" },
-        };
+        let mut names = doc! { "$type": "string", "$gte": prefix };
+        if let Some(after) = after {
+            names.insert("$gt", after);
+        }
+        if let Some(end) = crate::listing::prefix_end(prefix) {
+            names.insert("$lt", end);
+        }
         let pipeline = [
             doc! { "$match": { "c": names, "x": live() } },
             doc! { "$group": { "_id": "$c" } },

@@ -211,15 +211,22 @@ impl MultiDiskStore {
     /// assert!(!name.contains('/'));
     /// ```
     pub fn file_name(collection: &str) -> String {
-        let readable: String = collection
+        let readable = Self::readable(collection);
+        format!("{readable}_-{}.{EXTENSION}", names::digest(&[collection]))
+    }
+
+    /// The readable part of a file name: the name's first [`READABLE_PART`] characters
+    /// of `[a-z0-9_-]`, lowercased. A name starting with a prefix has a readable part
+    /// starting with the prefix's.
+    fn readable(collection: &str) -> String {
+        collection
             .chars()
             .filter_map(|c| match c.to_ascii_lowercase() {
                 c @ ('a'..='z' | '0'..='9' | '_' | '-') => Some(c),
                 _ => None,
             })
             .take(READABLE_PART)
-            .collect();
-        format!("{readable}_-{}.{EXTENSION}", names::digest(&[collection]))
+            .collect()
     }
 
     /// Whether a file name follows this store's scheme (`{readable}_-{32 hex}.redb`,
@@ -318,7 +325,12 @@ impl MultiDiskStore {
     /// A file is this store's when its name follows the scheme and the collection
     /// name recorded inside it maps back to that very file name; anything else in the
     /// directory (other files, other programs' redb files) is never opened or touched.
-    async fn own_page(&self, after: Option<Cursor>, limit: usize) -> Result<Page> {
+    ///
+    /// Only files whose readable part could belong to a name starting with `prefix`
+    /// are counted and opened, and only such names answered.
+    async fn own_page(&self, prefix: &str, after: Option<Cursor>, limit: usize) -> Result<Page> {
+        let readable = Self::readable(prefix);
+        let prefix = prefix.to_owned();
         let _files = self.inner.files.lock().await;
         let open: HashMap<PathBuf, String> = self
             .opened()
@@ -336,6 +348,7 @@ impl MultiDiskStore {
                     entry.map_err(|e| Error::backend("cannot list the base directory", e))?;
                 if let Some(file) = entry.file_name().to_str()
                     && Self::is_own_file_name(file)
+                    && file.starts_with(readable.as_str())
                 {
                     page.offer(file);
                 }
@@ -346,15 +359,17 @@ impl MultiDiskStore {
             let mut found = Vec::with_capacity(files.len());
             for file in files {
                 let path = base.join(&file);
-                if let Some(name) = open.get(&path) {
-                    found.push(name.clone());
-                    continue;
-                }
-                // Read-only, only to read the name: nothing in it changes, no writer
-                // thread starts, and it closes again at once.
-                match read_name(&path)? {
-                    Some(name) if Self::file_name(&name) == file => found.push(name),
-                    _ => {} // not this store's file after all
+                let name = match open.get(&path) {
+                    Some(name) => name.clone(),
+                    // Read-only, only to read the name: nothing in it changes, no
+                    // writer thread starts, and it closes again at once.
+                    None => match read_name(&path)? {
+                        Some(name) if Self::file_name(&name) == file => name,
+                        _ => continue, // not this store's file after all
+                    },
+                };
+                if name.starts_with(prefix.as_str()) {
+                    found.push(name);
                 }
             }
             Ok(Page::new(found, next))
@@ -371,7 +386,7 @@ impl MultiDiskStore {
     {
         let mut cursor = None;
         loop {
-            let page = self.own_page(cursor, crate::listing::WALK_PAGE).await?;
+            let page = self.own_page("", cursor, crate::listing::WALK_PAGE).await?;
             for name in page.names {
                 each(name).await?;
             }
@@ -589,7 +604,18 @@ impl EnumerateCollections for MultiDiskStore {
     /// order, not collection name order) that hold a live entry. Each page reads the
     /// base directory's names and keeps one page of them.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let mut page = self.own_page(cursor, limit).await?;
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+
+    /// The same, counting and opening only the files whose readable part could hold a
+    /// name with the prefix.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let mut page = self.own_page(prefix, cursor, limit).await?;
         let mut live = Vec::with_capacity(page.names.len());
         for name in page.names {
             if let Some(store) = self.store(&name, false).await?

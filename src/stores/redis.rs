@@ -1237,7 +1237,7 @@ impl<C: RedisConnection> RedisStore<C> {
         let mut after = None;
         while out.len() < limit {
             let count = limit - out.len();
-            let (live, next) = self.listed_page(colls, cluster, after, count).await?;
+            let (live, next) = self.listed_page(colls, cluster, "", after, count).await?;
             out.extend(live);
             match next {
                 Some(next) => after = Some(next),
@@ -1254,12 +1254,13 @@ impl<C: RedisConnection> RedisStore<C> {
         &self,
         colls: &[u8],
         cluster: bool,
+        prefix: &str,
         after: Option<Cursor>,
         count: usize,
     ) -> Result<(Vec<String>, Option<Cursor>)> {
         let count = count.clamp(1, CHUNK);
         let names = self
-            .names_after(colls, after.as_ref().map(Cursor::as_str), count)
+            .names_after(colls, prefix, after.as_ref().map(Cursor::as_str), count)
             .await?;
         let next = (names.len() == count)
             .then(|| names.last().cloned().map(Cursor::new))
@@ -1304,22 +1305,29 @@ impl<C: RedisConnection> RedisStore<C> {
         Ok(out)
     }
 
-    /// The next `count` names of a collections index after `after` (from the first
-    /// without), in name order: every name has score 0, so the set reads by name, a
-    /// page at a time, however many collections there are.
+    /// The next `count` names of a collections index that start with `prefix`, after
+    /// `after` (from the first without), in name order: every name has score 0, so the
+    /// set reads by name, from the prefix to its end, a page at a time, however many
+    /// collections there are.
     async fn names_after(
         &self,
         registry: &[u8],
+        prefix: &str,
         after: Option<&str>,
         count: usize,
     ) -> Result<Vec<String>> {
         let mut cmd = redis::cmd("ZRANGE");
         cmd.arg(registry);
         match after {
-            Some(last) => cmd.arg([b"(", last.as_bytes()].concat()),
-            None => cmd.arg("-"),
+            Some(last) if last >= prefix => cmd.arg([b"(", last.as_bytes()].concat()),
+            _ if prefix.is_empty() => cmd.arg("-"),
+            _ => cmd.arg([b"[", prefix.as_bytes()].concat()),
         };
-        cmd.arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(count);
+        match crate::listing::prefix_end(prefix) {
+            Some(end) => cmd.arg([b"(", end.as_bytes()].concat()),
+            None => cmd.arg("+"),
+        };
+        cmd.arg("BYLEX").arg("LIMIT").arg(0).arg(count);
         self.query(&cmd).await
     }
 
@@ -1915,20 +1923,34 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         Ok(first.finish())
     }
 
-    /// With the key index, a page of the collections index in name order (one server's,
-    /// or a cluster's registry); without it, the names after the cursor's from a SCAN
-    /// of the whole namespace, holding one page.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+
+    /// With the key index, a page of the collections index in name order from the
+    /// prefix to its end (one server's, or a cluster's registry); without it, the names
+    /// with the prefix after the cursor's from a SCAN of the whole namespace, holding
+    /// one page.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         if let Some((colls, cluster)) = self.collections_list() {
             // `ZRANGE … BYLEX`: in the order of the names' bytes.
-            let (names, next) = self.listed_page(&colls, cluster, cursor, limit).await?;
+            let (names, next) = self
+                .listed_page(&colls, cluster, prefix, cursor, limit)
+                .await?;
             return Ok(Page::new(names, next).ordered());
         }
         let mut page = PageAfter::new(cursor, limit);
         let mut scan = self.namespace_scan();
         while let Some(raw) = scan.next().await.map_err(|e| self.fail(e))? {
             for (c, _) in raw.iter().filter_map(|raw| self.decode(raw)) {
-                page.offer(c);
+                if c.starts_with(prefix) {
+                    page.offer(c);
+                }
             }
         }
         Ok(page.finish())

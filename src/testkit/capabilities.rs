@@ -366,6 +366,103 @@ pub mod enumerate_collections {
         assert_eq!(got, names);
     }
 
+    /// [`collections_page_with_prefix`](crate::EnumerateCollections::collections_page_with_prefix)
+    /// (pages of 3) gives exactly the collections holding a live entry whose names start with the
+    /// prefix — whatever it holds: characters that mean something to a glob, a regex
+    /// or a range, a multi-byte character, U+10FFFF, another name whole — and not one
+    /// whose only entry expired. Pages said in order are in order.
+    pub async fn collections_with_a_prefix_are_exactly_those<S: EnumerateCollections>(store: &S) {
+        let base = unique("cp");
+        let tails = [
+            "a",
+            "ab",
+            "abc",
+            "ab*",
+            "ab?",
+            "ab[x]",
+            "ab\\",
+            "a.b",
+            "a^b",
+            "a$",
+            "ab%",
+            "ab_",
+            "aB",
+            "b",
+            "ba",
+            "é",
+            "éa",
+            "a\u{10FFFF}",
+            "a\u{10FFFF}b",
+            "a\u{D7FF}",
+            "a\u{E000}",
+        ];
+        let mut names: Vec<String> = tails.iter().map(|t| format!("{base}{t}")).collect();
+        names.extend((0..12).map(|i| format!("{base}ab{i:02}")));
+        names.extend(
+            hostile_names()
+                .iter()
+                .take(12)
+                .map(|h| format!("{base}{h}")),
+        );
+        names.sort();
+        names.dedup();
+        for name in &names {
+            store.put(name, "k", b("v"), None).await.unwrap();
+        }
+        let expired = format!("{base}abgone");
+        store
+            .put(&expired, "k", b("v"), Some(SHORT_TTL))
+            .await
+            .unwrap();
+        tokio::time::sleep(SHORT_TTL + MARGIN).await;
+        let mut prefixes: Vec<String> = [
+            "",
+            "a",
+            "ab",
+            "ab*",
+            "ab?",
+            "ab[",
+            "ab\\",
+            "a.",
+            "a^",
+            "a$",
+            "ab%",
+            "ab_",
+            "é",
+            "abc",
+            "ab0",
+            "a\u{10FFFF}",
+            "a\u{D7FF}",
+            "zz",
+            "abcd",
+        ]
+        .iter()
+        .map(|p| format!("{base}{p}"))
+        .collect();
+        prefixes.push(base[..base.len() - 1].to_owned());
+        for prefix in &prefixes {
+            let (mut got, _) =
+                pages_as_said(|cursor| store.collections_page_with_prefix(prefix, cursor, 3)).await;
+            assert!(
+                got.iter().all(|n| n.starts_with(prefix.as_str())),
+                "{got:?}"
+            );
+            // The base's own names: the shorter prefix may list another test's too.
+            got.retain(|n| n.starts_with(&base));
+            got.sort();
+            got.dedup();
+            let expected: Vec<&String> = names
+                .iter()
+                .filter(|n| n.starts_with(prefix.as_str()))
+                .collect();
+            assert_eq!(
+                got.iter().collect::<Vec<_>>(),
+                expected,
+                "prefix {prefix:?}"
+            );
+        }
+    }
+
     /// Collection names come back exactly as written.
     pub async fn collections_gives_back_hostile_names<S: EnumerateCollections>(store: &S) {
         let key = unique("k");

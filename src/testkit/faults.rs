@@ -165,8 +165,18 @@ impl<S: crate::EnumerateCollections> crate::EnumerateCollections for Faulty<S> {
         cursor: Option<crate::Cursor>,
         limit: usize,
     ) -> Result<crate::Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<crate::Cursor>,
+        limit: usize,
+    ) -> Result<crate::Page> {
         self.gate().await?;
-        self.inner.collections_page(cursor, limit).await
+        self.inner
+            .collections_page_with_prefix(prefix, cursor, limit)
+            .await
     }
     fn collections_walk_page(&self) -> usize {
         self.inner.collections_walk_page()

@@ -280,6 +280,7 @@ macro_rules! __conformance_group {
                 collections_gives_back_hostile_names,
                 list_collections_pages_through_every_collection,
                 collections_said_in_order_are_in_order,
+                collections_with_a_prefix_are_exactly_those,
             ]
         );
     };

@@ -206,10 +206,22 @@ impl<P: EnumerateCollections, F: EnumerateCollections> EnumerateCollections for 
     }
     /// Pages of the primary, or of the fallback when the primary fails on the first.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    /// Pages of the primary, or of the fallback when the primary fails on the first.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         self.page(
             cursor,
-            |at| self.primary.collections_page(at, limit),
-            |at| self.fallback.collections_page(at, limit),
+            |at| self.primary.collections_page_with_prefix(prefix, at, limit),
+            |at| {
+                self.fallback
+                    .collections_page_with_prefix(prefix, at, limit)
+            },
         )
         .await
     }

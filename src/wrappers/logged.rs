@@ -179,7 +179,17 @@ impl<S: EnumerateCollections> EnumerateCollections for Logged<S> {
         .await
     }
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let page = self.inner.collections_page(cursor, limit);
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let page = self
+            .inner
+            .collections_page_with_prefix(prefix, cursor, limit);
         self.log("collections", "", None, 0, page, ok).await
     }
     fn collections_walk_page(&self) -> usize {

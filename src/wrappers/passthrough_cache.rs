@@ -393,6 +393,15 @@ impl<P: EnumerateCollections, C: Store> EnumerateCollections for PassthroughCach
     ) -> impl Future<Output = Result<Page>> + Send {
         self.primary.collections_page(cursor, limit)
     }
+    fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page>> + Send {
+        self.primary
+            .collections_page_with_prefix(prefix, cursor, limit)
+    }
     fn collections_walk_page(&self) -> usize {
         self.primary.collections_walk_page()
     }

@@ -48,12 +48,6 @@ impl Prefix {
         name.strip_prefix(self.head.as_str())
     }
 
-    /// Whether `name` sorts after every name with this prefix: in a listing in name
-    /// order, none of them comes after it.
-    fn is_passed_by(&self, name: &str) -> bool {
-        name > self.head.as_str() && !name.starts_with(self.head.as_str())
-    }
-
     /// Prefixes every name into one buffer, answering the buffer's string and the
     /// names' end offsets (two allocations per batch, whatever its size).
     fn apply_all<'a>(&self, names: impl Iterator<Item = &'a str> + Clone) -> (String, Vec<usize>) {
@@ -234,7 +228,19 @@ impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKey
     /// A page of the inner store's collections, those holding one of this prefix's
     /// keys.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let mut page = self.inner.collections_page(cursor, limit).await?;
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    /// The same, of the inner store's collections with that prefix.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let mut page = self
+            .inner
+            .collections_page_with_prefix(prefix, cursor, limit)
+            .await?;
         let mut own = Vec::with_capacity(page.names.len());
         for c in page.names {
             if self.holds_any(&c).await? {
@@ -400,19 +406,25 @@ impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         first_collections(self, opts.limit).await
     }
-    /// A page of the inner store's collections, those with this prefix (without it).
-    /// Where the inner listing is in name order ([`Page::in_order`]) the prefix's names
-    /// are together, and the listing ends at the first page that passes them.
+    /// A page of the inner store's collections with this prefix (without it).
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        let mut page = self.inner.collections_page(cursor, limit).await?;
-        if page.in_order
-            && page
-                .names
-                .last()
-                .is_some_and(|n| self.prefix.is_passed_by(n))
-        {
-            page.next = None;
-        }
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    /// A page of the inner store's collections with this prefix followed by `prefix`
+    /// ([`collections_page_with_prefix`](EnumerateCollections::collections_page_with_prefix)
+    /// of the inner store: the stores of this crate start at the prefix and stop after
+    /// it, so other prefixes' names are not read).
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let inner_prefix = self.prefix.apply(prefix);
+        let mut page = self
+            .inner
+            .collections_page_with_prefix(inner_prefix.as_str(), cursor, limit)
+            .await?;
         page.names = self.own(std::mem::take(&mut page.names));
         Ok(page)
     }

@@ -251,8 +251,19 @@ impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {
         self.run(|| self.inner.collections_opts(opts)).await
     }
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.run(|| self.inner.collections_page(cursor.clone(), limit))
-            .await
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.run(|| {
+            self.inner
+                .collections_page_with_prefix(prefix, cursor.clone(), limit)
+        })
+        .await
     }
     fn collections_walk_page(&self) -> usize {
         self.inner.collections_walk_page()

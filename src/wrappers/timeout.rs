@@ -114,7 +114,19 @@ impl<S: EnumerateCollections> EnumerateCollections for Timeout<S> {
         self.bound(self.inner.collections_opts(opts)).await
     }
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.bound(self.inner.collections_page(cursor, limit)).await
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.bound(
+            self.inner
+                .collections_page_with_prefix(prefix, cursor, limit),
+        )
+        .await
     }
     fn collections_walk_page(&self) -> usize {
         self.inner.collections_walk_page()

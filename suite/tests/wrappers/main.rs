@@ -153,7 +153,19 @@ impl<S: kv_store_adapter::EnumerateCollections> kv_store_adapter::EnumerateColle
         cursor: Option<kv_store_adapter::Cursor>,
         limit: usize,
     ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
-        let page = self.inner.collections_page(cursor, limit).await?;
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<kv_store_adapter::Cursor>,
+        limit: usize,
+    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
+        let page = self
+            .inner
+            .collections_page_with_prefix(prefix, cursor, limit)
+            .await?;
         self.collections.saw(page.names.len());
         Ok(page)
     }

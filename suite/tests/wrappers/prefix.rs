@@ -275,38 +275,49 @@ async fn a_prefix_lists_its_collections_a_page_at_a_time() {
     assert_eq!(theirs.collections(usize::MAX).await.unwrap().len(), 2_500);
 }
 
-/// Over an inner store that lists its collections in name order, a prefix's listing
-/// and its `destroy` end once the inner names pass its own: they read every other
-/// prefix's after them.
+/// A prefix's listing and its `destroy` ask the inner store for the prefix's names
+/// (`collections_page_with_prefix`): they read no other prefix's, neither those before
+/// them (they read all of them, 3,000 here, before the inner stores started at a
+/// prefix) nor those after (they read those until the listing in order passed them).
 #[tokio::test]
-async fn a_prefix_listing_stops_past_its_names() {
+async fn a_prefix_listing_reads_only_its_names() {
     let (disk, _dir) = quick_disk();
     let meter = ListingMeter::new(disk);
+    let before = meter.clone().prefix_collections("aaa").unwrap();
     let mine = meter.clone().prefix_collections("mine").unwrap();
-    let theirs = meter.clone().prefix_collections("theirs").unwrap();
+    let after = meter.clone().prefix_collections("theirs").unwrap();
+    fill_collections(&before, "c", 5, 3_000).await;
     fill_collections(&mine, "c", 5, 500).await;
-    fill_collections(&theirs, "c", 5, 3_000).await;
+    fill_collections(&after, "c", 5, 3_000).await;
     meter.take_collections();
 
     assert_eq!(stream_collections(&mine, 100).await.len(), 500);
     let (_, total) = meter.take_collections();
-    assert!(total <= 700, "listing 500 names read {total}");
+    assert_eq!(total, 500, "listing 500 names read {total}");
     assert_eq!(mine.collections(usize::MAX).await.unwrap().len(), 500);
     let (_, total) = meter.take_collections();
-    assert!(total <= 1_500, "collections() of 500 read {total}");
+    assert_eq!(total, 500, "collections() of 500 read {total}");
+    assert_eq!(mine.collections(10).await.unwrap().len(), 10);
+    let (_, total) = meter.take_collections();
+    assert!(total <= 500, "collections(10) read {total}");
 
-    // Theirs come after mine: their listing reads mine on the way.
-    assert_eq!(stream_collections(&theirs, 100).await.len(), 3_000);
+    // A prefix of the wrapper's names: the inner store is asked for `mine` + it.
+    let mut some = Vec::new();
+    let mut listed = mine.list_collections_with_prefix("c001", 7);
+    while let Some(name) = listed.next_key().await {
+        some.push(name.unwrap());
+    }
+    assert_eq!(some.len(), 100);
+    assert!(some.iter().all(|c| c.starts_with("c001")));
+    let (_, total) = meter.take_collections();
+    assert_eq!(total, 100, "100 names of 500 read {total}");
 
-    meter.take_collections();
     mine.destroy().await.unwrap();
     let (_, total) = meter.take_collections();
-    assert!(
-        total <= 1_500,
-        "destroying 500 collections read {total} names"
-    );
+    assert_eq!(total, 500, "destroying 500 collections read {total} names");
     assert!(mine.collections(10).await.unwrap().is_empty());
-    assert_eq!(theirs.collections(usize::MAX).await.unwrap().len(), 3_000);
+    assert_eq!(before.collections(usize::MAX).await.unwrap().len(), 3_000);
+    assert_eq!(after.collections(usize::MAX).await.unwrap().len(), 3_000);
 }
 
 /// A key prefix's collections are the inner collections holding one of its keys: they

@@ -152,10 +152,27 @@ where
     }
     /// A page of `A`'s collections (those it is chosen for), then of `B`'s.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    /// The same, each store asked for the prefix's names.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let at = PartCursor::read(cursor)?;
         let mut page = match at.part {
-            0 => self.a.collections_page(at.inner, limit).await?,
-            1 => self.b.collections_page(at.inner, limit).await?,
+            0 => {
+                self.a
+                    .collections_page_with_prefix(prefix, at.inner, limit)
+                    .await?
+            }
+            1 => {
+                self.b
+                    .collections_page_with_prefix(prefix, at.inner, limit)
+                    .await?
+            }
             _ => return Err(foreign_cursor()),
         };
         let to_a = at.part == 0;
@@ -347,11 +364,22 @@ impl EnumerateCollections for RouteMap {
     /// A page of each store's collections in turn, the default's first, those routed
     /// to it.
     async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
+        self.collections_page_with_prefix("", cursor, limit).await
+    }
+    /// The same, each store asked for the prefix's names.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
         let at = PartCursor::read(cursor)?;
         let Some(store) = self.stores().nth(at.part) else {
             return Err(foreign_cursor());
         };
-        let mut page = store.collections_page(at.inner, limit).await?;
+        let mut page = store
+            .collections_page_with_prefix(prefix, at.inner, limit)
+            .await?;
         page.names.retain(|c| std::ptr::eq(self.store(c), store));
         page.next = PartCursor::after(at.part, self.routes.len() + 1, page.next);
         // Several listings one after another: in no order overall.

@@ -1,6 +1,6 @@
 use kv_store_adapter::testkit::b;
 use kv_store_adapter::wrappers::{Route, RouteMap};
-use kv_store_adapter::{BoxStore, KvStore};
+use kv_store_adapter::{BoxStore, EnumerateCollections, KvStore};
 
 use super::*;
 
@@ -131,6 +131,43 @@ async fn a_route_lists_collections_a_page_at_a_time() {
         assert!(most <= 1_000, "{name} answered {most} names at once");
     }
     assert!(store.collections(10).await.unwrap().is_empty());
+}
+
+/// A listing by prefix asks each store for the prefix's names: they read no other
+/// (before, each store listed all of its names and the route dropped the others).
+#[tokio::test]
+async fn a_route_asks_each_store_for_a_prefix() {
+    let ((disk_a, _a), (disk_b, _b)) = (quick_disk(), quick_disk());
+    let (a, bb) = (ListingMeter::new(disk_a), ListingMeter::new(disk_b));
+    let store = Route::new(a.clone(), bb.clone(), even);
+    fill_collections(&store, "c", 5, 2_000).await; // to a
+    fill_collections(&store, "c", 6, 2_000).await; // to b
+    fill_collections(&store, "d", 5, 30).await; // to a
+    fill_collections(&store, "d", 6, 30).await; // to b
+    a.take_collections();
+    bb.take_collections();
+
+    let mut listed = Vec::new();
+    let mut names = store.list_collections_with_prefix("d", 7);
+    while let Some(name) = names.next_key().await {
+        listed.push(name.unwrap());
+    }
+    assert_eq!(listed.len(), 60);
+    assert!(listed.iter().all(|c| c.starts_with('d')));
+    for (name, meter) in [("a", &a), ("b", &bb)] {
+        let (_, total) = meter.take_collections();
+        assert_eq!(total, 30, "{name} answered {total} names for 30");
+    }
+
+    let map = RouteMap::new(BoxStore::builder(a.clone()).all().build())
+        .route("d000000", BoxStore::builder(bb.clone()).all().build());
+    let page = map
+        .collections_page_with_prefix("d0000", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.names.len(), 10, "{:?}", page.names);
+    let (_, total) = a.take_collections();
+    assert_eq!(total, 10, "the default store answered {total} names for 10");
 }
 
 /// The same through a route map: its default store's collections, less the routed

@@ -460,9 +460,6 @@ impl EnumerateCollections for BoxStore {
             None => Err(Error::unsupported("enumerating collections")),
         }
     }
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

@@ -113,10 +113,6 @@ macro_rules! forward_capabilities {
                 -> impl ::std::future::Future<Output = $crate::Result<Vec<String>>> + Send {
                 $crate::EnumerateCollections::collections_opts(&self.$f, o)
             }
-            fn collections_page(&self, cursor: Option<$crate::Cursor>, limit: usize)
-                -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
-                $crate::EnumerateCollections::collections_page(&self.$f, cursor, limit)
-            }
             fn collections_page_with_prefix(&self, prefix: &str, cursor: Option<$crate::Cursor>, limit: usize)
                 -> impl ::std::future::Future<Output = $crate::Result<$crate::Page>> + Send {
                 $crate::EnumerateCollections::collections_page_with_prefix(&self.$f, prefix, cursor, limit)

@@ -542,19 +542,12 @@ pub trait EnumerateCollections: Store {
     /// `limit` names, and the next page's cursor, `None` after the last. As with
     /// [`keys_page`](EnumerateKeys::keys_page), a page may hold fewer names than
     /// asked, even none, before the end; a collection live for the whole listing is in
-    /// some page, one written or emptied meanwhile may be or not.
-    ///
-    /// The default lists every name with [`collections_opts`](Self::collections_opts)
-    /// for every page and pages through them in name order: right for a store whose
-    /// size is bounded. A store that can start a listing after a name overrides it,
-    /// so that listing any number of collections holds one page; this crate's stores
-    /// with a backend do. Where nothing can start after a name, each page still reads
-    /// every name and keeps one page: Redis without the key index (a SCAN of the
-    /// namespace), `MultiDiskStore` (its directory), `SingleCollection` over a store
-    /// whose key listing is in no order (its inner collection; over one in order,
-    /// [`Page::in_order`], a page goes on where the last stopped). Pages come in an
+    /// some page, one written or emptied meanwhile may be or not. Pages come in an
     /// order of the store's choosing, and say when it is name order
     /// ([`Page::in_order`]).
+    ///
+    /// It is [`collections_page_with_prefix`](Self::collections_page_with_prefix) with
+    /// the prefix `""`: a store or wrapper implements that one.
     ///
     /// Paging by hand, as an HTTP API handing its caller a cursor would:
     ///
@@ -578,25 +571,26 @@ pub trait EnumerateCollections: Store {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> impl Future<Output = Result<Page>> + Send {
-        async move {
-            let all = self.collections_opts(ListOptions::default()).await?;
-            Ok(Page::of_sorted(all, cursor.as_ref(), limit))
-        }
+        self.collections_page_with_prefix("", cursor, limit)
     }
 
     /// [`collections_page`](Self::collections_page) of only the names that start with
     /// `prefix` (`""`: every name). Its cursors go back to this method with the same
     /// prefix.
     ///
-    /// The default is a page of [`collections_page`](Self::collections_page) with the
-    /// other names left out (a page may then hold none before the end), ending at the
-    /// first page that passes the prefix's names where the listing is in name order
-    /// ([`Page::in_order`]): right for any store, but it reads the names before the
-    /// prefix's. A store that can start a listing at a name overrides it — starting at
-    /// the prefix and stopping after it — so that one prefix's collections among many
-    /// cost what they hold; this crate's stores with a backend do, and its wrappers pass
-    /// it on. [`PrefixCollections`](crate::wrappers::PrefixCollections) lists through
-    /// it.
+    /// The default lists every name with [`collections_opts`](Self::collections_opts)
+    /// for every page, keeps the prefix's and pages through them in name order: right
+    /// for a store whose size is bounded. A store that can start a listing at a name
+    /// overrides it — starting at the prefix, or after the cursor's name, and stopping
+    /// after the prefix's names — so that listing any number of collections holds one
+    /// page and one prefix's collections among many cost what they hold; this crate's
+    /// stores with a backend do, and its wrappers pass it on
+    /// ([`PrefixCollections`](crate::wrappers::PrefixCollections) lists through it).
+    /// Where nothing can start after a name, each page still reads every name and
+    /// keeps one page: Redis without the key index (a SCAN of the namespace),
+    /// `MultiDiskStore` (its directory), `SingleCollection` over a store whose key
+    /// listing is in no order (its inner collection; over one in order,
+    /// [`Page::in_order`], a page goes on where the last stopped).
     ///
     /// ```
     /// use kv_store_adapter::{Bytes, EnumerateCollections, KvStore, stores::MemoryStore};
@@ -617,17 +611,9 @@ pub trait EnumerateCollections: Store {
         limit: usize,
     ) -> impl Future<Output = Result<Page>> + Send {
         async move {
-            let mut page = self.collections_page(cursor, limit).await?;
-            if page.in_order
-                && page
-                    .names
-                    .last()
-                    .is_some_and(|name| crate::listing::passes(prefix, name))
-            {
-                page.next = None;
-            }
-            page.names.retain(|name| name.starts_with(prefix));
-            Ok(page)
+            let mut all = self.collections_opts(ListOptions::default()).await?;
+            all.retain(|name| name.starts_with(prefix));
+            Ok(Page::of_sorted(all, cursor.as_ref(), limit))
         }
     }
 
@@ -1320,9 +1306,6 @@ macro_rules! forward_pointer {
         impl<S: EnumerateCollections + ?Sized> EnumerateCollections for $ptr {
             fn collections_opts(&self, o: ListOptions) -> impl Future<Output = Result<Vec<String>>> + Send {
                 (**self).collections_opts(o)
-            }
-            fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
-                (**self).collections_page(cursor, limit)
             }
             fn collections_page_with_prefix(&self, prefix: &str, cursor: Option<Cursor>, limit: usize) -> impl Future<Output = Result<Page>> + Send {
                 (**self).collections_page_with_prefix(prefix, cursor, limit)

@@ -901,10 +901,6 @@ impl EnumerateCollections for DiskStore {
         .await
     }
 
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-
     /// The first `limit` table names with the prefix after the cursor's (every table
     /// name is read, one page is kept), those with a live entry.
     async fn collections_page_with_prefix(

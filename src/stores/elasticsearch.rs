@@ -978,10 +978,6 @@ impl EnumerateCollections for ElasticsearchStore {
         self.collections_after("", None, opts.limit).await
     }
 
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-
     /// The same aggregation, of the documents whose `c` is from the prefix up to its
     /// end, from after the cursor's name: one page.
     async fn collections_page_with_prefix(

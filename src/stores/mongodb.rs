@@ -702,10 +702,6 @@ impl EnumerateCollections for MongoStore {
         self.collections_after("", None, opts.limit).await
     }
 
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-
     /// The same grouping, of the names with the prefix after the cursor's (`c` from the
     /// prefix, before its end, greater than the cursor's on the `{c, k}` index), one
     /// page.

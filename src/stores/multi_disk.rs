@@ -601,14 +601,9 @@ impl EnumerateCollections for MultiDiskStore {
     }
 
     /// The collections of the next `limit` files after the cursor's (in file name
-    /// order, not collection name order) that hold a live entry. Each page reads the
-    /// base directory's names and keeps one page of them.
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-
-    /// The same, counting and opening only the files whose readable part could hold a
-    /// name with the prefix.
+    /// order, not collection name order) that hold a live entry and a name with the
+    /// prefix. Each page reads the base directory's names and keeps one page of them,
+    /// counting and opening only the files whose readable part could hold such a name.
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

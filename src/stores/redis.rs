@@ -1923,10 +1923,6 @@ impl<C: RedisConnection> EnumerateCollections for RedisStore<C> {
         Ok(first.finish())
     }
 
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-
     /// With the key index, a page of the collections index in name order from the
     /// prefix to its end (one server's, or a cluster's registry); without it, the names
     /// with the prefix after the cursor's from a SCAN of the whole namespace, holding

@@ -160,13 +160,6 @@ impl<S: crate::EnumerateCollections> crate::EnumerateCollections for Faulty<S> {
         self.gate().await?;
         self.inner.collections_opts(o).await
     }
-    async fn collections_page(
-        &self,
-        cursor: Option<crate::Cursor>,
-        limit: usize,
-    ) -> Result<crate::Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

@@ -205,10 +205,6 @@ impl<P: EnumerateCollections, F: EnumerateCollections> EnumerateCollections for 
             .await
     }
     /// Pages of the primary, or of the fallback when the primary fails on the first.
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-    /// Pages of the primary, or of the fallback when the primary fails on the first.
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

@@ -178,9 +178,6 @@ impl<S: EnumerateCollections> EnumerateCollections for Logged<S> {
         )
         .await
     }
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

@@ -386,13 +386,6 @@ impl<P: EnumerateCollections, C: Store> EnumerateCollections for PassthroughCach
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         self.primary.collections_opts(opts)
     }
-    fn collections_page(
-        &self,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page>> + Send {
-        self.primary.collections_page(cursor, limit)
-    }
     fn collections_page_with_prefix(
         &self,
         prefix: &str,

@@ -225,12 +225,8 @@ impl<S: EnumerateKeys + EnumerateCollections> EnumerateCollections for PrefixKey
         }
         Ok(out)
     }
-    /// A page of the inner store's collections, those holding one of this prefix's
-    /// keys.
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-    /// The same, of the inner store's collections with that prefix.
+    /// A page of the inner store's collections with the prefix, those holding one of
+    /// this key prefix's keys.
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,
@@ -406,14 +402,11 @@ impl<S: EnumerateCollections> EnumerateCollections for PrefixCollections<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         first_collections(self, opts.limit).await
     }
-    /// A page of the inner store's collections with this prefix (without it).
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
     /// A page of the inner store's collections with this prefix followed by `prefix`
-    /// ([`collections_page_with_prefix`](EnumerateCollections::collections_page_with_prefix)
-    /// of the inner store: the stores of this crate start at the prefix and stop after
-    /// it, so other prefixes' names are not read).
+    /// (without this prefix), through the inner store's
+    /// [`collections_page_with_prefix`](EnumerateCollections::collections_page_with_prefix):
+    /// the stores of this crate start at the prefix and stop after it, so other
+    /// prefixes' names are not read.
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

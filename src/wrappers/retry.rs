@@ -250,9 +250,6 @@ impl<S: EnumerateCollections> EnumerateCollections for Retry<S> {
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         self.run(|| self.inner.collections_opts(opts)).await
     }
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

@@ -150,11 +150,8 @@ where
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         first_collections(self, opts.limit).await
     }
-    /// A page of `A`'s collections (those it is chosen for), then of `B`'s.
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-    /// The same, each store asked for the prefix's names.
+    /// A page of `A`'s collections (those it is chosen for), then of `B`'s, each store
+    /// asked for the prefix's names.
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,
@@ -362,11 +359,7 @@ impl EnumerateCollections for RouteMap {
         first_collections(self, opts.limit).await
     }
     /// A page of each store's collections in turn, the default's first, those routed
-    /// to it.
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-    /// The same, each store asked for the prefix's names.
+    /// to it, each store asked for the prefix's names.
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

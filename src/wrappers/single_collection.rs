@@ -235,8 +235,19 @@ impl<S: EnumerateKeys> EnumerateCollections for SingleCollection<S> {
     /// where the last page stopped, in the order of their inner keys: a whole listing
     /// reads each inner key about once. Otherwise the names after the cursor's, reading
     /// every inner key for each page and keeping one page.
-    async fn collections_page(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page> {
-        self.folded_page(cursor, limit, Wanted::Page).await
+    ///
+    /// With a prefix, the page keeps the names that start with it (a page may then
+    /// hold none before the end): a folded key's head is the name's length first, so
+    /// the prefix's names are not together among the inner keys.
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let mut page = self.folded_page(cursor, limit, Wanted::Page).await?;
+        page.names.retain(|name| name.starts_with(prefix));
+        Ok(page)
     }
     fn collections_walk_page(&self) -> usize {
         crate::listing::WALK_PAGE

@@ -148,14 +148,6 @@ impl<S: kv_store_adapter::EnumerateCollections> kv_store_adapter::EnumerateColle
         Ok(names)
     }
 
-    async fn collections_page(
-        &self,
-        cursor: Option<kv_store_adapter::Cursor>,
-        limit: usize,
-    ) -> kv_store_adapter::Result<kv_store_adapter::Page> {
-        self.collections_page_with_prefix("", cursor, limit).await
-    }
-
     async fn collections_page_with_prefix(
         &self,
         prefix: &str,

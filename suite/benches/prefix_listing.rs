@@ -105,6 +105,36 @@ fn row(workload: &str, ratio: f64, ours: Duration, other: Duration, target: f64)
     ]);
 }
 
+/// Times `ours` and `other` (one listing each) interleaved, and prints the row.
+fn compare(
+    workload: &str,
+    target: f64,
+    mut ours: impl FnMut() -> Duration,
+    mut other: impl FnMut() -> Duration,
+) {
+    let (mut t_ours, mut t_other) = (Vec::new(), Vec::new());
+    let ratio = common::interleaved(
+        ROUNDS,
+        || {
+            let t = ours();
+            t_ours.push(t.as_secs_f64());
+            t
+        },
+        || {
+            let t = other();
+            t_other.push(t.as_secs_f64());
+            t
+        },
+    );
+    row(
+        workload,
+        ratio,
+        Duration::from_secs_f64(common::median(t_ours)),
+        Duration::from_secs_f64(common::median(t_other)),
+        target,
+    );
+}
+
 /// Ours against the old walk over the same store, interleaved.
 fn against_the_default<S>(rt: &Runtime, label: &str, store: S, others: usize)
 where
@@ -112,28 +142,11 @@ where
 {
     let ours = PrefixCollections::new(store.clone(), "zzz").unwrap();
     let walk = PrefixCollections::new(DefaultWalk(store), "zzz").unwrap();
-    let (mut t_ours, mut t_walk) = (Vec::new(), Vec::new());
-    let mut ours_call = timed(rt, || async { ours.collections(10).await.unwrap().len() });
-    let mut walk_call = timed(rt, || async { walk.collections(10).await.unwrap().len() });
-    let ratio = common::interleaved(
-        ROUNDS,
-        || {
-            let t = ours_call();
-            t_ours.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = walk_call();
-            t_walk.push(t.as_secs_f64());
-            t
-        },
-    );
-    row(
+    compare(
         &format!("{label}: collections(10) of a prefix after {others} others, vs the old walk"),
-        ratio,
-        Duration::from_secs_f64(common::median(t_ours)),
-        Duration::from_secs_f64(common::median(t_walk)),
         10.0,
+        timed(rt, || async { ours.collections(10).await.unwrap().len() }),
+        timed(rt, || async { walk.collections(10).await.unwrap().len() }),
     );
 }
 
@@ -171,9 +184,7 @@ fn redis(rt: &Runtime) {
         (store, conn)
     });
     let ours = PrefixCollections::new(store.clone(), "zzz").unwrap();
-    let (mut t_ours, mut t_raw) = (Vec::new(), Vec::new());
-    let mut ours_call = timed(rt, || async { ours.collections(10).await.unwrap().len() });
-    let mut raw_call = timed(rt, || async {
+    let raw = || async {
         let names: Vec<String> = redis::cmd("ZRANGE")
             .arg("raw:names")
             .arg("[zzz\u{1f}")
@@ -186,31 +197,17 @@ fn redis(rt: &Runtime) {
             .await
             .unwrap();
         names.len()
-    });
-    let ratio = common::interleaved(
-        ROUNDS,
-        || {
-            let t = ours_call();
-            t_ours.push(t.as_secs_f64());
-            t
-        },
-        || {
-            let t = raw_call();
-            t_raw.push(t.as_secs_f64());
-            t
-        },
-    );
+    };
     // Ours also looks, in a second round trip (one pipeline of scripts), that each
     // listed collection still has a live entry — another process may have emptied it,
     // or its entries expired: two round trips to the raw client's one, so at most 0.5.
-    row(
+    compare(
         &format!(
             "redis (index): collections(10) of a prefix after {OTHERS} others, vs raw ZRANGE BYLEX"
         ),
-        ratio,
-        Duration::from_secs_f64(common::median(t_ours)),
-        Duration::from_secs_f64(common::median(t_raw)),
         0.25,
+        timed(rt, || async { ours.collections(10).await.unwrap().len() }),
+        timed(rt, raw),
     );
     against_the_default(rt, "redis (index)", store, OTHERS);
 }

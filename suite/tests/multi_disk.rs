@@ -185,6 +185,60 @@ async fn a_few_collections_open_a_few_files() {
     drop(held);
 }
 
+/// A listing by prefix opens only the files whose readable part could hold one of the
+/// prefix's names: 50 files held open by another handle, named like the store's own but
+/// of other names (sorting before and after the prefix's), are never opened — before,
+/// every page of files was opened and its names filtered afterwards.
+#[tokio::test]
+async fn a_prefix_listing_opens_only_its_files() {
+    use kv_store_adapter::EnumerateCollections;
+    let (store, dir) = fixture();
+    for i in 0..20 {
+        store
+            .put(&format!("Tenant-M:c{i:02}"), "k", b("v"), None)
+            .await
+            .unwrap();
+    }
+    let held: Vec<redb::Database> = (0..50)
+        .map(|i| {
+            let stem = if i % 2 == 0 { "tenant-a" } else { "tenant-z" };
+            redb::Database::create(dir.path().join(format!("{stem}{i:02}_-{i:032x}.redb"))).unwrap()
+        })
+        .collect();
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .collections_page_with_prefix("Tenant-M:", cursor, 3)
+            .await
+            .unwrap();
+        listed.extend(page.names);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    listed.sort();
+    assert_eq!(
+        listed,
+        (0..20)
+            .map(|i| format!("Tenant-M:c{i:02}"))
+            .collect::<Vec<_>>()
+    );
+    // A name of the prefix's readable part but not of the prefix: listed by neither.
+    store.put("tenant-mc", "k", b("v"), None).await.unwrap();
+    let page = store
+        .collections_page_with_prefix("Tenant-M:c1", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.names.len(), 10, "{:?}", page.names);
+    assert!(
+        store.collections(usize::MAX).await.is_err(),
+        "a listing that reaches the held files fails"
+    );
+    drop(held);
+}
+
 /// The whole suite again with the tightest caps: one writer thread for every file,
 /// two files open, so files close and reopen while calls are in flight.
 mod tight {

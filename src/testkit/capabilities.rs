@@ -10,6 +10,59 @@ use crate::KvStore;
 const SHORT_TTL: Duration = Duration::from_millis(300);
 const MARGIN: Duration = Duration::from_millis(150);
 
+/// Names that trip a listing by prefix: characters that mean something to a glob, a
+/// regex or a range, upper and lower case, multi-byte characters, U+10FFFF and the
+/// characters either side of the surrogates, names that are prefixes of others.
+const PREFIXED_NAMES: &[&str] = &[
+    "a",
+    "ab",
+    "abc",
+    "abd",
+    "ab*",
+    "ab?",
+    "ab[x]",
+    "ab\\",
+    "a.b",
+    "a^b",
+    "a$",
+    "ab%",
+    "ab_",
+    "aB",
+    "b",
+    "ba",
+    "é",
+    "éa",
+    "éé",
+    "a\u{10FFFF}",
+    "a\u{10FFFF}b",
+    "a\u{D7FF}",
+    "a\u{E000}",
+];
+
+/// The prefixes those names are listed by: each of the tricky characters, a whole name,
+/// none (`""`), and some that match nothing.
+const PREFIXES: &[&str] = &[
+    "a",
+    "ab",
+    "ab*",
+    "ab?",
+    "ab[",
+    "ab\\",
+    "a.",
+    "a^",
+    "a$",
+    "ab%",
+    "ab_",
+    "é",
+    "abc",
+    "ab0",
+    "a\u{10FFFF}",
+    "a\u{D7FF}",
+    "",
+    "zz",
+    "abcd",
+];
+
 /// Every page of a listing from the first, `page` answering the page at a cursor: the
 /// names, and whether the listing said it is in name order — after checking that every
 /// page said the same and, if in order, that the names strictly ascend across pages.
@@ -180,31 +233,7 @@ pub mod enumerate_keys {
     /// whole, nothing — and nothing expired or of another collection.
     pub async fn keys_with_a_prefix_are_exactly_those<S: EnumerateKeys>(store: &S) {
         let c = unique("prefixed");
-        let mut names: Vec<String> = [
-            "a",
-            "ab",
-            "abc",
-            "abd",
-            "ab*",
-            "ab?",
-            "ab[x]",
-            "ab\\",
-            "a.b",
-            "a^b",
-            "a$",
-            "ab%",
-            "ab_",
-            "aB",
-            "b",
-            "ba",
-            "é",
-            "éa",
-            "éé",
-            "a\u{10FFFF}",
-            "a\u{10FFFF}b",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut names: Vec<String> = PREFIXED_NAMES.iter().map(|n| n.to_string()).collect();
         names.extend((0..20).map(|i| format!("ab{i:02}")));
         names.extend(hostile_names());
         names.sort();
@@ -221,25 +250,7 @@ pub mod enumerate_keys {
             .unwrap();
         tokio::time::sleep(SHORT_TTL + MARGIN).await;
         let hostile = hostile_names();
-        let mut prefixes: Vec<&str> = vec![
-            "ab",
-            "ab*",
-            "ab?",
-            "ab[",
-            "ab\\",
-            "a.",
-            "a^",
-            "a$",
-            "ab%",
-            "ab_",
-            "é",
-            "abc",
-            "ab0",
-            "a\u{10FFFF}",
-            "",
-            "zz",
-            "abcd",
-        ];
+        let mut prefixes: Vec<&str> = PREFIXES.to_vec();
         prefixes.extend(hostile.iter().take(6).map(String::as_str));
         for prefix in prefixes {
             let mut listed = store.list_keys_with_prefix(&c, prefix, 3);
@@ -373,30 +384,10 @@ pub mod enumerate_collections {
     /// whose only entry expired. Pages said in order are in order.
     pub async fn collections_with_a_prefix_are_exactly_those<S: EnumerateCollections>(store: &S) {
         let base = unique("cp");
-        let tails = [
-            "a",
-            "ab",
-            "abc",
-            "ab*",
-            "ab?",
-            "ab[x]",
-            "ab\\",
-            "a.b",
-            "a^b",
-            "a$",
-            "ab%",
-            "ab_",
-            "aB",
-            "b",
-            "ba",
-            "é",
-            "éa",
-            "a\u{10FFFF}",
-            "a\u{10FFFF}b",
-            "a\u{D7FF}",
-            "a\u{E000}",
-        ];
-        let mut names: Vec<String> = tails.iter().map(|t| format!("{base}{t}")).collect();
+        let mut names: Vec<String> = PREFIXED_NAMES
+            .iter()
+            .map(|t| format!("{base}{t}"))
+            .collect();
         names.extend((0..12).map(|i| format!("{base}ab{i:02}")));
         names.extend(
             hostile_names()
@@ -415,30 +406,7 @@ pub mod enumerate_collections {
             .await
             .unwrap();
         tokio::time::sleep(SHORT_TTL + MARGIN).await;
-        let mut prefixes: Vec<String> = [
-            "",
-            "a",
-            "ab",
-            "ab*",
-            "ab?",
-            "ab[",
-            "ab\\",
-            "a.",
-            "a^",
-            "a$",
-            "ab%",
-            "ab_",
-            "é",
-            "abc",
-            "ab0",
-            "a\u{10FFFF}",
-            "a\u{D7FF}",
-            "zz",
-            "abcd",
-        ]
-        .iter()
-        .map(|p| format!("{base}{p}"))
-        .collect();
+        let mut prefixes: Vec<String> = PREFIXES.iter().map(|p| format!("{base}{p}")).collect();
         prefixes.push(base[..base.len() - 1].to_owned());
         for prefix in &prefixes {
             let (mut got, _) =

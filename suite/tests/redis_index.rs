@@ -59,13 +59,20 @@ fn collections_key(store: &RedisStore) -> Vec<u8> {
 
 /// How many SCANs the server has run.
 async fn scans(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    calls(conn, "scan").await
+}
+
+/// How many times the server has run `command` (lower case) since its start or the
+/// last `CONFIG RESETSTAT`.
+async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(conn)
         .await
         .unwrap();
+    let head = format!("cmdstat_{command}:calls=");
     info.lines()
-        .find_map(|line| line.strip_prefix("cmdstat_scan:calls="))
+        .find_map(|line| line.strip_prefix(head.as_str()))
         .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
 }
 
@@ -429,4 +436,65 @@ async fn destroy_removes_the_indexes() {
     let pattern = format!("{}:*", store.namespace());
     let left: Vec<Vec<u8>> = raw.keys(pattern).await.unwrap();
     assert!(left.is_empty(), "{} keys left", left.len());
+}
+
+/// A tenant's collections on the index: `PrefixCollections` reads the collections index
+/// from its prefix to its end and looks only at its own collections' entries — not at
+/// the 3,000 names of another tenant sorting before them (it read them all, four pages
+/// of the index, and looked at each: 3,010 liveness checks for 10 names).
+#[tokio::test]
+async fn a_prefix_listing_reads_the_index_from_the_prefix() {
+    use kv_store_adapter::wrappers::PrefixCollections;
+    let Some((_server, plain, mut raw)) = private_server().await else {
+        return;
+    };
+    let store = plain.with_index();
+    let (before, tenant) = (
+        PrefixCollections::new(store.clone(), "aaa").unwrap(),
+        PrefixCollections::new(store.clone(), "zzz").unwrap(),
+    );
+    for chunk in 0..30 {
+        let puts = (0..100).map(|i| {
+            let before = before.clone();
+            async move {
+                before
+                    .put(&format!("c{chunk:02}{i:02}"), "k", b("v"), None)
+                    .await
+            }
+        });
+        let mut set = tokio::task::JoinSet::new();
+        for put in puts {
+            set.spawn(put);
+        }
+        for done in set.join_all().await {
+            done.unwrap();
+        }
+    }
+    for i in 0..10 {
+        tenant
+            .put(&format!("c{i}"), "k", b("v"), None)
+            .await
+            .unwrap();
+    }
+    // Loads the look's script (a fresh server answers NOSCRIPT once).
+    tenant.collections(1).await.unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async::<()>(&mut raw)
+        .await
+        .unwrap();
+
+    assert_eq!(tenant.collections(usize::MAX).await.unwrap().len(), 10);
+    let (pages, checks) = (
+        calls(&mut raw, "zrange").await,
+        calls(&mut raw, "evalsha").await,
+    );
+    // Each look is a script reading its collection's own index once.
+    assert!(checks <= 10, "{checks} collections looked at for 10");
+    assert!(
+        pages <= checks + 1,
+        "{} reads of the collections index",
+        pages - checks
+    );
+    assert_eq!(before.collections(usize::MAX).await.unwrap().len(), 3_000);
 }

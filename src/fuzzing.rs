@@ -188,7 +188,7 @@ pub fn entries(data: &[u8]) {
     let corrupt = [ErrorKind::Corrupt];
     #[cfg(feature = "disk")]
     {
-        use crate::stores::disk::format;
+        use crate::stores::disk_format as format;
         let read = format::decode("c", "k", data);
         typed(&read, &corrupt);
         if let Ok(Some((value, _, _))) = read {

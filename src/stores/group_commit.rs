@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use redb::{Database, Durability, TableDefinition};
 use tokio::sync::oneshot;
 
+use super::disk_format as format;
 use crate::{Error, Result};
 
 /// Jobs committed together at most.
@@ -77,7 +78,6 @@ struct File {
     /// Signalled when the file has no write queued or in progress.
     idle: Condvar,
     durable: bool,
-    is_live: fn(&[u8]) -> bool,
 }
 
 struct FileState {
@@ -179,7 +179,7 @@ fn work(shared: &PoolShared) {
             (state.db.clone(), state.jobs.drain(..n).collect::<Vec<_>>())
         };
         if let Some(db) = db {
-            commit_group(&db, file.durable, file.is_live, group);
+            commit_group(&db, file.durable, group);
         }
         let mut state = lock(&file.state);
         if state.jobs.is_empty() {
@@ -200,12 +200,7 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(
-        db: Arc<Database>,
-        durable: bool,
-        is_live: fn(&[u8]) -> bool,
-        pool: Arc<Pool>,
-    ) -> Self {
+    pub(super) fn start(db: Arc<Database>, durable: bool, pool: Arc<Pool>) -> Self {
         let file = Arc::new(File {
             state: Mutex::new(FileState {
                 db: Some(db),
@@ -214,7 +209,6 @@ impl Writer {
             }),
             idle: Condvar::new(),
             durable,
-            is_live,
         });
         Self { file, pool }
     }
@@ -259,9 +253,9 @@ impl Drop for Writer {
 
 /// Commits a group in one transaction and answers each job; one bad write must not
 /// fail its neighbours, so a failed group is committed again one job at a time.
-fn commit_group(db: &Database, durable: bool, is_live: fn(&[u8]) -> bool, group: Vec<Job>) {
+fn commit_group(db: &Database, durable: bool, group: Vec<Job>) {
     let ops: Vec<&WriteOp> = group.iter().map(|j| &j.op).collect();
-    match commit(db, durable, is_live, &ops) {
+    match commit(db, durable, &ops) {
         Ok(answers) => {
             for (job, answer) in group.into_iter().zip(answers) {
                 let _ = job.reply.send(Ok(answer));
@@ -269,7 +263,7 @@ fn commit_group(db: &Database, durable: bool, is_live: fn(&[u8]) -> bool, group:
         }
         Err(_) => {
             for job in group {
-                let answer = commit(db, durable, is_live, &[&job.op]).map(|a| a[0]);
+                let answer = commit(db, durable, &[&job.op]).map(|a| a[0]);
                 let _ = job.reply.send(answer);
             }
         }
@@ -282,12 +276,7 @@ fn db_err(e: impl Into<redb::Error>) -> Error {
 }
 
 /// Applies `ops` in order in one write transaction and commits it.
-fn commit(
-    db: &Database,
-    durable: bool,
-    is_live: fn(&[u8]) -> bool,
-    ops: &[&WriteOp],
-) -> Result<Vec<usize>> {
+fn commit(db: &Database, durable: bool, ops: &[&WriteOp]) -> Result<Vec<usize>> {
     let mut txn = db.begin_write().map_err(db_err)?;
     if !durable {
         txn.set_durability(Durability::None).map_err(db_err)?;
@@ -306,7 +295,7 @@ fn commit(
                 let mut stored = Vec::new();
                 for (k, v) in rows {
                     let version = crate::Version::unique();
-                    super::disk::format::encode_into(&mut stored, v, *expires_ms, version);
+                    format::encode_into(&mut stored, v, *expires_ms, version);
                     table
                         .insert(k.as_str(), stored.as_slice())
                         .map_err(db_err)?;
@@ -320,7 +309,7 @@ fn commit(
                 let mut removed = 0;
                 for k in keys {
                     if let Some(old) = table.remove(k.as_str()).map_err(db_err)? {
-                        removed += usize::from(is_live(old.value()));
+                        removed += usize::from(format::is_live(old.value()) == Some(true));
                     }
                 }
                 answers.push(removed);
@@ -340,7 +329,7 @@ fn commit(
                 let holds = condition.holds(found.map(Some));
                 if holds {
                     let mut stored = Vec::new();
-                    super::disk::format::encode_into(&mut stored, value, *expires_ms, *version);
+                    format::encode_into(&mut stored, value, *expires_ms, *version);
                     table
                         .insert(key.as_str(), stored.as_slice())
                         .map_err(db_err)?;
@@ -376,7 +365,7 @@ fn live_version(
     let Some(found) = table.get(key).map_err(db_err)? else {
         return Ok(None);
     };
-    Ok(super::disk::format::decode("", key, found.value())?.map(|(_, _, version)| version))
+    Ok(format::decode("", key, found.value())?.map(|(_, _, version)| version))
 }
 
 impl std::fmt::Debug for Pool {

@@ -9,6 +9,8 @@ use crate::{Entry, Result};
 
 #[cfg(feature = "disk")]
 pub(crate) mod disk;
+#[cfg(feature = "disk")]
+pub(crate) mod disk_format;
 #[cfg(feature = "elasticsearch")]
 pub(crate) mod elasticsearch;
 #[cfg(feature = "disk")]

@@ -274,7 +274,7 @@ fn setup(message: impl Into<String>) -> Error {
     Error::setup_msg(message.into())
 }
 
-pub(crate) use crate::redact::redact;
+use crate::redact::redact;
 
 /// One query parameter: as written (kept byte for byte when passed on) and decoded.
 #[derive(Debug)]

@@ -122,7 +122,7 @@ impl ElasticsearchOptions {
 impl fmt::Debug for ElasticsearchOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ElasticsearchOptions")
-            .field("url", &crate::open::redact(&self.url))
+            .field("url", &crate::redact(&self.url))
             .field(
                 "api_key",
                 &self.api_key.as_ref().map(|(id, _)| (id, "<redacted>")),
@@ -239,7 +239,7 @@ impl ElasticsearchStore {
 
     /// Connects with explicit options (prefix `kv`) and checks that the node answers.
     pub async fn connect_with(options: &ElasticsearchOptions) -> Result<Self> {
-        let shown = crate::open::redact(&options.url);
+        let shown = crate::redact(&options.url);
         let url = Url::parse(&options.url)
             .map_err(|e| Error::setup(format!("invalid Elasticsearch URL {shown:?}"), e))?;
         let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
@@ -272,7 +272,7 @@ impl ElasticsearchStore {
             prefix: "kv".into(),
             refresh: Refresh::default(),
             ready: Arc::default(),
-            shown: crate::open::redact(shown).into(),
+            shown: crate::redact(shown).into(),
             timeouts: super::Timeouts::documents(),
         }
     }

@@ -166,7 +166,7 @@ impl MongoStore {
         database: &str,
         timeouts: super::Timeouts,
     ) -> Result<Self> {
-        let shown = crate::open::redact(url);
+        let shown = crate::redact(url);
         let setup = |e| Error::setup(format!("cannot connect to {shown}"), e);
         let parse = async { ClientOptions::parse(url).await.map_err(setup) };
         let mut options = super::bounded(timeouts.connect, parse).await?;
@@ -199,7 +199,7 @@ impl MongoStore {
             db: client.database(database),
             prefix: "kv".into(),
             ready: Arc::default(),
-            shown: crate::open::redact(shown).into(),
+            shown: crate::redact(shown).into(),
             timeouts: super::Timeouts::documents(),
         })
     }

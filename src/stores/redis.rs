@@ -276,7 +276,7 @@ impl<C> fmt::Debug for RedisStore<C> {
     }
 }
 
-pub(crate) use crate::redact::redact;
+use crate::redact::redact;
 
 /// Readies TLS for a connection to `url` (or to options asking for TLS): with the
 /// `redis-tls` feature, makes sure rustls has a process-wide crypto provider (ring,

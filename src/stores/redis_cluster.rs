@@ -6,8 +6,9 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 
 use super::RedisStore;
-use super::redis::{RedisConnection, redact, setup_error, tls_ready};
+use super::redis::{RedisConnection, setup_error, tls_ready};
 use crate::Result;
+use crate::redact::redact;
 
 /// A [`RedisStore`] on a Redis Cluster (`cluster-async`): every collection's keys share
 /// one hash slot (its name is the key's hash tag), so batches are single-slot commands;

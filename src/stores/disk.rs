@@ -121,7 +121,10 @@ impl DiskStoreBuilder {
     /// [`cache_size`](Self::cache_size)) reads at nearly raw redb's speed, and one that
     /// does not runs at most 15 slow reads in place per 100 ms window, the 16th
     /// switching. (One slow read alone does not switch: a fast read is sometimes
-    /// descheduled midway on a busy machine.)
+    /// descheduled midway on a busy machine.) A batch is slow when it takes longer than
+    /// 100 µs and 2 µs a key; a batch of more than 128 keys always runs on the
+    /// blocking threads, however fast each key is, so that no read holds the executor
+    /// thread for long (10,000 cached keys of 1 KiB take ~8 ms).
     ///
     /// ```
     /// use kv_store_adapter::stores::DiskStore;
@@ -367,11 +370,12 @@ impl Inner {
         Ok(out)
     }
 
-    /// Runs `f` over the collection's table, or answers `absent` if it has none.
+    /// Runs `f` over the collection's table, or answers `absent()` if it has none (made
+    /// only then: a batch's answer of misses is not built for every read).
     fn read<R>(
         &self,
         collection: &str,
-        absent: R,
+        absent: impl FnOnce() -> R,
         f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R>,
     ) -> Result<R> {
         // The table's name on the stack where it fits: a read allocates nothing for it.
@@ -392,13 +396,13 @@ impl Inner {
     fn read_table<R>(
         &self,
         table: &str,
-        absent: R,
+        absent: impl FnOnce() -> R,
         f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R>,
     ) -> Result<R> {
         let txn = self.db.begin_read().map_err(db_err)?;
         match txn.open_table(TableDefinition::<&str, &[u8]>::new(table)) {
             Ok(table) => f(&table),
-            Err(TableError::TableDoesNotExist(_)) => Ok(absent),
+            Err(TableError::TableDoesNotExist(_)) => Ok(absent()),
             Err(e) => Err(db_err(e)),
         }
     }
@@ -407,11 +411,14 @@ impl Inner {
 /// Where a store's reads run: fixed by [`DiskStoreBuilder::inline_reads`], or adaptive.
 ///
 /// Adaptive: reads run in place until [`SLOW_READS`](Self::SLOW_READS) of them, each
-/// slower than [`SLOW`](Self::SLOW), fall in one [`WINDOW`](Self::WINDOW); then they
-/// run on the blocking threads for [`BACKOFF`](Self::BACKOFF). One slow read alone does
-/// not switch: on a busy machine a fast read is sometimes descheduled midway (measured:
-/// 4 in 50,000 reads over 100 µs), while a file that does not fit redb's cache makes
-/// most reads slow. Only slow reads write the shared counters.
+/// slower than [`SLOW`](Self::SLOW) (a batch: plus [`CACHED_KEY`](Self::CACHED_KEY)
+/// a key), fall in one [`WINDOW`](Self::WINDOW); then they run on the blocking threads
+/// for [`BACKOFF`](Self::BACKOFF). One slow read alone does not switch: on a busy
+/// machine a fast read is sometimes descheduled midway (measured: 4 in 50,000 reads
+/// over 100 µs), while a file that does not fit redb's cache makes most reads slow.
+/// Only slow reads write the shared counters. A batch of more than
+/// [`IN_PLACE_KEYS`](Self::IN_PLACE_KEYS) always runs on the blocking threads: read in
+/// place, it would hold the executor thread however fast each key is.
 struct Placement {
     /// `Some(true)`: in place; `Some(false)`: on the blocking threads; `None`: adaptive.
     fixed: Option<bool>,
@@ -429,6 +436,12 @@ struct Placement {
 impl Placement {
     /// A read in place slower than this held the executor thread too long.
     const SLOW: Duration = Duration::from_micros(100);
+    /// What each key of a batch may add to [`SLOW`](Self::SLOW): a few times a cached
+    /// key's read (~0.4-0.9 µs), far under a page read from disk.
+    const CACHED_KEY: Duration = Duration::from_micros(2);
+    /// The largest batch read in place: about [`SLOW`](Self::SLOW) of cached 1 KiB
+    /// values (10,000 of them held the executor 8.4 ms in place).
+    const IN_PLACE_KEYS: usize = 128;
     /// This many slow reads in one [`WINDOW`](Self::WINDOW) send reads off the executor.
     const SLOW_READS: u64 = 16;
     const WINDOW: Duration = Duration::from_millis(100);
@@ -451,11 +464,12 @@ impl Placement {
         u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Whether the next read runs in place.
+    /// Whether the next read, of `keys` keys, runs in place.
     #[inline]
-    fn in_place(&self) -> bool {
+    fn in_place(&self, keys: usize) -> bool {
         match self.fixed {
             Some(inline) => inline,
+            None if keys > Self::IN_PLACE_KEYS => false,
             None => {
                 let until = self.blocking_until_ms.load(Ordering::Relaxed);
                 if until == 0 {
@@ -470,16 +484,18 @@ impl Placement {
         }
     }
 
-    /// Runs a read in place, counting it if adaptive and slow.
+    /// Runs a read of `keys` keys in place, counting it if adaptive and slow.
     #[inline]
-    fn run<R>(&self, read: impl FnOnce() -> R) -> R {
+    fn run<R>(&self, keys: usize, read: impl FnOnce() -> R) -> R {
         if self.fixed.is_some() {
             return read();
         }
         let started = Instant::now();
         let answer = read();
         let took = started.elapsed();
-        if took > Self::SLOW {
+        // `keys` is at most `IN_PLACE_KEYS` here.
+        let allowed = Self::SLOW + Self::CACHED_KEY * u32::try_from(keys).unwrap_or(u32::MAX);
+        if took > allowed {
             self.slow_read(started + took);
         }
         answer
@@ -543,13 +559,15 @@ fn owned(keys: &[&str]) -> Vec<String> {
 impl Store for DiskStore {
     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
         let (collection, prefix, name) = (key.collection(), key.prefix(), key.name());
-        if self.inner.reads.in_place() {
+        if self.inner.reads.in_place(1) {
             // In place: no owned copies of the names needed.
             let key = key.joined();
-            return self.inner.reads.run(|| {
-                self.inner.read(collection, None, |table| {
-                    get_live(table, collection, &key, opts)
-                })
+            return self.inner.reads.run(1, || {
+                self.inner.read(
+                    collection,
+                    || None,
+                    |table| get_live(table, collection, &key, opts),
+                )
             });
         }
         // One allocation carries the table name and the key into the blocking task.
@@ -561,7 +579,7 @@ impl Store for DiskStore {
         self.blocking(move |inner| {
             let (table, key) = names.split_at(split);
             let collection = &table[TABLE_PREFIX.len()..];
-            inner.read_table(table, None, |t| get_live(t, collection, key, opts))
+            inner.read_table(table, || None, |t| get_live(t, collection, key, opts))
         })
         .await
     }
@@ -586,21 +604,26 @@ impl Store for DiskStore {
         keys: &[&str],
         opts: GetOptions,
     ) -> Result<Vec<Option<Entry>>> {
-        if self.inner.reads.in_place() {
-            return self.inner.reads.run(|| {
-                self.inner
-                    .read(collection, vec![None; keys.len()], |table| {
+        if self.inner.reads.in_place(keys.len()) {
+            return self.inner.reads.run(keys.len(), || {
+                self.inner.read(
+                    collection,
+                    || vec![None; keys.len()],
+                    |table| {
                         keys.iter()
                             .map(|k| get_live(table, collection, k, opts))
                             .collect()
-                    })
+                    },
+                )
             });
         }
         let (c, ks) = (collection.to_owned(), owned(keys));
         self.blocking(move |inner| {
-            inner.read(&c, vec![None; ks.len()], |table| {
-                ks.iter().map(|k| get_live(table, &c, k, opts)).collect()
-            })
+            inner.read(
+                &c,
+                || vec![None; ks.len()],
+                |table| ks.iter().map(|k| get_live(table, &c, k, opts)).collect(),
+            )
         })
         .await
     }
@@ -688,7 +711,7 @@ impl EnumerateKeys for DiskStore {
         let limit = opts.limit;
         let c = collection.to_owned();
         self.blocking(move |inner| {
-            inner.read(&c, Vec::new(), |table| {
+            inner.read(&c, Vec::new, |table| {
                 let mut out = Vec::new();
                 for row in table.iter().map_err(db_err)? {
                     if out.len() >= limit {
@@ -723,39 +746,43 @@ impl EnumerateKeys for DiskStore {
         let (c, prefix) = (collection.to_owned(), prefix.to_owned());
         let limit = limit.max(1);
         self.blocking(move |inner| {
-            inner.read(&c, Page::default().ordered(), |table| {
-                let start = match &cursor {
-                    Some(after) if after.as_str() >= prefix.as_str() => {
-                        std::ops::Bound::Excluded(after.as_str())
+            inner.read(
+                &c,
+                || Page::default().ordered(),
+                |table| {
+                    let start = match &cursor {
+                        Some(after) if after.as_str() >= prefix.as_str() => {
+                            std::ops::Bound::Excluded(after.as_str())
+                        }
+                        _ => std::ops::Bound::Included(prefix.as_str()),
+                    };
+                    let rows = table
+                        .range::<&str>((start, std::ops::Bound::Unbounded))
+                        .map_err(db_err)?;
+                    let mut names: Vec<String> = Vec::new();
+                    // The last row read when it was expired (a live one is `names`' last):
+                    // no second copy of every key listed.
+                    let mut skipped: Option<String> = None;
+                    for (read, row) in rows.enumerate() {
+                        if names.len() == limit || read == limit.saturating_mul(4) {
+                            let last = skipped.or_else(|| names.last().cloned());
+                            return Ok(Page::new(names, last.map(Cursor::new)).ordered());
+                        }
+                        let (k, v) = row.map_err(db_err)?;
+                        let key = k.value();
+                        if !key.starts_with(prefix.as_str()) {
+                            break;
+                        }
+                        if format::decode(&c, key, v.value())?.is_some() {
+                            names.push(key.to_owned());
+                            skipped = None;
+                        } else {
+                            skipped = Some(key.to_owned());
+                        }
                     }
-                    _ => std::ops::Bound::Included(prefix.as_str()),
-                };
-                let rows = table
-                    .range::<&str>((start, std::ops::Bound::Unbounded))
-                    .map_err(db_err)?;
-                let mut names: Vec<String> = Vec::new();
-                // The last row read when it was expired (a live one is `names`' last):
-                // no second copy of every key listed.
-                let mut skipped: Option<String> = None;
-                for (read, row) in rows.enumerate() {
-                    if names.len() == limit || read == limit.saturating_mul(4) {
-                        let last = skipped.or_else(|| names.last().cloned());
-                        return Ok(Page::new(names, last.map(Cursor::new)).ordered());
-                    }
-                    let (k, v) = row.map_err(db_err)?;
-                    let key = k.value();
-                    if !key.starts_with(prefix.as_str()) {
-                        break;
-                    }
-                    if format::decode(&c, key, v.value())?.is_some() {
-                        names.push(key.to_owned());
-                        skipped = None;
-                    } else {
-                        skipped = Some(key.to_owned());
-                    }
-                }
-                Ok(Page::new(names, None).ordered())
-            })
+                    Ok(Page::new(names, None).ordered())
+                },
+            )
         })
         .await
     }
@@ -773,15 +800,19 @@ impl DiskStore {
     }
 
     fn has_live(inner: &Inner, collection: &str) -> Result<bool> {
-        inner.read(collection, false, |table| {
-            for row in table.iter().map_err(db_err)? {
-                let (_, v) = row.map_err(db_err)?;
-                if format::is_live(v.value()) != Some(false) {
-                    return Ok(true);
+        inner.read(
+            collection,
+            || false,
+            |table| {
+                for row in table.iter().map_err(db_err)? {
+                    let (_, v) = row.map_err(db_err)?;
+                    if format::is_live(v.value()) != Some(false) {
+                        return Ok(true);
+                    }
                 }
-            }
-            Ok(false)
-        })
+                Ok(false)
+            },
+        )
     }
 }
 
@@ -952,28 +983,28 @@ mod tests {
         // descheduled in between.
         let hour = Duration::from_secs(3600);
         let placement = Placement::new(None, hour, hour);
-        assert!(placement.in_place());
-        placement.run(fast);
+        assert!(placement.in_place(1));
+        placement.run(1, fast);
         for _ in 1..Placement::SLOW_READS {
-            placement.run(slow);
+            placement.run(1, slow);
         }
         assert!(
-            placement.in_place(),
+            placement.in_place(1),
             "a few slow reads (a descheduled thread) keep reads in place"
         );
-        placement.run(slow);
+        placement.run(1, slow);
         assert!(
-            !placement.in_place(),
+            !placement.in_place(1),
             "many slow reads send reads off the executor"
         );
         // A short backoff: after it, reads run in place again.
         let placement = Placement::new(None, hour, Duration::from_millis(5));
         for _ in 0..Placement::SLOW_READS {
-            placement.run(slow);
+            placement.run(1, slow);
         }
         std::thread::sleep(Duration::from_millis(20));
-        assert!(placement.in_place());
-        assert!(placement.in_place(), "and stay there");
+        assert!(placement.in_place(1));
+        assert!(placement.in_place(1), "and stay there");
     }
 
     #[test]
@@ -982,9 +1013,42 @@ mod tests {
         for fixed in [true, false] {
             let placement = Placement::new(Some(fixed), Placement::WINDOW, Placement::BACKOFF);
             for _ in 0..Placement::SLOW_READS {
-                placement.run(slow);
+                placement.run(1, slow);
             }
-            assert_eq!(placement.in_place(), fixed);
+            assert_eq!(placement.in_place(1), fixed);
+            assert_eq!(placement.in_place(100_000), fixed, "whatever the batch");
         }
+    }
+
+    #[test]
+    fn a_batch_of_cached_keys_is_not_a_slow_read() {
+        let hour = Duration::from_secs(3600);
+        let placement = Placement::new(None, hour, hour);
+        // 100 keys at 1.2 µs each: over `SLOW` for the batch, fast for each key (the
+        // batch's allowance is 300 µs, room for a sleep's overshoot).
+        let batch = || std::thread::sleep(Duration::from_micros(120));
+        for _ in 0..Placement::SLOW_READS * 2 {
+            placement.run(100, batch);
+        }
+        assert!(
+            placement.in_place(100),
+            "cached batches keep reads in place"
+        );
+        // The same time for one key is a slow read.
+        for _ in 0..Placement::SLOW_READS {
+            placement.run(1, batch);
+        }
+        assert!(!placement.in_place(1));
+    }
+
+    #[test]
+    fn a_batch_over_the_in_place_size_always_leaves_the_executor() {
+        let placement = Placement::new(None, Placement::WINDOW, Placement::BACKOFF);
+        assert!(placement.in_place(Placement::IN_PLACE_KEYS));
+        assert!(!placement.in_place(Placement::IN_PLACE_KEYS + 1));
+        assert!(
+            placement.in_place(1),
+            "and the store's other reads stay in place"
+        );
     }
 }

@@ -41,6 +41,8 @@ mod layer;
 mod listing;
 pub mod names;
 pub mod observe;
+#[cfg(any(feature = "compress", feature = "encrypt"))]
+mod offload;
 mod open;
 mod redact;
 mod store;

@@ -2,6 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::offload;
 use crate::{
     Condition, ConditionalWrites, DeleteOptions, Entry, Error, GetOptions, Key, PutOptions, Result,
     Store, Version, Written,
@@ -24,7 +25,9 @@ const MAX_INFLATED: usize = 256 << 20;
 /// compressed and plain values coexist and the threshold can change at any time; a
 /// value that does not shrink is stored plain. Bytes that are not in this format, or
 /// do not decompress to a value matching its CRC-32, are a [`Corrupt`](crate::ErrorDetail::Corrupt)
-/// error.
+/// error. Values of 256 KiB or more in one call (a batch counts together; a compressed
+/// value by its inflated length) are compressed and decompressed on tokio's blocking
+/// threads, so they do not hold up the executor; smaller ones in place.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -53,23 +56,48 @@ impl<S> Compress<S> {
 
     /// The stored form of `value`.
     pub fn encode(&self, value: &[u8]) -> Bytes {
-        if value.len() >= self.threshold {
-            // Compress straight behind the header: no second copy of the output.
-            let mut out = vec![0; 9 + lz4_flex::block::get_maximum_output_size(value.len())];
-            if let Ok(packed) = lz4_flex::block::compress_into(value, &mut out[9..])
-                && packed + 8 < value.len()
-            {
-                out[0] = LZ4;
-                out[1..5].copy_from_slice(&(value.len() as u32).to_le_bytes());
-                out[5..9].copy_from_slice(&crc32fast::hash(value).to_le_bytes());
-                out.truncate(9 + packed);
-                return out.into();
-            }
+        pack(self.threshold, value)
+    }
+
+    /// The stored form of `value`, made off the executor when it is large.
+    async fn encode_value(&self, value: Bytes) -> Result<Bytes> {
+        if !offload::is_large(value.len()) {
+            return Ok(self.encode(&value));
         }
-        let mut out = BytesMut::with_capacity(1 + value.len());
-        out.put_u8(PLAIN);
-        out.put_slice(value);
-        out.freeze()
+        let threshold = self.threshold;
+        offload::off(move || Ok(pack(threshold, &value))).await
+    }
+
+    /// The values of `stored` (read for `keys` of `c`), decoded off the executor when
+    /// they are large together.
+    async fn decode_entries(
+        c: &str,
+        keys: &[&str],
+        stored: Vec<Option<Entry>>,
+    ) -> Result<Vec<Option<Entry>>> {
+        fn each<K: AsRef<str>>(
+            c: &str,
+            keys: &[K],
+            stored: Vec<Option<Entry>>,
+        ) -> Result<Vec<Option<Entry>>> {
+            keys.iter()
+                .zip(stored)
+                .map(|(k, e)| {
+                    e.map(|e| e.try_map(|v| Compress::<()>::decode(c, k.as_ref(), v)))
+                        .transpose()
+                })
+                .collect()
+        }
+        let bytes = stored
+            .iter()
+            .flatten()
+            .map(|e| inflated_len(&e.value))
+            .sum();
+        if !offload::is_large(bytes) {
+            return each(c, keys, stored);
+        }
+        let (c, keys) = (c.to_owned(), offload::owned(keys));
+        offload::off(move || each(&c, &keys, stored)).await
     }
 
     /// The value of a stored form.
@@ -103,18 +131,57 @@ impl<S> Compress<S> {
     }
 }
 
+/// How long the value of a stored form is, as its header says (the work of decoding
+/// it: a small lz4 block may inflate to megabytes).
+fn inflated_len(stored: &[u8]) -> usize {
+    match stored {
+        [LZ4, l0, l1, l2, l3, ..] => u32::from_le_bytes([*l0, *l1, *l2, *l3]) as usize,
+        _ => stored.len(),
+    }
+}
+
+/// The stored form of `value`: lz4 behind its header when at least `threshold` bytes
+/// and it shrinks, else plain.
+fn pack(threshold: usize, value: &[u8]) -> Bytes {
+    if value.len() >= threshold {
+        // Compress straight behind the header: no second copy of the output.
+        let mut out = vec![0; 9 + lz4_flex::block::get_maximum_output_size(value.len())];
+        if let Ok(packed) = lz4_flex::block::compress_into(value, &mut out[9..])
+            && packed + 8 < value.len()
+        {
+            out[0] = LZ4;
+            out[1..5].copy_from_slice(&(value.len() as u32).to_le_bytes());
+            out[5..9].copy_from_slice(&crc32fast::hash(value).to_le_bytes());
+            out.truncate(9 + packed);
+            return out.into();
+        }
+    }
+    let mut out = BytesMut::with_capacity(1 + value.len());
+    out.put_u8(PLAIN);
+    out.put_slice(value);
+    out.freeze()
+}
+
 impl<S: Store> Store for Compress<S> {
     crate::forward_methods!(inner; delete_opts, delete_many_opts);
 
     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
         let stored = self.inner.get_opts(key, opts).await?;
-        stored
-            .map(|e| e.try_map(|v| Self::decode(key.collection(), &key.joined(), v)))
-            .transpose()
+        let k = key.joined();
+        match stored {
+            Some(e) if offload::is_large(inflated_len(&e.value)) => {
+                let decoded = Self::decode_entries(key.collection(), &[&k], vec![Some(e)]).await?;
+                Ok(decoded.into_iter().next().flatten())
+            }
+            stored => stored
+                .map(|e| e.try_map(|v| Self::decode(key.collection(), &k, v)))
+                .transpose(),
+        }
     }
 
     async fn put_opts(&self, key: Key<'_>, v: Bytes, opts: PutOptions) -> Result<()> {
-        self.inner.put_opts(key, self.encode(&v), opts).await
+        let stored = self.encode_value(v).await?;
+        self.inner.put_opts(key, stored, opts).await
     }
 
     async fn get_many_opts(
@@ -124,10 +191,7 @@ impl<S: Store> Store for Compress<S> {
         opts: GetOptions,
     ) -> Result<Vec<Option<Entry>>> {
         let stored = self.inner.get_many_opts(c, keys, opts).await?;
-        keys.iter()
-            .zip(stored)
-            .map(|(k, e)| e.map(|e| e.try_map(|v| Self::decode(c, k, v))).transpose())
-            .collect()
+        Self::decode_entries(c, keys, stored).await
     }
 
     async fn put_many_opts(
@@ -136,8 +200,20 @@ impl<S: Store> Store for Compress<S> {
         entries: &[(&str, Bytes)],
         opts: PutOptions,
     ) -> Result<()> {
-        let encoded: Vec<(&str, Bytes)> =
-            entries.iter().map(|(k, v)| (*k, self.encode(v))).collect();
+        let bytes = entries.iter().map(|(_, v)| v.len()).sum();
+        let encoded: Vec<(&str, Bytes)> = if offload::is_large(bytes) {
+            let (threshold, values) = (self.threshold, entries.iter().map(|(_, v)| v.clone()));
+            let values: Vec<Bytes> = values.collect();
+            let packed = offload::off(move || {
+                Ok(values
+                    .iter()
+                    .map(|v| pack(threshold, v))
+                    .collect::<Vec<_>>())
+            });
+            entries.iter().map(|(k, _)| *k).zip(packed.await?).collect()
+        } else {
+            entries.iter().map(|(k, v)| (*k, self.encode(v))).collect()
+        };
         self.inner.put_many_opts(c, &encoded, opts).await
     }
 }
@@ -153,10 +229,8 @@ impl<S: ConditionalWrites> ConditionalWrites for Compress<S> {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
-        let written = self
-            .inner
-            .put_if_opts(key, self.encode(&v), condition, opts)
-            .await?;
+        let stored = self.encode_value(v).await?;
+        let written = self.inner.put_if_opts(key, stored, condition, opts).await?;
         written.try_map(|v| Self::decode(key.collection(), &key.joined(), v))
     }
 

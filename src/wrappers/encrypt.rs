@@ -7,6 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
+use crate::offload;
 use crate::{
     Condition, ConditionalWrites, DeleteOptions, Entry, Error, GetOptions, Key, PutOptions, Result,
     Store, Version, Written,
@@ -58,6 +59,9 @@ impl fmt::Debug for EncryptionKey {
 /// decrypt. Each value carries its key's id: several keys can read while one writes,
 /// which is how keys are rotated. Tampering is a [`Decryption`](crate::ErrorDetail::Decryption)
 /// error; bytes not in this format are [`Corrupt`](crate::ErrorDetail::Corrupt).
+/// Values of 256 KiB or more in one call (a batch counts together) are sealed and
+/// opened on tokio's blocking threads, so they do not hold up the executor; smaller
+/// ones in place.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -97,18 +101,73 @@ impl<S> Encrypt<S> {
         }
     }
 
+    /// The stored form of `value` under `collection`/`key`.
+    pub fn seal(&self, collection: &str, key: &str, value: &[u8]) -> Result<Bytes> {
+        self.keys.seal(collection, key, value)
+    }
+
+    /// The value of a stored form read under `collection`/`key`.
+    pub fn open(&self, collection: &str, key: &str, stored: &[u8]) -> Result<Bytes> {
+        self.keys.open(collection, key, stored)
+    }
+
+    /// The stored form of `value` under `key`, sealed off the executor when it is large.
+    async fn seal_value(&self, key: Key<'_>, value: Bytes) -> Result<Bytes> {
+        let k = key.joined();
+        if !offload::is_large(value.len()) {
+            return self.seal(key.collection(), &k, &value);
+        }
+        let sealed = self.seal_entries(key.collection(), &[(&k, value)]).await?;
+        sealed
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::backend_msg("a sealed batch of one came back empty"))
+    }
+
+    /// The stored forms of `entries` of `c`, sealed off the executor when they are
+    /// large together.
+    async fn seal_entries(&self, c: &str, entries: &[(&str, Bytes)]) -> Result<Vec<Bytes>> {
+        let bytes = entries.iter().map(|(_, v)| v.len()).sum();
+        if !offload::is_large(bytes) {
+            return self.keys.seal_each(c, entries);
+        }
+        let (keys, c) = (self.keys.clone(), c.to_owned());
+        let entries: Vec<(String, Bytes)> = entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        offload::off(move || keys.seal_each(&c, &entries)).await
+    }
+
+    /// The values of `stored` (read for `keys` of `c`), opened off the executor when
+    /// they are large together.
+    async fn open_entries(
+        &self,
+        c: &str,
+        keys: &[&str],
+        stored: Vec<Option<Entry>>,
+    ) -> Result<Vec<Option<Entry>>> {
+        let bytes = stored.iter().flatten().map(|e| e.value.len()).sum();
+        if !offload::is_large(bytes) {
+            return self.keys.open_each(c, keys, stored);
+        }
+        let (own, c, keys) = (self.keys.clone(), c.to_owned(), offload::owned(keys));
+        offload::off(move || own.open_each(&c, &keys, stored)).await
+    }
+}
+
+impl Keys {
     fn key(&self, id: u32) -> Option<&EncryptionKey> {
-        std::iter::once(&self.keys.write)
-            .chain(&self.keys.read)
+        std::iter::once(&self.write)
+            .chain(&self.read)
             .find(|k| k.id == id)
     }
 
-    /// The stored form of `value` under `collection`/`key`.
-    pub fn seal(&self, collection: &str, key: &str, value: &[u8]) -> Result<Bytes> {
+    fn seal(&self, collection: &str, key: &str, value: &[u8]) -> Result<Bytes> {
         let mut nonce = [0u8; NONCE];
         getrandom::fill(&mut nonce).map_err(|e| Error::backend("no randomness for a nonce", e))?;
         let aad = associated_data(collection, key);
-        let write = &self.keys.write;
+        let write = &self.write;
         let sealed = write
             .cipher
             .encrypt(
@@ -127,8 +186,7 @@ impl<S> Encrypt<S> {
         Ok(out.freeze())
     }
 
-    /// The value of a stored form read under `collection`/`key`.
-    pub fn open(&self, collection: &str, key: &str, stored: &[u8]) -> Result<Bytes> {
+    fn open(&self, collection: &str, key: &str, stored: &[u8]) -> Result<Bytes> {
         if stored.len() < HEADER + 16 || stored[0] != FORMAT {
             return Err(Error::corrupt(collection, key, "not an encrypted value"));
         }
@@ -142,6 +200,28 @@ impl<S> Encrypt<S> {
             .decrypt(nonce, Payload { msg, aad: &aad })
             .map(Bytes::from)
             .map_err(|_| failed())
+    }
+
+    fn seal_each<K: AsRef<str>>(&self, c: &str, entries: &[(K, Bytes)]) -> Result<Vec<Bytes>> {
+        entries
+            .iter()
+            .map(|(k, v)| self.seal(c, k.as_ref(), v))
+            .collect()
+    }
+
+    fn open_each<K: AsRef<str>>(
+        &self,
+        c: &str,
+        keys: &[K],
+        stored: Vec<Option<Entry>>,
+    ) -> Result<Vec<Option<Entry>>> {
+        keys.iter()
+            .zip(stored)
+            .map(|(k, e)| {
+                e.map(|e| e.try_map(|v| self.open(c, k.as_ref(), &v)))
+                    .transpose()
+            })
+            .collect()
     }
 }
 
@@ -160,13 +240,19 @@ impl<S: Store> Store for Encrypt<S> {
     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
         let stored = self.inner.get_opts(key, opts).await?;
         let (c, k) = (key.collection(), key.joined());
-        stored
-            .map(|e| e.try_map(|v| self.open(c, &k, &v)))
-            .transpose()
+        match stored {
+            Some(e) if offload::is_large(e.value.len()) => {
+                let opened = self.open_entries(c, &[&k], vec![Some(e)]).await?;
+                Ok(opened.into_iter().next().flatten())
+            }
+            stored => stored
+                .map(|e| e.try_map(|v| self.open(c, &k, &v)))
+                .transpose(),
+        }
     }
 
     async fn put_opts(&self, key: Key<'_>, v: Bytes, opts: PutOptions) -> Result<()> {
-        let sealed = self.seal(key.collection(), &key.joined(), &v)?;
+        let sealed = self.seal_value(key, v).await?;
         self.inner.put_opts(key, sealed, opts).await
     }
 
@@ -177,10 +263,7 @@ impl<S: Store> Store for Encrypt<S> {
         opts: GetOptions,
     ) -> Result<Vec<Option<Entry>>> {
         let stored = self.inner.get_many_opts(c, keys, opts).await?;
-        keys.iter()
-            .zip(stored)
-            .map(|(k, e)| e.map(|e| e.try_map(|v| self.open(c, k, &v))).transpose())
-            .collect()
+        self.open_entries(c, keys, stored).await
     }
 
     async fn put_many_opts(
@@ -189,10 +272,8 @@ impl<S: Store> Store for Encrypt<S> {
         entries: &[(&str, Bytes)],
         opts: PutOptions,
     ) -> Result<()> {
-        let sealed = entries
-            .iter()
-            .map(|(k, v)| Ok((*k, self.seal(c, k, v)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let sealed = self.seal_entries(c, entries).await?;
+        let sealed: Vec<(&str, Bytes)> = entries.iter().map(|(k, _)| *k).zip(sealed).collect();
         self.inner.put_many_opts(c, &sealed, opts).await
     }
 }
@@ -208,10 +289,9 @@ impl<S: ConditionalWrites> ConditionalWrites for Encrypt<S> {
         condition: Condition,
         opts: PutOptions,
     ) -> Result<Written> {
-        let (c, k) = (key.collection(), key.joined());
-        let sealed = self.seal(c, &k, &v)?;
+        let sealed = self.seal_value(key, v).await?;
         let written = self.inner.put_if_opts(key, sealed, condition, opts).await?;
-        written.try_map(|v| self.open(c, &k, &v))
+        written.try_map(|v| self.open(key.collection(), &key.joined(), &v))
     }
 
     fn delete_if_opts(

@@ -342,41 +342,6 @@ impl Side for RawRedb {
     }
 }
 
-/// The longest gap a 1 ms ticker sees on a one-thread runtime while that thread also
-/// runs `work` (median of `rounds`): how long `work` holds up the executor.
-fn longest_stall<F: std::future::Future<Output = ()>>(rounds: usize, work: impl Fn() -> F) -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut stalls: Vec<f64> = (0..rounds)
-        .map(|_| {
-            rt.block_on(async {
-                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let ticker = {
-                    let stop = stop.clone();
-                    tokio::spawn(async move {
-                        let mut longest = std::time::Duration::ZERO;
-                        let mut last = Instant::now();
-                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                            longest = longest.max(last.elapsed());
-                            last = Instant::now();
-                        }
-                        longest
-                    })
-                };
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                work().await;
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                ticker.await.unwrap().as_secs_f64() * 1e3
-            })
-        })
-        .collect();
-    stalls.sort_by(f64::total_cmp);
-    stalls[stalls.len() / 2]
-}
-
 /// DiskStore::put_many of 10,000 × 1 KiB must not hold up the executor: the longest
 /// stall of a 1 ms ticker beside it, against raw redb doing the same write through
 /// spawn_blocking (which holds up nothing but the key copy).
@@ -393,10 +358,10 @@ fn executor_stall() {
     let value = Bytes::from(vec![7u8; 1024]);
     let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), value.clone())).collect();
     let keys: Vec<&str> = names.iter().map(String::as_str).collect();
-    let ours = longest_stall(11, || async {
+    let ours = common::longest_stall(11, || async {
         store.put_many("c", &entries, None).await.unwrap();
     });
-    let raw_stall = longest_stall(11, || raw.put_many(&keys, value.clone()));
+    let raw_stall = common::longest_stall(11, || raw.put_many(&keys, value.clone()));
     let target = 5.0;
     let result = if ours <= target { "pass" } else { "FAIL" };
     println!(
@@ -415,7 +380,7 @@ fn executor_stall() {
     ]);
     // The same bound for reading them back (both wrote them above) in one batch, with
     // the store's default (adaptive) reads.
-    let ours = longest_stall(11, || async {
+    let ours = common::longest_stall(11, || async {
         assert_eq!(
             store
                 .get_many("c", &keys)
@@ -427,7 +392,7 @@ fn executor_stall() {
             keys.len()
         );
     });
-    let raw_stall = longest_stall(11, || async {
+    let raw_stall = common::longest_stall(11, || async {
         assert_eq!(raw.get_many(&keys).await, keys.len());
     });
     let result = if ours <= target { "pass" } else { "FAIL" };

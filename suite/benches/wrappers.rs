@@ -314,7 +314,106 @@ fn interleaved_stack() -> [f64; 4] {
     pooled.map(median)
 }
 
+/// Compress and Encrypt must not hold up the executor with large values: the longest
+/// stall of a 1 ms ticker on a one-thread runtime while each `put_many`s 16 values of
+/// 1 MiB (JSON-like) over `NullStore` and `get_many`s them back over a `MemoryStore`,
+/// against the same work done in place (the wrapper's own `encode` / `seal`).
+fn executor_stall() {
+    let value = Bytes::from(br#"{"name":"ada","n":1}"#.repeat(1 << 20 >> 4)[..1 << 20].to_vec());
+    let names: Vec<String> = (0..16).map(|i| format!("k{i}")).collect();
+    let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), value.clone())).collect();
+    let target = 5.0;
+    let key = EncryptionKey::new(1, [7; 32]);
+    let memory = MemoryStore::with_max_entries(1_000);
+    let compress = memory.clone().compress(64);
+    let encrypt = memory.clone().encrypt(key.clone(), []);
+    let rt = common::runtime();
+    rt.block_on(compress.put_many("c", &entries, None)).unwrap();
+    rt.block_on(encrypt.put_many("e", &entries, None)).unwrap();
+    let in_place_compress = NullStore.compress(64);
+    let in_place_encrypt = NullStore.encrypt(key, []);
+    // What the reads decode and open, made once.
+    let packed = in_place_compress.encode(&value);
+    let sealed: Vec<(&str, Bytes)> = entries
+        .iter()
+        .map(|(k, v)| (*k, in_place_encrypt.seal("e", k, v).unwrap()))
+        .collect();
+    let rows: [(&str, f64, f64); 4] = [
+        (
+            "Compress put_many 16 x 1 MiB",
+            common::longest_stall(11, || async {
+                NullStore
+                    .compress(64)
+                    .put_many("c", &entries, None)
+                    .await
+                    .unwrap()
+            }),
+            common::longest_stall(11, || async {
+                for (_, v) in &entries {
+                    black_box(in_place_compress.encode(v));
+                }
+            }),
+        ),
+        (
+            "Compress get_many 16 x 1 MiB",
+            common::longest_stall(11, || async {
+                assert_eq!(compress.get_many("c", &names).await.unwrap().len(), 16);
+            }),
+            common::longest_stall(11, || async {
+                for _ in &entries {
+                    black_box(Compress::<NullStore>::decode("c", "k", packed.clone()).unwrap());
+                }
+            }),
+        ),
+        (
+            "Encrypt put_many 16 x 1 MiB",
+            common::longest_stall(11, || async {
+                in_place_encrypt
+                    .put_many("e", &entries, None)
+                    .await
+                    .unwrap()
+            }),
+            common::longest_stall(11, || async {
+                for (k, v) in &entries {
+                    black_box(in_place_encrypt.seal("e", k, v).unwrap());
+                }
+            }),
+        ),
+        (
+            "Encrypt get_many 16 x 1 MiB",
+            common::longest_stall(11, || async {
+                assert_eq!(encrypt.get_many("e", &names).await.unwrap().len(), 16);
+            }),
+            common::longest_stall(11, || async {
+                for (k, sealed) in &sealed {
+                    black_box(in_place_encrypt.open("e", k, sealed).unwrap());
+                }
+            }),
+        ),
+    ];
+    for (what, ours, in_place) in rows {
+        let result = if ours <= target { "pass" } else { "FAIL" };
+        println!(
+            "wrappers: longest executor stall of a 1 ms ticker during {what} (median of 11): \
+             ours {ours:.2} ms, the same work in place {in_place:.2} ms (target <= {target} ms): {result}"
+        );
+        common::record(&[
+            "wrappers".into(),
+            format!("longest executor stall during {what} (ms)"),
+            format!("{ours:.2}"),
+            format!("{in_place:.2}"),
+            format!("{:.3}", ours / in_place.max(1e-9)),
+            format!("<= {target} ms"),
+            result.into(),
+        ]);
+    }
+}
+
 fn main() {
+    executor_stall();
+    if std::env::args().any(|a| a == "--stall-only") {
+        return;
+    }
     let mut c = common::criterion();
     stack(&mut c);
     codecs(&mut c);

@@ -247,3 +247,42 @@ pub fn throughput(group: &str, bytes: f64, ids: &[&str]) {
 #[allow(dead_code)]
 #[path = "../../tests/support/server.rs"]
 pub mod server;
+
+/// The longest gap a 1 ms ticker sees on a one-thread runtime while that thread also
+/// runs `work` (median of `rounds`): how long `work` holds up the executor.
+#[allow(dead_code)]
+pub fn longest_stall<F: std::future::Future<Output = ()>>(
+    rounds: usize,
+    work: impl Fn() -> F,
+) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut stalls: Vec<f64> = (0..rounds)
+        .map(|_| {
+            rt.block_on(async {
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let ticker = {
+                    let stop = stop.clone();
+                    tokio::spawn(async move {
+                        let mut longest = std::time::Duration::ZERO;
+                        let mut last = std::time::Instant::now();
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                            longest = longest.max(last.elapsed());
+                            last = std::time::Instant::now();
+                        }
+                        longest
+                    })
+                };
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                work().await;
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                ticker.await.unwrap().as_secs_f64() * 1e3
+            })
+        })
+        .collect();
+    stalls.sort_by(f64::total_cmp);
+    stalls[stalls.len() / 2]
+}

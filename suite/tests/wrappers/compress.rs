@@ -80,3 +80,8 @@ fn decode_round_trips_encode() {
         assert_eq!(Compress::<()>::decode("c", "k", encoded).unwrap(), value);
     }
 }
+
+#[test]
+fn large_values_are_compressed_off_the_executor() {
+    super::large_values_are_worked_on_off_the_executor(SimpleStore::new().compress(64));
+}

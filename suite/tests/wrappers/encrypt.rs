@@ -96,3 +96,8 @@ fn key_material_never_appears_in_debug() {
         "{debug}"
     );
 }
+
+#[test]
+fn large_values_are_encrypted_off_the_executor() {
+    super::large_values_are_worked_on_off_the_executor(SimpleStore::new().encrypt(key(1), []));
+}

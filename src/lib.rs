@@ -41,7 +41,7 @@ mod layer;
 mod listing;
 pub mod names;
 pub mod observe;
-#[cfg(any(feature = "compress", feature = "encrypt"))]
+#[cfg(any(feature = "compress", feature = "encrypt", feature = "disk"))]
 mod offload;
 mod open;
 mod redact;

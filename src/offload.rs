@@ -1,6 +1,6 @@
-//! CPU work too long for the async executor — compressing or encrypting large values —
-//! runs on tokio's blocking threads; small work runs in place, where a thread hop
-//! (~15-20 µs) would cost more than the work.
+//! Work too long for the async executor — compressing, encrypting or copying out large
+//! values — runs on tokio's blocking threads; small work runs in place, where a thread
+//! hop (~15-20 µs) would cost more than the work.
 
 use crate::{Error, Result};
 
@@ -10,12 +10,14 @@ pub(crate) const LARGE: usize = 256 << 10;
 
 /// Whether work over `bytes` bytes goes off the executor: large, and inside a tokio
 /// runtime (outside one there is no executor to hold up).
+#[cfg_attr(not(any(feature = "compress", feature = "encrypt")), allow(dead_code))]
 pub(crate) fn is_large(bytes: usize) -> bool {
     bytes >= LARGE && tokio::runtime::Handle::try_current().is_ok()
 }
 
 /// Runs `work` on tokio's blocking threads (in place outside a runtime). A panic in it
 /// goes on in the caller, as it would have in place.
+#[cfg_attr(not(any(feature = "compress", feature = "encrypt")), allow(dead_code))]
 pub(crate) async fn off<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {

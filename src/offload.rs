@@ -2,7 +2,9 @@
 //! values — runs on tokio's blocking threads; small work runs in place, where a thread
 //! hop (~15-20 µs) would cost more than the work.
 
-use crate::{Error, Result};
+use bytes::Bytes;
+
+use crate::{Entry, Error, Result};
 
 /// Values of this many bytes or more together are worked on off the executor: lz4 and
 /// XChaCha20-Poly1305 take ~100-250 µs for them here (1-2.5 GB/s), over ten hops.
@@ -31,6 +33,62 @@ pub(crate) async fn off<T: Send + 'static>(
             "the runtime shut down before the value was worked on",
         )),
     }
+}
+
+/// The values of `entries` of collection `c`, each through `f(c, key, value)`: in
+/// place, or off the executor when they are large together.
+#[cfg_attr(not(any(feature = "compress", feature = "encrypt")), allow(dead_code))]
+pub(crate) async fn map_values<F>(c: &str, entries: &[(&str, Bytes)], f: F) -> Result<Vec<Bytes>>
+where
+    F: Fn(&str, &str, &Bytes) -> Result<Bytes> + Send + 'static,
+{
+    fn each<K: AsRef<str>>(
+        c: &str,
+        entries: &[(K, Bytes)],
+        f: impl Fn(&str, &str, &Bytes) -> Result<Bytes>,
+    ) -> Result<Vec<Bytes>> {
+        entries.iter().map(|(k, v)| f(c, k.as_ref(), v)).collect()
+    }
+    if !is_large(entries.iter().map(|(_, v)| v.len()).sum()) {
+        return each(c, entries, f);
+    }
+    let c = c.to_owned();
+    let entries: Vec<(String, Bytes)> = entries
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    off(move || each(&c, &entries, f)).await
+}
+
+/// `stored`, read for `keys` of collection `c`, each value through `f(c, key, value)`:
+/// in place, or off the executor when `work` (their size as `f` sees it) is large.
+#[cfg_attr(not(any(feature = "compress", feature = "encrypt")), allow(dead_code))]
+pub(crate) async fn map_entries<F>(
+    c: &str,
+    keys: &[&str],
+    stored: Vec<Option<Entry>>,
+    work: usize,
+    f: F,
+) -> Result<Vec<Option<Entry>>>
+where
+    F: Fn(&str, &str, Bytes) -> Result<Bytes> + Send + 'static,
+{
+    fn each<K: AsRef<str>>(
+        c: &str,
+        keys: &[K],
+        stored: Vec<Option<Entry>>,
+        f: impl Fn(&str, &str, Bytes) -> Result<Bytes>,
+    ) -> Result<Vec<Option<Entry>>> {
+        keys.iter()
+            .zip(stored)
+            .map(|(k, e)| e.map(|e| e.try_map(|v| f(c, k.as_ref(), v))).transpose())
+            .collect()
+    }
+    if !is_large(work) {
+        return each(c, keys, stored, f);
+    }
+    let (c, keys) = (c.to_owned(), owned(keys));
+    off(move || each(&c, &keys, stored, f)).await
 }
 
 /// Owned copies of `keys`, for work that runs off the executor.

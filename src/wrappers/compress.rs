@@ -69,35 +69,18 @@ impl<S> Compress<S> {
     }
 
     /// The values of `stored` (read for `keys` of `c`), decoded off the executor when
-    /// they are large together.
+    /// they are large together (by their inflated length).
     async fn decode_entries(
         c: &str,
         keys: &[&str],
         stored: Vec<Option<Entry>>,
     ) -> Result<Vec<Option<Entry>>> {
-        fn each<K: AsRef<str>>(
-            c: &str,
-            keys: &[K],
-            stored: Vec<Option<Entry>>,
-        ) -> Result<Vec<Option<Entry>>> {
-            keys.iter()
-                .zip(stored)
-                .map(|(k, e)| {
-                    e.map(|e| e.try_map(|v| Compress::<()>::decode(c, k.as_ref(), v)))
-                        .transpose()
-                })
-                .collect()
-        }
-        let bytes = stored
+        let work = stored
             .iter()
             .flatten()
             .map(|e| inflated_len(&e.value))
             .sum();
-        if !offload::is_large(bytes) {
-            return each(c, keys, stored);
-        }
-        let (c, keys) = (c.to_owned(), offload::owned(keys));
-        offload::off(move || each(&c, &keys, stored)).await
+        offload::map_entries(c, keys, stored, work, Compress::<()>::decode).await
     }
 
     /// The value of a stored form.
@@ -200,20 +183,10 @@ impl<S: Store> Store for Compress<S> {
         entries: &[(&str, Bytes)],
         opts: PutOptions,
     ) -> Result<()> {
-        let bytes = entries.iter().map(|(_, v)| v.len()).sum();
-        let encoded: Vec<(&str, Bytes)> = if offload::is_large(bytes) {
-            let (threshold, values) = (self.threshold, entries.iter().map(|(_, v)| v.clone()));
-            let values: Vec<Bytes> = values.collect();
-            let packed = offload::off(move || {
-                Ok(values
-                    .iter()
-                    .map(|v| pack(threshold, v))
-                    .collect::<Vec<_>>())
-            });
-            entries.iter().map(|(k, _)| *k).zip(packed.await?).collect()
-        } else {
-            entries.iter().map(|(k, v)| (*k, self.encode(v))).collect()
-        };
+        let threshold = self.threshold;
+        let packed = offload::map_values(c, entries, move |_, _, v| Ok(pack(threshold, v)));
+        let encoded: Vec<(&str, Bytes)> =
+            entries.iter().map(|(k, _)| *k).zip(packed.await?).collect();
         self.inner.put_many_opts(c, &encoded, opts).await
     }
 }

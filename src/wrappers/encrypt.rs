@@ -127,16 +127,8 @@ impl<S> Encrypt<S> {
     /// The stored forms of `entries` of `c`, sealed off the executor when they are
     /// large together.
     async fn seal_entries(&self, c: &str, entries: &[(&str, Bytes)]) -> Result<Vec<Bytes>> {
-        let bytes = entries.iter().map(|(_, v)| v.len()).sum();
-        if !offload::is_large(bytes) {
-            return self.keys.seal_each(c, entries);
-        }
-        let (keys, c) = (self.keys.clone(), c.to_owned());
-        let entries: Vec<(String, Bytes)> = entries
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        offload::off(move || keys.seal_each(&c, &entries)).await
+        let keys = self.keys.clone();
+        offload::map_values(c, entries, move |c, k, v| keys.seal(c, k, v)).await
     }
 
     /// The values of `stored` (read for `keys` of `c`), opened off the executor when
@@ -147,12 +139,9 @@ impl<S> Encrypt<S> {
         keys: &[&str],
         stored: Vec<Option<Entry>>,
     ) -> Result<Vec<Option<Entry>>> {
-        let bytes = stored.iter().flatten().map(|e| e.value.len()).sum();
-        if !offload::is_large(bytes) {
-            return self.keys.open_each(c, keys, stored);
-        }
-        let (own, c, keys) = (self.keys.clone(), c.to_owned(), offload::owned(keys));
-        offload::off(move || own.open_each(&c, &keys, stored)).await
+        let work = stored.iter().flatten().map(|e| e.value.len()).sum();
+        let own = self.keys.clone();
+        offload::map_entries(c, keys, stored, work, move |c, k, v| own.open(c, k, &v)).await
     }
 }
 
@@ -200,28 +189,6 @@ impl Keys {
             .decrypt(nonce, Payload { msg, aad: &aad })
             .map(Bytes::from)
             .map_err(|_| failed())
-    }
-
-    fn seal_each<K: AsRef<str>>(&self, c: &str, entries: &[(K, Bytes)]) -> Result<Vec<Bytes>> {
-        entries
-            .iter()
-            .map(|(k, v)| self.seal(c, k.as_ref(), v))
-            .collect()
-    }
-
-    fn open_each<K: AsRef<str>>(
-        &self,
-        c: &str,
-        keys: &[K],
-        stored: Vec<Option<Entry>>,
-    ) -> Result<Vec<Option<Entry>>> {
-        keys.iter()
-            .zip(stored)
-            .map(|(k, e)| {
-                e.map(|e| e.try_map(|v| self.open(c, k.as_ref(), &v)))
-                    .transpose()
-            })
-            .collect()
     }
 }
 

@@ -362,22 +362,8 @@ fn executor_stall() {
         store.put_many("c", &entries, None).await.unwrap();
     });
     let raw_stall = common::longest_stall(11, || raw.put_many(&keys, value.clone()));
-    let target = 5.0;
-    let result = if ours <= target { "pass" } else { "FAIL" };
-    println!(
-        "\ndisk: longest executor stall of a 1 ms ticker during put_many 10,000 x 1 KiB \
-         (median of 11): ours {ours:.2} ms, raw redb via spawn_blocking {raw_stall:.2} ms \
-         (target <= {target} ms): {result}"
-    );
-    common::record(&[
-        "disk".into(),
-        "longest executor stall during put_many 10,000 x 1 KiB (ms)".into(),
-        format!("{ours:.2}"),
-        format!("{raw_stall:.2}"),
-        format!("{:.3}", ours / raw_stall.max(1e-9)),
-        format!("<= {target} ms"),
-        result.into(),
-    ]);
+    let raw_is = "raw redb via spawn_blocking";
+    common::stall_row("disk", "put_many 10,000 x 1 KiB", ours, raw_stall, raw_is);
     // The same bound for reading them back (both wrote them above) in one batch, with
     // the store's default (adaptive) reads.
     let ours = common::longest_stall(11, || async {
@@ -395,21 +381,7 @@ fn executor_stall() {
     let raw_stall = common::longest_stall(11, || async {
         assert_eq!(raw.get_many(&keys).await, keys.len());
     });
-    let result = if ours <= target { "pass" } else { "FAIL" };
-    println!(
-        "disk: longest executor stall of a 1 ms ticker during get_many 10,000 x 1 KiB \
-         (median of 11): ours {ours:.2} ms, raw redb via spawn_blocking {raw_stall:.2} ms \
-         (target <= {target} ms): {result}"
-    );
-    common::record(&[
-        "disk".into(),
-        "longest executor stall during get_many 10,000 x 1 KiB (ms)".into(),
-        format!("{ours:.2}"),
-        format!("{raw_stall:.2}"),
-        format!("{:.3}", ours / raw_stall.max(1e-9)),
-        format!("<= {target} ms"),
-        result.into(),
-    ]);
+    common::stall_row("disk", "get_many 10,000 x 1 KiB", ours, raw_stall, raw_is);
 }
 
 fn main() {

@@ -322,7 +322,6 @@ fn executor_stall() {
     let value = Bytes::from(br#"{"name":"ada","n":1}"#.repeat(1 << 20 >> 4)[..1 << 20].to_vec());
     let names: Vec<String> = (0..16).map(|i| format!("k{i}")).collect();
     let entries: Vec<(&str, Bytes)> = names.iter().map(|k| (k.as_str(), value.clone())).collect();
-    let target = 5.0;
     let key = EncryptionKey::new(1, [7; 32]);
     let memory = MemoryStore::with_max_entries(1_000);
     let compress = memory.clone().compress(64);
@@ -392,20 +391,7 @@ fn executor_stall() {
         ),
     ];
     for (what, ours, in_place) in rows {
-        let result = if ours <= target { "pass" } else { "FAIL" };
-        println!(
-            "wrappers: longest executor stall of a 1 ms ticker during {what} (median of 11): \
-             ours {ours:.2} ms, the same work in place {in_place:.2} ms (target <= {target} ms): {result}"
-        );
-        common::record(&[
-            "wrappers".into(),
-            format!("longest executor stall during {what} (ms)"),
-            format!("{ours:.2}"),
-            format!("{in_place:.2}"),
-            format!("{:.3}", ours / in_place.max(1e-9)),
-            format!("<= {target} ms"),
-            result.into(),
-        ]);
+        common::stall_row("wrappers", what, ours, in_place, "the same work in place");
     }
 }
 

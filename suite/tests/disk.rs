@@ -6,6 +6,9 @@ use kv_store_adapter::stores::DiskStore;
 use kv_store_adapter::testkit::{b, corrupt_entry_is_a_typed_error};
 use redb::{Database, TableDefinition};
 
+#[path = "support/executor.rs"]
+mod executor;
+
 fn fixture() -> (DiskStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = DiskStore::open(dir.path().join("kv.redb")).unwrap();
@@ -226,33 +229,20 @@ async fn a_value_over_the_file_format_limit_is_too_large_and_writes_nothing() {
 /// task of a one-thread runtime run before it answers: a read in place never yields,
 /// one on the blocking threads does.
 fn read_yields(store: &DiskStore, n: usize, len: usize) -> bool {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let names: Vec<String> = (0..n).map(|i| format!("k{i:06}")).collect();
     let value = bytes::Bytes::from(vec![7u8; len]);
     let entries: Vec<(&str, bytes::Bytes)> =
         names.iter().map(|k| (k.as_str(), value.clone())).collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(store.put_many("batch", &entries, None))
         .unwrap();
-    rt.block_on(async {
-        let ran = Arc::new(AtomicBool::new(false));
-        let other = tokio::spawn({
-            let ran = ran.clone();
-            async move { ran.store(true, Ordering::SeqCst) }
-        });
+    executor::yields(|| async {
         let found = if n == 1 {
             vec![store.get("batch", &names[0]).await.unwrap()]
         } else {
             store.get_many("batch", &names).await.unwrap()
         };
         assert_eq!(found, vec![Some(value); n], "every value read back whole");
-        let yielded = ran.load(Ordering::SeqCst);
-        other.await.unwrap();
-        yielded
     })
 }
 

@@ -286,3 +286,24 @@ pub fn longest_stall<F: std::future::Future<Output = ()>>(
     stalls.sort_by(f64::total_cmp);
     stalls[stalls.len() / 2]
 }
+
+/// Prints and records one stall row of `group`: `ours` and `other` (what `other_is`)
+/// in milliseconds, against a bound of 5 ms.
+#[allow(dead_code)]
+pub fn stall_row(group: &str, what: &str, ours: f64, other: f64, other_is: &str) {
+    let target = 5.0;
+    let result = if ours <= target { "pass" } else { "FAIL" };
+    println!(
+        "{group}: longest executor stall of a 1 ms ticker during {what} (median of 11): \
+         ours {ours:.2} ms, {other_is} {other:.2} ms (target <= {target} ms): {result}"
+    );
+    record(&[
+        group.into(),
+        format!("longest executor stall during {what} (ms)"),
+        format!("{ours:.2}"),
+        format!("{other:.2}"),
+        format!("{:.3}", ours / other.max(1e-9)),
+        format!("<= {target} ms"),
+        result.into(),
+    ]);
+}

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use kv_store_adapter::stores::{DiskStore, MemoryStore, SimpleStore};
 
+#[path = "../support/executor.rs"]
+mod executor;
+
 mod changed_rules;
 mod clamp_ttl;
 mod coalesce;
@@ -222,35 +225,13 @@ async fn stream_collections(
     names
 }
 
-/// Whether `call` lets another task of a one-thread runtime run before it answers: work
-/// done in place never yields (the store under it, `SimpleStore`, never does), work
-/// sent to the blocking threads does.
-fn yields<F: std::future::Future>(call: impl FnOnce() -> F) -> bool {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let ran = Arc::new(AtomicBool::new(false));
-        let other = tokio::spawn({
-            let ran = ran.clone();
-            async move { ran.store(true, Ordering::SeqCst) }
-        });
-        call().await;
-        let yielded = ran.load(Ordering::SeqCst);
-        other.await.unwrap();
-        yielded
-    })
-}
-
 /// A wrapper that transforms values (`Compress`, `Encrypt`) over `SimpleStore`: every
 /// call on large values (4 MiB, or a batch of 16 × 256 KiB) leaves the executor
 /// thread free while it works (lz4 or XChaCha20 at 1-2.5 GB/s: milliseconds in place);
 /// the same calls on small values work in place, where a thread hop would cost more.
 fn large_values_are_worked_on_off_the_executor<S: kv_store_adapter::KvStore>(store: S) {
     use bytes::Bytes;
+    use executor::yields;
     let value = |len: usize| Bytes::from(b"{\"name\":\"ada\",\"n\":1}".repeat(len / 20));
     for (len, large) in [(4 << 20, true), (200, false)] {
         let v = value(len);

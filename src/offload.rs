@@ -17,21 +17,18 @@ pub(crate) fn is_large(bytes: usize) -> bool {
     bytes >= LARGE && tokio::runtime::Handle::try_current().is_ok()
 }
 
-/// Runs `work` on tokio's blocking threads (in place outside a runtime). A panic in it
-/// goes on in the caller, as it would have in place.
-#[cfg_attr(not(any(feature = "compress", feature = "encrypt")), allow(dead_code))]
+/// Runs `work` on tokio's blocking threads (in place outside a runtime: there is no
+/// executor thread to keep free). A panic in it — a bug, or a library meeting damaged
+/// data — is a backend error, as is a runtime that shut down before it ran.
 pub(crate) async fn off<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return work();
-    };
-    match runtime.spawn_blocking(work).await {
-        Ok(answer) => answer,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(Error::backend_msg(
-            "the runtime shut down before the value was worked on",
-        )),
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime
+            .spawn_blocking(work)
+            .await
+            .map_err(|e| Error::backend("a blocking task failed", e))?,
+        Err(_) => work(),
     }
 }
 

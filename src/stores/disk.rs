@@ -302,14 +302,7 @@ impl DiskStore {
         R: Send + 'static,
     {
         let inner = self.inner.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle
-                .spawn_blocking(move || f(&inner))
-                .await
-                .map_err(|e| Error::backend("the redb task failed", e))?,
-            // Not on a tokio runtime: there is no executor thread to keep free.
-            Err(_) => f(&inner),
-        }
+        offload::off(move || f(&inner)).await
     }
 
     /// Reads a metadata string (used by `MultiDiskStore` to remember a file's collection).

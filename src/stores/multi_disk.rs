@@ -9,13 +9,12 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::DiskStore;
-use crate::Entry;
 use crate::listing::PageAfter;
 use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Cursor, Error, Page, Result, names};
+use crate::{Cursor, Entry, Error, Page, Result, names, offload};
 
 const EXTENSION: &str = "redb";
 const META_COLLECTION: &str = "collection";
@@ -281,7 +280,7 @@ impl MultiDiskStore {
         let path = self.inner.base.join(Self::file_name(collection));
         let (name, durable) = (collection.to_owned(), self.inner.durable);
         let writers = self.inner.writers.clone();
-        let store = blocking(move || {
+        let store = offload::off(move || {
             if !create && !path.exists() {
                 return Ok(None);
             }
@@ -307,7 +306,7 @@ impl MultiDiskStore {
             // and writer threads stay within the cap, plus only files that calls in
             // flight still use.
             if !evicted.is_empty() {
-                blocking(move || {
+                offload::off(move || {
                     drop(evicted);
                     Ok(())
                 })
@@ -339,7 +338,7 @@ impl MultiDiskStore {
             .map(|(name, (store, _))| (store.path().to_owned(), name.clone()))
             .collect();
         let base = self.inner.base.clone();
-        blocking(move || {
+        offload::off(move || {
             let mut page = PageAfter::new(after, limit);
             let dir = std::fs::read_dir(&base)
                 .map_err(|e| Error::backend(format!("cannot list {}", base.display()), e))?;
@@ -451,16 +450,6 @@ fn close(handles: impl IntoIterator<Item = DiskStore> + Send + 'static) {
 
 /// How long opening a collection file waits for a closing handle of this process.
 const LOCKED_WAIT: Duration = Duration::from_secs(5);
-
-async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle
-            .spawn_blocking(f)
-            .await
-            .map_err(|e| Error::backend("the file task failed", e))?,
-        Err(_) => f(),
-    }
-}
 
 impl Store for MultiDiskStore {
     async fn get_opts(&self, key: Key<'_>, opts: GetOptions) -> Result<Option<Entry>> {
@@ -643,7 +632,7 @@ impl MultiDiskStore {
                 .map(|(store, _)| store),
         );
         let path = self.inner.base.join(Self::file_name(collection));
-        blocking(move || match std::fs::remove_file(&path) {
+        offload::off(move || match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::backend(

@@ -12,11 +12,12 @@ use quick_cache::{Lifecycle, UnitWeighter};
 
 use super::Timed as Entry;
 use super::memory_key::{Key as Encoded, MemKey, decode, encode, encode_prefixed, with_key};
+use crate::listing::PageAfter;
 use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
 };
-use crate::{Condition, ConditionalWrites, Entry as Found, Result, Version, Written};
+use crate::{Condition, ConditionalWrites, Cursor, Entry as Found, Page, Result, Version, Written};
 
 type Inner = Cache<MemKey, Entry, UnitWeighter, foldhash::fast::RandomState, Evictions>;
 
@@ -403,9 +404,50 @@ impl EnumerateKeys for MemoryStore {
             .take(limit)
             .collect())
     }
+
+    /// One walk of the cache, keeping about one page of names: the cache has no order,
+    /// so each page reads every entry (and [`walk_page`](EnumerateKeys::walk_page)
+    /// stays one page), but holds only the page, never the collection's names.
+    async fn keys_page_with_prefix(
+        &self,
+        collection: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let mut page = PageAfter::new(cursor, limit);
+        for (k, _) in self.live_entries() {
+            if let Some((c, key)) = decode(k.bytes())
+                && c == collection
+                && key.starts_with(prefix)
+            {
+                page.offer(key);
+            }
+        }
+        Ok(page.finish())
+    }
 }
 
 impl EnumerateCollections for MemoryStore {
+    /// One walk of the cache, keeping about one page of names (see
+    /// [`EnumerateKeys::keys_page_with_prefix`]).
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let mut page = PageAfter::new(cursor, limit);
+        for (k, _) in self.live_entries() {
+            if let Some((c, _)) = decode(k.bytes())
+                && c.starts_with(prefix)
+            {
+                page.offer(c);
+            }
+        }
+        Ok(page.finish())
+    }
+
     async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
         let limit = opts.limit;
         let mut seen = std::collections::BTreeSet::new();

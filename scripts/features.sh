@@ -17,7 +17,7 @@ features=("${@:-${all[@]}}")
 
 # The tests of the suite that need nothing but one feature.
 declare -A tests=(
-  [memory]="memory allocations" [disk]="disk multi_disk" [redis]="redis"
+  [memory]="memory memory_listing allocations" [disk]="disk multi_disk" [redis]="redis"
   [redis-cluster]="redis_cluster" [redis-tls]="redis_tls" [valkey]="valkey"
   [memcached]="memcached" [mongodb]="mongodb" [elasticsearch]="elasticsearch elasticsearch_proxy"
   [metrics]="metrics"

@@ -41,7 +41,12 @@ mod layer;
 mod listing;
 pub mod names;
 pub mod observe;
-#[cfg(any(feature = "compress", feature = "encrypt", feature = "disk"))]
+#[cfg(any(
+    feature = "compress",
+    feature = "encrypt",
+    feature = "disk",
+    feature = "memory"
+))]
 mod offload;
 mod open;
 mod redact;

@@ -13,6 +13,7 @@ use quick_cache::{Lifecycle, UnitWeighter};
 use super::Timed as Entry;
 use super::memory_key::{Key as Encoded, MemKey, decode, encode, encode_prefixed, with_key};
 use crate::listing::PageAfter;
+use crate::offload;
 use crate::store::{
     Cull, DeleteOptions, DestroyCollection, DestroyStore, EnumerateCollections, EnumerateKeys,
     GetOptions, Key, ListOptions, PutOptions, Store,
@@ -392,29 +393,44 @@ impl Store for MemoryStore {
     }
 }
 
-impl EnumerateKeys for MemoryStore {
-    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
-        Ok(self
-            .live_entries()
+/// Entries a walk of the whole cache (a listing, `destroy_collection`, `destroy`,
+/// `cull`) reads in place; in a larger store it runs on the blocking threads: a page of
+/// keys read ~0.15 µs an entry here, 1.5 ms for 10,000 entries, 124 ms for 1,000,000.
+const WALK_IN_PLACE: usize = 1_024;
+
+impl MemoryStore {
+    /// Runs `walk` over the store: in place for a small store, else off the executor.
+    async fn walk<R: Send + 'static>(
+        &self,
+        walk: impl FnOnce(&MemoryStore) -> R + Send + 'static,
+    ) -> Result<R> {
+        if self.shared.cache.len() <= WALK_IN_PLACE {
+            return Ok(walk(self));
+        }
+        let store = self.clone();
+        offload::off(move || Ok(walk(&store))).await
+    }
+
+    fn keys_of(&self, collection: &str, limit: usize) -> Vec<String> {
+        self.live_entries()
             .filter_map(|(k, _)| match decode(k.bytes()) {
                 Some((c, key)) if c == collection => Some(key.to_owned()),
                 _ => None,
             })
             .take(limit)
-            .collect())
+            .collect()
     }
 
     /// One walk of the cache, keeping about one page of names: the cache has no order,
     /// so each page reads every entry (and [`walk_page`](EnumerateKeys::walk_page)
     /// stays one page), but holds only the page, never the collection's names.
-    async fn keys_page_with_prefix(
+    fn page_of_keys(
         &self,
         collection: &str,
         prefix: &str,
         cursor: Option<Cursor>,
         limit: usize,
-    ) -> Result<Page> {
+    ) -> Page {
         let mut page = PageAfter::new(cursor, limit);
         for (k, _) in self.live_entries() {
             if let Some((c, key)) = decode(k.bytes())
@@ -424,19 +440,10 @@ impl EnumerateKeys for MemoryStore {
                 page.offer(key);
             }
         }
-        Ok(page.finish())
+        page.finish()
     }
-}
 
-impl EnumerateCollections for MemoryStore {
-    /// One walk of the cache, keeping about one page of names (see
-    /// [`EnumerateKeys::keys_page_with_prefix`]).
-    async fn collections_page_with_prefix(
-        &self,
-        prefix: &str,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> Result<Page> {
+    fn page_of_collections(&self, prefix: &str, cursor: Option<Cursor>, limit: usize) -> Page {
         let mut page = PageAfter::new(cursor, limit);
         for (k, _) in self.live_entries() {
             if let Some((c, _)) = decode(k.bytes())
@@ -445,11 +452,10 @@ impl EnumerateCollections for MemoryStore {
                 page.offer(c);
             }
         }
-        Ok(page.finish())
+        page.finish()
     }
 
-    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
-        let limit = opts.limit;
+    fn collections_of(&self, limit: usize) -> Vec<String> {
         let mut seen = std::collections::BTreeSet::new();
         for (k, _) in self.live_entries() {
             if seen.len() >= limit {
@@ -462,7 +468,43 @@ impl EnumerateCollections for MemoryStore {
                 _ => {}
             }
         }
-        Ok(seen.into_iter().collect())
+        seen.into_iter().collect()
+    }
+}
+
+impl EnumerateKeys for MemoryStore {
+    async fn keys_opts(&self, collection: &str, opts: ListOptions) -> Result<Vec<String>> {
+        let c = collection.to_owned();
+        self.walk(move |s| s.keys_of(&c, opts.limit)).await
+    }
+
+    async fn keys_page_with_prefix(
+        &self,
+        collection: &str,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let (c, prefix) = (collection.to_owned(), prefix.to_owned());
+        self.walk(move |s| s.page_of_keys(&c, &prefix, cursor, limit))
+            .await
+    }
+}
+
+impl EnumerateCollections for MemoryStore {
+    async fn collections_page_with_prefix(
+        &self,
+        prefix: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page> {
+        let prefix = prefix.to_owned();
+        self.walk(move |s| s.page_of_collections(&prefix, cursor, limit))
+            .await
+    }
+
+    async fn collections_opts(&self, opts: ListOptions) -> Result<Vec<String>> {
+        self.walk(move |s| s.collections_of(opts.limit)).await
     }
 }
 
@@ -470,26 +512,27 @@ impl DestroyCollection for MemoryStore {
     async fn destroy_collection_opts(&self, collection: &str) -> Result<()> {
         // One pass under each shard's lock: an entry written during the pass is either
         // removed with the rest or written after it, never half.
-        self.shared
-            .cache
-            .retain(|k, _| decode(k.bytes()).is_none_or(|(c, _)| c != collection));
-        Ok(())
+        let collection = collection.to_owned();
+        self.walk(move |s| {
+            s.shared
+                .cache
+                .retain(|k, _| decode(k.bytes()).is_none_or(|(c, _)| c != collection))
+        })
+        .await
     }
 }
 
 impl DestroyStore for MemoryStore {
     async fn destroy_opts(&self) -> Result<()> {
-        self.shared.cache.clear();
-        Ok(())
+        self.walk(|s| s.shared.cache.clear()).await
     }
 }
 
 impl Cull for MemoryStore {
-    /// Removes every entry expired by now, at once, checking each under its shard's
+    /// Removes every expired entry, at once, checking each under its shard's
     /// lock (a racing put of a key wins).
     async fn cull_opts(&self) -> Result<()> {
-        self.shared.sweep();
-        Ok(())
+        self.walk(|s| s.shared.sweep()).await
     }
 }
 

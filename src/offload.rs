@@ -44,7 +44,10 @@ where
         entries: &[(K, Bytes)],
         f: impl Fn(&str, &str, &Bytes) -> Result<Bytes>,
     ) -> Result<Vec<Bytes>> {
-        entries.iter().map(|(k, v)| f(c, k.as_ref(), v)).collect()
+        try_collect(
+            entries.len(),
+            entries.iter().map(|(k, v)| f(c, k.as_ref(), v)),
+        )
     }
     if !is_large(entries.iter().map(|(_, v)| v.len()).sum()) {
         return each(c, entries, f);
@@ -76,16 +79,28 @@ where
         stored: Vec<Option<Entry>>,
         f: impl Fn(&str, &str, Bytes) -> Result<Bytes>,
     ) -> Result<Vec<Option<Entry>>> {
-        keys.iter()
-            .zip(stored)
-            .map(|(k, e)| e.map(|e| e.try_map(|v| f(c, k.as_ref(), v))).transpose())
-            .collect()
+        let each = keys.iter().zip(stored);
+        try_collect(
+            keys.len(),
+            each.map(|(k, e)| e.map(|e| e.try_map(|v| f(c, k.as_ref(), v))).transpose()),
+        )
     }
     if !is_large(work) {
         return each(c, keys, stored, f);
     }
     let (c, keys) = (c.to_owned(), owned(keys));
     off(move || each(&c, &keys, stored, f)).await
+}
+
+/// `items`, `len` of them, collected, or their first error: the answer is allocated
+/// once (a `collect` through `Result` cannot know the length and grows by doubling,
+/// copying what it holds each time: 6 allocations for 100 entries).
+pub(crate) fn try_collect<T>(len: usize, items: impl Iterator<Item = Result<T>>) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(len);
+    for item in items {
+        out.push(item?);
+    }
+    Ok(out)
 }
 
 /// Owned copies of `keys`, for work that runs off the executor.

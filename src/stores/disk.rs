@@ -633,9 +633,14 @@ impl Store for DiskStore {
                     || Some(vec![None; keys.len()]),
                     |table| {
                         let mut left = offload::LARGE;
-                        keys.iter()
-                            .map(|k| get_within(table, collection, k, opts, &mut left))
-                            .collect()
+                        let mut found = Vec::with_capacity(keys.len());
+                        for key in keys {
+                            match get_within(table, collection, key, opts, &mut left)? {
+                                Some(entry) => found.push(entry),
+                                None => return Ok(None),
+                            }
+                        }
+                        Ok(Some(found))
                     },
                 )
             })?;
@@ -648,7 +653,10 @@ impl Store for DiskStore {
             inner.read(
                 &c,
                 || vec![None; ks.len()],
-                |table| ks.iter().map(|k| get_live(table, &c, k, opts)).collect(),
+                |table| {
+                    let found = ks.iter().map(|k| get_live(table, &c, k, opts));
+                    offload::try_collect(ks.len(), found)
+                },
             )
         })
         .await

@@ -95,6 +95,10 @@ where
 /// `items`, `len` of them, collected, or their first error: the answer is allocated
 /// once (a `collect` through `Result` cannot know the length and grows by doubling,
 /// copying what it holds each time: 6 allocations for 100 entries).
+#[cfg_attr(
+    not(any(feature = "compress", feature = "encrypt", feature = "disk")),
+    allow(dead_code)
+)]
 pub(crate) fn try_collect<T>(len: usize, items: impl Iterator<Item = Result<T>>) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(len);
     for item in items {

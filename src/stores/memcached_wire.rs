@@ -2,10 +2,11 @@
 //! callers' meta commands share one connection, each written as soon as it comes and
 //! answered in order, instead of each caller holding a connection for a round trip.
 //!
-//! A caller notes what its request expects and writes it at once, itself, when the
-//! socket takes it whole and nothing is waiting to be written before it (a non-blocking
-//! write: nobody waits holding the socket); otherwise its bytes join the connection's
-//! outbox, which a writer task writes, as many requests as are waiting in one write. A
+//! A caller notes what its request expects; on an idle connection (nothing being
+//! written, no answer awaited) it writes the request itself, as much as the socket
+//! takes at once (a non-blocking write: nobody waits holding the socket). Otherwise,
+//! and for what the socket did not take, its bytes join the connection's outbox, which
+//! a writer task writes, as many requests as are waiting in one write. A
 //! reader task parses answers and hands each request its own, in the order written
 //! (memcached answers a connection's commands in order). Writing in the caller spares
 //! each call a hand-over to the writer task: on a busy machine a task woken on another
@@ -181,8 +182,8 @@ impl Connection {
     }
 
     /// Notes that `request` expects `answers` answers (to `reply`) and writes it: here,
-    /// when the writer task is idle and the socket takes all of it at once, else the
-    /// rest joins the outbox for the writer task. Both under the lock, so bytes reach
+    /// on an idle connection, as much as the socket takes at once; the rest, or all of
+    /// it on a busy connection, joins the outbox for the writer task. Both under the lock, so bytes reach
     /// the socket in the order their requests are noted. `Err`: the connection failed.
     fn send(
         &self,

@@ -396,8 +396,9 @@ impl Store for MemoryStore {
 }
 
 /// Entries a walk of the whole cache (a listing, `destroy_collection`, `destroy`,
-/// `cull`, a full store's sweep) reads in place; in a larger store it runs on the blocking threads: a page of
-/// keys read ~0.15 µs an entry here, 1.5 ms for 10,000 entries, 124 ms for 1,000,000.
+/// `cull`, a full store's sweep) reads in place; in a larger store it runs on the
+/// blocking threads: a page of keys read ~0.15 µs an entry here, 1.5 ms for 10,000
+/// entries, 124 ms for 1,000,000.
 const WALK_IN_PLACE: usize = 1_024;
 
 impl MemoryStore {

@@ -163,6 +163,53 @@ async fn memcached_stall() {
     survives_a_stall(&server, BoxStore::builder(store).destroy().build()).await;
 }
 
+/// A memcached connection's writer waits for room in a stalled server's full socket
+/// for as long as the server stays stopped: when the store is dropped, the connection's
+/// tasks must go with it, not wait there (one task per connection the pool replaced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_memcached_store_leaves_no_task_waiting_on_a_stalled_server() {
+    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let server = Server::memcached(bin, &["-m", "64"]);
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = tasks();
+    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), 1, timeouts())
+        .await
+        .unwrap();
+    store
+        .put("c", "k", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    server.stop();
+    // 32 values of 512 KiB: far more than the socket buffers hold, so the writer is left
+    // waiting for room once every call has timed out.
+    let value = Bytes::from(vec![7u8; 512 * 1024]);
+    let mut puts = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let (store, value) = (store.clone(), value.clone());
+        puts.spawn(async move { store.put("c", &format!("big{i}"), value, None).await });
+    }
+    while let Some(result) = puts.join_next().await {
+        assert_eq!(result.unwrap().unwrap_err().kind(), ErrorKind::Timeout);
+    }
+    drop(store);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tasks() > before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        tasks(),
+        before,
+        "tasks left running after the store was dropped"
+    );
+    server.resume();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongo_wire_stall() {
     let Some(bin) = server_url("KV_MONGO_SERVER_BIN") else {

@@ -43,21 +43,21 @@ macro_rules! forward_methods {
     };
     (@ $f:tt get_opts) => {
         #[inline]
-        fn get_opts(&self, k: $crate::Key<'_>, o: $crate::GetOptions)
+        fn get_opts<'a>(&'a self, k: $crate::Key<'a>, o: $crate::GetOptions)
             -> impl ::std::future::Future<Output = $crate::Result<Option<$crate::Entry>>> + Send {
             $crate::Store::get_opts(&self.$f, k, o)
         }
     };
     (@ $f:tt put_opts) => {
         #[inline]
-        fn put_opts(&self, k: $crate::Key<'_>, v: $crate::Bytes, o: $crate::PutOptions)
+        fn put_opts<'a>(&'a self, k: $crate::Key<'a>, v: $crate::Bytes, o: $crate::PutOptions)
             -> impl ::std::future::Future<Output = $crate::Result<()>> + Send {
             $crate::Store::put_opts(&self.$f, k, v, o)
         }
     };
     (@ $f:tt delete_opts) => {
         #[inline]
-        fn delete_opts(&self, k: $crate::Key<'_>, o: $crate::DeleteOptions)
+        fn delete_opts<'a>(&'a self, k: $crate::Key<'a>, o: $crate::DeleteOptions)
             -> impl ::std::future::Future<Output = $crate::Result<bool>> + Send {
             $crate::Store::delete_opts(&self.$f, k, o)
         }
@@ -139,11 +139,11 @@ macro_rules! forward_capabilities {
     };
     (@conditional_writes $w:ident $f:tt) => {
         impl<S: $crate::ConditionalWrites> $crate::ConditionalWrites for $w<S> {
-            fn put_if_opts(&self, k: $crate::Key<'_>, v: $crate::Bytes, c: $crate::Condition, o: $crate::PutOptions)
+            fn put_if_opts<'a>(&'a self, k: $crate::Key<'a>, v: $crate::Bytes, c: $crate::Condition, o: $crate::PutOptions)
                 -> impl ::std::future::Future<Output = $crate::Result<$crate::Written>> + Send {
                 $crate::ConditionalWrites::put_if_opts(&self.$f, k, v, c, o)
             }
-            fn delete_if_opts(&self, k: $crate::Key<'_>, v: $crate::Version, o: $crate::DeleteOptions)
+            fn delete_if_opts<'a>(&'a self, k: $crate::Key<'a>, v: $crate::Version, o: $crate::DeleteOptions)
                 -> impl ::std::future::Future<Output = $crate::Result<bool>> + Send {
                 $crate::ConditionalWrites::delete_if_opts(&self.$f, k, v, o)
             }

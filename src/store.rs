@@ -89,17 +89,20 @@ impl<'a> Key<'a> {
     }
 
     /// The whole key's length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.prefix.len() + self.name.len()
     }
 
     /// Whether the whole key is empty (never, for a key a caller passed).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// This key with `prefix` in front of it. A key with no prefix yet takes it as its
     /// prefix part (no copy); otherwise the old key is joined into `scratch`.
+    #[inline]
     pub fn prefixed<'b>(&self, prefix: &'b str, scratch: &'b mut String) -> Key<'b>
     where
         'a: 'b,
@@ -121,7 +124,31 @@ impl<'a> Key<'a> {
         }
     }
 
+    /// This key with `prefix` as its prefix part, when it has none yet (no copy, and
+    /// the key lives as long as the prefix and the names): what a wrapper that hands
+    /// its inner store the inner store's own future needs. `None` for a key that has a
+    /// prefix already; [`prefixed`](Self::prefixed) joins that one.
+    ///
+    /// ```
+    /// use kv_store_adapter::Key;
+    ///
+    /// let key = Key::new("users", "ada")?;
+    /// let tenant = key.try_prefixed("t1/").unwrap();
+    /// assert_eq!(tenant.joined(), "t1/ada");
+    /// assert!(tenant.try_prefixed("again/").is_none());
+    /// # Ok::<(), kv_store_adapter::Error>(())
+    /// ```
+    #[inline]
+    pub fn try_prefixed(&self, prefix: &'a str) -> Option<Key<'a>> {
+        self.prefix.is_empty().then_some(Key {
+            collection: self.collection,
+            prefix,
+            name: self.name,
+        })
+    }
+
     /// This key in another collection.
+    #[inline]
     pub fn in_collection<'b>(&self, collection: &'b str) -> Key<'b>
     where
         'a: 'b,
@@ -325,6 +352,11 @@ impl Default for ListOptions {
 ///   ([`list_keys`](KvStore::list_keys), [`list_collections`](KvStore::list_collections))
 ///   holds one page. Nothing the backend keeps grows with the number of collections
 ///   ever written.
+/// - **One lifetime.** The single-key methods take the store and the [`Key`] for one
+///   lifetime `'a`, so a wrapper may hand its inner store a key that borrows from the
+///   wrapper (a prefix it keeps) and answer the inner store's future as its own,
+///   with no `async` layer of its own to build and move ([`Key::try_prefixed`]). An
+///   implementation may still write `async fn get_opts(&self, key: Key<'_>, …)`.
 /// - **Messages.** No secret (see [`redact`](crate::redact)) and no key (see
 ///   [`Error::key`](crate::Error::key)) appears in an error's text.
 ///
@@ -370,24 +402,24 @@ impl Default for ListOptions {
 /// ```
 pub trait Store: Send + Sync {
     /// Reads one entry (with its remaining TTL when `opts.ttl`).
-    fn get_opts(
-        &self,
-        key: Key<'_>,
+    fn get_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         opts: GetOptions,
     ) -> impl Future<Output = Result<Option<Entry>>> + Send;
 
     /// Writes one value, replacing value and expiry together.
-    fn put_opts(
-        &self,
-        key: Key<'_>,
+    fn put_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         value: Bytes,
         opts: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Deletes one entry, answering whether it existed.
-    fn delete_opts(
-        &self,
-        key: Key<'_>,
+    fn delete_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         opts: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send;
 
@@ -696,9 +728,9 @@ pub trait Cull: Store {
 /// ```
 pub trait ConditionalWrites: Store {
     /// Writes `value` under `key` if `condition` holds, as one atomic step.
-    fn put_if_opts(
-        &self,
-        key: Key<'_>,
+    fn put_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         value: Bytes,
         condition: Condition,
         opts: PutOptions,
@@ -706,9 +738,9 @@ pub trait ConditionalWrites: Store {
 
     /// Deletes the entry under `key` if it is live with `version`, as one atomic step;
     /// answers whether it did.
-    fn delete_if_opts(
-        &self,
-        key: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         version: Version,
         opts: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send;
@@ -1273,13 +1305,13 @@ macro_rules! forward_pointer {
             fn observed_name(&self) -> &'static str {
                 (**self).observed_name()
             }
-            fn get_opts(&self, k: Key<'_>, o: GetOptions) -> impl Future<Output = Result<Option<Entry>>> + Send {
+            fn get_opts<'a>(&'a self, k: Key<'a>, o: GetOptions) -> impl Future<Output = Result<Option<Entry>>> + Send {
                 (**self).get_opts(k, o)
             }
-            fn put_opts(&self, k: Key<'_>, v: Bytes, o: PutOptions) -> impl Future<Output = Result<()>> + Send {
+            fn put_opts<'a>(&'a self, k: Key<'a>, v: Bytes, o: PutOptions) -> impl Future<Output = Result<()>> + Send {
                 (**self).put_opts(k, v, o)
             }
-            fn delete_opts(&self, k: Key<'_>, o: DeleteOptions) -> impl Future<Output = Result<bool>> + Send {
+            fn delete_opts<'a>(&'a self, k: Key<'a>, o: DeleteOptions) -> impl Future<Output = Result<bool>> + Send {
                 (**self).delete_opts(k, o)
             }
             fn get_many_opts(&self, c: &str, keys: &[&str], o: GetOptions) -> impl Future<Output = Result<Vec<Option<Entry>>>> + Send {
@@ -1325,10 +1357,10 @@ macro_rules! forward_pointer {
             }
         }
         impl<S: ConditionalWrites + ?Sized> ConditionalWrites for $ptr {
-            fn put_if_opts(&self, k: Key<'_>, v: Bytes, c: Condition, o: PutOptions) -> impl Future<Output = Result<Written>> + Send {
+            fn put_if_opts<'a>(&'a self, k: Key<'a>, v: Bytes, c: Condition, o: PutOptions) -> impl Future<Output = Result<Written>> + Send {
                 (**self).put_if_opts(k, v, c, o)
             }
-            fn delete_if_opts(&self, k: Key<'_>, v: Version, o: DeleteOptions) -> impl Future<Output = Result<bool>> + Send {
+            fn delete_if_opts<'a>(&'a self, k: Key<'a>, v: Version, o: DeleteOptions) -> impl Future<Output = Result<bool>> + Send {
                 (**self).delete_if_opts(k, v, o)
             }
         }

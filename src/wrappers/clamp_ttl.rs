@@ -62,9 +62,9 @@ impl<S: Store> Store for ClampTtl<S> {
     crate::forward_methods!(inner; get_opts, delete_opts, get_many_opts, delete_many_opts);
 
     #[inline]
-    fn put_opts(
-        &self,
-        key: Key<'_>,
+    fn put_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         v: Bytes,
         opts: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
@@ -84,9 +84,9 @@ impl<S: Store> Store for ClampTtl<S> {
 crate::forward_capabilities!(ClampTtl, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 impl<S: ConditionalWrites> ConditionalWrites for ClampTtl<S> {
-    fn put_if_opts(
-        &self,
-        key: Key<'_>,
+    fn put_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         v: Bytes,
         condition: Condition,
         opts: PutOptions,
@@ -94,9 +94,9 @@ impl<S: ConditionalWrites> ConditionalWrites for ClampTtl<S> {
         self.inner.put_if_opts(key, v, condition, self.clamp(opts))
     }
 
-    fn delete_if_opts(
-        &self,
-        key: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         version: Version,
         opts: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {

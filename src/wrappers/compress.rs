@@ -195,9 +195,9 @@ crate::forward_capabilities!(Compress, inner; enumerate_keys, enumerate_collecti
 
 /// Versions pass through; the entry a rejected write reports is decompressed.
 impl<S: ConditionalWrites> ConditionalWrites for Compress<S> {
-    async fn put_if_opts(
-        &self,
-        key: Key<'_>,
+    async fn put_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         v: Bytes,
         condition: Condition,
         opts: PutOptions,
@@ -207,9 +207,9 @@ impl<S: ConditionalWrites> ConditionalWrites for Compress<S> {
         written.try_map(|v| Self::decode(key.collection(), &key.joined(), v))
     }
 
-    fn delete_if_opts(
-        &self,
-        key: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         version: Version,
         opts: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {

@@ -249,9 +249,9 @@ crate::forward_capabilities!(Encrypt, inner; enumerate_keys, enumerate_collectio
 
 /// Versions pass through; the entry a rejected write reports is decrypted.
 impl<S: ConditionalWrites> ConditionalWrites for Encrypt<S> {
-    async fn put_if_opts(
-        &self,
-        key: Key<'_>,
+    async fn put_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         v: Bytes,
         condition: Condition,
         opts: PutOptions,
@@ -261,9 +261,9 @@ impl<S: ConditionalWrites> ConditionalWrites for Encrypt<S> {
         written.try_map(|v| self.open(key.collection(), &key.joined(), &v))
     }
 
-    fn delete_if_opts(
-        &self,
-        key: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        key: Key<'a>,
         version: Version,
         opts: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {

@@ -120,18 +120,18 @@ impl<P: Store, F: Store> Store for Fallback<P, F> {
 /// version read from one store means nothing to the other, and a create that fell back
 /// could apply in both.
 impl<P: crate::ConditionalWrites, F: Store> crate::ConditionalWrites for Fallback<P, F> {
-    fn put_if_opts(
-        &self,
-        k: Key<'_>,
+    fn put_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Bytes,
         c: crate::Condition,
         o: PutOptions,
     ) -> impl Future<Output = Result<crate::Written>> + Send {
         self.primary.put_if_opts(k, v, c, o)
     }
-    fn delete_if_opts(
-        &self,
-        k: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         version: crate::Version,
         o: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {

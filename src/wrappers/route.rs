@@ -97,18 +97,18 @@ where
     B: crate::ConditionalWrites,
     F: Fn(&str) -> bool + Send + Sync,
 {
-    async fn put_if_opts(
-        &self,
-        k: Key<'_>,
+    async fn put_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Bytes,
         c: crate::Condition,
         o: PutOptions,
     ) -> Result<crate::Written> {
         route!(self, k.collection(), s => s.put_if_opts(k, v, c, o))
     }
-    async fn delete_if_opts(
-        &self,
-        k: Key<'_>,
+    async fn delete_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         version: crate::Version,
         o: DeleteOptions,
     ) -> Result<bool> {
@@ -261,24 +261,24 @@ impl RouteMap {
 }
 
 impl Store for RouteMap {
-    fn get_opts(
-        &self,
-        k: Key<'_>,
+    fn get_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         o: GetOptions,
     ) -> impl Future<Output = Result<Option<Entry>>> + Send {
         self.store(k.collection()).get_opts(k, o)
     }
-    fn put_opts(
-        &self,
-        k: Key<'_>,
+    fn put_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Bytes,
         o: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
         self.store(k.collection()).put_opts(k, v, o)
     }
-    fn delete_opts(
-        &self,
-        k: Key<'_>,
+    fn delete_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         o: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store(k.collection()).delete_opts(k, o)
@@ -312,18 +312,18 @@ impl Store for RouteMap {
 /// Each conditional write goes to the collection's store (unsupported if that store
 /// was boxed without the capability).
 impl crate::ConditionalWrites for RouteMap {
-    fn put_if_opts(
-        &self,
-        k: Key<'_>,
+    fn put_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Bytes,
         c: crate::Condition,
         o: PutOptions,
     ) -> impl Future<Output = Result<crate::Written>> + Send {
         self.store(k.collection()).put_if_opts(k, v, c, o)
     }
-    fn delete_if_opts(
-        &self,
-        k: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         version: crate::Version,
         o: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {

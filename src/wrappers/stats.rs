@@ -598,9 +598,9 @@ impl<S: Store> Store for Stats<S> {
     // future (an `async` block would hold the key too, and await a second copy of
     // the call), and a stack's future is copied whenever it is pinned or spawned.
     #[inline]
-    fn get_opts(
-        &self,
-        k: Key<'_>,
+    fn get_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         o: GetOptions,
     ) -> impl Future<Output = Result<Option<Entry>>> + Send {
         let ttl = o.ttl;
@@ -621,9 +621,9 @@ impl<S: Store> Store for Stats<S> {
     }
 
     #[inline]
-    fn put_opts(
-        &self,
-        k: Key<'_>,
+    fn put_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Bytes,
         o: PutOptions,
     ) -> impl Future<Output = Result<()>> + Send {
@@ -636,9 +636,9 @@ impl<S: Store> Store for Stats<S> {
     }
 
     #[inline]
-    fn delete_opts(
-        &self,
-        k: Key<'_>,
+    fn delete_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         o: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.counted(
@@ -694,9 +694,9 @@ impl<S: Store> Store for Stats<S> {
 crate::forward_capabilities!(Stats, inner; enumerate_keys, enumerate_collections, destroy_collection, destroy, cull);
 
 impl<S: ConditionalWrites> ConditionalWrites for Stats<S> {
-    fn put_if_opts(
-        &self,
-        k: Key<'_>,
+    fn put_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Bytes,
         c: Condition,
         o: PutOptions,
@@ -715,9 +715,9 @@ impl<S: ConditionalWrites> ConditionalWrites for Stats<S> {
         )
     }
 
-    fn delete_if_opts(
-        &self,
-        k: Key<'_>,
+    fn delete_if_opts<'a>(
+        &'a self,
+        k: Key<'a>,
         v: Version,
         o: DeleteOptions,
     ) -> impl Future<Output = Result<bool>> + Send {

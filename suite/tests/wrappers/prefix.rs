@@ -33,6 +33,20 @@ mod keys_over_forwarding_wrappers_over_memory {
         conditional_writes);
 }
 
+// A prefix over a prefix: the outer one's keys already carry a prefix, so it joins
+// them (its `async` path) where a single prefix hands over two parts.
+mod keys_over_nested_prefixes {
+    use super::*;
+    kv_store_adapter::conformance_suite!(store = memory()
+        .prefix_keys("outer")
+        .unwrap()
+        .with_stats()
+        .prefix_keys("inner")
+        .unwrap();
+        basics, enumerate_keys, enumerate_collections, destroy_collection, destroy, cull,
+        conditional_writes);
+}
+
 mod collections_over_memory {
     use super::*;
     kv_store_adapter::conformance_suite!(store = memory().prefix_collections("p").unwrap();

@@ -6,24 +6,34 @@
 //! written, no answer awaited) it writes the request itself, as much as the socket
 //! takes at once (a non-blocking write: nobody waits holding the socket). Otherwise,
 //! and for what the socket did not take, its bytes join the connection's outbox, which
-//! a writer task writes, as many requests as are waiting in one write. A
-//! reader task parses answers and hands each request its own, in the order written
-//! (memcached answers a connection's commands in order). Writing in the caller spares
-//! each call a hand-over to the writer task: on a busy machine a task woken on another
-//! thread costs more than the write itself. A caller that gives up (a timeout,
-//! cancellation) leaves its answers to be read and dropped, so no later caller ever
-//! reads them. A connection that fails (a read or write error, an answer that does not
-//! parse, the server closing it) fails every request on it and is replaced by the
-//! pool on its next use.
+//! a writer task writes, as many requests as are waiting in one write.
+//!
+//! One holder of the read role at a time reads what the socket has and hands each
+//! request its own answers, in the order written (memcached answers a connection's
+//! commands in order). A caller that wrote on an idle connection holds it and reads
+//! its own answer, as a plain client does: no task hand-over on either side (on a busy
+//! machine a task woken on another thread costs more than the write or the read).
+//! Otherwise a reader task holds it until no answer is awaited; a lone caller that
+//! gets its answer while others wait hands the role to it. Reading happens under the
+//! connection's lock and never waits there, so a caller that gives up (a timeout,
+//! cancellation) leaves no half-read answer: its answers are read and dropped, and no
+//! later caller ever reads them. A connection that fails (a read or write error, an
+//! answer that does not parse, the server closing it, seen by a reader or by the
+//! pool's look at an idle connection) fails every request on it and is replaced by
+//! the pool on its next use.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, oneshot};
 
 use crate::{Error, Result};
@@ -94,13 +104,23 @@ struct Waiting {
     /// Whether the writer task is writing: while it is, requests join `outbox`, so
     /// that bytes reach the socket in the order their requests were noted.
     writing: bool,
+    /// Bytes read and not yet parsed into answers.
+    unread: BytesMut,
+    /// Whether a caller holds the read role.
+    reading: bool,
 }
 
 struct Shared {
     waiting: Mutex<Waiting>,
     write: OwnedWriteHalf,
+    read: OwnedReadHalf,
     /// Wakes the writer task: bytes wait in the outbox, or the connection failed.
     wake_writer: Notify,
+    /// Wakes a caller waiting for answers to take the read role, given up by its
+    /// holder.
+    wake_reader: Notify,
+    /// Wakes the read role's holder when the connection fails.
+    failed: Notify,
     closed: AtomicBool,
     /// Calls sent and not yet answered (or given up).
     calls: AtomicUsize,
@@ -120,10 +140,78 @@ impl Shared {
         }
         waiting.gathered.clear();
         waiting.outbox = Vec::new();
+        waiting.unread = BytesMut::new();
         waiting.failed.get_or_insert(why);
         drop(waiting);
         self.wake_writer.notify_one();
+        self.failed.notify_waiters();
     }
+
+    /// Reads what the socket holds without waiting and hands out every whole answer.
+    /// `Err`: the connection failed (and is failed).
+    fn read_ready(&self) -> std::result::Result<(), String> {
+        let mut guard = self.lock();
+        let waiting = &mut *guard;
+        if let Some(why) = &waiting.failed {
+            return Err(why.clone());
+        }
+        let failure = loop {
+            waiting.unread.reserve(READ_CHUNK);
+            let room = waiting.unread.capacity() - waiting.unread.len();
+            let mut got = 0;
+            // A read that leaves room took all the socket had: the socket is marked
+            // not ready (as tokio's own reads do), so that the next look costs no
+            // system call that would only find nothing.
+            let read = self.read.as_ref().try_io(Interest::READABLE, || {
+                got = self.read.try_read_buf(&mut waiting.unread)?;
+                if got > 0 && got < room {
+                    return Err(std::io::ErrorKind::WouldBlock.into());
+                }
+                Ok(got)
+            });
+            match read {
+                Ok(0) => break Some("the server closed the connection".to_owned()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    break deliver_parsed(waiting).err();
+                }
+                Err(e) => break Some(format!("read failed: {e}")),
+            }
+            // Hand out answers as they complete: a large value read in several
+            // chunks does not hold back the answers before it.
+            if let Err(why) = deliver_parsed(waiting) {
+                break Some(why);
+            }
+        };
+        drop(guard);
+        match failure {
+            None => Ok(()),
+            Some(why) => {
+                self.fail(why.clone());
+                Err(why)
+            }
+        }
+    }
+}
+
+/// How much room a read makes in the buffer at least.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Hands every whole answer in `unread` to its request. `Err`: the stream is out of
+/// step (garbage, or an answer no request asked for).
+fn deliver_parsed(waiting: &mut Waiting) -> std::result::Result<(), String> {
+    while let Some(answer) = parse(&mut waiting.unread)? {
+        if waiting.jobs.is_empty() {
+            return Err("an answer no request asked for".into());
+        }
+        waiting.gathered.push(answer);
+        let wanted = waiting.jobs.front().map_or(0, |(wanted, _)| *wanted);
+        if waiting.gathered.len() >= wanted {
+            let (_, reply) = waiting.jobs.pop_front().expect("a request waits");
+            let _ = reply.send(Ok(std::mem::take(&mut waiting.gathered)));
+        }
+    }
+    Ok(())
 }
 
 /// One pipelined connection.
@@ -156,14 +244,19 @@ impl Connection {
                 failed: None,
                 outbox: Vec::new(),
                 writing: false,
+                unread: BytesMut::new(),
+                reading: false,
             }),
             write,
+            read,
             wake_writer: Notify::new(),
+            wake_reader: Notify::new(),
+            failed: Notify::new(),
             closed: AtomicBool::new(false),
             calls: AtomicUsize::new(0),
         });
         let writer = tokio::spawn(write_loop(shared.clone())).abort_handle();
-        let reader = tokio::spawn(read_loop(read, shared.clone())).abort_handle();
+        let reader = tokio::spawn(read_loop(shared.clone())).abort_handle();
         Ok(Self {
             shared,
             reader,
@@ -171,8 +264,15 @@ impl Connection {
         })
     }
 
-    /// Whether the connection failed (its next user should replace it).
+    /// Whether the connection failed (its next user should replace it). An idle
+    /// connection (nobody reading) is looked at first: what the socket holds is read
+    /// at once, so a server that closed it (memcached's `idle_timeout`, a restart) is
+    /// seen before a request is written to it. The look costs no system call unless
+    /// the socket has something to read.
     pub fn is_closed(&self) -> bool {
+        if !self.shared.closed.load(Ordering::Acquire) {
+            let _ = self.shared.read_ready();
+        }
         self.shared.closed.load(Ordering::Acquire)
     }
 
@@ -190,7 +290,7 @@ impl Connection {
         request: &[u8],
         answers: usize,
         reply: oneshot::Sender<Result<Vec<Answer>>>,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<Option<ReadRole<'_>>, String> {
         let mut waiting = self.shared.lock();
         if let Some(why) = &waiting.failed {
             return Err(why.clone());
@@ -199,8 +299,17 @@ impl Connection {
         // requests are coming, and the writer task writes them together (measured with
         // 64 tasks: a write each cost a third of their throughput).
         let idle = !waiting.writing && waiting.jobs.is_empty();
+        let mut role = None;
         if answers > 0 {
             waiting.jobs.push_back((answers, reply));
+            if !waiting.reading {
+                waiting.reading = true;
+                if idle {
+                    role = Some(ReadRole(&self.shared));
+                } else {
+                    self.shared.wake_reader.notify_one();
+                }
+            }
         }
         let written = if !idle {
             0
@@ -210,6 +319,7 @@ impl Connection {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
                 Err(e) => {
                     drop(waiting);
+                    drop(role);
                     let why = format!("write failed: {e}");
                     self.shared.fail(why.clone());
                     return Err(why);
@@ -223,7 +333,7 @@ impl Connection {
                 self.shared.wake_writer.notify_one();
             }
         }
-        Ok(())
+        Ok(role)
     }
 
     /// Sends `request` (complete commands) and waits for its `answers` answers.
@@ -237,16 +347,99 @@ impl Connection {
         }
         self.shared.calls.fetch_add(1, Ordering::Relaxed);
         let _waiting = Waiting(&self.shared.calls);
-        let (reply, answer) = oneshot::channel();
-        if let Err(why) = self.send(&request, answers, reply) {
-            return Err(Error::connection_msg(format!("memcached: {why}")));
-        }
+        let (reply, mut answer) = oneshot::channel();
+        let role = match self.send(&request, answers, reply) {
+            Ok(role) => role,
+            Err(why) => return Err(Error::connection_msg(format!("memcached: {why}"))),
+        };
         if answers == 0 {
             return Ok(Vec::new());
         }
-        match answer.await {
-            Ok(result) => result,
-            Err(_) => Err(Error::connection_msg("memcached: connection closed")),
+        match role {
+            Some(_role) => self.shared.read_until(&mut answer).await,
+            None => answer.await.unwrap_or_else(|_| Err(closed())),
+        }
+    }
+}
+
+/// Where a request's answers arrive.
+type Reply = oneshot::Receiver<Result<Vec<Answer>>>;
+
+fn closed() -> Error {
+    Error::connection_msg("memcached: connection closed")
+}
+
+/// The read role held by a caller that wrote on an idle connection; given up when
+/// dropped, to the reader task if others wait for answers by then.
+struct ReadRole<'a>(&'a Shared);
+
+impl Drop for ReadRole<'_> {
+    fn drop(&mut self) {
+        let mut waiting = self.0.lock();
+        if waiting.jobs.is_empty() {
+            waiting.reading = false;
+        } else {
+            // Still held, for the reader task to take on.
+            drop(waiting);
+            self.0.wake_reader.notify_one();
+        }
+    }
+}
+
+impl Shared {
+    /// As the read role's holder: reads until `answer` comes, or the connection fails
+    /// (which answers it). The answer is only looked at, never waited on: its sender is
+    /// this very task, and a task that wakes itself is polled again, and may wake an
+    /// idle worker thread to steal it, for nothing.
+    async fn read_until(&self, answer: &mut Reply) -> Result<Vec<Answer>> {
+        loop {
+            let mut failed = std::pin::pin!(self.failed.notified());
+            failed.as_mut().enable();
+            let _ = self.read_ready();
+            match answer.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(closed()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            self.readable_or_failed(failed).await;
+        }
+    }
+
+    /// Waits until the socket has something to read or the connection failed
+    /// (`failed`, enabled before the last look).
+    async fn readable_or_failed(&self, mut failed: Pin<&mut Notified<'_>>) {
+        let mut readable = std::pin::pin!(self.read.readable());
+        std::future::poll_fn(|cx| {
+            if failed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            readable.as_mut().poll(cx).map(|_| ())
+        })
+        .await;
+    }
+}
+
+/// The reader task: holds the read role while callers wait for answers and no caller
+/// holds it (a busy connection, or one a lone caller handed over), reads and hands out
+/// answers until none is awaited, then waits to be woken again. Ends when the
+/// connection fails.
+async fn read_loop(shared: Arc<Shared>) {
+    loop {
+        shared.wake_reader.notified().await;
+        loop {
+            let mut failed = std::pin::pin!(shared.failed.notified());
+            failed.as_mut().enable();
+            if shared.read_ready().is_err() {
+                return;
+            }
+            {
+                let mut waiting = shared.lock();
+                if waiting.jobs.is_empty() {
+                    waiting.reading = false;
+                    break;
+                }
+            }
+            shared.readable_or_failed(failed).await;
         }
     }
 }
@@ -293,44 +486,6 @@ async fn write_all(write: &OwnedWriteHalf, mut bytes: &[u8]) -> std::io::Result<
         }
     }
     Ok(())
-}
-
-async fn read_loop(mut read: tokio::net::tcp::OwnedReadHalf, shared: Arc<Shared>) {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
-    loop {
-        loop {
-            match parse(&mut buf) {
-                Ok(Some(answer)) => deliver(&shared, answer),
-                Ok(None) => break,
-                Err(why) => return shared.fail(why),
-            }
-        }
-        match read.read_buf(&mut buf).await {
-            Ok(0) => return shared.fail("the server closed the connection".into()),
-            Ok(_) => {}
-            Err(e) => return shared.fail(format!("read failed: {e}")),
-        }
-    }
-}
-
-/// Gives `answer` to the oldest waiting request; completes it when it has them all.
-fn deliver(shared: &Shared, answer: Answer) {
-    let mut waiting = shared.lock();
-    waiting.gathered.push(answer);
-    let complete = waiting
-        .jobs
-        .front()
-        .is_some_and(|(wanted, _)| waiting.gathered.len() >= *wanted);
-    if complete {
-        let (_, reply) = waiting.jobs.pop_front().expect("a request waits");
-        let answers = std::mem::take(&mut waiting.gathered);
-        drop(waiting);
-        let _ = reply.send(Ok(answers));
-    } else if waiting.jobs.is_empty() {
-        // An answer nobody asked for: the stream is out of step.
-        drop(waiting);
-        shared.fail("an answer no request asked for".into());
-    }
 }
 
 /// One answer off the front of `buf`, if all of it is there. `SERVER_ERROR` is one

@@ -210,6 +210,47 @@ async fn a_dropped_memcached_store_leaves_no_task_waiting_on_a_stalled_server() 
     server.resume();
 }
 
+/// A caller that writes on an idle memcached connection reads its own answer; if it
+/// gives up while another caller waits on the same connection, the other's answer
+/// must still be read (by the connection's reader task) once the server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memcached_caller_giving_up_its_read_leaves_the_next_one_answered() {
+    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
+        return;
+    };
+    let server = Server::memcached(bin, &["-m", "64"]);
+    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), 1, timeouts())
+        .await
+        .unwrap();
+    store
+        .put("c", "k", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    server.stop();
+    // The first get writes on the idle connection, so it reads for it.
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.get("c", "k").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move { store.get("c", "k").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    server.resume();
+    let started = Instant::now();
+    let second = second.await.unwrap();
+    assert_eq!(
+        second.unwrap().as_deref(),
+        Some(&b"v"[..]),
+        "the second get was not answered ({:?} after the resume)",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongo_wire_stall() {
     let Some(bin) = server_url("KV_MONGO_SERVER_BIN") else {

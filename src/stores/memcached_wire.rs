@@ -106,7 +106,8 @@ struct Waiting {
     writing: bool,
     /// Bytes read and not yet parsed into answers.
     unread: BytesMut,
-    /// Whether a caller holds the read role.
+    /// Whether the read role is held: by the caller that wrote on an idle connection,
+    /// or by the reader task. Always, while `jobs` is not empty.
     reading: bool,
 }
 
@@ -116,8 +117,7 @@ struct Shared {
     read: OwnedReadHalf,
     /// Wakes the writer task: bytes wait in the outbox, or the connection failed.
     wake_writer: Notify,
-    /// Wakes a caller waiting for answers to take the read role, given up by its
-    /// holder.
+    /// Wakes the reader task to hold the read role (set for it already).
     wake_reader: Notify,
     /// Wakes the read role's holder when the connection fails.
     failed: Notify,
@@ -147,15 +147,30 @@ impl Shared {
         self.failed.notify_waiters();
     }
 
-    /// Reads what the socket holds without waiting and hands out every whole answer.
+    /// As the read role's holder: reads what the socket holds without waiting (at
+    /// most [`READS_PER_LOOK`] reads, the lock held) and hands out every whole answer.
     /// `Err`: the connection failed (and is failed).
     fn read_ready(&self) -> std::result::Result<(), String> {
+        self.read_ready_if(|_| true)
+    }
+
+    /// [`read_ready`](Self::read_ready) if `now(waiting)`, looked at under the lock.
+    fn read_ready_if(&self, now: impl FnOnce(&Waiting) -> bool) -> std::result::Result<(), String> {
         let mut guard = self.lock();
         let waiting = &mut *guard;
         if let Some(why) = &waiting.failed {
             return Err(why.clone());
         }
+        if !now(waiting) {
+            return Ok(());
+        }
+        let mut reads = 0;
         let failure = loop {
+            if reads == READS_PER_LOOK {
+                // The rest on the holder's next look (the socket stays ready).
+                break deliver_parsed(waiting).err();
+            }
+            reads += 1;
             waiting.unread.reserve(READ_CHUNK);
             let room = waiting.unread.capacity() - waiting.unread.len();
             let mut got = 0;
@@ -196,6 +211,10 @@ impl Shared {
 
 /// How much room a read makes in the buffer at least.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// The most reads of one look, so that a stream of large values does not keep the
+/// connection's lock (and every caller sending on it) for long.
+const READS_PER_LOOK: usize = 16;
 
 /// Hands every whole answer in `unread` to its request. `Err`: the stream is out of
 /// step (garbage, or an answer no request asked for).
@@ -265,13 +284,15 @@ impl Connection {
     }
 
     /// Whether the connection failed (its next user should replace it). An idle
-    /// connection (nobody reading) is looked at first: what the socket holds is read
-    /// at once, so a server that closed it (memcached's `idle_timeout`, a restart) is
-    /// seen before a request is written to it. The look costs no system call unless
-    /// the socket has something to read.
+    /// connection (no answer awaited, so nobody holds the read role) is looked at
+    /// first: what its socket holds is read at once, so a server that closed it
+    /// (memcached's `idle_timeout`, a restart) is seen before a request is written to
+    /// it. The look costs no system call unless the socket has something to read. A
+    /// busy connection is left to its role's holder: an answer read here would reach
+    /// a holder that waits on the socket, not on the answer.
     pub fn is_closed(&self) -> bool {
         if !self.shared.closed.load(Ordering::Acquire) {
-            let _ = self.shared.read_ready();
+            let _ = self.shared.read_ready_if(|waiting| !waiting.reading);
         }
         self.shared.closed.load(Ordering::Acquire)
     }

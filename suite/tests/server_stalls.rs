@@ -153,14 +153,21 @@ async fn redis_stall() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memcached_stall() {
-    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
+    let Some((server, store)) = private_memcached(4).await else {
         return;
     };
+    survives_a_stall(&server, BoxStore::builder(store).destroy().build()).await;
+}
+
+/// A private memcached (only this test stops it) and a store of `pool` connections on
+/// it; `None` where no memcached binary is named.
+async fn private_memcached(pool: usize) -> Option<(Server, MemcachedStore)> {
+    let bin = server_url("KV_MEMCACHED_BIN")?;
     let server = Server::memcached(bin, &["-m", "64"]);
-    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), 4, timeouts())
+    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), pool, timeouts())
         .await
         .unwrap();
-    survives_a_stall(&server, BoxStore::builder(store).destroy().build()).await;
+    Some((server, store))
 }
 
 /// A memcached connection's writer waits for room in a stalled server's full socket
@@ -168,19 +175,15 @@ async fn memcached_stall() {
 /// tasks must go with it, not wait there (one task per connection the pool replaced).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_memcached_store_leaves_no_task_waiting_on_a_stalled_server() {
-    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
-        return;
-    };
-    let server = Server::memcached(bin, &["-m", "64"]);
     let tasks = || {
         tokio::runtime::Handle::current()
             .metrics()
             .num_alive_tasks()
     };
     let before = tasks();
-    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), 1, timeouts())
-        .await
-        .unwrap();
+    let Some((server, store)) = private_memcached(1).await else {
+        return;
+    };
     store
         .put("c", "k", Bytes::from_static(b"v"), None)
         .await
@@ -215,13 +218,9 @@ async fn a_dropped_memcached_store_leaves_no_task_waiting_on_a_stalled_server() 
 /// must still be read (by the connection's reader task) once the server answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memcached_caller_giving_up_its_read_leaves_the_next_one_answered() {
-    let Some(bin) = server_url("KV_MEMCACHED_BIN") else {
+    let Some((server, store)) = private_memcached(1).await else {
         return;
     };
-    let server = Server::memcached(bin, &["-m", "64"]);
-    let store = MemcachedStore::connect_with_pool(&server.memcached_url(), 1, timeouts())
-        .await
-        .unwrap();
     store
         .put("c", "k", Bytes::from_static(b"v"), None)
         .await

@@ -225,3 +225,44 @@ async fn the_kit_catches_a_store_that_writes_before_it_is_polled() {
     kv_store_adapter::testkit::basics::futures_do_nothing_until_polled(&Eager(MapStore::default()))
         .await;
 }
+
+/// A third-party wrapper may hand its inner store a key that borrows from the wrapper
+/// (its prefix) and answer the inner store's future as its own, with no `async` layer:
+/// the single-key methods take the store and the key for one lifetime.
+#[tokio::test]
+async fn a_wrapper_answers_its_inner_future_with_a_key_borrowing_from_it() {
+    struct Tenant<S> {
+        inner: S,
+        prefix: String,
+    }
+    impl<S: Store> Store for Tenant<S> {
+        kv_store_adapter::forward_methods!(inner; delete_opts);
+        fn get_opts<'a>(
+            &'a self,
+            key: Key<'a>,
+            opts: GetOptions,
+        ) -> impl Future<Output = Result<Option<Entry>>> + Send {
+            // (Only ever the outermost wrapper here, so its keys carry no prefix yet.)
+            let key = key.try_prefixed(&self.prefix).expect("an unprefixed key");
+            self.inner.get_opts(key, opts)
+        }
+        fn put_opts<'a>(
+            &'a self,
+            key: Key<'a>,
+            value: Bytes,
+            opts: PutOptions,
+        ) -> impl Future<Output = Result<()>> + Send {
+            let key = key.try_prefixed(&self.prefix).expect("an unprefixed key");
+            self.inner.put_opts(key, value, opts)
+        }
+    }
+    let shared = MemoryStore::with_max_entries(100);
+    let tenant = Tenant {
+        inner: shared.clone(),
+        prefix: "t1/".to_owned(),
+    };
+    tenant.put("c", "k", b("v"), None).await.unwrap();
+    assert_eq!(shared.get("c", "t1/k").await.unwrap(), Some(b("v")));
+    assert_eq!(tenant.get("c", "k").await.unwrap(), Some(b("v")));
+    assert_eq!(shared.get("c", "k").await.unwrap(), None);
+}

@@ -195,9 +195,9 @@ crate::forward_capabilities!(Compress, inner; enumerate_keys, enumerate_collecti
 
 /// Versions pass through; the entry a rejected write reports is decompressed.
 impl<S: ConditionalWrites> ConditionalWrites for Compress<S> {
-    async fn put_if_opts<'a>(
-        &'a self,
-        key: Key<'a>,
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
         v: Bytes,
         condition: Condition,
         opts: PutOptions,

@@ -249,9 +249,9 @@ crate::forward_capabilities!(Encrypt, inner; enumerate_keys, enumerate_collectio
 
 /// Versions pass through; the entry a rejected write reports is decrypted.
 impl<S: ConditionalWrites> ConditionalWrites for Encrypt<S> {
-    async fn put_if_opts<'a>(
-        &'a self,
-        key: Key<'a>,
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
         v: Bytes,
         condition: Condition,
         opts: PutOptions,

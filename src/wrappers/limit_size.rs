@@ -90,9 +90,9 @@ crate::forward_capabilities!(LimitSize, inner; enumerate_keys, enumerate_collect
 /// A conditional write over the limit is refused as a put is (`skip` or not: a
 /// conditional write has an outcome to report, so it is never skipped silently).
 impl<S: crate::ConditionalWrites> crate::ConditionalWrites for LimitSize<S> {
-    async fn put_if_opts<'a>(
-        &'a self,
-        key: Key<'a>,
+    async fn put_if_opts(
+        &self,
+        key: Key<'_>,
         v: Bytes,
         condition: crate::Condition,
         opts: PutOptions,

@@ -97,18 +97,18 @@ where
     B: crate::ConditionalWrites,
     F: Fn(&str) -> bool + Send + Sync,
 {
-    async fn put_if_opts<'a>(
-        &'a self,
-        k: Key<'a>,
+    async fn put_if_opts(
+        &self,
+        k: Key<'_>,
         v: Bytes,
         c: crate::Condition,
         o: PutOptions,
     ) -> Result<crate::Written> {
         route!(self, k.collection(), s => s.put_if_opts(k, v, c, o))
     }
-    async fn delete_if_opts<'a>(
-        &'a self,
-        k: Key<'a>,
+    async fn delete_if_opts(
+        &self,
+        k: Key<'_>,
         version: crate::Version,
         o: DeleteOptions,
     ) -> Result<bool> {

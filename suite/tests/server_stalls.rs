@@ -170,6 +170,18 @@ async fn private_memcached(pool: usize) -> Option<(Server, MemcachedStore)> {
     Some((server, store))
 }
 
+/// A private memcached holding `k` = `v` in collection `c`, then stopped, and a store
+/// of one connection on it.
+async fn stopped_memcached_holding_k() -> Option<(Server, MemcachedStore)> {
+    let (server, store) = private_memcached(1).await?;
+    store
+        .put("c", "k", Bytes::from_static(b"v"), None)
+        .await
+        .unwrap();
+    server.stop();
+    Some((server, store))
+}
+
 /// A memcached connection's writer waits for room in a stalled server's full socket
 /// for as long as the server stays stopped: when the store is dropped, the connection's
 /// tasks must go with it, not wait there (one task per connection the pool replaced).
@@ -181,14 +193,9 @@ async fn a_dropped_memcached_store_leaves_no_task_waiting_on_a_stalled_server() 
             .num_alive_tasks()
     };
     let before = tasks();
-    let Some((server, store)) = private_memcached(1).await else {
+    let Some((server, store)) = stopped_memcached_holding_k().await else {
         return;
     };
-    store
-        .put("c", "k", Bytes::from_static(b"v"), None)
-        .await
-        .unwrap();
-    server.stop();
     // 32 values of 512 KiB: far more than the socket buffers hold, so the writer is left
     // waiting for room once every call has timed out.
     let value = Bytes::from(vec![7u8; 512 * 1024]);
@@ -218,14 +225,9 @@ async fn a_dropped_memcached_store_leaves_no_task_waiting_on_a_stalled_server() 
 /// must still be read (by the connection's reader task) once the server answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memcached_caller_giving_up_its_read_leaves_the_next_one_answered() {
-    let Some((server, store)) = private_memcached(1).await else {
+    let Some((server, store)) = stopped_memcached_holding_k().await else {
         return;
     };
-    store
-        .put("c", "k", Bytes::from_static(b"v"), None)
-        .await
-        .unwrap();
-    server.stop();
     // The first get writes on the idle connection, so it reads for it.
     let first = tokio::spawn({
         let store = store.clone();

@@ -95,8 +95,10 @@ impl Answer {
 /// Requests written and not yet answered, oldest first, with the answers gathered for
 /// the oldest.
 struct Waiting {
-    jobs: VecDeque<(usize, oneshot::Sender<Result<Vec<Answer>>>)>,
+    jobs: VecDeque<Job>,
     gathered: Vec<Answer>,
+    /// Bytes of the requests in `jobs`.
+    requested: usize,
     /// Why the connection failed, once it has: later requests fail at once.
     failed: Option<String>,
     /// Bytes of requests noted in `jobs` and not yet handed to the socket, in order.
@@ -111,8 +113,25 @@ struct Waiting {
     reading: bool,
 }
 
+/// A request written (or being written) and not yet answered.
+struct Job {
+    answers: usize,
+    bytes: usize,
+    reply: oneshot::Sender<Result<Vec<Answer>>>,
+}
+
+impl Waiting {
+    /// What the connection carries now, for [`Shared::backlog`].
+    fn backlog(&self) -> usize {
+        self.requested + self.unread.len()
+    }
+}
+
 struct Shared {
     waiting: Mutex<Waiting>,
+    /// Bytes of requests not yet answered and of answers read and not yet handed out
+    /// (a large value in transfer), as of the last change under the lock.
+    backlog: AtomicUsize,
     write: OwnedWriteHalf,
     read: OwnedReadHalf,
     /// Wakes the writer task: bytes wait in the outbox, or the connection failed.
@@ -135,10 +154,12 @@ impl Shared {
     fn fail(&self, why: String) {
         self.closed.store(true, Ordering::Release);
         let mut waiting = self.lock();
-        for (_, reply) in waiting.jobs.drain(..) {
+        for Job { reply, .. } in waiting.jobs.drain(..) {
             let _ = reply.send(Err(Error::connection_msg(format!("memcached: {why}"))));
         }
         waiting.gathered.clear();
+        waiting.requested = 0;
+        self.backlog.store(0, Ordering::Relaxed);
         waiting.outbox = Vec::new();
         waiting.unread = BytesMut::new();
         waiting.failed.get_or_insert(why);
@@ -198,6 +219,7 @@ impl Shared {
                 break Some(why);
             }
         };
+        self.backlog.store(waiting.backlog(), Ordering::Relaxed);
         drop(guard);
         match failure {
             None => Ok(()),
@@ -224,10 +246,11 @@ fn deliver_parsed(waiting: &mut Waiting) -> std::result::Result<(), String> {
             return Err("an answer no request asked for".into());
         }
         waiting.gathered.push(answer);
-        let wanted = waiting.jobs.front().map_or(0, |(wanted, _)| *wanted);
+        let wanted = waiting.jobs.front().map_or(0, |job| job.answers);
         if waiting.gathered.len() >= wanted {
-            let (_, reply) = waiting.jobs.pop_front().expect("a request waits");
-            let _ = reply.send(Ok(std::mem::take(&mut waiting.gathered)));
+            let job = waiting.jobs.pop_front().expect("a request waits");
+            waiting.requested -= job.bytes;
+            let _ = job.reply.send(Ok(std::mem::take(&mut waiting.gathered)));
         }
     }
     Ok(())
@@ -257,9 +280,11 @@ impl Connection {
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
         let shared = Arc::new(Shared {
+            backlog: AtomicUsize::new(0),
             waiting: Mutex::new(Waiting {
                 jobs: VecDeque::new(),
                 gathered: Vec::new(),
+                requested: 0,
                 failed: None,
                 outbox: Vec::new(),
                 writing: false,
@@ -302,6 +327,12 @@ impl Connection {
         self.shared.calls.load(Ordering::Relaxed)
     }
 
+    /// Bytes on their way: of requests not yet answered, and of answers being read (a
+    /// large value in transfer shows here once its first bytes are read).
+    pub fn backlog(&self) -> usize {
+        self.shared.backlog.load(Ordering::Relaxed)
+    }
+
     /// Notes that `request` expects `answers` answers (to `reply`) and writes it: here,
     /// on an idle connection, as much as the socket takes at once; the rest, or all of
     /// it on a busy connection, joins the outbox for the writer task. Both under the lock, so bytes reach
@@ -322,7 +353,15 @@ impl Connection {
         let idle = !waiting.writing && waiting.jobs.is_empty();
         let mut role = None;
         if answers > 0 {
-            waiting.jobs.push_back((answers, reply));
+            waiting.jobs.push_back(Job {
+                answers,
+                bytes: request.len(),
+                reply,
+            });
+            waiting.requested += request.len();
+            self.shared
+                .backlog
+                .store(waiting.backlog(), Ordering::Relaxed);
             if !waiting.reading {
                 waiting.reading = true;
                 if idle {

@@ -252,6 +252,61 @@ async fn a_memcached_caller_giving_up_its_read_leaves_the_next_one_answered() {
     );
 }
 
+/// How many connections `server` has accepted so far, this question's own included.
+async fn memcached_connections(server: &Server) -> u64 {
+    let address = server
+        .memcached_url()
+        .trim_start_matches("memcached://")
+        .to_owned();
+    let mut client = async_memcached::Client::new(format!("tcp://{address}"))
+        .await
+        .unwrap();
+    let stats = client.stats().await.unwrap();
+    stats["total_connections"].parse().unwrap()
+}
+
+/// Callers crowd onto one pooled memcached connection (one pipeline sends and reads
+/// many requests per system call), but not behind a large value on its way, nor more
+/// than 64 deep: with the server stopped, a get issued while a small put waits shares
+/// the put's connection; a get issued while a 512 KiB put waits goes to another, and so
+/// do the gets past the 64th. Once the server is resumed, all are answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_callers_share_a_connection_unless_it_is_deep_or_heavy() {
+    for (size, gets, more) in [(100, 1, 0), (512 * 1024, 1, 1), (100, 70, 1)] {
+        let Some((server, store)) = private_memcached(4).await else {
+            return;
+        };
+        let before = memcached_connections(&server).await;
+        server.stop();
+        let put = tokio::spawn({
+            let store = store.clone();
+            async move {
+                let value = Bytes::from(vec![7u8; size]);
+                store.put("c", "big", value, None).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut got = tokio::task::JoinSet::new();
+        for _ in 0..gets {
+            let store = store.clone();
+            got.spawn(async move { store.get("c", "k").await });
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        server.resume();
+        put.await.unwrap().unwrap();
+        for get in got.join_all().await {
+            assert_eq!(get.unwrap(), None);
+        }
+        // The store opened its first connection before `before`; this question's own
+        // is the one more.
+        let opened = memcached_connections(&server).await - before - 1;
+        assert_eq!(
+            opened, more,
+            "connections opened for {gets} gets behind a pending put of {size} bytes"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongo_wire_stall() {
     let Some(bin) = server_url("KV_MONGO_SERVER_BIN") else {

@@ -355,8 +355,12 @@ macro_rules! backend_store {
         impl<$($g: $b),*> $crate::Store for $ty {
             async fn get_opts(&self, key: $crate::Key<'_>, opts: $crate::GetOptions) -> $crate::Result<Option<$crate::Entry>> {
                 let (c, k) = (key.collection(), key.joined());
+                // The `ttl` path's state (a pipeline, its answers) is boxed: inline, every
+                // get's future would be as large as it (RedisStore: 856 bytes, not 368),
+                // copied on each spawn and poll of the task (measured: 64 Redis gets in
+                // flight, 0.88 -> 0.98 of the raw client's rate).
                 if opts.ttl {
-                    $crate::stores::Backend::ttl_value(self, c, &k).await
+                    Box::pin($crate::stores::Backend::ttl_value(self, c, &k)).await
                 } else {
                     $crate::stores::Backend::get_value(self, c, &k).await
                 }

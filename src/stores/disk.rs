@@ -541,6 +541,10 @@ fn get_live(
 
 /// [`get_live`] for a read in place, which copies out at most `left` bytes (less what
 /// it copies): `Ok(None)` for a value over that, the read to be done off the executor.
+// Inlined into the read loops, with `live` and `format::decode`: out of line, each key
+// of a batch paid three calls and its nested `Result` through memory (callgrind: 83
+// instructions a key of ~2,700; get_many ×100 vs raw redb 0.925 -> 0.956).
+#[inline(always)]
 fn get_within(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     collection: &str,
@@ -560,6 +564,7 @@ fn get_within(
 }
 
 /// The entry a stored form holds, if it is live.
+#[inline(always)]
 fn live(collection: &str, key: &str, raw: &[u8], opts: GetOptions) -> Result<Option<Entry>> {
     Ok(
         format::decode(collection, key, raw)?.map(|(value, left, version)| {

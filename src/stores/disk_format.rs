@@ -54,6 +54,7 @@ pub fn encode_into(out: &mut Vec<u8>, value: &[u8], expires_ms: u64, version: Ve
 pub type Live<'a> = (&'a [u8], Option<Duration>, Version);
 
 /// `Ok(None)` if expired, else the value, its remaining time and its version.
+#[inline(always)]
 pub fn decode<'a>(collection: &str, key: &str, raw: &'a [u8]) -> Result<Option<Live<'a>>> {
     let corrupt = |reason| Err(Error::corrupt(collection, key, reason));
     let (expires, version, value) = match raw.first() {
